@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Roster's configuration, read once from the environment at start and passed down.
+ * Nothing else reads process.env. A bad value stops the start with one line that
+ * names the variable.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  /** A PostgreSQL URL; undefined means the embedded PostgreSQL (PGlite) in `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  databasePoolMax: number;
+  /** A token secret to make sure of at start, for organization `default`. */
+  bootstrapToken: string | undefined;
+  /** Absolute base URL of the SCIM service for `meta.location`; undefined: from the request. */
+  publicBaseUrl: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  maxBodyBytes: number;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
+
+const boolean = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .refine((s) => ['true', 'false', '1', '0', 'yes', 'no'].includes(s), 'must be true or false')
+  .transform((s) => ['true', '1', 'yes'].includes(s));
+
+const variables = {
+  PORT: integer(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  ROSTER_DATA_DIR: z.string().min(1, 'must not be empty').default('./data'),
+  ROSTER_DB_POOL_MAX: integer(2, 100).default(10),
+  ROSTER_BOOTSTRAP_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters long (use `npm run --silent roster -- token create` for a generated one)')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
+  ROSTER_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http:// or https:// URL, e.g. https://roster.example.com')
+    .transform((s) => s.replace(/\/+$/, ''))
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ROSTER_MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  ROSTER_TRUST_PROXY: boolean.default(false),
+};
+
+type Env = Record<string, string | undefined>;
+
+/** Parses the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(variables)) {
+    const raw = env[name] === '' ? undefined : env[name];
+    const parsed = (schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const shown = raw === undefined ? '' : name === 'ROSTER_BOOTSTRAP_TOKEN' ? '' : ` (got "${raw}")`;
+      throw new ConfigError(name, `${issue?.message ?? 'is invalid'}${shown}`);
+    }
+    values[name] = parsed.data;
+  }
+  return {
+    port: values.PORT as number,
+    host: values.HOST as string,
+    databaseUrl: values.DATABASE_URL as string | undefined,
+    dataDir: path.resolve(values.ROSTER_DATA_DIR as string),
+    databasePoolMax: values.ROSTER_DB_POOL_MAX as number,
+    bootstrapToken: values.ROSTER_BOOTSTRAP_TOKEN as string | undefined,
+    publicBaseUrl: values.ROSTER_PUBLIC_URL as string | undefined,
+    logLevel: values.LOG_LEVEL as Config['logLevel'],
+    maxBodyBytes: values.ROSTER_MAX_BODY_BYTES as number,
+    trustProxy: values.ROSTER_TRUST_PROXY as boolean,
+  };
+}

@@ -1,0 +1,123 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Actor } from './actor';
+import type { Credential } from './credential';
+import { invalidValue, notFound } from './errors';
+import type { UnitOfWork } from './ports';
+import { organizationRoleNamed, systemRoleNamed, type OrganizationRole, type SystemRole } from './roles';
+
+/** Generated tokens: a recognisable prefix, then 256 random bits in base64url. */
+export const TOKEN_PREFIX = 'roster_';
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export function generateSecret(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export interface IssueCredential {
+  organizationId: string;
+  name?: string;
+  systemRole?: string;
+  organizationRole?: string;
+  expiresInDays?: number;
+}
+
+/**
+ * Provisioning credentials: issue, authenticate, list, revoke. A request's token is
+ * found by the SHA-256 of its secret (one indexed lookup; no slow hash per request),
+ * and checked for revocation and expiry on every request.
+ */
+export class CredentialService {
+  private readonly lastUsedWrites = new Map<string, number>();
+
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Issues a credential and returns it with its secret, which is never shown again. */
+  async issue(request: IssueCredential, secret: string = generateSecret()): Promise<{ credential: Credential; secret: string }> {
+    const systemRole = roleOrDefault(request.systemRole, 'Api User', systemRoleNamed, 'system role');
+    const organizationRole = roleOrDefault(request.organizationRole, 'Organization Administrator', organizationRoleNamed, 'organization role');
+    let expiresAt: Date | null = null;
+    if (request.expiresInDays !== undefined) {
+      if (!Number.isInteger(request.expiresInDays) || request.expiresInDays < 1 || request.expiresInDays > 3650) {
+        throw invalidValue('credential.expiry_invalid', 'expires-in-days must be a whole number from 1 to 3650');
+      }
+      expiresAt = new Date(this.now().getTime() + request.expiresInDays * 86_400_000);
+    }
+    const credential = await this.uow.write((r) =>
+      r.credentials.insert({
+        organizationId: request.organizationId,
+        name: request.name ?? 'provisioning',
+        systemRole,
+        organizationRole,
+        expiresAt,
+        secretHash: hashSecret(secret),
+      }),
+    );
+    return { credential, secret };
+  }
+
+  /** The actor a bearer token stands for, or null for any kind of failure. */
+  async authenticate(secret: string): Promise<Actor | null> {
+    if (secret.length < 16 || secret.length > 512) return null;
+    const credential = await this.uow.read((r) => r.credentials.findBySecretHash(hashSecret(secret)));
+    const now = this.now();
+    if (!credential || credential.revokedAt !== null) return null;
+    if (credential.expiresAt !== null && credential.expiresAt.getTime() <= now.getTime()) return null;
+    this.noteUse(credential.id, now);
+    return {
+      credentialId: credential.id,
+      organizationId: credential.organizationId,
+      systemRole: credential.systemRole,
+      organizationRole: credential.organizationRole,
+    };
+  }
+
+  /** Makes sure a credential with exactly this secret exists; idempotent. */
+  async ensure(organizationId: string, secret: string, name: string): Promise<{ credential: Credential; created: boolean }> {
+    const existing = await this.uow.read((r) => r.credentials.findBySecretHash(hashSecret(secret)));
+    if (existing) return { credential: existing, created: false };
+    const { credential } = await this.issue({ organizationId, name }, secret);
+    return { credential, created: true };
+  }
+
+  list(organizationId: string): Promise<Credential[]> {
+    return this.uow.read((r) => r.credentials.listByOrganization(organizationId));
+  }
+
+  async revoke(id: string): Promise<Credential> {
+    return this.uow.write(async (r) => {
+      const credential = await r.credentials.findById(id);
+      if (!credential) throw notFound('Credential', id);
+      if (credential.revokedAt === null) await r.credentials.revoke(id, this.now());
+      return (await r.credentials.findById(id)) as Credential;
+    });
+  }
+
+  /** Records use at most once a minute per credential, so a request costs no write. */
+  private noteUse(id: string, now: Date): void {
+    const last = this.lastUsedWrites.get(id);
+    if (last !== undefined && now.getTime() - last < LAST_USED_WRITE_INTERVAL_MS) return;
+    this.lastUsedWrites.set(id, now.getTime());
+    this.uow.read((r) => r.credentials.markUsed(id, now)).catch(() => this.lastUsedWrites.delete(id));
+  }
+}
+
+function roleOrDefault<R extends string>(
+  given: string | undefined,
+  fallback: R,
+  named: (s: string) => R | undefined,
+  what: string,
+): R {
+  if (given === undefined) return fallback;
+  const role = named(given);
+  if (!role) throw invalidValue('credential.role_invalid', `"${given}" is not a ${what}`);
+  return role;
+}
+
+export type { OrganizationRole, SystemRole };

@@ -1,0 +1,95 @@
+import type { Credential } from './credential';
+import type { AttributePath, Filter } from './filter';
+import type { Group, GroupMember } from './group';
+import type { Organization } from './organization';
+import type { User, UserFields } from './user';
+
+/** A page of a collection: `startIndex` is 1-based, as in SCIM. */
+export interface ListQuery {
+  filter?: Filter;
+  startIndex: number;
+  count: number;
+  sortBy?: { attribute: AttributePath; descending: boolean };
+}
+
+export interface Page<T> {
+  total: number;
+  items: T[];
+}
+
+export interface NewUser extends UserFields {
+  organizationId: string;
+  passwordHash: string | null;
+}
+
+export interface UserRepository {
+  list(organizationId: string, query: ListQuery): Promise<Page<User>>;
+  findById(organizationId: string, id: string): Promise<User | null>;
+  /** Reads and locks the row until the end of the current transaction. */
+  lockById(organizationId: string, id: string): Promise<User | null>;
+  /** Whether a userName is taken by another user anywhere in the instance (case-insensitive). */
+  userNameTaken(userName: string, exceptId?: string): Promise<boolean>;
+  insert(user: NewUser): Promise<User>;
+  update(user: User, changes: Partial<UserFields> & { passwordHash?: string | null }): Promise<User>;
+  delete(organizationId: string, id: string): Promise<boolean>;
+  /** Which of these ids are users of the organization. */
+  existingIds(organizationId: string, ids: string[]): Promise<Set<string>>;
+  /** The groups of each of these users, by user id. */
+  groupsOf(organizationId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
+}
+
+export interface GroupRepository {
+  list(organizationId: string, query: ListQuery): Promise<Page<Group>>;
+  findById(organizationId: string, id: string): Promise<Group | null>;
+  lockById(organizationId: string, id: string): Promise<Group | null>;
+  displayNameTaken(organizationId: string, displayName: string, exceptId?: string): Promise<boolean>;
+  insert(group: { organizationId: string; displayName: string; externalId: string | null }): Promise<Group>;
+  update(group: Group, changes: { displayName?: string; externalId?: string | null }): Promise<Group>;
+  /** Marks a change to the group (membership) without changing its attributes. */
+  touch(group: Group): Promise<Group>;
+  delete(organizationId: string, id: string): Promise<boolean>;
+  members(groupId: string): Promise<GroupMember[]>;
+  /** The members of each of these groups, by group id. */
+  membersOf(groupIds: string[]): Promise<Map<string, GroupMember[]>>;
+  addMembers(groupId: string, userIds: string[]): Promise<number>;
+  removeMembers(groupId: string, userIds: string[]): Promise<number>;
+  removeAllMembers(groupId: string): Promise<number>;
+}
+
+export interface OrganizationRepository {
+  findBySlug(slug: string): Promise<Organization | null>;
+  findById(id: string): Promise<Organization | null>;
+  list(): Promise<Organization[]>;
+  insert(org: { slug: string; name: string }): Promise<Organization>;
+}
+
+export interface CredentialRepository {
+  /** The credential whose secret hashes to this value, revoked or not. */
+  findBySecretHash(secretHash: string): Promise<Credential | null>;
+  findById(id: string): Promise<Credential | null>;
+  listByOrganization(organizationId: string): Promise<Credential[]>;
+  insert(credential: Omit<Credential, 'id' | 'createdAt' | 'lastUsedAt' | 'revokedAt'> & { secretHash: string }): Promise<Credential>;
+  revoke(id: string, at: Date): Promise<boolean>;
+  markUsed(id: string, at: Date): Promise<void>;
+}
+
+export interface Repositories {
+  users: UserRepository;
+  groups: GroupRepository;
+  organizations: OrganizationRepository;
+  credentials: CredentialRepository;
+}
+
+/**
+ * How services reach storage. `read` runs without a transaction; `write` runs the
+ * whole function in one transaction on one connection: it commits when the function
+ * returns and rolls back when it throws, so a refused change stores nothing.
+ */
+export interface UnitOfWork {
+  read<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  write<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+}

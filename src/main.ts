@@ -1,0 +1,84 @@
+import type { Server } from 'node:http';
+import pino from 'pino';
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { DataDirLockedError } from './orm/embedded';
+import { ensureBootstrap, openRoster } from './roster';
+
+const SHUTDOWN_GRACE_MS = 8_000;
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`roster: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = pino({
+    level: config.logLevel,
+    redact: { paths: ['req.headers.authorization', '*.password', '*.token', '*.secret'], censor: '[redacted]' },
+  });
+
+  const started = Date.now();
+  const roster = await openRoster(config);
+  logger.info(
+    { database: config.databaseUrl ? 'postgresql' : 'embedded', dataDir: config.databaseUrl ? undefined : config.dataDir, ms: Date.now() - started },
+    'database ready, migrations applied',
+  );
+  if (config.bootstrapToken) {
+    const outcome = await ensureBootstrap(roster, config.bootstrapToken);
+    if (outcome === 'revoked') logger.warn('ROSTER_BOOTSTRAP_TOKEN names a revoked credential: it stays revoked');
+    else logger.info({ outcome }, 'bootstrap credential for organization "default" in place');
+  }
+
+  const app = createApp(roster, logger);
+  const server: Server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port }, `Roster listening: SCIM at http://localhost:${port}/scim/v2`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn('in-flight requests did not finish in time; closing connections');
+      server.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      roster
+        .close()
+        .then(() => {
+          logger.info('stopped');
+          process.exit(0);
+        })
+        .catch((error) => {
+          logger.error({ err: error }, 'closing the database failed');
+          process.exit(1);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error) => {
+  if (error instanceof DataDirLockedError || error instanceof ConfigError) {
+    process.stderr.write(`roster: ${error.message}\n`);
+  } else {
+    process.stderr.write(`roster: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,171 @@
+import type { AttributePath, Filter } from '../domain/filter';
+import {
+  complex,
+  field,
+  filterToSql,
+  jsonArray,
+  jsonScalar,
+  relation,
+  scalar,
+  sortToSql,
+  type AttributeCatalog,
+  type SqlFragment,
+} from './filter-sql';
+
+/**
+ * Where each filterable SCIM attribute of Users and Groups lives in SQL. Filters and
+ * sortBy are translated through these, so every query is pushed down to PostgreSQL.
+ */
+const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const ROSTER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:roster:2.0:User';
+
+const meta = (alias: string, resourceType: string) =>
+  complex({
+    created: scalar(`${alias}.created_at`, 'dateTime'),
+    lastModified: scalar(`${alias}.updated_at`, 'dateTime'),
+    resourceType: scalar(`'${resourceType}'::text`),
+    version: scalar(`('W/"' || ${alias}.version || '"')`, 'string', { caseExact: true }),
+  });
+
+const typedElements = {
+  value: field(),
+  display: field(),
+  type: field(),
+  primary: field('boolean'),
+};
+
+const text = (column: string) => scalar(`u.${column}`);
+
+const ACCOUNT_TYPE = `(case when u.system_role in ('Api User', 'Exchange Admin') then 'api'
+  when u.system_role = 'Taxii User' then 'taxii' when u.system_role = 'Read Only User' then 'readOnly'
+  else 'standard' end)`;
+
+export const USER_CATALOG: AttributeCatalog = {
+  coreSchema: USER_SCHEMA,
+  schemas: {
+    [USER_SCHEMA]: {
+      id: scalar('u.id::text', 'string', { caseExact: true }),
+      externalId: scalar('u.external_id', 'string', { caseExact: true }),
+      userName: text('user_name'),
+      name: complex({
+        formatted: text('name_formatted'),
+        familyName: text('name_family_name'),
+        givenName: text('name_given_name'),
+        middleName: text('name_middle_name'),
+        honorificPrefix: text('name_honorific_prefix'),
+        honorificSuffix: text('name_honorific_suffix'),
+      }),
+      displayName: text('display_name'),
+      nickName: text('nick_name'),
+      profileUrl: scalar('u.profile_url', 'reference'),
+      title: text('title'),
+      userType: text('user_type'),
+      preferredLanguage: text('preferred_language'),
+      locale: text('locale'),
+      timezone: text('timezone'),
+      active: scalar('u.active', 'boolean'),
+      emails: jsonArray('u.emails', typedElements),
+      phoneNumbers: jsonArray('u.phone_numbers', typedElements),
+      ims: jsonArray('u.ims', typedElements),
+      photos: jsonArray('u.photos', { ...typedElements, value: field('reference') }),
+      addresses: jsonArray(
+        'u.addresses',
+        {
+          formatted: field(),
+          streetAddress: field(),
+          locality: field(),
+          region: field(),
+          postalCode: field(),
+          country: field(),
+          type: field(),
+          primary: field('boolean'),
+        },
+        { defaultSubAttribute: 'formatted' },
+      ),
+      entitlements: jsonArray('u.entitlements', typedElements),
+      roles: jsonArray('u.roles', typedElements),
+      x509Certificates: jsonArray('u.x509_certificates', { ...typedElements, value: field('binary') }),
+      groups: relation({
+        from: 'group_members ugm join groups ug on ug.id = ugm.group_id',
+        correlate: 'ugm.user_id = u.id',
+        subAttributes: {
+          value: scalar('ugm.group_id::text', 'string', { caseExact: true }),
+          display: scalar('ug.display_name'),
+          type: scalar(`'direct'::text`),
+        },
+      }),
+      meta: meta('u', 'User'),
+    },
+    [ENTERPRISE_SCHEMA]: {
+      employeeNumber: jsonScalar('u.enterprise', ['employeeNumber']),
+      costCenter: jsonScalar('u.enterprise', ['costCenter']),
+      organization: jsonScalar('u.enterprise', ['organization']),
+      division: jsonScalar('u.enterprise', ['division']),
+      department: jsonScalar('u.enterprise', ['department']),
+      manager: complex(
+        {
+          value: jsonScalar('u.enterprise', ['manager', 'value'], 'string', { caseExact: true }),
+          displayName: jsonScalar('u.enterprise', ['manager', 'displayName']),
+        },
+        'value',
+      ),
+    },
+    [ROSTER_SCHEMA]: {
+      systemRole: text('system_role'),
+      organizationRole: text('organization_role'),
+      accountType: scalar(ACCOUNT_TYPE),
+      customTqlTimeout: scalar('u.custom_tql_timeout', 'integer'),
+      locked: scalar('u.locked', 'boolean'),
+      passwordResetRequired: scalar('u.password_reset_required', 'boolean'),
+      mfaEnabled: scalar('u.mfa_enabled', 'boolean'),
+      mfaResetRequired: scalar('u.mfa_reset_required', 'boolean'),
+      termsOfServiceAcceptanceRequired: scalar('u.terms_of_service_acceptance_required', 'boolean'),
+      logoutAfterMinutes: scalar('u.logout_after_minutes', 'integer'),
+      summaryEmailTime: text('summary_email_time'),
+      tokenExpirationDays: scalar('u.token_expiration_days', 'integer'),
+      includeInObservations: scalar('u.include_in_observations', 'boolean'),
+      allowExceedApiLinkLimit: scalar('u.allow_exceed_api_link_limit', 'boolean'),
+    },
+  },
+};
+
+export const GROUP_CATALOG: AttributeCatalog = {
+  coreSchema: GROUP_SCHEMA,
+  schemas: {
+    [GROUP_SCHEMA]: {
+      id: scalar('g.id::text', 'string', { caseExact: true }),
+      externalId: scalar('g.external_id', 'string', { caseExact: true }),
+      displayName: scalar('g.display_name'),
+      members: relation({
+        from: 'group_members gm join users mu on mu.id = gm.user_id',
+        correlate: 'gm.group_id = g.id',
+        subAttributes: {
+          value: scalar('gm.user_id::text', 'string', { caseExact: true }),
+          display: scalar('coalesce(mu.display_name, mu.user_name)'),
+          type: scalar(`'User'::text`),
+        },
+      }),
+      meta: meta('g', 'Group'),
+    },
+  },
+};
+
+const CATALOGS = { users: USER_CATALOG, groups: GROUP_CATALOG };
+type Table = keyof typeof CATALOGS;
+
+/** The WHERE clause of a list: always the organization, then the client's filter. */
+export function listWhere(table: Table, alias: string, organizationId: string, filter: Filter | undefined): SqlFragment {
+  if (!filter) return { sql: `${alias}.organization_id = ?`, params: [organizationId] };
+  const translated = filterToSql(filter, CATALOGS[table]);
+  return { sql: `${alias}.organization_id = ? and (${translated.sql})`, params: [organizationId, ...translated.params] };
+}
+
+/** ORDER BY for a list: the client's sortBy, then creation order and id, so pages are stable. */
+export function orderBy(table: Table, alias: string, sortBy: { attribute: AttributePath; descending: boolean } | undefined): SqlFragment {
+  const tieBreak = `${alias}.created_at asc, ${alias}.id asc`;
+  if (!sortBy) return { sql: tieBreak, params: [] };
+  const sort = sortToSql(CATALOGS[table], sortBy.attribute, sortBy.descending);
+  return { sql: `${sort.sql}, ${tieBreak}`, params: sort.params };
+}

@@ -1,0 +1,113 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { migrations } from '../../migrations';
+import { entities } from './entities';
+import { runningEmbeddedUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded';
+
+export const MIGRATIONS_TABLE = 'roster_migrations';
+
+export interface DatabaseOptions {
+  /** A PostgreSQL URL; undefined starts the embedded PostgreSQL. */
+  url?: string;
+  /** Where the embedded PostgreSQL keeps its data; undefined keeps it in memory. */
+  dataDir?: string;
+  poolMax: number;
+  /** Apply pending migrations before returning (the default). */
+  migrate?: boolean;
+  /**
+   * When another Roster process already serves the embedded database of `dataDir`,
+   * connect through it instead of refusing (the CLI does; a second server must not).
+   */
+  shareRunningEmbedded?: boolean;
+}
+
+/** An open database: the ORM, where it runs, and how to close it. */
+export interface Database {
+  orm: MikroORM;
+  url: string;
+  embedded: boolean;
+  /** Whether the database answers a trivial query within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function ormOptions(url: string, poolMax: number): Options {
+  return {
+    clientUrl: url,
+    entities,
+    extensions: [Migrator],
+    preferTs: false,
+    ensureDatabase: false,
+    allowGlobalContext: false,
+    discovery: { warnWhenNoEntities: false },
+    pool: { min: 0, max: poolMax },
+    migrations: {
+      tableName: MIGRATIONS_TABLE,
+      migrationsList: migrations,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+      emit: 'ts',
+      path: 'migrations',
+    },
+  };
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = options.url;
+  if (!url && options.shareRunningEmbedded && options.dataDir) url = runningEmbeddedUrl(options.dataDir);
+  if (!url) {
+    // Each pooled connection is one socket; a few spare for migrations and pings.
+    embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, maxConnections: options.poolMax + 4 });
+    url = embedded.url;
+  }
+  let orm: MikroORM | undefined;
+  try {
+    orm = await MikroORM.init(ormOptions(url, options.poolMax));
+    if (options.migrate !== false) await orm.getMigrator().up();
+  } catch (error) {
+    await orm?.close(true).catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw error;
+  }
+  const opened = orm;
+  let closed = false;
+  return {
+    orm: opened,
+    url,
+    embedded: embedded !== undefined,
+    async ping(timeoutMs = 2000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      const query = opened.em
+        .getConnection()
+        .execute('select 1 as ok')
+        .then(() => true)
+        .catch(() => false);
+      try {
+        return await Promise.race([query, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await opened.close(true);
+      } finally {
+        await embedded?.stop();
+      }
+    },
+  };
+}
+
+/** Applies pending migrations and returns the names applied. */
+export async function migrate(database: Database): Promise<string[]> {
+  const applied = await database.orm.getMigrator().up();
+  return applied.map((m) => m.name);
+}

@@ -1,0 +1,244 @@
+import { EntitySchema } from '@mikro-orm/core';
+
+/**
+ * The persistence model. These schemas are the source the committed migrations are
+ * generated from, and a test proves the two agree. Hot paths read and write through
+ * plain SQL in the repositories; these entities name the tables and columns.
+ */
+export interface OrganizationEntity {
+  id: string;
+  slug: string;
+  name: string;
+  /** License limits per account type; null means unlimited. */
+  standardUserLimit: number | null;
+  apiUserLimit: number | null;
+  taxiiUserLimit: number | null;
+  readOnlyUserLimit: number | null;
+  apiUsersAllowed: boolean;
+  readOnlyUsersFree: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const timestamps = {
+  createdAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' },
+  updatedAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' },
+} as const;
+
+const uuidKey = { type: 'uuid', primary: true, defaultRaw: 'gen_random_uuid()' } as const;
+
+export const Organization = new EntitySchema<OrganizationEntity>({
+  name: 'Organization',
+  tableName: 'organizations',
+  properties: {
+    id: uuidKey,
+    slug: { type: 'text', unique: 'organizations_slug_unique' },
+    name: { type: 'text' },
+    standardUserLimit: { type: 'integer', nullable: true },
+    apiUserLimit: { type: 'integer', nullable: true },
+    taxiiUserLimit: { type: 'integer', nullable: true },
+    readOnlyUserLimit: { type: 'integer', nullable: true },
+    apiUsersAllowed: { type: 'boolean', default: true },
+    readOnlyUsersFree: { type: 'boolean', default: false },
+    ...timestamps,
+  },
+});
+
+export interface UserEntity {
+  id: string;
+  organization: OrganizationEntity;
+  userName: string;
+  externalId: string | null;
+  displayName: string | null;
+  nickName: string | null;
+  profileUrl: string | null;
+  title: string | null;
+  userType: string | null;
+  preferredLanguage: string | null;
+  locale: string | null;
+  timezone: string | null;
+  nameFormatted: string | null;
+  nameFamilyName: string | null;
+  nameGivenName: string | null;
+  nameMiddleName: string | null;
+  nameHonorificPrefix: string | null;
+  nameHonorificSuffix: string | null;
+  active: boolean;
+  emails: unknown[];
+  phoneNumbers: unknown[];
+  ims: unknown[];
+  photos: unknown[];
+  addresses: unknown[];
+  entitlements: unknown[];
+  roles: unknown[];
+  x509Certificates: unknown[];
+  enterprise: Record<string, unknown> | null;
+  systemRole: string;
+  organizationRole: string;
+  customTqlTimeout: number | null;
+  locked: boolean;
+  passwordResetRequired: boolean;
+  mfaEnabled: boolean;
+  mfaResetRequired: boolean;
+  termsOfServiceAcceptanceRequired: boolean;
+  logoutAfterMinutes: number | null;
+  summaryEmailTime: string | null;
+  tokenExpirationDays: number | null;
+  includeInObservations: boolean | null;
+  allowExceedApiLinkLimit: boolean | null;
+  passwordHash: string | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const text = { type: 'text', nullable: true } as const;
+const jsonArray = { type: 'json', columnType: 'jsonb', defaultRaw: `'[]'::jsonb` } as const;
+
+export const User = new EntitySchema<UserEntity>({
+  name: 'User',
+  tableName: 'users',
+  indexes: [
+    { name: 'users_organization_external_id_index', properties: ['organization', 'externalId'] },
+    { name: 'users_organization_created_index', properties: ['organization', 'createdAt', 'id'] },
+    {
+      name: 'users_organization_user_name_lower_index',
+      expression: 'create index "users_organization_user_name_lower_index" on "users" ("organization_id", lower("user_name"), "id")',
+    },
+  ],
+  uniques: [
+    {
+      name: 'users_user_name_lower_unique',
+      expression: 'create unique index "users_user_name_lower_unique" on "users" (lower("user_name"))',
+    },
+  ],
+  properties: {
+    id: uuidKey,
+    organization: { kind: 'm:1', entity: 'Organization', deleteRule: 'cascade' },
+    userName: { type: 'text' },
+    externalId: text,
+    displayName: text,
+    nickName: text,
+    profileUrl: text,
+    title: text,
+    userType: text,
+    preferredLanguage: text,
+    locale: text,
+    timezone: text,
+    nameFormatted: text,
+    nameFamilyName: text,
+    nameGivenName: text,
+    nameMiddleName: text,
+    nameHonorificPrefix: text,
+    nameHonorificSuffix: text,
+    active: { type: 'boolean', default: true },
+    emails: jsonArray,
+    phoneNumbers: jsonArray,
+    ims: jsonArray,
+    photos: jsonArray,
+    addresses: jsonArray,
+    entitlements: jsonArray,
+    roles: jsonArray,
+    x509Certificates: { ...jsonArray, fieldName: 'x509_certificates' },
+    enterprise: { type: 'json', columnType: 'jsonb', nullable: true },
+    systemRole: { type: 'text' },
+    organizationRole: { type: 'text' },
+    customTqlTimeout: { type: 'integer', nullable: true },
+    locked: { type: 'boolean', default: false },
+    passwordResetRequired: { type: 'boolean', default: true },
+    mfaEnabled: { type: 'boolean', default: false },
+    mfaResetRequired: { type: 'boolean', default: false },
+    termsOfServiceAcceptanceRequired: { type: 'boolean', default: false },
+    logoutAfterMinutes: { type: 'integer', nullable: true },
+    summaryEmailTime: text,
+    tokenExpirationDays: { type: 'integer', nullable: true },
+    includeInObservations: { type: 'boolean', nullable: true },
+    allowExceedApiLinkLimit: { type: 'boolean', nullable: true },
+    passwordHash: text,
+    version: { type: 'integer', default: 1 },
+    ...timestamps,
+  },
+});
+
+export interface GroupEntity {
+  id: string;
+  organization: OrganizationEntity;
+  displayName: string;
+  externalId: string | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const Group = new EntitySchema<GroupEntity>({
+  name: 'Group',
+  tableName: 'groups',
+  indexes: [
+    { name: 'groups_organization_external_id_index', properties: ['organization', 'externalId'] },
+    { name: 'groups_organization_created_index', properties: ['organization', 'createdAt', 'id'] },
+  ],
+  uniques: [
+    {
+      name: 'groups_organization_display_name_lower_unique',
+      expression:
+        'create unique index "groups_organization_display_name_lower_unique" on "groups" ("organization_id", lower("display_name"))',
+    },
+  ],
+  properties: {
+    id: uuidKey,
+    organization: { kind: 'm:1', entity: 'Organization', deleteRule: 'cascade' },
+    displayName: { type: 'text' },
+    externalId: text,
+    version: { type: 'integer', default: 1 },
+    ...timestamps,
+  },
+});
+
+export interface GroupMemberEntity {
+  group: GroupEntity;
+  user: UserEntity;
+  createdAt: Date;
+}
+
+export const GroupMember = new EntitySchema<GroupMemberEntity>({
+  name: 'GroupMember',
+  tableName: 'group_members',
+  indexes: [{ name: 'group_members_user_index', properties: ['user', 'group'] }],
+  properties: {
+    group: { kind: 'm:1', entity: 'Group', primary: true, deleteRule: 'cascade' },
+    user: { kind: 'm:1', entity: 'User', primary: true, deleteRule: 'cascade' },
+    createdAt: timestamps.createdAt,
+  },
+});
+
+export interface ApiCredentialEntity {
+  id: string;
+  organization: OrganizationEntity;
+  name: string;
+  secretHash: string;
+  systemRole: string;
+  organizationRole: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export const ApiCredential = new EntitySchema<ApiCredentialEntity>({
+  name: 'ApiCredential',
+  tableName: 'api_credentials',
+  properties: {
+    id: uuidKey,
+    organization: { kind: 'm:1', entity: 'Organization', deleteRule: 'cascade' },
+    name: { type: 'text' },
+    secretHash: { type: 'text', unique: 'api_credentials_secret_hash_unique' },
+    systemRole: { type: 'text' },
+    organizationRole: { type: 'text' },
+    createdAt: timestamps.createdAt,
+    lastUsedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    expiresAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    revokedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+  },
+});
+
+export const entities = [Organization, User, Group, GroupMember, ApiCredential];

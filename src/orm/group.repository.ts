@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { Group, GroupMember } from '../domain/group';
+import type { GroupRepository, ListQuery, Page } from '../domain/ports';
+import { listWhere, orderBy } from './catalogs';
+import { isUuid, toDate, uuidArray, type Sql } from './sql';
+
+type Row = Record<string, unknown>;
+
+const toGroup = (row: Row): Group => ({
+  id: row.id as string,
+  organizationId: row.organization_id as string,
+  displayName: row.display_name as string,
+  externalId: row.external_id as string | null,
+  createdAt: toDate(row.created_at),
+  updatedAt: toDate(row.updated_at),
+  version: row.version as number,
+});
+
+/** Membership changes insert or delete rows; nothing here loads a whole membership but `members`. */
+export class GroupSqlRepository implements GroupRepository {
+  constructor(private readonly sql: Sql) {}
+
+  async list(organizationId: string, query: ListQuery): Promise<Page<Group>> {
+    const where = listWhere('groups', 'g', organizationId, query.filter);
+    const countRow = await this.sql.one<{ total: number }>(
+      `select count(*)::int as total from groups g where ${where.sql}`,
+      where.params,
+    );
+    const total = countRow?.total ?? 0;
+    if (query.count === 0 || total < query.startIndex) return { total, items: [] };
+    const order = orderBy('groups', 'g', query.sortBy);
+    const rows = await this.sql.all<Row>(
+      `select g.* from groups g where ${where.sql} order by ${order.sql} limit ? offset ?`,
+      [...where.params, ...order.params, query.count, query.startIndex - 1],
+    );
+    return { total, items: rows.map(toGroup) };
+  }
+
+  async findById(organizationId: string, id: string): Promise<Group | null> {
+    if (!isUuid(id)) return null;
+    const row = await this.sql.one<Row>('select * from groups where id = ? and organization_id = ?', [id, organizationId]);
+    return row ? toGroup(row) : null;
+  }
+
+  async lockById(organizationId: string, id: string): Promise<Group | null> {
+    if (!isUuid(id)) return null;
+    const row = await this.sql.one<Row>('select * from groups where id = ? and organization_id = ? for update', [id, organizationId]);
+    return row ? toGroup(row) : null;
+  }
+
+  async displayNameTaken(organizationId: string, displayName: string, exceptId?: string): Promise<boolean> {
+    const row = await this.sql.one(
+      `select 1 as taken from groups where organization_id = ? and lower(display_name) = lower(?)${exceptId ? ' and id <> ?' : ''} limit 1`,
+      exceptId ? [organizationId, displayName, exceptId] : [organizationId, displayName],
+    );
+    return row !== null;
+  }
+
+  async insert(group: { organizationId: string; displayName: string; externalId: string | null }): Promise<Group> {
+    const row = await this.sql.one<Row>(
+      'insert into groups (id, organization_id, display_name, external_id) values (?, ?, ?, ?) returning *',
+      [randomUUID(), group.organizationId, group.displayName, group.externalId],
+    );
+    return toGroup(row as Row);
+  }
+
+  async update(group: Group, changes: { displayName?: string; externalId?: string | null }): Promise<Group> {
+    const pairs: [string, unknown][] = [];
+    if (changes.displayName !== undefined) pairs.push(['display_name', changes.displayName]);
+    if (changes.externalId !== undefined) pairs.push(['external_id', changes.externalId]);
+    const sets = pairs.map(([c]) => `${c} = ?`).concat('version = version + 1', 'updated_at = clock_timestamp()');
+    const row = await this.sql.one<Row>(`update groups set ${sets.join(', ')} where id = ? returning *`, [
+      ...pairs.map(([, v]) => v),
+      group.id,
+    ]);
+    return toGroup(row as Row);
+  }
+
+  async touch(group: Group): Promise<Group> {
+    return this.update(group, {});
+  }
+
+  async delete(organizationId: string, id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    return (await this.sql.run('delete from groups where id = ? and organization_id = ?', [id, organizationId])) > 0;
+  }
+
+  members(groupId: string): Promise<GroupMember[]> {
+    return this.sql.all<GroupMember>(
+      `select gm.user_id as "userId", coalesce(u.display_name, u.user_name) as display
+       from group_members gm join users u on u.id = gm.user_id where gm.group_id = ? order by gm.created_at, gm.user_id`,
+      [groupId],
+    );
+  }
+
+  async membersOf(groupIds: string[]): Promise<Map<string, GroupMember[]>> {
+    const byGroup = new Map<string, GroupMember[]>(groupIds.map((id) => [id, []]));
+    if (groupIds.length === 0) return byGroup;
+    const rows = await this.sql.all<GroupMember & { groupId: string }>(
+      `select gm.group_id as "groupId", gm.user_id as "userId", coalesce(u.display_name, u.user_name) as display
+       from group_members gm join users u on u.id = gm.user_id
+       where gm.group_id = any(?::uuid[]) order by gm.created_at, gm.user_id`,
+      [uuidArray(groupIds)],
+    );
+    for (const { groupId, userId, display } of rows) byGroup.get(groupId)?.push({ userId, display });
+    return byGroup;
+  }
+
+  addMembers(groupId: string, userIds: string[]): Promise<number> {
+    return this.sql.run(
+      `insert into group_members (group_id, user_id) select ?, unnest(?::uuid[]) on conflict do nothing`,
+      [groupId, uuidArray(userIds)],
+    );
+  }
+
+  removeMembers(groupId: string, userIds: string[]): Promise<number> {
+    return this.sql.run('delete from group_members where group_id = ? and user_id = any(?::uuid[])', [groupId, uuidArray(userIds.filter(isUuid))]);
+  }
+
+  removeAllMembers(groupId: string): Promise<number> {
+    return this.sql.run('delete from group_members where group_id = ?', [groupId]);
+  }
+}

@@ -1,0 +1,40 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Repositories, UnitOfWork } from '../domain/ports';
+import { CredentialSqlRepository } from './credential.repository';
+import { normalizeDatabaseError } from './errors';
+import { GroupSqlRepository } from './group.repository';
+import { OrganizationSqlRepository } from './organization.repository';
+import { Sql } from './sql';
+import { UserSqlRepository } from './user.repository';
+
+function repositories(em: EntityManager): Repositories {
+  const sql = new Sql(em);
+  return {
+    users: new UserSqlRepository(sql),
+    groups: new GroupSqlRepository(sql),
+    organizations: new OrganizationSqlRepository(sql),
+    credentials: new CredentialSqlRepository(sql),
+  };
+}
+
+/** The domain's unit of work on MikroORM: a fresh EntityManager per unit, one transaction per write. */
+export class OrmUnitOfWork implements UnitOfWork {
+  constructor(private readonly orm: MikroORM) {}
+
+  async read<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    try {
+      return await work(repositories(this.orm.em.fork()));
+    } catch (error) {
+      throw normalizeDatabaseError(error);
+    }
+  }
+
+  async write<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    try {
+      return await this.orm.em.fork().transactional((em) => work(repositories(em)));
+    } catch (error) {
+      throw normalizeDatabaseError(error);
+    }
+  }
+}

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import type { ListQuery, NewUser, Page, UserRepository } from '../domain/ports';
+import type { OrganizationRole, SystemRole } from '../domain/roles';
+import type { MultiValue, User, UserFields } from '../domain/user';
+import { listWhere, orderBy } from './catalogs';
+import { isUuid, placeholders, toDate, uuidArray, type Sql } from './sql';
+
+/** Domain field -> column, for the fields stored one to one. */
+const COLUMNS: Record<Exclude<keyof UserFields, 'name'>, string> = {
+  userName: 'user_name',
+  externalId: 'external_id',
+  displayName: 'display_name',
+  nickName: 'nick_name',
+  profileUrl: 'profile_url',
+  title: 'title',
+  userType: 'user_type',
+  preferredLanguage: 'preferred_language',
+  locale: 'locale',
+  timezone: 'timezone',
+  active: 'active',
+  emails: 'emails',
+  phoneNumbers: 'phone_numbers',
+  ims: 'ims',
+  photos: 'photos',
+  addresses: 'addresses',
+  entitlements: 'entitlements',
+  roles: 'roles',
+  x509Certificates: 'x509_certificates',
+  enterprise: 'enterprise',
+  systemRole: 'system_role',
+  organizationRole: 'organization_role',
+  customTqlTimeout: 'custom_tql_timeout',
+  locked: 'locked',
+  passwordResetRequired: 'password_reset_required',
+  mfaResetRequired: 'mfa_reset_required',
+  termsOfServiceAcceptanceRequired: 'terms_of_service_acceptance_required',
+  logoutAfterMinutes: 'logout_after_minutes',
+  summaryEmailTime: 'summary_email_time',
+  tokenExpirationDays: 'token_expiration_days',
+  includeInObservations: 'include_in_observations',
+  allowExceedApiLinkLimit: 'allow_exceed_api_link_limit',
+};
+
+const NAME_COLUMNS = {
+  formatted: 'name_formatted',
+  familyName: 'name_family_name',
+  givenName: 'name_given_name',
+  middleName: 'name_middle_name',
+  honorificPrefix: 'name_honorific_prefix',
+  honorificSuffix: 'name_honorific_suffix',
+} as const;
+
+const JSON_FIELDS = new Set(['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates', 'enterprise']);
+
+type Row = Record<string, unknown>;
+
+/** Column/value pairs for a set of user fields; `name` spreads over its columns. */
+function columnValues(fields: Partial<UserFields>): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if (field === 'name') {
+      const name = (value ?? {}) as Record<string, string | undefined>;
+      for (const [part, column] of Object.entries(NAME_COLUMNS)) out.push([column, name[part] ?? null]);
+      continue;
+    }
+    const column = COLUMNS[field as keyof typeof COLUMNS];
+    if (!column) continue;
+    out.push([column, JSON_FIELDS.has(field) && value !== null ? JSON.stringify(value) : value]);
+  }
+  return out;
+}
+
+function toUser(row: Row): User {
+  const name: User['name'] = {};
+  for (const [part, column] of Object.entries(NAME_COLUMNS)) {
+    if (row[column] !== null && row[column] !== undefined) name[part as keyof typeof NAME_COLUMNS] = row[column] as string;
+  }
+  const get = <T>(field: keyof typeof COLUMNS) => row[COLUMNS[field]] as T;
+  return {
+    id: row.id as string,
+    organizationId: row.organization_id as string,
+    userName: get('userName'),
+    externalId: get('externalId'),
+    name,
+    displayName: get('displayName'),
+    nickName: get('nickName'),
+    profileUrl: get('profileUrl'),
+    title: get('title'),
+    userType: get('userType'),
+    preferredLanguage: get('preferredLanguage'),
+    locale: get('locale'),
+    timezone: get('timezone'),
+    active: get('active'),
+    emails: get<MultiValue[]>('emails'),
+    phoneNumbers: get<MultiValue[]>('phoneNumbers'),
+    ims: get<MultiValue[]>('ims'),
+    photos: get<MultiValue[]>('photos'),
+    addresses: get<MultiValue[]>('addresses'),
+    entitlements: get<MultiValue[]>('entitlements'),
+    roles: get<MultiValue[]>('roles'),
+    x509Certificates: get<MultiValue[]>('x509Certificates'),
+    enterprise: get('enterprise'),
+    systemRole: get<SystemRole>('systemRole'),
+    organizationRole: get<OrganizationRole>('organizationRole'),
+    customTqlTimeout: get('customTqlTimeout'),
+    locked: get('locked'),
+    passwordResetRequired: get('passwordResetRequired'),
+    mfaEnabled: row.mfa_enabled as boolean,
+    mfaResetRequired: get('mfaResetRequired'),
+    termsOfServiceAcceptanceRequired: get('termsOfServiceAcceptanceRequired'),
+    logoutAfterMinutes: get('logoutAfterMinutes'),
+    summaryEmailTime: get('summaryEmailTime'),
+    tokenExpirationDays: get('tokenExpirationDays'),
+    includeInObservations: get('includeInObservations'),
+    allowExceedApiLinkLimit: get('allowExceedApiLinkLimit'),
+    passwordHash: row.password_hash as string | null,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+    version: row.version as number,
+  };
+}
+
+export class UserSqlRepository implements UserRepository {
+  constructor(private readonly sql: Sql) {}
+
+  async list(organizationId: string, query: ListQuery): Promise<Page<User>> {
+    const where = listWhere('users', 'u', organizationId, query.filter);
+    const countRow = await this.sql.one<{ total: number }>(
+      `select count(*)::int as total from users u where ${where.sql}`,
+      where.params,
+    );
+    const total = countRow?.total ?? 0;
+    if (query.count === 0 || total < query.startIndex) return { total, items: [] };
+    const order = orderBy('users', 'u', query.sortBy);
+    const rows = await this.sql.all<Row>(
+      `select u.* from users u where ${where.sql} order by ${order.sql} limit ? offset ?`,
+      [...where.params, ...order.params, query.count, query.startIndex - 1],
+    );
+    return { total, items: rows.map(toUser) };
+  }
+
+  async findById(organizationId: string, id: string): Promise<User | null> {
+    if (!isUuid(id)) return null;
+    const row = await this.sql.one<Row>('select * from users where id = ? and organization_id = ?', [id, organizationId]);
+    return row ? toUser(row) : null;
+  }
+
+  async lockById(organizationId: string, id: string): Promise<User | null> {
+    if (!isUuid(id)) return null;
+    const row = await this.sql.one<Row>('select * from users where id = ? and organization_id = ? for update', [id, organizationId]);
+    return row ? toUser(row) : null;
+  }
+
+  async userNameTaken(userName: string, exceptId?: string): Promise<boolean> {
+    const row = await this.sql.one(
+      `select 1 as taken from users where lower(user_name) = lower(?)${exceptId ? ' and id <> ?' : ''} limit 1`,
+      exceptId ? [userName, exceptId] : [userName],
+    );
+    return row !== null;
+  }
+
+  async insert(user: NewUser): Promise<User> {
+    const { organizationId, passwordHash, ...fields } = user;
+    const pairs: [string, unknown][] = [
+      ['id', randomUUID()],
+      ['organization_id', organizationId],
+      ['password_hash', passwordHash],
+      ...columnValues(fields),
+    ];
+    const row = await this.sql.one<Row>(
+      `insert into users (${pairs.map(([c]) => c).join(', ')}) values (${placeholders(pairs.length)}) returning *`,
+      pairs.map(([, v]) => v),
+    );
+    return toUser(row as Row);
+  }
+
+  async update(user: User, changes: Partial<UserFields> & { passwordHash?: string | null }): Promise<User> {
+    const { passwordHash, ...fields } = changes;
+    const pairs = columnValues(fields);
+    if (passwordHash !== undefined) pairs.push(['password_hash', passwordHash]);
+    const sets = pairs.map(([c]) => `${c} = ?`).concat('version = version + 1', 'updated_at = clock_timestamp()');
+    const row = await this.sql.one<Row>(
+      `update users set ${sets.join(', ')} where id = ? and organization_id = ? returning *`,
+      [...pairs.map(([, v]) => v), user.id, user.organizationId],
+    );
+    return toUser(row as Row);
+  }
+
+  async delete(organizationId: string, id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    return (await this.sql.run('delete from users where id = ? and organization_id = ?', [id, organizationId])) > 0;
+  }
+
+  async existingIds(organizationId: string, ids: string[]): Promise<Set<string>> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return new Set();
+    const rows = await this.sql.all<{ id: string }>(
+      'select id from users where organization_id = ? and id = any(?::uuid[])',
+      [organizationId, uuidArray(valid)],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async groupsOf(organizationId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>> {
+    const byUser = new Map<string, { id: string; displayName: string }[]>(userIds.map((id) => [id, []]));
+    const valid = userIds.filter(isUuid);
+    if (valid.length === 0) return byUser;
+    const rows = await this.sql.all<{ userId: string; id: string; displayName: string }>(
+      `select gm.user_id as "userId", g.id, g.display_name as "displayName"
+       from group_members gm join groups g on g.id = gm.group_id
+       where gm.user_id = any(?::uuid[]) and g.organization_id = ? order by g.display_name, g.id`,
+      [uuidArray(valid), organizationId],
+    );
+    for (const { userId, id, displayName } of rows) byUser.get(userId)?.push({ id, displayName });
+    return byUser;
+  }
+}

@@ -1,0 +1,64 @@
+import argon2 from 'argon2';
+import type { Config } from './config';
+import { CredentialService } from './domain/credential.service';
+import { GroupService } from './domain/group.service';
+import { DEFAULT_ORGANIZATION, OrganizationService } from './domain/organization.service';
+import type { PasswordHasher } from './domain/ports';
+import { UserService } from './domain/user.service';
+import { openDatabase, type Database } from './orm/database';
+import { OrmUnitOfWork } from './orm/unit-of-work';
+
+/** argon2id for human passwords (never for tokens: that would cost ~100 ms a request). */
+export const argon2idHasher: PasswordHasher = {
+  hash: (password) => argon2.hash(password, { type: argon2.argon2id }),
+};
+
+/** Everything a running Roster is made of, wired once: the composition root. */
+export interface Roster {
+  config: Config;
+  database: Database;
+  users: UserService;
+  groups: GroupService;
+  organizations: OrganizationService;
+  credentials: CredentialService;
+  close(): Promise<void>;
+}
+
+export async function openRoster(
+  config: Config,
+  options: { migrate?: boolean; shareRunningEmbedded?: boolean } = {},
+): Promise<Roster> {
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : config.dataDir,
+    poolMax: config.databasePoolMax,
+    migrate: options.migrate,
+    shareRunningEmbedded: options.shareRunningEmbedded,
+  });
+  return assemble(config, database);
+}
+
+export function assemble(config: Config, database: Database): Roster {
+  const uow = new OrmUnitOfWork(database.orm);
+  const deps = { uow, passwords: argon2idHasher, deploymentType: 'cloud' as const };
+  return {
+    config,
+    database,
+    users: new UserService(deps),
+    groups: new GroupService(deps),
+    organizations: new OrganizationService(uow),
+    credentials: new CredentialService(uow),
+    close: () => database.close(),
+  };
+}
+
+/**
+ * ROSTER_BOOTSTRAP_TOKEN: organization `default` exists, and a credential with
+ * exactly this secret exists for it (Api User, Organization Administrator).
+ */
+export async function ensureBootstrap(roster: Roster, secret: string): Promise<'created' | 'present' | 'revoked'> {
+  const org = await roster.organizations.ensure(DEFAULT_ORGANIZATION, 'Default organization');
+  const { credential, created } = await roster.credentials.ensure(org.id, secret, 'bootstrap');
+  if (created) return 'created';
+  return credential.revokedAt ? 'revoked' : 'present';
+}

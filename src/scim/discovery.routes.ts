@@ -1,0 +1,67 @@
+import { Router, type Request } from 'express';
+import { notFound } from '../domain/errors';
+import { handler } from './handler';
+import { scimBaseUrl, sendScim } from './http';
+import { listResponse } from './list-response';
+import { SCIMMY } from './scimmy';
+
+type Json = Record<string, unknown>;
+
+/** Points a discovery document's meta.location at this server's absolute URL. */
+function located(resource: Json, base: string, path: string): Json {
+  const meta = (resource.meta as Json | undefined) ?? {};
+  return { ...resource, meta: { ...meta, location: `${base}${path}` } };
+}
+
+/** /ServiceProviderConfig, /Schemas and /ResourceTypes, from scimmy's declarations. */
+export function discoveryRouter(publicBaseUrl: string | undefined): Router {
+  const router = Router();
+  const base = (req: Request) => scimBaseUrl(req, publicBaseUrl);
+
+  router.get(
+    '/ServiceProviderConfig',
+    handler(async (req, res) => {
+      const config = (await new SCIMMY.Resources.ServiceProviderConfig().read()) as unknown as Json;
+      sendScim(res, 200, located(JSON.parse(JSON.stringify(config)), base(req), '/ServiceProviderConfig'));
+    }),
+  );
+
+  const schemas = () =>
+    SCIMMY.Schemas.declared().map((definition) => JSON.parse(JSON.stringify(definition.describe())) as Json);
+  const resourceTypes = () =>
+    Object.values(SCIMMY.Resources.declared() as Record<string, { describe(): unknown }>)
+      .filter((r) => ['User', 'Group'].includes((r.describe() as Json).name as string))
+      .map((r) => JSON.parse(JSON.stringify(r.describe())) as Json);
+
+  router.get(
+    '/Schemas',
+    handler(async (req, res) => {
+      const all = schemas().map((s) => located(s, base(req), `/Schemas/${s.id}`));
+      sendScim(res, 200, listResponse(all, all.length, 1));
+    }),
+  );
+  router.get(
+    '/Schemas/:id',
+    handler(async (req, res) => {
+      const found = schemas().find((s) => s.id === req.params.id);
+      if (!found) throw notFound('Schema', req.params.id as string);
+      sendScim(res, 200, located(found, base(req), `/Schemas/${found.id}`));
+    }),
+  );
+  router.get(
+    '/ResourceTypes',
+    handler(async (req, res) => {
+      const all = resourceTypes().map((r) => located(r, base(req), `/ResourceTypes/${r.id ?? r.name}`));
+      sendScim(res, 200, listResponse(all, all.length, 1));
+    }),
+  );
+  router.get(
+    '/ResourceTypes/:id',
+    handler(async (req, res) => {
+      const found = resourceTypes().find((r) => (r.id ?? r.name) === req.params.id);
+      if (!found) throw notFound('ResourceType', req.params.id as string);
+      sendScim(res, 200, located(found, base(req), `/ResourceTypes/${found.id ?? found.name}`));
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,93 @@
+import { Router, type Request, type Response } from 'express';
+import type { Group } from '../domain/group';
+import type { GroupService } from '../domain/group.service';
+import { groupDraftFromScim, toScimGroup } from './group.mapper';
+import { handler } from './handler';
+import { actorOf, expectedVersion, notModified, scimBaseUrl, sendResource, sendScim } from './http';
+import { listQueryFrom } from './list-query';
+import { listResponse } from './list-response';
+import { applyPatch } from './patch';
+import { isExcluded, project, projectionFrom } from './projection';
+import { SCIMMY } from './scimmy';
+
+/** /Groups: list, create, read, replace, patch, delete. `excludedAttributes=members` never reads members. */
+export function groupsRouter(groups: GroupService, publicBaseUrl: string | undefined): Router {
+  const router = Router();
+  const base = (req: Request) => scimBaseUrl(req, publicBaseUrl);
+
+  async function render(req: Request, res: Response, list: Group[]) {
+    const projection = projectionFrom(req.query);
+    const members = isExcluded(projection, 'members') ? undefined : await groups.membersOf(actorOf(res), list);
+    return list.map((g) => project(toScimGroup(g, members?.get(g.id), base(req)), projection));
+  }
+
+  async function respond(req: Request, res: Response, status: number, group: Group) {
+    const [resource] = await render(req, res, [group]);
+    sendResource(res, status, resource);
+  }
+
+  router.get(
+    '/',
+    handler(async (req, res) => {
+      const query = listQueryFrom(req.query);
+      const page = await groups.list(actorOf(res), query);
+      sendScim(res, 200, listResponse(await render(req, res, page.items), page.total, query.startIndex));
+    }),
+  );
+
+  router.post(
+    '/',
+    handler(async (req, res) => {
+      const group = await groups.create(actorOf(res), groupDraftFromScim(req.body));
+      await respond(req, res, 201, group);
+    }),
+  );
+
+  router.get(
+    '/:id',
+    handler(async (req, res) => {
+      const group = await groups.get(actorOf(res), req.params.id as string);
+      if (notModified(req, group.version)) {
+        res.status(304).setHeader('ETag', `W/"${group.version}"`).end();
+        return;
+      }
+      await respond(req, res, 200, group);
+    }),
+  );
+
+  router.put(
+    '/:id',
+    handler(async (req, res) => {
+      const draft = groupDraftFromScim(req.body);
+      const group = await groups.update(actorOf(res), req.params.id as string, () => draft, expectedVersion(req));
+      await respond(req, res, 200, group);
+    }),
+  );
+
+  router.patch(
+    '/:id',
+    handler(async (req, res) => {
+      const group = await groups.update(
+        actorOf(res),
+        req.params.id as string,
+        async (current) => {
+          const resource = toScimGroup(current.group, await current.members(), base(req));
+          const patched = await applyPatch(SCIMMY.Schemas.Group, resource, req.body);
+          return groupDraftFromScim(patched.resource);
+        },
+        expectedVersion(req),
+      );
+      await respond(req, res, 200, group);
+    }),
+  );
+
+  router.delete(
+    '/:id',
+    handler(async (req, res) => {
+      await groups.delete(actorOf(res), req.params.id as string, expectedVersion(req));
+      res.status(204).end();
+    }),
+  );
+
+  return router;
+}

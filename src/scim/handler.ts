@@ -1,0 +1,11 @@
+import type { NextFunction, Request, Response } from 'express';
+
+/**
+ * Every SCIM route runs through this: whatever its function throws reaches the one
+ * SCIM error handler (never scimmy's, which would call it 404 "not found").
+ */
+export function handler(fn: (req: Request, res: Response) => Promise<void>) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res).catch(next);
+  };
+}

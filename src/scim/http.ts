@@ -1,0 +1,63 @@
+import type { Request, Response } from 'express';
+import type { Actor } from '../domain/actor';
+import { ScimError } from './errors';
+
+export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
+
+/** Per-request state the SCIM routes share (set by the auth and request-id middleware). */
+export interface ScimLocals {
+  requestId: string;
+  actor?: Actor;
+}
+
+export function locals(res: Response): ScimLocals {
+  return res.locals as ScimLocals;
+}
+
+export function actorOf(res: Response): Actor {
+  const actor = locals(res).actor;
+  if (!actor) throw new ScimError(401, undefined, 'a valid bearer token is required');
+  return actor;
+}
+
+export function sendScim(res: Response, status: number, body: unknown): void {
+  res.status(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+/** A single resource: its ETag header is its meta.version. */
+export function sendResource(res: Response, status: number, resource: Record<string, unknown>): void {
+  const meta = resource.meta as { version?: string; location?: string } | undefined;
+  if (meta?.version) res.setHeader('ETag', meta.version);
+  if (status === 201 && meta?.location) res.setHeader('Location', meta.location);
+  sendScim(res, status, resource);
+}
+
+/** The absolute base URL of the SCIM service as this request reached it. */
+export function scimBaseUrl(req: Request, publicBaseUrl: string | undefined): string {
+  const origin = publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  return `${origin}/scim/v2`;
+}
+
+/**
+ * The version an If-Match header demands: undefined for none or `*`, a number for
+ * `W/"n"` or `"n"`, and -1 (matches nothing) for any other tag.
+ */
+export function expectedVersion(req: Request): number | undefined {
+  const header = req.get('if-match');
+  if (header === undefined || header.trim() === '*') return undefined;
+  const versions = header.split(',').map(parseETag);
+  return versions.find((v) => v !== undefined) ?? -1;
+}
+
+/** Whether an If-None-Match header names this version (so a GET may answer 304). */
+export function notModified(req: Request, version: number): boolean {
+  const header = req.get('if-none-match');
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => parseETag(tag) === version);
+}
+
+function parseETag(tag: string): number | undefined {
+  const match = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(tag);
+  return match ? Number(match[1]) : undefined;
+}

@@ -1,0 +1,73 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { CredentialService } from '../domain/credential.service';
+import type { GroupService } from '../domain/group.service';
+import type { UserService } from '../domain/user.service';
+import { bearerAuth } from './auth';
+import { discoveryRouter } from './discovery.routes';
+import { badRequest, routeNotFound, ScimError, toScimError } from './errors';
+import { groupsRouter } from './groups.routes';
+import { locals, sendScim } from './http';
+import { configureScimmy } from './scimmy';
+import { usersRouter } from './users.routes';
+
+export interface ScimDeps {
+  users: UserService;
+  groups: GroupService;
+  credentials: CredentialService;
+  publicBaseUrl: string | undefined;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+const JSON_TYPES = ['application/scim+json', 'application/json', 'application/*+json'];
+
+/** The SCIM 2.0 service, mounted at /scim/v2. Every answer, errors included, is SCIM JSON. */
+export function scimRouter(deps: ScimDeps): Router {
+  configureScimmy();
+  const router = Router();
+  router.use(bearerAuth(deps.credentials));
+  router.use(express.json({ type: JSON_TYPES, limit: deps.maxBodyBytes, strict: true }));
+  router.use(discoveryRouter(deps.publicBaseUrl));
+  router.use('/Users', usersRouter(deps.users, deps.publicBaseUrl));
+  router.use('/Groups', groupsRouter(deps.groups, deps.publicBaseUrl));
+  router.all('/Bulk', () => {
+    throw new ScimError(501, undefined, 'Bulk operations are not supported (see /ServiceProviderConfig)');
+  });
+  router.use((req: Request) => {
+    throw routeNotFound(req.method, req.baseUrl + req.path);
+  });
+  router.use(scimErrorHandler(deps.logger));
+  return router;
+}
+
+/** The one place an error becomes a response: SCIM body, right status, no internals. */
+export function scimErrorHandler(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const requestId = locals(res).requestId;
+    const scimError = toScimError(bodyParserError(error) ?? error, requestId);
+    if (scimError.status >= 500 && scimError.status !== 503 && scimError.status !== 501) {
+      logger.error({ err: error, requestId, method: req.method, path: req.baseUrl + req.path }, 'request failed');
+    }
+    sendScim(res, scimError.status, scimError);
+  };
+}
+
+/** express.json's errors (malformed JSON, too large, bad charset) as SCIM errors. */
+function bodyParserError(error: unknown): ScimError | undefined {
+  const e = error as { type?: string; status?: number } | undefined;
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return badRequest('invalidSyntax', 'the request body is not valid JSON');
+    case 'entity.too.large':
+      return new ScimError(413, undefined, 'the request body is larger than this server accepts');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ScimError(415, undefined, 'the request body must be UTF-8 JSON');
+    case 'request.aborted':
+      return badRequest('invalidSyntax', 'the request body was cut short');
+    default:
+      return undefined;
+  }
+}

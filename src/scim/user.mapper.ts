@@ -1,0 +1,125 @@
+import { accountTypeOf } from '../domain/roles';
+import type { MultiValue, User, UserDraft } from '../domain/user';
+import { ROSTER_USER_SCHEMA } from '../extensions/roster-user';
+import { badRequest, validated } from './errors';
+import { ENTERPRISE_USER_SCHEMA, SCIMMY, USER_SCHEMA } from './scimmy';
+
+type Json = Record<string, unknown>;
+
+export const weakETag = (version: number) => `W/"${version}"`;
+
+/** Leaves out what has no value: SCIM does not return unassigned attributes. */
+function compact(object: Json): Json {
+  const out: Json = {};
+  for (const [k, v] of Object.entries(object)) {
+    if (v === null || v === undefined) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && Object.keys(v).length === 0) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** A stored user as a SCIM User resource (everything `returned` by default). */
+export function toScimUser(user: User, groups: { id: string; displayName: string }[], baseUrl: string): Json {
+  const location = `${baseUrl}/Users/${user.id}`;
+  const enterprise = user.enterprise && Object.keys(user.enterprise).length > 0 ? user.enterprise : null;
+  return compact({
+    schemas: [USER_SCHEMA, ...(enterprise ? [ENTERPRISE_USER_SCHEMA] : []), ROSTER_USER_SCHEMA],
+    id: user.id,
+    externalId: user.externalId,
+    userName: user.userName,
+    name: compact({ ...user.name }),
+    displayName: user.displayName,
+    nickName: user.nickName,
+    profileUrl: user.profileUrl,
+    title: user.title,
+    userType: user.userType,
+    preferredLanguage: user.preferredLanguage,
+    locale: user.locale,
+    timezone: user.timezone,
+    active: user.active,
+    emails: user.emails,
+    phoneNumbers: user.phoneNumbers,
+    ims: user.ims,
+    photos: user.photos,
+    addresses: user.addresses,
+    entitlements: user.entitlements,
+    roles: user.roles,
+    x509Certificates: user.x509Certificates,
+    groups: groups.map((g) => ({ value: g.id, $ref: `${baseUrl}/Groups/${g.id}`, display: g.displayName, type: 'direct' })),
+    [ENTERPRISE_USER_SCHEMA]: enterprise,
+    [ROSTER_USER_SCHEMA]: compact({
+      systemRole: user.systemRole,
+      organizationRole: user.organizationRole,
+      accountType: accountTypeOf(user.systemRole),
+      customTqlTimeout: user.customTqlTimeout,
+      locked: user.locked,
+      passwordResetRequired: user.passwordResetRequired,
+      mfaEnabled: user.mfaEnabled,
+      mfaResetRequired: user.mfaResetRequired,
+      termsOfServiceAcceptanceRequired: user.termsOfServiceAcceptanceRequired,
+      logoutAfterMinutes: user.logoutAfterMinutes,
+      summaryEmailTime: user.summaryEmailTime,
+      tokenExpirationDays: user.tokenExpirationDays,
+      includeInObservations: user.includeInObservations,
+      allowExceedApiLinkLimit: user.allowExceedApiLinkLimit,
+    }),
+    meta: {
+      resourceType: 'User',
+      created: user.createdAt.toISOString(),
+      lastModified: user.updatedAt.toISOString(),
+      location,
+      version: weakETag(user.version),
+    },
+  });
+}
+
+const list = (v: unknown) => (Array.isArray(v) ? (v as MultiValue[]) : []);
+const str = (v: unknown) => (typeof v === 'string' ? v : null);
+
+/**
+ * A SCIM User request body as the user the client wants. Validation (types,
+ * required attributes, canonical values) is scimmy's schema coercion; read-only
+ * attributes (id, meta, groups) are dropped by it. Every core attribute is given,
+ * so a PUT clears what it leaves out.
+ */
+export function userDraftFromScim(body: unknown): UserDraft {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('invalidSyntax', 'the request body must be a JSON object');
+  }
+  const raw = body as Json;
+  if (!Array.isArray(raw.schemas) || !raw.schemas.some((s) => typeof s === 'string' && s.toLowerCase() === USER_SCHEMA.toLowerCase())) {
+    throw badRequest('invalidSyntax', `schemas must include ${USER_SCHEMA}`);
+  }
+  const password = raw.password;
+  if (password !== undefined && typeof password !== 'string') {
+    throw badRequest('invalidValue', 'password must be a string');
+  }
+  const user = validated(() => JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(raw, 'in'))) as Json);
+  const enterprise = user[ENTERPRISE_USER_SCHEMA] as Json | undefined;
+  return {
+    userName: user.userName as string,
+    externalId: str(user.externalId),
+    name: (user.name as UserDraft['name']) ?? {},
+    displayName: str(user.displayName),
+    nickName: str(user.nickName),
+    profileUrl: str(user.profileUrl),
+    title: str(user.title),
+    userType: str(user.userType),
+    preferredLanguage: str(user.preferredLanguage),
+    locale: str(user.locale),
+    timezone: str(user.timezone),
+    active: typeof user.active === 'boolean' ? user.active : true,
+    emails: list(user.emails),
+    phoneNumbers: list(user.phoneNumbers),
+    ims: list(user.ims),
+    photos: list(user.photos),
+    addresses: list(user.addresses),
+    entitlements: list(user.entitlements),
+    roles: list(user.roles),
+    x509Certificates: list(user.x509Certificates),
+    enterprise: enterprise && Object.keys(enterprise).length > 0 ? enterprise : null,
+    ...(typeof password === 'string' ? { password } : {}),
+  };
+}
