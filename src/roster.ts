@@ -41,14 +41,18 @@ export async function openRoster(
 export function assemble(config: Config, database: Database): Roster {
   const uow = new OrmUnitOfWork(database.orm);
   const deps = { uow, passwords: argon2idHasher, deploymentType: 'cloud' as const };
+  const credentials = new CredentialService(uow);
   return {
     config,
     database,
     users: new UserService(deps),
     groups: new GroupService(deps),
     organizations: new OrganizationService(uow),
-    credentials: new CredentialService(uow),
-    close: () => database.close(),
+    credentials,
+    async close() {
+      await credentials.settle();
+      await database.close();
+    },
   };
 }
 

@@ -32,6 +32,7 @@ export interface IssueCredential {
  */
 export class CredentialService {
   private readonly lastUsedWrites = new Map<string, number>();
+  private readonly pendingWrites = new Set<Promise<void>>();
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -104,7 +105,18 @@ export class CredentialService {
     const last = this.lastUsedWrites.get(id);
     if (last !== undefined && now.getTime() - last < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWrites.set(id, now.getTime());
-    this.uow.read((r) => r.credentials.markUsed(id, now)).catch(() => this.lastUsedWrites.delete(id));
+    const write = this.uow
+      .read((r) => r.credentials.markUsed(id, now))
+      .catch(() => {
+        this.lastUsedWrites.delete(id);
+      })
+      .finally(() => this.pendingWrites.delete(write));
+    this.pendingWrites.add(write);
+  }
+
+  /** Waits for the `lastUsedAt` writes under way (before the database closes). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.pendingWrites]);
   }
 }
 

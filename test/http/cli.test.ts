@@ -1,0 +1,108 @@
+import request from 'supertest';
+import pino from 'pino';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { assemble } from '../../src/roster';
+import { cli, processDatabase, type ProcessDatabase } from '../support/processes';
+
+let db: ProcessDatabase;
+beforeAll(async () => {
+  db = await processDatabase();
+});
+afterAll(() => db.cleanup());
+
+/** Runs requests against the database the CLI wrote to, then lets go of it. */
+async function withServer<T>(work: (app: ReturnType<typeof createApp>) => Promise<T>): Promise<T> {
+  const roster = assemble(loadConfig({}), await db.open());
+  try {
+    return await work(createApp(roster, pino({ level: 'silent' })));
+  } finally {
+    await roster.close();
+  }
+}
+
+describe('roster CLI', () => {
+  let token: string;
+  let tokenId: string;
+
+  it('creates an organization and prints only its id', async () => {
+    const created = await cli(['org', 'create', 'acme', '--name', 'Acme Corp'], db.env);
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^[0-9a-f-]{36}$/);
+    const listed = await cli(['org', 'list', '--json'], db.env);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ slug: 'acme', name: 'Acme Corp', id: created.stdout.trim() })]);
+  }, 60_000);
+
+  it('creates a token and prints only the token, which then works over SCIM', async () => {
+    const created = await cli(['token', 'create', '--org', 'acme', '--name', 'okta'], db.env);
+    expect(created.code).toBe(0);
+    token = created.stdout.trim();
+    expect(created.stdout).toMatch(/^roster_[A-Za-z0-9_-]{43}\n$/);
+    await withServer(async (app) => {
+      await request(app).get('/scim/v2/Users').set('Authorization', `Bearer ${token}`).expect(200);
+    });
+  }, 60_000);
+
+  it('lists tokens with their roles and dates but never the secret', async () => {
+    const listed = await cli(['token', 'list', '--org', 'acme', '--json'], db.env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain(token.slice(7));
+    const [row] = JSON.parse(listed.stdout);
+    expect(row).toEqual({
+      id: expect.any(String),
+      name: 'okta',
+      systemRole: 'Api User',
+      organizationRole: 'Organization Administrator',
+      createdAt: expect.any(String),
+      lastUsedAt: expect.any(String),
+      expiresAt: null,
+      revokedAt: null,
+    });
+    tokenId = row.id;
+  }, 60_000);
+
+  it('revokes a token: it stops working', async () => {
+    const revoked = await cli(['token', 'revoke', tokenId], db.env);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout.trim()).toBe(tokenId);
+    await withServer(async (app) => {
+      await request(app).get('/scim/v2/Users').set('Authorization', `Bearer ${token}`).expect(401);
+    });
+  }, 60_000);
+
+  it('creates tokens with other roles and an expiry, and refuses unknown roles', async () => {
+    const created = await cli(
+      ['token', 'create', '--org', 'acme', '--system-role', 'Api User', '--org-role', 'Read Only User', '--expires-in-days', '30'],
+      db.env,
+    );
+    expect(created.code).toBe(0);
+    const rows = JSON.parse((await cli(['token', 'list', '--org', 'acme', '--json'], db.env)).stdout);
+    expect(rows.find((r: { organizationRole: string }) => r.organizationRole === 'Read Only User').expiresAt).not.toBeNull();
+    const refused = await cli(['token', 'create', '--org', 'acme', '--system-role', 'Emperor'], db.env);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/Emperor/);
+  }, 60_000);
+
+  it('prints usage on stderr and exits 2 for unknown commands and bad arguments', async () => {
+    for (const args of [['frobnicate'], ['token', 'create'], ['org', 'create'], ['org', 'list', '--bogus'], []]) {
+      const result = await cli(args, db.env);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/usage: npm run --silent roster/);
+    }
+  }, 60_000);
+
+  it('says which organization is missing, exit 1', async () => {
+    const result = await cli(['token', 'create', '--org', 'nosuch'], db.env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/nosuch/);
+  }, 60_000);
+
+  it('migrates an up-to-date database without complaint', async () => {
+    const result = await cli(['migrate'], db.env);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/up to date/);
+  }, 60_000);
+});

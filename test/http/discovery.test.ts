@@ -1,0 +1,75 @@
+import request from 'supertest';
+import { startTestRoster, type TestRoster } from '../support/roster';
+import { ENTERPRISE, GROUP, ROSTER, USER, expectScimError, scimClient, userBody, type ScimClient } from '../support/scim';
+
+let t: TestRoster;
+let scim: ScimClient;
+beforeAll(async () => {
+  t = await startTestRoster({ maxBodyBytes: 4096 });
+  scim = scimClient(t.app, t.token);
+});
+afterAll(() => t.close());
+
+describe('discovery', () => {
+  it('describes the service provider: PATCH and ETags yes, Bulk no, bearer tokens', async () => {
+    const res = await scim.get('/ServiceProviderConfig').expect(200);
+    expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
+    expect(res.body.patch.supported).toBe(true);
+    expect(res.body.etag.supported).toBe(true);
+    expect(res.body.bulk.supported).toBe(false);
+    expect(res.body.filter).toMatchObject({ supported: true, maxResults: 1000 });
+    expect(res.body.authenticationSchemes[0].type).toBe('oauthbearertoken');
+    expect(res.body.meta.location).toMatch(/\/scim\/v2\/ServiceProviderConfig$/);
+  });
+
+  it('lists the User, Group, enterprise and Roster schemas', async () => {
+    const res = await scim.get('/Schemas').expect(200);
+    const ids = res.body.Resources.map((s: { id: string }) => s.id);
+    expect(ids).toEqual(expect.arrayContaining([USER, GROUP, ENTERPRISE, ROSTER]));
+    const roster = await scim.get(`/Schemas/${ROSTER}`).expect(200);
+    const names = roster.body.attributes.map((a: { name: string }) => a.name);
+    expect(names).toEqual(expect.arrayContaining(['systemRole', 'organizationRole', 'customTqlTimeout', 'mfaEnabled']));
+    expectScimError(await scim.get('/Schemas/urn:nope'), 404);
+  });
+
+  it('lists the User and Group resource types with their extensions', async () => {
+    const res = await scim.get('/ResourceTypes').expect(200);
+    expect(res.body.totalResults).toBe(2);
+    const user = await scim.get('/ResourceTypes/User').expect(200);
+    expect(user.body.endpoint).toBe('/Users');
+    expect(user.body.schemaExtensions.map((e: { schema: string }) => e.schema)).toEqual([ENTERPRISE, ROSTER]);
+  });
+});
+
+describe('errors everywhere are SCIM errors', () => {
+  it('answers an unknown route with a SCIM 404, inside and outside /scim/v2', async () => {
+    expectScimError(await scim.get('/Widgets'), 404);
+    expectScimError(await request(t.app).get('/nowhere'), 404);
+  });
+
+  it('answers Bulk with 501, as ServiceProviderConfig says it is unsupported', async () => {
+    expectScimError(await scim.post('/Bulk', { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [] }), 501);
+  });
+
+  it('answers an oversized body with 413 and stores nothing', async () => {
+    const res = await scim.post('/Users', userBody('big@example.com', { displayName: 'x'.repeat(5000) }));
+    expectScimError(res, 413);
+    expect((await scim.get('/Users?filter=' + encodeURIComponent('userName eq "big@example.com"'))).body.totalResults).toBe(0);
+  });
+
+  it('accepts application/json bodies as well as application/scim+json', async () => {
+    const res = await request(t.app)
+      .post('/scim/v2/Users')
+      .set('Authorization', `Bearer ${t.token}`)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(userBody('plain.json@example.com')));
+    expect(res.status).toBe(201);
+  });
+});
+
+describe('health', () => {
+  it('answers /healthz with 200 while the database answers', async () => {
+    const res = await request(t.app).get('/healthz').expect(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+});

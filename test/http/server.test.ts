@@ -1,0 +1,63 @@
+import { cli, processDatabase, run, startServer, stopServer, type ProcessDatabase } from '../support/processes';
+import { USER } from '../support/scim';
+
+const BOOTSTRAP = 'bootstrap-secret-for-the-server-test-0123456789';
+
+let db: ProcessDatabase;
+beforeAll(async () => {
+  db = await processDatabase();
+});
+afterAll(() => db.cleanup());
+
+async function scim(port: number, method: string, path: string, body?: unknown) {
+  const res = await fetch(`http://127.0.0.1:${port}/scim/v2${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${BOOTSTRAP}`, 'Content-Type': 'application/scim+json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
+}
+
+describe('the server process', () => {
+  it('starts, serves SCIM with the bootstrap token, stops on SIGTERM within 10 s, and keeps its data', async () => {
+    const env = { ...db.env, ROSTER_BOOTSTRAP_TOKEN: BOOTSTRAP };
+    const first = await startServer(env);
+    const health = await fetch(`http://127.0.0.1:${first.port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const created = await scim(first.port, 'POST', '/Users', { schemas: [USER], userName: 'survivor@example.com' });
+    expect(created.status).toBe(201);
+    const stopped = await stopServer(first.child, 'SIGTERM');
+    expect(stopped.code).toBe(0);
+    expect(stopped.ms).toBeLessThan(10_000);
+
+    const second = await startServer(env);
+    try {
+      const found = await scim(second.port, 'GET', `/Users?filter=${encodeURIComponent('userName eq "survivor@example.com"')}`);
+      expect(found.body.totalResults).toBe(1);
+      expect(found.body.Resources[0].id).toBe(created.body.id);
+    } finally {
+      expect((await stopServer(second.child, 'SIGINT')).code).toBe(0);
+    }
+
+    // The bootstrap token was made sure of twice, but exists once.
+    const tokens = JSON.parse((await cli(['token', 'list', '--org', 'default', '--json'], db.env)).stdout);
+    expect(tokens).toHaveLength(1);
+    expect(tokens[0]).toMatchObject({ systemRole: 'Api User', organizationRole: 'Organization Administrator' });
+  }, 180_000);
+
+  it('refuses to start with a bad setting, in one line naming the variable', async () => {
+    for (const [name, value] of [
+      ['PORT', 'eighty'],
+      ['ROSTER_BOOTSTRAP_TOKEN', 'too-short'],
+      ['DATABASE_URL', 'mysql://nope'],
+      ['LOG_LEVEL', 'loud'],
+    ]) {
+      const result = await run(['src/main.ts'], { ...db.env, [name]: value });
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(name);
+    }
+  }, 120_000);
+});
