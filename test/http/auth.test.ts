@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import request from 'supertest';
+import { CredentialService } from '../../src/domain/credential.service';
+import { OrmUnitOfWork } from '../../src/orm/unit-of-work';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { expectScimError, scimClient, userBody } from '../support/scim';
 
@@ -45,8 +48,6 @@ describe('bearer authentication', () => {
 
   it('refuses an expired token', async () => {
     const past = new Date(Date.now() - 2 * 86_400_000);
-    const { CredentialService } = await import('../../src/domain/credential.service');
-    const { OrmUnitOfWork } = await import('../../src/orm/unit-of-work');
     const yesterdaysService = new CredentialService(new OrmUnitOfWork(t.roster.database.orm), () => past);
     const { secret } = await yesterdaysService.issue({ organizationId: t.org.id, expiresInDays: 1 });
     expectUnauthorized(await scimClient(t.app, secret).get('/Users'));
@@ -70,7 +71,6 @@ describe('bearer authentication', () => {
     const stored = JSON.stringify(rows);
     expect(stored).not.toContain(secret);
     expect(stored).not.toContain(secret.slice(7));
-    const { createHash } = await import('node:crypto');
     expect(rows[0].secret_hash).toBe(createHash('sha256').update(secret).digest('hex'));
   });
 });
