@@ -1,16 +1,9 @@
 import type { Actor } from './actor';
 import { invalidValue, notFound, uniqueness } from './errors';
-import type { Group, GroupDraft, GroupMember } from './group';
+import type { Group, GroupDraft, GroupMember, MembershipChange } from './group';
 import { assertMay } from './policy';
 import type { ListQuery, Page, Repositories } from './ports';
 import { assertVersion, type ExpectedVersion, type ServiceDeps } from './user.service';
-
-/** The current state a group change is computed from. */
-export interface GroupState {
-  group: Group;
-  /** Loads the whole membership; only called by changes that need it. */
-  members(): Promise<GroupMember[]>;
-}
 
 /** Creates, changes and removes user groups and their membership, in one transaction each. */
 export class GroupService {
@@ -42,36 +35,27 @@ export class GroupService {
         displayName,
         externalId: draft.externalId ?? null,
       });
-      const members = unique(draft.members ?? []);
-      if (members.length > 0) {
-        await assertUsersExist(r, actor.organizationId, members);
-        await r.groups.addMembers(group.id, members);
-      }
+      await applyMembership(r, actor.organizationId, group.id, draft.membership ?? []);
       return group;
     });
   }
 
   /**
    * Applies a change to one group. `change` sees the stored group (locked until the
-   * transaction ends) and returns what the client wants; `members`, when given, is the
-   * whole desired membership and only the difference is written.
+   * transaction ends) and returns what the client wants; membership changes are
+   * applied in order as row inserts and deletes, and bump the group's version.
    */
   async update(
     actor: Actor,
     id: string,
-    change: (current: GroupState) => GroupDraft | Promise<GroupDraft>,
+    change: (current: Group) => GroupDraft | Promise<GroupDraft>,
     expectedVersion?: ExpectedVersion,
   ): Promise<Group> {
     return this.deps.uow.write(async (r) => {
       const current = await r.groups.lockById(actor.organizationId, id);
       if (!current) throw notFound('Group', id);
       assertVersion(current.version, expectedVersion);
-      let loaded: GroupMember[] | undefined;
-      const state: GroupState = {
-        group: current,
-        members: async () => (loaded ??= await r.groups.members(current.id)),
-      };
-      const draft = await change(state);
+      const draft = await change(current);
       assertMay(actor, 'update', 'group', this.deps.deploymentType);
 
       const displayName = validDisplayName(draft.displayName);
@@ -84,17 +68,7 @@ export class GroupService {
       }
       if (draft.externalId !== undefined && draft.externalId !== current.externalId) changes.externalId = draft.externalId;
 
-      let membershipChanged = false;
-      if (draft.members !== undefined) {
-        const wanted = new Set(unique(draft.members));
-        const existing = new Set((await state.members()).map((m) => m.userId));
-        const toAdd = [...wanted].filter((u) => !existing.has(u));
-        const toRemove = [...existing].filter((u) => !wanted.has(u));
-        if (toAdd.length > 0) await assertUsersExist(r, actor.organizationId, toAdd);
-        if (toAdd.length > 0) await r.groups.addMembers(current.id, toAdd);
-        if (toRemove.length > 0) await r.groups.removeMembers(current.id, toRemove);
-        membershipChanged = toAdd.length > 0 || toRemove.length > 0;
-      }
+      const membershipChanged = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
 
       if (Object.keys(changes).length > 0) return r.groups.update(current, changes);
       return membershipChanged ? r.groups.touch(current) : current;
@@ -110,6 +84,35 @@ export class GroupService {
       await r.groups.delete(actor.organizationId, id);
     });
   }
+}
+
+/** Writes membership changes in order; returns whether any row changed. */
+async function applyMembership(
+  r: Repositories,
+  organizationId: string,
+  groupId: string,
+  changes: MembershipChange[],
+): Promise<boolean> {
+  let changed = 0;
+  for (const change of changes) {
+    switch (change.kind) {
+      case 'add':
+      case 'replace': {
+        const ids = unique(change.userIds);
+        if (ids.length > 0) await assertUsersExist(r, organizationId, ids);
+        if (change.kind === 'replace') changed += await r.groups.removeMembersExcept(groupId, ids);
+        if (ids.length > 0) changed += await r.groups.addMembers(groupId, ids);
+        break;
+      }
+      case 'remove':
+        if (change.userIds.length > 0) changed += await r.groups.removeMembers(groupId, unique(change.userIds));
+        break;
+      case 'removeMatching':
+        changed += await r.groups.removeMembersMatching(groupId, change.filter);
+        break;
+    }
+  }
+  return changed > 0;
 }
 
 async function assertUsersExist(r: Repositories, organizationId: string, userIds: string[]): Promise<void> {

@@ -1,3 +1,5 @@
+import type { Filter } from './filter';
+
 /** A user group of one organization; SCIM Groups are these. Members are users. */
 export interface Group {
   id: string;
@@ -14,9 +16,21 @@ export interface GroupMember {
   display: string | null;
 }
 
+/**
+ * One change to a group's membership. Changes are written as row inserts and deletes;
+ * none of them needs the whole membership in memory.
+ */
+export type MembershipChange =
+  | { kind: 'add'; userIds: string[] }
+  | { kind: 'remove'; userIds: string[] }
+  /** The membership becomes exactly these users. */
+  | { kind: 'replace'; userIds: string[] }
+  /** Removes the members an element filter selects (`members[value eq "..."]`). */
+  | { kind: 'removeMatching'; filter: Filter };
+
 export interface GroupDraft {
   displayName: string;
   externalId?: string | null;
-  /** The whole membership wanted; undefined leaves it as it is. */
-  members?: string[];
+  /** Applied in order; undefined or empty leaves the membership as it is. */
+  membership?: MembershipChange[];
 }

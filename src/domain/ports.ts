@@ -51,9 +51,12 @@ export interface GroupRepository {
   members(groupId: string): Promise<GroupMember[]>;
   /** The members of each of these groups, by group id. */
   membersOf(groupIds: string[]): Promise<Map<string, GroupMember[]>>;
+  /** Inserts these memberships (existing ones are left alone); returns how many were new. */
   addMembers(groupId: string, userIds: string[]): Promise<number>;
   removeMembers(groupId: string, userIds: string[]): Promise<number>;
-  removeAllMembers(groupId: string): Promise<number>;
+  /** Removes every member not in `keep`; returns how many were removed. */
+  removeMembersExcept(groupId: string, keep: string[]): Promise<number>;
+  removeMembersMatching(groupId: string, filter: Filter): Promise<number>;
 }
 
 export interface OrganizationRepository {

@@ -152,6 +152,24 @@ export const GROUP_CATALOG: AttributeCatalog = {
   },
 };
 
+/** One member of a group, as `members[...]` filters see it (rows `gm` of group_members, `mu` of users). */
+const MEMBER_CATALOG: AttributeCatalog = {
+  coreSchema: 'member',
+  schemas: {
+    member: {
+      value: scalar('gm.user_id::text', 'string', { caseExact: true }),
+      display: scalar('coalesce(mu.display_name, mu.user_name)'),
+      type: scalar(`'User'::text`),
+      $ref: scalar(`('Users/' || gm.user_id::text)`, 'reference'),
+    },
+  },
+};
+
+/** The SQL condition an element filter on group members stands for. */
+export function memberFilterSql(filter: Filter): SqlFragment {
+  return filterToSql(filter, MEMBER_CATALOG);
+}
+
 const CATALOGS = { users: USER_CATALOG, groups: GROUP_CATALOG };
 type Table = keyof typeof CATALOGS;
 

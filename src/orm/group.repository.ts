@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Group, GroupMember } from '../domain/group';
 import type { GroupRepository, ListQuery, Page } from '../domain/ports';
-import { listWhere, orderBy } from './catalogs';
+import type { Filter } from '../domain/filter';
+import { listWhere, memberFilterSql, orderBy } from './catalogs';
 import { isUuid, toDate, uuidArray, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
@@ -117,7 +118,19 @@ export class GroupSqlRepository implements GroupRepository {
     return this.sql.run('delete from group_members where group_id = ? and user_id = any(?::uuid[])', [groupId, uuidArray(userIds.filter(isUuid))]);
   }
 
-  removeAllMembers(groupId: string): Promise<number> {
-    return this.sql.run('delete from group_members where group_id = ?', [groupId]);
+  removeMembersExcept(groupId: string, keep: string[]): Promise<number> {
+    if (keep.length === 0) return this.sql.run('delete from group_members where group_id = ?', [groupId]);
+    return this.sql.run('delete from group_members where group_id = ? and not (user_id = any(?::uuid[]))', [
+      groupId,
+      uuidArray(keep.filter(isUuid)),
+    ]);
+  }
+
+  removeMembersMatching(groupId: string, filter: Filter): Promise<number> {
+    const condition = memberFilterSql(filter);
+    return this.sql.run(
+      `delete from group_members gm using users mu where gm.group_id = ? and mu.id = gm.user_id and (${condition.sql})`,
+      [groupId, ...condition.params],
+    );
   }
 }

@@ -1,5 +1,8 @@
 import type { Group, GroupDraft, GroupMember } from '../domain/group';
 import { badRequest, validated } from './errors';
+import { memberIds } from './group-patch';
+import { normalizeResource } from './interop';
+import { groupSchemaIndex } from './schema-index';
 import { GROUP_SCHEMA, SCIMMY } from './scimmy';
 import { weakETag } from './user.mapper';
 
@@ -34,7 +37,10 @@ export function toScimGroup(group: Group, members: GroupMember[] | undefined, ba
   return out;
 }
 
-/** A SCIM Group request body as the group the client wants (members: the whole membership). */
+/**
+ * A SCIM Group request body (POST, PUT) as the group the client wants: the members it
+ * lists become the whole membership, written as the difference to what is stored.
+ */
 export function groupDraftFromScim(body: unknown): GroupDraft {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('invalidSyntax', 'the request body must be a JSON object');
@@ -45,16 +51,14 @@ export function groupDraftFromScim(body: unknown): GroupDraft {
     throw badRequest('invalidSyntax', `schemas must include ${GROUP_SCHEMA}`);
   }
   raw.schemas = schemas.filter((s) => typeof s !== 'string' || s.toLowerCase() !== MICROSOFT_GROUP_SCHEMA.toLowerCase());
-  const group = validated(() => JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(raw, 'in'))) as Json);
-  const members = Array.isArray(group.members) ? (group.members as Json[]) : [];
+  const normalized = normalizeResource(raw, groupSchemaIndex());
+  const membersKey = Object.keys(normalized).find((k) => k.toLowerCase() === 'members');
+  const userIds = membersKey === undefined ? [] : memberIds(normalized[membersKey], 'members');
+  if (membersKey !== undefined) delete normalized[membersKey];
+  const group = validated(() => JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(normalized, 'in'))) as Json);
   return {
     displayName: group.displayName as string,
     externalId: typeof group.externalId === 'string' ? group.externalId : null,
-    members: members.map((m, i) => {
-      if (typeof m.value !== 'string' || m.value === '') {
-        throw badRequest('invalidValue', `members[${i}].value must be the id of a user`);
-      }
-      return m.value;
-    }),
+    membership: [{ kind: 'replace', userIds }],
   };
 }

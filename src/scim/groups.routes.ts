@@ -3,12 +3,13 @@ import type { Group } from '../domain/group';
 import type { GroupService } from '../domain/group.service';
 import { groupDraftFromScim, toScimGroup } from './group.mapper';
 import { handler } from './handler';
-import { actorOf, expectedVersion, notModified, scimBaseUrl, sendResource, sendScim } from './http';
+import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, sendResource, sendScim, wantsBody } from './http';
 import { listQueryFrom } from './list-query';
 import { listResponse } from './list-response';
-import { applyPatch } from './patch';
+import { planGroupPatch } from './group-patch';
+import { parsePatchRequest } from './patch';
+import { groupSchemaIndex } from './schema-index';
 import { isExcluded, project, projectionFrom } from './projection';
-import { SCIMMY } from './scimmy';
 
 /** /Groups: list, create, read, replace, patch, delete. `excludedAttributes=members` never reads members. */
 export function groupsRouter(groups: GroupService, publicBaseUrl: string | undefined): Router {
@@ -67,17 +68,19 @@ export function groupsRouter(groups: GroupService, publicBaseUrl: string | undef
   router.patch(
     '/:id',
     handler(async (req, res) => {
+      const index = groupSchemaIndex();
+      const operations = parsePatchRequest(req.body, index);
       const group = await groups.update(
         actorOf(res),
         req.params.id as string,
-        async (current) => {
-          const resource = toScimGroup(current.group, await current.members(), base(req));
-          const patched = await applyPatch(SCIMMY.Schemas.Group, resource, req.body);
-          return groupDraftFromScim(patched.resource);
+        (current) => {
+          const plan = planGroupPatch(toScimGroup(current, undefined, base(req)), operations, index);
+          return { ...groupDraftFromScim(plan.resource), membership: plan.membership };
         },
         expectedVersion(req),
       );
-      await respond(req, res, 200, group);
+      if (wantsBody(req)) await respond(req, res, 200, group);
+      else sendNoContent(res, group.version);
     }),
   );
 

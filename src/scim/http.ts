@@ -61,3 +61,16 @@ function parseETag(tag: string): number | undefined {
   const match = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(tag);
   return match ? Number(match[1]) : undefined;
 }
+
+/**
+ * PATCH answers 204 with the new ETag, unless the client asked for attributes
+ * (RFC 7644 section 3.5.2: then 200 with the resource).
+ */
+export function wantsBody(req: Request): boolean {
+  return req.query.attributes !== undefined || req.query.excludedAttributes !== undefined;
+}
+
+export function sendNoContent(res: Response, version: number): void {
+  res.setHeader('ETag', `W/"${version}"`);
+  res.status(204).end();
+}

@@ -2,6 +2,8 @@ import { accountTypeOf } from '../domain/roles';
 import type { MultiValue, User, UserDraft } from '../domain/user';
 import { ROSTER_USER_SCHEMA } from '../extensions/roster-user';
 import { badRequest, validated } from './errors';
+import { normalizeResource } from './interop';
+import { userSchemaIndex } from './schema-index';
 import { ENTERPRISE_USER_SCHEMA, SCIMMY, USER_SCHEMA } from './scimmy';
 
 type Json = Record<string, unknown>;
@@ -96,7 +98,9 @@ export function userDraftFromScim(body: unknown): UserDraft {
   if (password !== undefined && typeof password !== 'string') {
     throw badRequest('invalidValue', 'password must be a string');
   }
-  const user = validated(() => JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(raw, 'in'))) as Json);
+  const user = validated(
+    () => JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(normalizeResource(raw, userSchemaIndex()), 'in'))) as Json,
+  );
   const enterprise = user[ENTERPRISE_USER_SCHEMA] as Json | undefined;
   return {
     userName: user.userName as string,

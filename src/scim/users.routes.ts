@@ -1,12 +1,12 @@
 import { Router, type Request, type Response } from 'express';
 import type { User } from '../domain/user';
 import type { UserService } from '../domain/user.service';
-import { actorOf, expectedVersion, notModified, scimBaseUrl, sendResource, sendScim } from './http';
+import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, sendResource, sendScim, wantsBody } from './http';
 import { listQueryFrom } from './list-query';
 import { listResponse } from './list-response';
-import { applyPatch } from './patch';
+import { applyPatch, parsePatchRequest } from './patch';
+import { userSchemaIndex } from './schema-index';
 import { isExcluded, project, projectionFrom } from './projection';
-import { SCIMMY } from './scimmy';
 import { toScimUser, userDraftFromScim } from './user.mapper';
 import { handler } from './handler';
 
@@ -69,17 +69,16 @@ export function usersRouter(users: UserService, publicBaseUrl: string | undefine
   router.patch(
     '/:id',
     handler(async (req, res) => {
+      const index = userSchemaIndex();
+      const operations = parsePatchRequest(req.body, index);
       const user = await users.update(
         actorOf(res),
         req.params.id as string,
-        async (current) => {
-          const { resource, password } = await applyPatch(SCIMMY.Schemas.User, toScimUser(current, [], base(req)), req.body);
-          const draft = userDraftFromScim(resource);
-          return password === undefined ? draft : { ...draft, password };
-        },
+        (current) => userDraftFromScim(applyPatch(toScimUser(current, [], base(req)), operations, index)),
         expectedVersion(req),
       );
-      await respond(req, res, 200, user);
+      if (wantsBody(req)) await respond(req, res, 200, user);
+      else sendNoContent(res, user.version);
     }),
   );
 

@@ -58,17 +58,19 @@ describe('groups', () => {
 
   it('adds and removes single members with PATCH', async () => {
     const { id } = (await scim.post('/Groups', groupBody('Patchers', [users[0]])).expect(201)).body;
-    const added = await scim.patch(`/Groups/${id}`, patchOp({ op: 'add', path: 'members', value: [{ value: users[1] }] })).expect(200);
-    expect(memberIds(added.body)).toEqual([users[0], users[1]].sort());
-    const removed = await scim.patch(`/Groups/${id}`, patchOp({ op: 'remove', path: `members[value eq "${users[0]}"]` })).expect(200);
-    expect(memberIds(removed.body)).toEqual([users[1]]);
+    await scim.patch(`/Groups/${id}`, patchOp({ op: 'add', path: 'members', value: [{ value: users[1] }] })).expect(204);
+    expect(memberIds((await scim.get(`/Groups/${id}`)).body)).toEqual([users[0], users[1]].sort());
+    await scim.patch(`/Groups/${id}`, patchOp({ op: 'remove', path: `members[value eq "${users[0]}"]` })).expect(204);
+    expect(memberIds((await scim.get(`/Groups/${id}`)).body)).toEqual([users[1]]);
   });
 
   it('renames a group with PATCH and bumps its version', async () => {
     const created = (await scim.post('/Groups', groupBody('Old Name')).expect(201)).body;
-    const res = await scim.patch(`/Groups/${created.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'New Name' })).expect(200);
-    expect(res.body.displayName).toBe('New Name');
-    expect(res.body.meta.version).not.toBe(created.meta.version);
+    const res = await scim.patch(`/Groups/${created.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'New Name' })).expect(204);
+    expect(res.headers.etag).not.toBe(created.meta.version);
+    const read = await scim.get(`/Groups/${created.id}`).expect(200);
+    expect(read.body.displayName).toBe('New Name');
+    expect(read.body.meta.version).toBe(res.headers.etag);
   });
 
   it('refuses an unknown member with 400 and stores nothing', async () => {

@@ -1,0 +1,70 @@
+import type { MembershipChange } from '../domain/group';
+import { badRequest } from './errors';
+import { applyPatch, type PatchOperation } from './patch';
+import type { SchemaIndex } from './schema-index';
+import { GROUP_SCHEMA } from './scimmy';
+
+type Json = Record<string, unknown>;
+
+/** Member ids from what clients send: `[{"value": id}]`, `{"value": id}`, `"id"` or `["id"]`. */
+export function memberIds(value: unknown, where: string): string[] {
+  const items = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  return items.map((item, i) => {
+    const id = item && typeof item === 'object' ? (item as Json).value ?? (item as Json).Value : item;
+    if (typeof id !== 'string' || id.trim() === '') {
+      throw badRequest('invalidValue', `${where}: member ${i + 1} must carry the id of a user in "value"`);
+    }
+    return id.trim();
+  });
+}
+
+const isMembers = (name: string | undefined) => name?.toLowerCase() === 'members';
+
+/**
+ * Splits a Group PATCH into membership changes (written as row inserts and deletes,
+ * never loading the membership) and the rest (displayName, externalId), which is
+ * applied in memory to the group's SCIM form without its members.
+ */
+export function planGroupPatch(
+  group: Json,
+  operations: PatchOperation[],
+  index: SchemaIndex,
+): { resource: Json; membership: MembershipChange[] } {
+  let resource = group;
+  const membership: MembershipChange[] = [];
+  for (const operation of operations) {
+    const where = `operation ${operation.index + 1}`;
+    const path = operation.path;
+    const core = !path?.attribute.schema || path.attribute.schema.toLowerCase() === GROUP_SCHEMA.toLowerCase();
+    if (path && !path.extension && core && isMembers(path.attribute.attribute)) {
+      if (path.attribute.subAttribute || path.subAttribute) {
+        if (operation.op === 'remove') throw badRequest('invalidPath', `${where}: remove whole members, not a sub-attribute`);
+        continue; // members' display and type are read-only: ignored on input
+      }
+      if (path.filter) {
+        membership.push({ kind: 'removeMatching', filter: path.filter });
+        if (operation.op !== 'remove') membership.push({ kind: 'add', userIds: memberIds(operation.value, where) });
+        continue;
+      }
+      if (operation.op === 'add') membership.push({ kind: 'add', userIds: memberIds(operation.value, where) });
+      else if (operation.op === 'replace') membership.push({ kind: 'replace', userIds: memberIds(operation.value, where) });
+      else if (operation.value === undefined) membership.push({ kind: 'replace', userIds: [] });
+      else membership.push({ kind: 'remove', userIds: memberIds(operation.value, where) });
+      continue;
+    }
+    if (!path) {
+      const value = { ...(operation.value as Json) };
+      const key = Object.keys(value).find((k) => isMembers(k));
+      if (key !== undefined) {
+        const ids = memberIds(value[key], where);
+        membership.push({ kind: operation.op === 'replace' ? 'replace' : 'add', userIds: ids });
+        delete value[key];
+      }
+      if (Object.keys(value).length === 0) continue;
+      resource = applyPatch(resource, [{ ...operation, value }], index);
+      continue;
+    }
+    resource = applyPatch(resource, [operation], index);
+  }
+  return { resource, membership };
+}
