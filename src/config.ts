@@ -15,7 +15,7 @@ export interface Config {
   databasePoolMax: number;
   /** A token secret to make sure of at start, for organization `default`. */
   bootstrapToken: string | undefined;
-  /** Absolute base URL of the SCIM service for `meta.location`; undefined: from the request. */
+  /** Public origin (scheme, host, optional path prefix) Roster is reached at; `/scim/v2` is appended. Undefined: from the request. */
   publicBaseUrl: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxBodyBytes: number;
@@ -53,7 +53,7 @@ const variables = {
   ROSTER_DB_POOL_MAX: integer(2, 100).default(10),
   ROSTER_BOOTSTRAP_TOKEN: z
     .string()
-    .min(32, 'must be at least 32 characters long (use `npm run --silent roster -- token create` for a generated one)')
+    .min(32, 'must be at least 32 characters long (for example the output of `openssl rand -hex 32`)')
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
     .optional(),
   ROSTER_PUBLIC_URL: z

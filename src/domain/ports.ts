@@ -10,6 +10,8 @@ export interface ListQuery {
   startIndex: number;
   count: number;
   sortBy?: { attribute: AttributePath; descending: boolean };
+  /** An attribute this resource type lacks matches nothing (searches across types) instead of being an error. */
+  unknownAttributesMatchNothing?: boolean;
 }
 
 export interface Page<T> {

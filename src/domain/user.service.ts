@@ -126,10 +126,19 @@ function normalize(fields: UserFields): UserFields {
   return { ...fields, userName };
 }
 
+/** JSON with object keys sorted, so values read back from jsonb compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 function diff(current: User, desired: UserFields): Partial<UserFields> {
   const changes: Partial<UserFields> = {};
   for (const k of FIELD_NAMES) {
-    if (JSON.stringify(current[k]) !== JSON.stringify(desired[k])) {
+    if (canonical(current[k]) !== canonical(desired[k])) {
       (changes as Record<string, unknown>)[k] = desired[k];
     }
   }

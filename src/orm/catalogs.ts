@@ -10,6 +10,7 @@ import {
   sortToSql,
   type AttributeCatalog,
   type SqlFragment,
+  type TranslateOptions,
 } from './filter-sql';
 
 /**
@@ -174,9 +175,15 @@ const CATALOGS = { users: USER_CATALOG, groups: GROUP_CATALOG };
 type Table = keyof typeof CATALOGS;
 
 /** The WHERE clause of a list: always the organization, then the client's filter. */
-export function listWhere(table: Table, alias: string, organizationId: string, filter: Filter | undefined): SqlFragment {
+export function listWhere(
+  table: Table,
+  alias: string,
+  organizationId: string,
+  filter: Filter | undefined,
+  options: TranslateOptions = {},
+): SqlFragment {
   if (!filter) return { sql: `${alias}.organization_id = ?`, params: [organizationId] };
-  const translated = filterToSql(filter, CATALOGS[table]);
+  const translated = filterToSql(filter, CATALOGS[table], options);
   return { sql: `${alias}.organization_id = ? and (${translated.sql})`, params: [organizationId, ...translated.params] };
 }
 

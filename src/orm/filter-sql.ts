@@ -43,14 +43,36 @@ type Leaf = Extract<Filter, { kind: 'compare' | 'present' }>;
 /** Resolves a bare sub-attribute name inside `attr[...]` to the element's value. */
 type ElementScope = (name: string) => ScalarSpec;
 
-export function filterToSql(filter: Filter, catalog: AttributeCatalog): SqlFragment {
-  return new Translator(catalog).filter(filter, undefined);
+export interface TranslateOptions {
+  /**
+   * A comparison on an attribute the catalog does not know is false instead of an
+   * error (a search across resource types: `userName` on a Group matches nothing).
+   */
+  unknownAttributesMatchNothing?: boolean;
+}
+
+export function filterToSql(filter: Filter, catalog: AttributeCatalog, options: TranslateOptions = {}): SqlFragment {
+  return new Translator(catalog, options).filter(filter, undefined);
 }
 
 class Translator {
   private aliases = 0;
 
-  constructor(private readonly catalog: AttributeCatalog) {}
+  constructor(
+    private readonly catalog: AttributeCatalog,
+    private readonly options: TranslateOptions = {},
+  ) {}
+
+  /** Whether a top-level path names nothing in the catalog and the options say that is false. */
+  private unknownToLenient(path: AttributePath): boolean {
+    if (!this.options.unknownAttributesMatchNothing) return false;
+    try {
+      resolveAttribute(this.catalog, path);
+      return false;
+    } catch {
+      return true;
+    }
+  }
 
   filter(filter: Filter, scope: ElementScope | undefined): SqlFragment {
     switch (filter.kind) {
@@ -67,6 +89,7 @@ class Translator {
       }
       case 'valuePath':
         if (scope) throw invalidFilter(`value paths cannot be nested ('${pathText(filter.path)}[...]')`);
+        if (this.unknownToLenient(filter.path)) return { sql: 'false', params: [] };
         return this.valuePath(filter);
       default:
         if (scope) {
@@ -75,6 +98,7 @@ class Translator {
           }
           return leaf(scope(filter.path.attribute), filter, filter.path.attribute);
         }
+        if (this.unknownToLenient(filter.path)) return { sql: 'false', params: [] };
         return this.attribute(filter);
     }
   }

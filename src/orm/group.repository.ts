@@ -22,7 +22,7 @@ export class GroupSqlRepository implements GroupRepository {
   constructor(private readonly sql: Sql) {}
 
   async list(organizationId: string, query: ListQuery): Promise<Page<Group>> {
-    const where = listWhere('groups', 'g', organizationId, query.filter);
+    const where = listWhere('groups', 'g', organizationId, query.filter, query);
     const countRow = await this.sql.one<{ total: number }>(
       `select count(*)::int as total from groups g where ${where.sql}`,
       where.params,

@@ -125,7 +125,7 @@ export class UserSqlRepository implements UserRepository {
   constructor(private readonly sql: Sql) {}
 
   async list(organizationId: string, query: ListQuery): Promise<Page<User>> {
-    const where = listWhere('users', 'u', organizationId, query.filter);
+    const where = listWhere('users', 'u', organizationId, query.filter, query);
     const countRow = await this.sql.one<{ total: number }>(
       `select count(*)::int as total from users u where ${where.sql}`,
       where.params,

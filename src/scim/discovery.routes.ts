@@ -19,7 +19,8 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
   const base = (req: Request) => scimBaseUrl(req, publicBaseUrl);
 
   router.get(
-    '/ServiceProviderConfig',
+    // `/serviceConfiguration` is the path Microsoft's SCIM reference code serves.
+    ['/ServiceProviderConfig', '/serviceConfiguration'],
     handler(async (req, res) => {
       const config = (await new SCIMMY.Resources.ServiceProviderConfig().read()) as unknown as Json;
       sendScim(res, 200, located(JSON.parse(JSON.stringify(config)), base(req), '/ServiceProviderConfig'));

@@ -9,17 +9,28 @@ import { listResponse } from './list-response';
 import { planGroupPatch } from './group-patch';
 import { parsePatchRequest } from './patch';
 import { groupSchemaIndex } from './schema-index';
-import { isExcluded, project, projectionFrom } from './projection';
+import { isExcluded, project, projectionFrom, type Projection } from './projection';
+import { searchParams, type QueryParams } from './search';
+import type { Actor } from '../domain/actor';
 
-/** /Groups: list, create, read, replace, patch, delete. `excludedAttributes=members` never reads members. */
+/** Groups as SCIM resources; members are read only when the projection keeps them. */
+export async function renderGroups(groups: GroupService, actor: Actor, baseUrl: string, list: Group[], projection: Projection) {
+  const members = isExcluded(projection, 'members') ? undefined : await groups.membersOf(actor, list);
+  return list.map((g) => project(toScimGroup(g, members?.get(g.id), baseUrl), projection));
+}
+
+/** /Groups: list, search, create, read, replace, patch, delete. `excludedAttributes=members` never reads members. */
 export function groupsRouter(groups: GroupService, publicBaseUrl: string | undefined): Router {
   const router = Router();
   const base = (req: Request) => scimBaseUrl(req, publicBaseUrl);
 
-  async function render(req: Request, res: Response, list: Group[]) {
-    const projection = projectionFrom(req.query);
-    const members = isExcluded(projection, 'members') ? undefined : await groups.membersOf(actorOf(res), list);
-    return list.map((g) => project(toScimGroup(g, members?.get(g.id), base(req)), projection));
+  const render = (req: Request, res: Response, list: Group[], params: QueryParams = req.query) =>
+    renderGroups(groups, actorOf(res), base(req), list, projectionFrom(params));
+
+  async function list(req: Request, res: Response, params: QueryParams) {
+    const query = listQueryFrom(params);
+    const page = await groups.list(actorOf(res), query);
+    sendScim(res, 200, listResponse(await render(req, res, page.items, params), page.total, query.startIndex));
   }
 
   async function respond(req: Request, res: Response, status: number, group: Group) {
@@ -27,14 +38,8 @@ export function groupsRouter(groups: GroupService, publicBaseUrl: string | undef
     sendResource(res, status, resource);
   }
 
-  router.get(
-    '/',
-    handler(async (req, res) => {
-      const query = listQueryFrom(req.query);
-      const page = await groups.list(actorOf(res), query);
-      sendScim(res, 200, listResponse(await render(req, res, page.items), page.total, query.startIndex));
-    }),
-  );
+  router.get('/', handler((req, res) => list(req, res, req.query)));
+  router.post('/.search', handler((req, res) => list(req, res, searchParams(req.body))));
 
   router.post(
     '/',

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { QueryParams } from './search';
 import type { AttributePath } from '../domain/filter';
 import type { ListQuery } from '../domain/ports';
 import { badRequest } from './errors';
@@ -22,7 +22,8 @@ function integer(value: string | undefined, name: string): number | undefined {
 /** Parses `a.b` or `urn:...:attr.sub` (sortBy, attributes): a bad one is 400 invalidPath. */
 export function attributePath(text: string, parameter: string): AttributePath {
   try {
-    return parseAttributePath(text.trim());
+    // `emails[type eq "work"]` in attributes= (Microsoft's test suite) means `emails`.
+    return parseAttributePath(text.trim().replace(/\[.*\]$/, ''));
   } catch {
     throw badRequest('invalidPath', `${parameter}: "${text}" is not an attribute path`);
   }
@@ -32,7 +33,7 @@ export function attributePath(text: string, parameter: string): AttributePath {
  * The collection query of a GET: filter, startIndex (1-based; below 1 means 1),
  * count (capped at maxResults; 0 asks only for totalResults), sortBy and sortOrder.
  */
-export function listQueryFrom(query: Request['query']): ListQuery {
+export function listQueryFrom(query: QueryParams): ListQuery {
   const filterText = single(query.filter, 'filter');
   const startIndex = Math.max(1, integer(single(query.startIndex, 'startIndex'), 'startIndex') ?? 1);
   const count = Math.min(MAX_RESULTS, Math.max(0, integer(single(query.count, 'count'), 'count') ?? DEFAULT_COUNT));

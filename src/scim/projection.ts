@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { QueryParams } from './search';
 import type { AttributePath } from '../domain/filter';
 import { attributePath } from './list-query';
 
@@ -17,7 +17,7 @@ function paths(value: unknown, parameter: string): AttributePath[] | undefined {
   return value.split(',').map((p) => attributePath(p, parameter));
 }
 
-export function projectionFrom(query: Request['query']): Projection {
+export function projectionFrom(query: QueryParams): Projection {
   return { attributes: paths(query.attributes, 'attributes'), excluded: paths(query.excludedAttributes, 'excludedAttributes') };
 }
 

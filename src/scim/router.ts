@@ -9,6 +9,7 @@ import { badRequest, routeNotFound, ScimError, toScimError } from './errors';
 import { groupsRouter } from './groups.routes';
 import { locals, sendScim } from './http';
 import { configureScimmy } from './scimmy';
+import { rootSearchRouter } from './root-search';
 import { usersRouter } from './users.routes';
 
 export interface ScimDeps {
@@ -31,6 +32,7 @@ export function scimRouter(deps: ScimDeps): Router {
   router.use(discoveryRouter(deps.publicBaseUrl));
   router.use('/Users', usersRouter(deps.users, deps.publicBaseUrl));
   router.use('/Groups', groupsRouter(deps.groups, deps.publicBaseUrl));
+  router.use(rootSearchRouter(deps.users, deps.groups, deps.publicBaseUrl));
   router.all('/Bulk', () => {
     throw new ScimError(501, undefined, 'Bulk operations are not supported (see /ServiceProviderConfig)');
   });

@@ -26,7 +26,7 @@ export function configureScimmy(): typeof SCIMMY {
   SCIMMY.Config.set({
     patch: true,
     filter: { supported: true, maxResults: MAX_RESULTS },
-    sort: false,
+    sort: true,
     bulk: false,
     etag: true,
     changePassword: true,

@@ -83,8 +83,8 @@ const str = (v: unknown) => (typeof v === 'string' ? v : null);
 /**
  * A SCIM User request body as the user the client wants. Validation (types,
  * required attributes, canonical values) is scimmy's schema coercion; read-only
- * attributes (id, meta, groups) are dropped by it. Every core attribute is given,
- * so a PUT clears what it leaves out.
+ * attributes (id, meta, groups) are dropped by it. Every core attribute but `active`
+ * is given, so a PUT clears what it leaves out; `active` left out keeps its value.
  */
 export function userDraftFromScim(body: unknown): UserDraft {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
@@ -114,7 +114,9 @@ export function userDraftFromScim(body: unknown): UserDraft {
     preferredLanguage: str(user.preferredLanguage),
     locale: str(user.locale),
     timezone: str(user.timezone),
-    active: typeof user.active === 'boolean' ? user.active : true,
+    // Absent `active` keeps the stored state (a PUT that omits it must not re-enable a
+    // disabled account); a new user without it is active.
+    ...(typeof user.active === 'boolean' ? { active: user.active } : {}),
     emails: list(user.emails),
     phoneNumbers: list(user.phoneNumbers),
     ims: list(user.ims),

@@ -6,21 +6,32 @@ import { listQueryFrom } from './list-query';
 import { listResponse } from './list-response';
 import { applyPatch, parsePatchRequest } from './patch';
 import { userSchemaIndex } from './schema-index';
-import { isExcluded, project, projectionFrom } from './projection';
+import { isExcluded, project, projectionFrom, type Projection } from './projection';
+import { searchParams, type QueryParams } from './search';
+import type { Actor } from '../domain/actor';
 import { toScimUser, userDraftFromScim } from './user.mapper';
 import { handler } from './handler';
 
-/** /Users: list, create, read, replace, patch, delete. */
+/** Users as SCIM resources, with `groups` read only when the projection keeps it. */
+export async function renderUsers(users: UserService, actor: Actor, baseUrl: string, list: User[], projection: Projection) {
+  const groups = isExcluded(projection, 'groups')
+    ? new Map<string, { id: string; displayName: string }[]>()
+    : await users.groupsOf(actor, list.map((u) => u.id));
+  return list.map((u) => project(toScimUser(u, groups.get(u.id) ?? [], baseUrl), projection));
+}
+
+/** /Users: list, search, create, read, replace, patch, delete. */
 export function usersRouter(users: UserService, publicBaseUrl: string | undefined): Router {
   const router = Router();
   const base = (req: Request) => scimBaseUrl(req, publicBaseUrl);
 
-  async function render(req: Request, res: Response, list: User[]) {
-    const projection = projectionFrom(req.query);
-    const groups = isExcluded(projection, 'groups')
-      ? new Map<string, { id: string; displayName: string }[]>()
-      : await users.groupsOf(actorOf(res), list.map((u) => u.id));
-    return list.map((u) => project(toScimUser(u, groups.get(u.id) ?? [], base(req)), projection));
+  const render = (req: Request, res: Response, list: User[], params: QueryParams = req.query) =>
+    renderUsers(users, actorOf(res), base(req), list, projectionFrom(params));
+
+  async function list(req: Request, res: Response, params: QueryParams) {
+    const query = listQueryFrom(params);
+    const page = await users.list(actorOf(res), query);
+    sendScim(res, 200, listResponse(await render(req, res, page.items, params), page.total, query.startIndex));
   }
 
   async function respond(req: Request, res: Response, status: number, user: User) {
@@ -28,14 +39,8 @@ export function usersRouter(users: UserService, publicBaseUrl: string | undefine
     sendResource(res, status, resource);
   }
 
-  router.get(
-    '/',
-    handler(async (req, res) => {
-      const query = listQueryFrom(req.query);
-      const page = await users.list(actorOf(res), query);
-      sendScim(res, 200, listResponse(await render(req, res, page.items), page.total, query.startIndex));
-    }),
-  );
+  router.get('/', handler((req, res) => list(req, res, req.query)));
+  router.post('/.search', handler((req, res) => list(req, res, searchParams(req.body))));
 
   router.post(
     '/',

@@ -211,6 +211,25 @@ describe('changing a user', () => {
     expect(await argon2.verify(stored.passwordHash as string, 'N3w-Password!')).toBe(true);
   });
 
+  it('keeps the version when a PATCH or PUT changes nothing', async () => {
+    const created = await scim
+      .post('/Users', userBody('noop.user@example.com', { addresses: [{ type: 'work', locality: 'Oslo', country: 'NO' }] }))
+      .expect(201);
+    const id = created.body.id;
+    const same = patchOp({ op: 'replace', path: 'emails', value: created.body.emails }, { op: 'replace', path: 'addresses', value: created.body.addresses });
+    expect((await scim.patch(`/Users/${id}`, same).expect(204)).headers.etag).toBe('W/"1"');
+    const put = await scim.put(`/Users/${id}`, userBody('noop.user@example.com', { addresses: created.body.addresses })).expect(200);
+    expect(put.body.meta.version).toBe('W/"1"');
+  });
+
+  it('keeps a disabled user disabled when a PUT leaves active out', async () => {
+    const { id } = (await scim.post('/Users', userBody('stays.off@example.com', { active: false })).expect(201)).body;
+    const { active: _omitted, ...withoutActive } = userBody('stays.off@example.com', { title: 'Renamed' });
+    const res = await scim.put(`/Users/${id}`, withoutActive).expect(200);
+    expect(res.body.active).toBe(false);
+    expect(res.body.title).toBe('Renamed');
+  });
+
   it('answers 404 when patching an unknown user', async () => {
     expectScimError(await scim.patch('/Users/00000000-0000-4000-8000-000000000000', patchOp({ op: 'replace', path: 'active', value: false })), 404);
   });

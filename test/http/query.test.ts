@@ -1,0 +1,144 @@
+import { startTestRoster, type TestRoster } from '../support/roster';
+import { ENTERPRISE, GROUP, ROSTER, USER, expectScimError, scimClient, type ScimClient } from '../support/scim';
+
+const SEARCH = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
+
+let t: TestRoster;
+let scim: ScimClient;
+const ids: Record<string, string> = {};
+let groupId: string;
+
+const people = [
+  { userName: 'carol@q.example', title: 'Analyst', emails: [{ value: 'carol@work.example', type: 'work' }], dept: 'Intel' },
+  { userName: 'alice@q.example', title: 'Lead', emails: [{ value: 'alice@home.example', type: 'home' }], dept: 'Intel' },
+  { userName: 'bob@q.example', title: 'Analyst', emails: [{ value: 'bob@work.example', type: 'work' }], dept: 'Ops' },
+  { userName: 'dave@q.example', title: undefined, emails: [], dept: undefined },
+];
+
+beforeAll(async () => {
+  t = await startTestRoster();
+  scim = scimClient(t.app, t.token);
+  for (const p of people) {
+    const body = {
+      schemas: [USER, ENTERPRISE],
+      userName: p.userName,
+      ...(p.title ? { title: p.title } : {}),
+      emails: p.emails,
+      ...(p.dept ? { [ENTERPRISE]: { department: p.dept } } : {}),
+    };
+    ids[p.userName] = (await scim.post('/Users', body).expect(201)).body.id;
+  }
+  groupId = (await scim.post('/Groups', { schemas: [GROUP], displayName: 'Query Group', members: [{ value: ids['bob@q.example'] }] }).expect(201)).body.id;
+});
+afterAll(() => t.close());
+
+const names = (body: { Resources: { userName?: string; displayName?: string }[] }) => body.Resources.map((r) => r.userName ?? r.displayName);
+const get = async (query: string) => (await scim.get(`/Users?${query}`).expect(200)).body;
+const filtered = (filter: string, extra = '') => get(`filter=${encodeURIComponent(filter)}&sortBy=userName${extra}`);
+
+describe('filters', () => {
+  it.each([
+    ['emails[type eq "work" and value co "@work"]', ['bob@q.example', 'carol@q.example']],
+    ['not (title eq "Analyst" and emails.type eq "work")', ['alice@q.example', 'dave@q.example']],
+    ['title pr and (title eq "Lead" or userName sw "BOB")', ['alice@q.example', 'bob@q.example']],
+    [`${ENTERPRISE}:department eq "intel"`, ['alice@q.example', 'carol@q.example']],
+    ['department eq "Ops"', ['bob@q.example']],
+    [`${ROSTER}:systemRole eq "User" and userName ew "@q.example"`, ['alice@q.example', 'bob@q.example', 'carol@q.example', 'dave@q.example']],
+    ['meta.created gt "2000-01-01T00:00:00Z" and title eq "lead"', ['alice@q.example']],
+    ['emails pr and not (emails.type eq "home")', ['bob@q.example', 'carol@q.example']],
+    ['title ne "Analyst"', ['alice@q.example', 'dave@q.example']],
+    ['USERNAME EQ "Carol@Q.Example"', ['carol@q.example']],
+  ])('%s', async (filter, expected) => {
+    expect(names(await filtered(filter))).toEqual(expected);
+  });
+
+  it('finds a user by the group it belongs to, and a group by a member', async () => {
+    expect(names(await filtered(`groups.value eq "${groupId}"`))).toEqual(['bob@q.example']);
+    const groups = (await scim.get(`/Groups?filter=${encodeURIComponent(`members[value eq "${ids['bob@q.example']}"]`)}`).expect(200)).body;
+    expect(groups.Resources.map((g: { id: string }) => g.id)).toEqual([groupId]);
+  });
+
+  it('refuses what is not a filter with 400 invalidFilter, never a 500', async () => {
+    for (const bad of ['title eq', 'a or or b', '(title eq "x"', 'title eq "x" garbage', 'meta.created gt "yesterday"', 'active eq "yes"', "userName eq 'x'"]) {
+      expectScimError(await scim.get(`/Users?filter=${encodeURIComponent(bad)}`), 400, 'invalidFilter');
+    }
+  });
+});
+
+describe('sorting and paging', () => {
+  it('sorts by userName both ways', async () => {
+    const all = ['alice@q.example', 'bob@q.example', 'carol@q.example', 'dave@q.example'];
+    expect(names(await get('sortBy=userName'))).toEqual(all);
+    expect(names(await get('sortBy=userName&sortOrder=descending'))).toEqual([...all].reverse());
+  });
+
+  it('sorts missing values last, with a stable tie-break', async () => {
+    const body = await get('sortBy=title');
+    expect(names(body)).toEqual(['carol@q.example', 'bob@q.example', 'alice@q.example', 'dave@q.example']);
+  });
+
+  it('refuses sorting by an unknown attribute or order', async () => {
+    expectScimError(await scim.get('/Users?sortBy=nosuch'), 400, 'invalidValue');
+    expectScimError(await scim.get('/Users?sortBy=userName&sortOrder=sideways'), 400, 'invalidValue');
+  });
+
+  it('treats startIndex below 1 as 1 and a negative count as 0', async () => {
+    const body = await get('startIndex=-4&count=2&sortBy=userName');
+    expect(body.startIndex).toBe(1);
+    expect(names(body)).toEqual(['alice@q.example', 'bob@q.example']);
+    expect((await get('count=-3')).Resources).toEqual([]);
+  });
+});
+
+describe('attributes and excludedAttributes', () => {
+  it('returns only the attributes asked for, plus id and schemas', async () => {
+    const body = await get('attributes=userName,name.givenName&sortBy=userName&count=1');
+    expect(Object.keys(body.Resources[0]).sort()).toEqual(['id', 'schemas', 'userName']);
+  });
+
+  it('leaves out excluded attributes, including sub-attributes', async () => {
+    const user = (await scim.get(`/Users/${ids['bob@q.example']}?excludedAttributes=emails.type,groups,meta`).expect(200)).body;
+    expect(user.emails).toEqual([{ value: 'bob@work.example' }]);
+    expect(user.groups).toBeUndefined();
+    expect(user.meta).toBeUndefined();
+    expect(user.userName).toBe('bob@q.example');
+  });
+
+  it('reads an extension attribute by its URN', async () => {
+    const user = (await scim.get(`/Users/${ids['bob@q.example']}?attributes=${ENTERPRISE}:department`).expect(200)).body;
+    expect(user[ENTERPRISE]).toEqual({ department: 'Ops' });
+    expect(user.userName).toBeUndefined();
+  });
+});
+
+describe('POST .search', () => {
+  it('searches Users with a SearchRequest body', async () => {
+    const res = await scim
+      .post('/Users/.search', { schemas: [SEARCH], filter: 'title eq "Analyst"', sortBy: 'userName', attributes: ['userName'], startIndex: 1, count: 10 })
+      .expect(200);
+    expect(res.body.totalResults).toBe(2);
+    expect(res.body.Resources).toEqual([
+      { schemas: expect.any(Array), id: ids['bob@q.example'], userName: 'bob@q.example' },
+      { schemas: expect.any(Array), id: ids['carol@q.example'], userName: 'carol@q.example' },
+    ]);
+  });
+
+  it('searches Groups', async () => {
+    const res = await scim.post('/Groups/.search', { schemas: [SEARCH], filter: 'displayName sw "query"', excludedAttributes: ['members'] }).expect(200);
+    expect(res.body.Resources).toEqual([expect.objectContaining({ id: groupId, displayName: 'Query Group' })]);
+    expect(res.body.Resources[0].members).toBeUndefined();
+  });
+
+  it('searches every resource type from the root', async () => {
+    const res = await scim.post('/.search', { schemas: [SEARCH], filter: 'displayName eq "Query Group" or userName eq "dave@q.example"' }).expect(200);
+    expect(res.body.totalResults).toBe(2);
+    expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual([ids['dave@q.example'], groupId]);
+    const paged = await scim.post('/.search', { schemas: [SEARCH], filter: 'displayName eq "Query Group" or userName eq "dave@q.example"', startIndex: 2, count: 5 }).expect(200);
+    expect(paged.body.Resources.map((r: { id: string }) => r.id)).toEqual([groupId]);
+  });
+
+  it('refuses a body that is not a SearchRequest', async () => {
+    expectScimError(await scim.post('/Users/.search', { filter: 'title eq "x"' }), 400, 'invalidSyntax');
+    expectScimError(await scim.post('/Users/.search', { schemas: [SEARCH], count: 'ten' }), 400, 'invalidValue');
+  });
+});
