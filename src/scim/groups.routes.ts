@@ -19,10 +19,36 @@ export async function renderGroups(groups: GroupService, actor: Actor, baseUrl: 
   return list.map((g) => project(toScimGroup(g, members?.get(g.id), baseUrl), projection));
 }
 
+/** The writes of /Groups, shared by the routes and by Bulk so both run the same checks. */
+export function groupWrites(groups: GroupService) {
+  return {
+    create: (actor: Actor, body: unknown) => groups.create(actor, groupDraftFromScim(body)),
+    replace: (actor: Actor, id: string, body: unknown, version?: number) => {
+      const draft = groupDraftFromScim(body);
+      return groups.update(actor, id, () => draft, version);
+    },
+    patch: (actor: Actor, id: string, body: unknown, baseUrl: string, version?: number) => {
+      const index = groupSchemaIndex();
+      const operations = parsePatchRequest(body, index);
+      return groups.update(
+        actor,
+        id,
+        (current) => {
+          const plan = planGroupPatch(toScimGroup(current, undefined, baseUrl), operations, index);
+          return { ...groupDraftFromScim(plan.resource), membership: plan.membership };
+        },
+        version,
+      );
+    },
+    remove: (actor: Actor, id: string, version?: number) => groups.delete(actor, id, version),
+  };
+}
+
 /** /Groups: list, search, create, read, replace, patch, delete. `excludedAttributes=members` never reads members. */
 export function groupsRouter(groups: GroupService, publicBaseUrl: string | undefined): Router {
   const router = Router();
   const base = (req: Request) => scimBaseUrl(req, publicBaseUrl);
+  const writes = groupWrites(groups);
 
   const render = (req: Request, res: Response, list: Group[], params: QueryParams = req.query) =>
     renderGroups(groups, actorOf(res), base(req), list, projectionFrom(params));
@@ -44,8 +70,7 @@ export function groupsRouter(groups: GroupService, publicBaseUrl: string | undef
   router.post(
     '/',
     handler(async (req, res) => {
-      const group = await groups.create(actorOf(res), groupDraftFromScim(req.body));
-      await respond(req, res, 201, group);
+      await respond(req, res, 201, await writes.create(actorOf(res), req.body));
     }),
   );
 
@@ -64,26 +89,14 @@ export function groupsRouter(groups: GroupService, publicBaseUrl: string | undef
   router.put(
     '/:id',
     handler(async (req, res) => {
-      const draft = groupDraftFromScim(req.body);
-      const group = await groups.update(actorOf(res), req.params.id as string, () => draft, expectedVersion(req));
-      await respond(req, res, 200, group);
+      await respond(req, res, 200, await writes.replace(actorOf(res), req.params.id as string, req.body, expectedVersion(req)));
     }),
   );
 
   router.patch(
     '/:id',
     handler(async (req, res) => {
-      const index = groupSchemaIndex();
-      const operations = parsePatchRequest(req.body, index);
-      const group = await groups.update(
-        actorOf(res),
-        req.params.id as string,
-        (current) => {
-          const plan = planGroupPatch(toScimGroup(current, undefined, base(req)), operations, index);
-          return { ...groupDraftFromScim(plan.resource), membership: plan.membership };
-        },
-        expectedVersion(req),
-      );
+      const group = await writes.patch(actorOf(res), req.params.id as string, req.body, base(req), expectedVersion(req));
       if (wantsBody(req)) await respond(req, res, 200, group);
       else sendNoContent(res, group.version);
     }),
@@ -92,7 +105,7 @@ export function groupsRouter(groups: GroupService, publicBaseUrl: string | undef
   router.delete(
     '/:id',
     handler(async (req, res) => {
-      await groups.delete(actorOf(res), req.params.id as string, expectedVersion(req));
+      await writes.remove(actorOf(res), req.params.id as string, expectedVersion(req));
       res.status(204).end();
     }),
   );

@@ -3,7 +3,7 @@ import type { AttributePath } from '../domain/filter';
 import type { ListQuery } from '../domain/ports';
 import { badRequest } from './errors';
 import { parseAttributePath, parseFilter } from './filter-parser';
-import { MAX_RESULTS } from './scimmy';
+import { MAX_RESULTS } from './limits';
 
 export const DEFAULT_COUNT = 100;
 

@@ -5,6 +5,7 @@ import type { GroupService } from '../domain/group.service';
 import type { UserService } from '../domain/user.service';
 import { bearerAuth } from './auth';
 import { discoveryRouter } from './discovery.routes';
+import { bulkRouter } from './bulk';
 import { badRequest, routeNotFound, ScimError, toScimError } from './errors';
 import { groupsRouter } from './groups.routes';
 import { locals, sendScim } from './http';
@@ -28,14 +29,13 @@ export function scimRouter(deps: ScimDeps): Router {
   configureScimmy();
   const router = Router();
   router.use(bearerAuth(deps.credentials));
+  // Bulk parses its own body, up to the maxPayloadSize it advertises.
+  router.use(bulkRouter(deps));
   router.use(express.json({ type: JSON_TYPES, limit: deps.maxBodyBytes, strict: true }));
   router.use(discoveryRouter(deps.publicBaseUrl));
   router.use('/Users', usersRouter(deps.users, deps.publicBaseUrl));
   router.use('/Groups', groupsRouter(deps.groups, deps.publicBaseUrl));
   router.use(rootSearchRouter(deps.users, deps.groups, deps.publicBaseUrl));
-  router.all('/Bulk', () => {
-    throw new ScimError(501, undefined, 'Bulk operations are not supported (see /ServiceProviderConfig)');
-  });
   router.use((req: Request) => {
     throw routeNotFound(req.method, req.baseUrl + req.path);
   });

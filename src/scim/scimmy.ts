@@ -1,5 +1,6 @@
 import SCIMMY from 'scimmy';
 import { rosterUserExtension } from '../extensions/roster-user';
+import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES, MAX_RESULTS } from './limits';
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -7,7 +8,6 @@ export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:en
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-export const MAX_RESULTS = 1000;
 
 let configured = false;
 
@@ -27,7 +27,7 @@ export function configureScimmy(): typeof SCIMMY {
     patch: true,
     filter: { supported: true, maxResults: MAX_RESULTS },
     sort: true,
-    bulk: false,
+    bulk: { supported: true, maxOperations: BULK_MAX_OPERATIONS, maxPayloadSize: BULK_MAX_PAYLOAD_BYTES },
     etag: true,
     changePassword: true,
     authenticationSchemes: [

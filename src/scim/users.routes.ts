@@ -20,10 +20,28 @@ export async function renderUsers(users: UserService, actor: Actor, baseUrl: str
   return list.map((u) => project(toScimUser(u, groups.get(u.id) ?? [], baseUrl), projection));
 }
 
+/** The writes of /Users, shared by the routes and by Bulk so both run the same checks. */
+export function userWrites(users: UserService) {
+  return {
+    create: (actor: Actor, body: unknown) => users.create(actor, userDraftFromScim(body)),
+    replace: (actor: Actor, id: string, body: unknown, version?: number) => {
+      const draft = userDraftFromScim(body);
+      return users.update(actor, id, () => draft, version);
+    },
+    patch: (actor: Actor, id: string, body: unknown, baseUrl: string, version?: number) => {
+      const index = userSchemaIndex();
+      const operations = parsePatchRequest(body, index);
+      return users.update(actor, id, (current) => userDraftFromScim(applyPatch(toScimUser(current, [], baseUrl), operations, index)), version);
+    },
+    remove: (actor: Actor, id: string, version?: number) => users.delete(actor, id, version),
+  };
+}
+
 /** /Users: list, search, create, read, replace, patch, delete. */
 export function usersRouter(users: UserService, publicBaseUrl: string | undefined): Router {
   const router = Router();
   const base = (req: Request) => scimBaseUrl(req, publicBaseUrl);
+  const writes = userWrites(users);
 
   const render = (req: Request, res: Response, list: User[], params: QueryParams = req.query) =>
     renderUsers(users, actorOf(res), base(req), list, projectionFrom(params));
@@ -45,8 +63,7 @@ export function usersRouter(users: UserService, publicBaseUrl: string | undefine
   router.post(
     '/',
     handler(async (req, res) => {
-      const user = await users.create(actorOf(res), userDraftFromScim(req.body));
-      await respond(req, res, 201, user);
+      await respond(req, res, 201, await writes.create(actorOf(res), req.body));
     }),
   );
 
@@ -65,23 +82,14 @@ export function usersRouter(users: UserService, publicBaseUrl: string | undefine
   router.put(
     '/:id',
     handler(async (req, res) => {
-      const draft = userDraftFromScim(req.body);
-      const user = await users.update(actorOf(res), req.params.id as string, () => draft, expectedVersion(req));
-      await respond(req, res, 200, user);
+      await respond(req, res, 200, await writes.replace(actorOf(res), req.params.id as string, req.body, expectedVersion(req)));
     }),
   );
 
   router.patch(
     '/:id',
     handler(async (req, res) => {
-      const index = userSchemaIndex();
-      const operations = parsePatchRequest(req.body, index);
-      const user = await users.update(
-        actorOf(res),
-        req.params.id as string,
-        (current) => userDraftFromScim(applyPatch(toScimUser(current, [], base(req)), operations, index)),
-        expectedVersion(req),
-      );
+      const user = await writes.patch(actorOf(res), req.params.id as string, req.body, base(req), expectedVersion(req));
       if (wantsBody(req)) await respond(req, res, 200, user);
       else sendNoContent(res, user.version);
     }),
@@ -90,7 +98,7 @@ export function usersRouter(users: UserService, publicBaseUrl: string | undefine
   router.delete(
     '/:id',
     handler(async (req, res) => {
-      await users.delete(actorOf(res), req.params.id as string, expectedVersion(req));
+      await writes.remove(actorOf(res), req.params.id as string, expectedVersion(req));
       res.status(204).end();
     }),
   );

@@ -1,0 +1,201 @@
+import express, { Router } from 'express';
+import type { Actor } from '../domain/actor';
+import type { GroupService } from '../domain/group.service';
+import type { UserService } from '../domain/user.service';
+import { badRequest, ScimError, toScimError } from './errors';
+import { groupWrites } from './groups.routes';
+import { handler } from './handler';
+import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES } from './limits';
+import { actorOf, locals, scimBaseUrl, sendScim } from './http';
+import { weakETag } from './user.mapper';
+import { userWrites } from './users.routes';
+
+export const BULK_REQUEST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+export const BULK_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
+
+type Json = Record<string, unknown>;
+type Method = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface Operation {
+  index: number;
+  method: Method;
+  bulkId?: string;
+  version?: string;
+  path: string;
+  data?: unknown;
+}
+
+interface Result {
+  method: Method;
+  bulkId?: string;
+  version?: string;
+  location?: string;
+  status: string;
+  response?: unknown;
+}
+
+const BULK_ID = /bulkId:([^/"\s]+)/g;
+
+/** The bulkIds an operation refers to (in its path or anywhere in its data). */
+function references(operation: Operation): string[] {
+  const text = `${operation.path} ${JSON.stringify(operation.data ?? null)}`;
+  return [...text.matchAll(BULK_ID)].map((m) => m[1]);
+}
+
+/** Replaces `bulkId:x` with the id created for x, in the path and in every string of the data. */
+function resolve<T>(value: T, ids: Map<string, string>): T {
+  const swap = (s: string) => s.replace(BULK_ID, (whole, id: string) => ids.get(id) ?? whole);
+  if (typeof value === 'string') return swap(value) as T;
+  if (Array.isArray(value)) return value.map((v) => resolve(v, ids)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Json).map(([k, v]) => [k, resolve(v, ids)])) as T;
+  }
+  return value;
+}
+
+function parseRequest(body: unknown): { operations: Operation[]; failOnErrors?: number } {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalidSyntax', 'the request body must be a BulkRequest');
+  const request = body as Json;
+  if (!Array.isArray(request.schemas) || !request.schemas.includes(BULK_REQUEST_SCHEMA)) {
+    throw badRequest('invalidSyntax', `schemas must be ["${BULK_REQUEST_SCHEMA}"]`);
+  }
+  const failOnErrors = request.failOnErrors;
+  if (failOnErrors !== undefined && (typeof failOnErrors !== 'number' || !Number.isInteger(failOnErrors) || failOnErrors < 1)) {
+    throw badRequest('invalidValue', 'failOnErrors must be a positive integer');
+  }
+  if (!Array.isArray(request.Operations)) throw badRequest('invalidSyntax', 'Operations must be an array');
+  if (request.Operations.length > BULK_MAX_OPERATIONS) {
+    throw new ScimError(413, undefined, `a bulk request may hold at most ${BULK_MAX_OPERATIONS} operations (maxOperations)`);
+  }
+  const operations = request.Operations.map((raw: unknown, index: number): Operation => {
+    const op = (raw ?? {}) as Json;
+    const method = typeof op.method === 'string' ? (op.method.toUpperCase() as Method) : undefined;
+    if (!method || !['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) {
+      throw badRequest('invalidSyntax', `operation ${index + 1}: method must be POST, PUT, PATCH or DELETE`);
+    }
+    if (typeof op.path !== 'string') throw badRequest('invalidSyntax', `operation ${index + 1}: path is required`);
+    if (method === 'POST' && (typeof op.bulkId !== 'string' || op.bulkId === '')) {
+      throw badRequest('invalidSyntax', `operation ${index + 1}: a POST needs a bulkId`);
+    }
+    return {
+      index,
+      method,
+      path: op.path,
+      ...(typeof op.bulkId === 'string' ? { bulkId: op.bulkId } : {}),
+      ...(typeof op.version === 'string' ? { version: op.version } : {}),
+      ...(op.data !== undefined ? { data: op.data } : {}),
+    };
+  });
+  const seen = new Set<string>();
+  for (const op of operations) {
+    if (!op.bulkId) continue;
+    if (seen.has(op.bulkId)) throw badRequest('invalidValue', `bulkId "${op.bulkId}" is used twice`);
+    seen.add(op.bulkId);
+  }
+  return { operations, failOnErrors: failOnErrors as number | undefined };
+}
+
+function versionOf(tag: string | undefined): number | undefined {
+  if (tag === undefined || tag.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(tag);
+  return match ? Number(match[1]) : -1;
+}
+
+/**
+ * `POST /Bulk` (RFC 7644 section 3.7). Each operation runs through the same writes
+ * (and so the same validation and policy) as the single request, in a transaction of
+ * its own. bulkId references are resolved, forward ones by running the operation
+ * that creates the referenced resource first; what cannot be resolved (an unknown or
+ * failed bulkId, a cycle) fails with 409 and creates nothing twice.
+ */
+export function bulkRouter(deps: { users: UserService; groups: GroupService; publicBaseUrl: string | undefined }): Router {
+  const router = Router();
+  const writes = { Users: userWrites(deps.users), Groups: groupWrites(deps.groups) };
+
+  async function run(actor: Actor, baseUrl: string, op: Operation): Promise<Result> {
+    const match = /^\/(Users|Groups)(?:\/([^/]+))?$/i.exec(op.path);
+    if (!match) throw badRequest('invalidPath', `"${op.path}" is not /Users, /Groups or one of their resources`);
+    const type = (match[1].toLowerCase() === 'users' ? 'Users' : 'Groups') as keyof typeof writes;
+    const id = match[2];
+    const w = writes[type];
+    const version = versionOf(op.version);
+    const done = (status: number, resource: { id: string; version: number }): Result => ({
+      method: op.method,
+      ...(op.bulkId ? { bulkId: op.bulkId } : {}),
+      location: `${baseUrl}/${type}/${resource.id}`,
+      version: weakETag(resource.version),
+      status: String(status),
+    });
+    if (op.method === 'POST') {
+      if (id) throw badRequest('invalidPath', 'POST goes to /Users or /Groups');
+      return done(201, await w.create(actor, op.data));
+    }
+    if (!id) throw badRequest('invalidPath', `${op.method} needs /${type}/{id}`);
+    switch (op.method) {
+      case 'PUT':
+        return done(200, await w.replace(actor, id, op.data, version));
+      case 'PATCH':
+        return done(200, await w.patch(actor, id, op.data, baseUrl, version));
+      default:
+        await w.remove(actor, id, version);
+        return { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), location: `${baseUrl}/${type}/${id}`, status: '204' };
+    }
+  }
+
+  router.post(
+    '/Bulk',
+    express.json({ type: ['application/scim+json', 'application/json', 'application/*+json'], limit: BULK_MAX_PAYLOAD_BYTES }),
+    handler(async (req, res) => {
+      const { operations, failOnErrors } = parseRequest(req.body);
+      const actor = actorOf(res);
+      const baseUrl = scimBaseUrl(req, deps.publicBaseUrl);
+      const requestId = locals(res).requestId;
+      const created = new Map<string, string>();
+      const failedBulkIds = new Set<string>();
+      const definedBy = new Map(operations.filter((o) => o.method === 'POST' && o.bulkId).map((o) => [o.bulkId as string, o]));
+      const results: Result[] = [];
+      let errors = 0;
+      let pending = [...operations];
+
+      const fail = (op: Operation, error: unknown) => {
+        const scimError = toScimError(error, requestId);
+        errors += 1;
+        if (op.bulkId) failedBulkIds.add(op.bulkId);
+        results.push({ method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(scimError.status), response: scimError.toJSON() });
+      };
+
+      while (pending.length > 0 && !(failOnErrors !== undefined && errors >= failOnErrors)) {
+        const next: Operation[] = [];
+        let progressed = false;
+        for (const op of pending) {
+          if (failOnErrors !== undefined && errors >= failOnErrors) break;
+          const unresolved = references(op).filter((ref) => !created.has(ref));
+          const waiting = unresolved.filter((ref) => definedBy.has(ref) && !failedBulkIds.has(ref) && definedBy.get(ref) !== op);
+          if (waiting.length > 0) {
+            next.push(op);
+            continue;
+          }
+          progressed = true;
+          if (unresolved.length > 0) {
+            fail(op, new ScimError(409, 'invalidValue', `bulkId "${unresolved[0]}" does not name a resource created in this request`));
+            continue;
+          }
+          try {
+            const result = await run(actor, baseUrl, resolve(op, created));
+            if (op.method === 'POST' && op.bulkId && result.location) created.set(op.bulkId, result.location.split('/').pop() as string);
+            results.push(result);
+          } catch (error) {
+            fail(op, error);
+          }
+        }
+        if (!progressed) {
+          for (const op of next) fail(op, new ScimError(409, 'invalidValue', 'circular bulkId references cannot be resolved'));
+          break;
+        }
+        pending = next;
+      }
+      sendScim(res, 200, { schemas: [BULK_RESPONSE_SCHEMA], Operations: results });
+    }),
+  );
+  return router;
+}
