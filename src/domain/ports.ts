@@ -12,11 +12,21 @@ export interface ListQuery {
   sortBy?: { attribute: AttributePath; descending: boolean };
   /** An attribute this resource type lacks matches nothing (searches across types) instead of being an error. */
   unknownAttributesMatchNothing?: boolean;
+  /** Keyset paging in the default order: the page starts after this row (startIndex is then ignored). */
+  after?: PageKey;
+}
+
+/** A row's place in the default order (creation time as PostgreSQL wrote it, then id). */
+export interface PageKey {
+  createdAt: string;
+  id: string;
 }
 
 export interface Page<T> {
   total: number;
   items: T[];
+  /** The key of the last item, when more items follow it. */
+  next?: PageKey;
 }
 
 export interface NewUser extends UserFields {

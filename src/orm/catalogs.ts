@@ -1,4 +1,6 @@
 import type { AttributePath, Filter } from '../domain/filter';
+import type { ListQuery, PageKey } from '../domain/ports';
+import type { Sql } from './sql';
 import {
   complex,
   field,
@@ -193,4 +195,36 @@ export function orderBy(table: Table, alias: string, sortBy: { attribute: Attrib
   if (!sortBy) return { sql: tieBreak, params: [] };
   const sort = sortToSql(CATALOGS[table], sortBy.attribute, sortBy.descending);
   return { sql: `${sort.sql}, ${tieBreak}`, params: sort.params };
+}
+
+/**
+ * One page of users or groups of an organization: the total from SQL, the rows the
+ * client asked for (by offset, or after a keyset key in the default order), and the
+ * key of the last row when more follow.
+ */
+export async function listPage(
+  sql: Sql,
+  table: Table,
+  alias: string,
+  organizationId: string,
+  query: ListQuery,
+): Promise<{ total: number; rows: Record<string, unknown>[]; next?: PageKey }> {
+  const where = listWhere(table, alias, organizationId, query.filter, query);
+  const countRow = await sql.one<{ total: number }>(`select count(*)::int as total from ${table} ${alias} where ${where.sql}`, where.params);
+  const total = countRow?.total ?? 0;
+  if (query.count === 0 || (!query.after && total < query.startIndex)) return { total, rows: [] };
+  const order = orderBy(table, alias, query.after ? undefined : query.sortBy);
+  const after = query.after
+    ? { sql: ` and (${alias}.created_at, ${alias}.id) > (?::timestamptz, ?::uuid)`, params: [query.after.createdAt, query.after.id] }
+    : { sql: '', params: [] };
+  const offset = query.after ? 0 : query.startIndex - 1;
+  const rows = await sql.all<Record<string, unknown>>(
+    `select ${alias}.*, ${alias}.created_at::text as page_created_at from ${table} ${alias} where ${where.sql}${after.sql}
+     order by ${order.sql} limit ? offset ?`,
+    [...where.params, ...after.params, ...order.params, query.count + 1, offset],
+  );
+  const more = rows.length > query.count;
+  const page = more ? rows.slice(0, query.count) : rows;
+  const last = page[page.length - 1];
+  return { total, rows: page, ...(more && last ? { next: { createdAt: last.page_created_at as string, id: last.id as string } } : {}) };
 }

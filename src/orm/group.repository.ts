@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Group, GroupMember } from '../domain/group';
 import type { GroupRepository, ListQuery, Page } from '../domain/ports';
 import type { Filter } from '../domain/filter';
-import { listWhere, memberFilterSql, orderBy } from './catalogs';
+import { listPage, memberFilterSql } from './catalogs';
 import { isUuid, toDate, uuidArray, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
@@ -22,19 +22,8 @@ export class GroupSqlRepository implements GroupRepository {
   constructor(private readonly sql: Sql) {}
 
   async list(organizationId: string, query: ListQuery): Promise<Page<Group>> {
-    const where = listWhere('groups', 'g', organizationId, query.filter, query);
-    const countRow = await this.sql.one<{ total: number }>(
-      `select count(*)::int as total from groups g where ${where.sql}`,
-      where.params,
-    );
-    const total = countRow?.total ?? 0;
-    if (query.count === 0 || total < query.startIndex) return { total, items: [] };
-    const order = orderBy('groups', 'g', query.sortBy);
-    const rows = await this.sql.all<Row>(
-      `select g.* from groups g where ${where.sql} order by ${order.sql} limit ? offset ?`,
-      [...where.params, ...order.params, query.count, query.startIndex - 1],
-    );
-    return { total, items: rows.map(toGroup) };
+    const page = await listPage(this.sql, 'groups', 'g', organizationId, query);
+    return { total: page.total, items: page.rows.map(toGroup), ...(page.next ? { next: page.next } : {}) };
   }
 
   async findById(organizationId: string, id: string): Promise<Group | null> {

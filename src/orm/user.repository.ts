@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ListQuery, NewUser, Page, UserRepository } from '../domain/ports';
 import type { OrganizationRole, SystemRole } from '../domain/roles';
 import type { MultiValue, User, UserFields } from '../domain/user';
-import { listWhere, orderBy } from './catalogs';
+import { listPage } from './catalogs';
 import { isUuid, placeholders, toDate, uuidArray, type Sql } from './sql';
 
 /** Domain field -> column, for the fields stored one to one. */
@@ -125,19 +125,8 @@ export class UserSqlRepository implements UserRepository {
   constructor(private readonly sql: Sql) {}
 
   async list(organizationId: string, query: ListQuery): Promise<Page<User>> {
-    const where = listWhere('users', 'u', organizationId, query.filter, query);
-    const countRow = await this.sql.one<{ total: number }>(
-      `select count(*)::int as total from users u where ${where.sql}`,
-      where.params,
-    );
-    const total = countRow?.total ?? 0;
-    if (query.count === 0 || total < query.startIndex) return { total, items: [] };
-    const order = orderBy('users', 'u', query.sortBy);
-    const rows = await this.sql.all<Row>(
-      `select u.* from users u where ${where.sql} order by ${order.sql} limit ? offset ?`,
-      [...where.params, ...order.params, query.count, query.startIndex - 1],
-    );
-    return { total, items: rows.map(toUser) };
+    const page = await listPage(this.sql, 'users', 'u', organizationId, query);
+    return { total: page.total, items: page.rows.map(toUser), ...(page.next ? { next: page.next } : {}) };
   }
 
   async findById(organizationId: string, id: string): Promise<User | null> {

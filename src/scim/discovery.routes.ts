@@ -2,6 +2,8 @@ import { Router, type Request } from 'express';
 import { notFound } from '../domain/errors';
 import { handler } from './handler';
 import { scimBaseUrl, sendScim } from './http';
+import { DEFAULT_COUNT } from './list-query';
+import { MAX_RESULTS } from './limits';
 import { listResponse } from './list-response';
 import { SCIMMY } from './scimmy';
 
@@ -22,8 +24,16 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
     // `/serviceConfiguration` is the path Microsoft's SCIM reference code serves.
     ['/ServiceProviderConfig', '/serviceConfiguration'],
     handler(async (req, res) => {
-      const config = (await new SCIMMY.Resources.ServiceProviderConfig().read()) as unknown as Json;
-      sendScim(res, 200, located(JSON.parse(JSON.stringify(config)), base(req), '/ServiceProviderConfig'));
+      const config = JSON.parse(JSON.stringify(await new SCIMMY.Resources.ServiceProviderConfig().read())) as Json;
+      // RFC 9865: index and cursor paging; cursors do not expire (they hold a keyset position).
+      config.pagination = {
+        cursor: true,
+        index: true,
+        defaultPaginationMethod: 'index',
+        defaultPageSize: DEFAULT_COUNT,
+        maxPageSize: MAX_RESULTS,
+      };
+      sendScim(res, 200, located(config, base(req), '/ServiceProviderConfig'));
     }),
   );
 

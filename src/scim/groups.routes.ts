@@ -4,8 +4,9 @@ import type { GroupService } from '../domain/group.service';
 import { groupDraftFromScim, toScimGroup } from './group.mapper';
 import { handler } from './handler';
 import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, sendResource, sendScim, wantsBody } from './http';
-import { listQueryFrom } from './list-query';
-import { listResponse } from './list-response';
+import { nextCursor } from './cursor';
+import { listRequestFrom } from './list-query';
+import { cursorListResponse, listResponse } from './list-response';
 import { planGroupPatch } from './group-patch';
 import { parsePatchRequest } from './patch';
 import { groupSchemaIndex } from './schema-index';
@@ -54,9 +55,16 @@ export function groupsRouter(groups: GroupService, publicBaseUrl: string | undef
     renderGroups(groups, actorOf(res), base(req), list, projectionFrom(params));
 
   async function list(req: Request, res: Response, params: QueryParams) {
-    const query = listQueryFrom(params);
+    const { query, cursor } = listRequestFrom(params);
     const page = await groups.list(actorOf(res), query);
-    sendScim(res, 200, listResponse(await render(req, res, page.items, params), page.total, query.startIndex));
+    const resources = await render(req, res, page.items, params);
+    sendScim(
+      res,
+      200,
+      cursor
+        ? cursorListResponse(resources, page.total, nextCursor(cursor, query, page))
+        : listResponse(resources, page.total, query.startIndex),
+    );
   }
 
   async function respond(req: Request, res: Response, status: number, group: Group) {

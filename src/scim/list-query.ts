@@ -1,6 +1,7 @@
 import type { QueryParams } from './search';
 import type { AttributePath } from '../domain/filter';
 import type { ListQuery } from '../domain/ports';
+import { decodeCursor, fingerprint, type CursorContext } from './cursor';
 import { badRequest } from './errors';
 import { parseAttributePath, parseFilter } from './filter-parser';
 import { MAX_RESULTS } from './limits';
@@ -27,6 +28,23 @@ export function attributePath(text: string, parameter: string): AttributePath {
   } catch {
     throw badRequest('invalidPath', `${parameter}: "${text}" is not an attribute path`);
   }
+}
+
+/**
+ * A list request: the query, and the cursor context when the client pages by cursor
+ * (RFC 9865: `cursor` empty to start, then each response's `nextCursor`).
+ */
+export function listRequestFrom(params: QueryParams): { query: ListQuery; cursor?: CursorContext } {
+  const query = listQueryFrom(params);
+  const cursorText = single(params.cursor, 'cursor');
+  if (cursorText === undefined) return { query };
+  if (params.startIndex !== undefined) throw badRequest('invalidValue', 'startIndex and cursor cannot be used together');
+  const context: CursorContext = { fingerprint: fingerprint(params), offset: 0 };
+  if (cursorText === '') return { query: { ...query, startIndex: 1 }, cursor: context };
+  const position = decodeCursor(cursorText, context.fingerprint);
+  if (position.after) return { query: { ...query, startIndex: 1, after: position.after }, cursor: context };
+  const offset = position.offset ?? 0;
+  return { query: { ...query, startIndex: offset + 1 }, cursor: { ...context, offset } };
 }
 
 /**

@@ -13,3 +13,14 @@ export function listResponse(resources: unknown[], totalResults: number, startIn
     Resources: resources,
   };
 }
+
+/** A ListResponse of a cursor-paged list (RFC 9865): no startIndex, a nextCursor unless last. */
+export function cursorListResponse(resources: unknown[], totalResults: number, next: string | undefined) {
+  return {
+    schemas: [LIST_RESPONSE_SCHEMA],
+    totalResults,
+    itemsPerPage: resources.length,
+    ...(next !== undefined ? { nextCursor: next } : {}),
+    Resources: resources,
+  };
+}

@@ -2,8 +2,9 @@ import { Router, type Request, type Response } from 'express';
 import type { User } from '../domain/user';
 import type { UserService } from '../domain/user.service';
 import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, sendResource, sendScim, wantsBody } from './http';
-import { listQueryFrom } from './list-query';
-import { listResponse } from './list-response';
+import { nextCursor } from './cursor';
+import { listRequestFrom } from './list-query';
+import { cursorListResponse, listResponse } from './list-response';
 import { applyPatch, parsePatchRequest } from './patch';
 import { userSchemaIndex } from './schema-index';
 import { isExcluded, project, projectionFrom, type Projection } from './projection';
@@ -47,9 +48,16 @@ export function usersRouter(users: UserService, publicBaseUrl: string | undefine
     renderUsers(users, actorOf(res), base(req), list, projectionFrom(params));
 
   async function list(req: Request, res: Response, params: QueryParams) {
-    const query = listQueryFrom(params);
+    const { query, cursor } = listRequestFrom(params);
     const page = await users.list(actorOf(res), query);
-    sendScim(res, 200, listResponse(await render(req, res, page.items, params), page.total, query.startIndex));
+    const resources = await render(req, res, page.items, params);
+    sendScim(
+      res,
+      200,
+      cursor
+        ? cursorListResponse(resources, page.total, nextCursor(cursor, query, page))
+        : listResponse(resources, page.total, query.startIndex),
+    );
   }
 
   async function respond(req: Request, res: Response, status: number, user: User) {
