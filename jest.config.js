@@ -6,7 +6,7 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'db', testMatch: ['<rootDir>/test/db/**/*.test.ts'] },
-    { ...common, displayName: 'http', testMatch: ['<rootDir>/test/http/**/*.test.ts'] },
+    { ...common, displayName: 'http', testMatch: ['<rootDir>/test/http/**/*.test.ts', '<rootDir>/test/interop/**/*.test.ts'] },
   ],
   testTimeout: 60000,
 };
