@@ -4,6 +4,7 @@ import { CredentialService } from './domain/credential.service';
 import { GroupService } from './domain/group.service';
 import { DEFAULT_ORGANIZATION, OrganizationService } from './domain/organization.service';
 import type { PasswordHasher } from './domain/ports';
+import { SettingsService } from './domain/settings.service';
 import { UserService } from './domain/user.service';
 import { openDatabase, type Database } from './orm/database';
 import { OrmUnitOfWork } from './orm/unit-of-work';
@@ -20,6 +21,7 @@ export interface Roster {
   users: UserService;
   groups: GroupService;
   organizations: OrganizationService;
+  settings: SettingsService;
   credentials: CredentialService;
   close(): Promise<void>;
 }
@@ -40,7 +42,7 @@ export async function openRoster(
 
 export function assemble(config: Config, database: Database): Roster {
   const uow = new OrmUnitOfWork(database.orm);
-  const deps = { uow, passwords: argon2idHasher, deploymentType: 'cloud' as const };
+  const deps = { uow, passwords: argon2idHasher };
   const credentials = new CredentialService(uow);
   return {
     config,
@@ -48,6 +50,7 @@ export function assemble(config: Config, database: Database): Roster {
     users: new UserService(deps),
     groups: new GroupService(deps),
     organizations: new OrganizationService(uow),
+    settings: new SettingsService(uow),
     credentials,
     async close() {
       await credentials.settle();

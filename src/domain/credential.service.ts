@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Actor } from './actor';
 import type { Credential } from './credential';
 import { invalidValue, notFound } from './errors';
-import type { UnitOfWork } from './ports';
+import type { AuditEventInput, UnitOfWork } from './ports';
 import { organizationRoleNamed, systemRoleNamed, type OrganizationRole, type SystemRole } from './roles';
 
 /** Generated tokens: a recognisable prefix, then 256 random bits in base64url. */
@@ -50,16 +50,18 @@ export class CredentialService {
       }
       expiresAt = new Date(this.now().getTime() + request.expiresInDays * 86_400_000);
     }
-    const credential = await this.uow.write((r) =>
-      r.credentials.insert({
+    const credential = await this.uow.write(async (r) => {
+      const issued = await r.credentials.insert({
         organizationId: request.organizationId,
         name: request.name ?? 'provisioning',
         systemRole,
         organizationRole,
         expiresAt,
         secretHash: hashSecret(secret),
-      }),
-    );
+      });
+      await r.audit.record(credentialEvent('credential.issued', issued, { systemRole, organizationRole, expiresAt }));
+      return issued;
+    });
     return { credential, secret };
   }
 
@@ -95,7 +97,10 @@ export class CredentialService {
     return this.uow.write(async (r) => {
       const credential = await r.credentials.findById(id);
       if (!credential) throw notFound('Credential', id);
-      if (credential.revokedAt === null) await r.credentials.revoke(id, this.now());
+      if (credential.revokedAt === null) {
+        await r.credentials.revoke(id, this.now());
+        await r.audit.record(credentialEvent('credential.revoked', credential));
+      }
       return (await r.credentials.findById(id)) as Credential;
     });
   }
@@ -118,6 +123,19 @@ export class CredentialService {
   async settle(): Promise<void> {
     await Promise.all([...this.pendingWrites]);
   }
+}
+
+function credentialEvent(action: string, credential: Credential, details: Record<string, unknown> = {}): AuditEventInput {
+  return {
+    organizationId: credential.organizationId,
+    credentialId: null,
+    actor: 'cli',
+    action,
+    targetType: 'credential',
+    targetId: credential.id,
+    targetName: credential.name,
+    details,
+  };
 }
 
 function roleOrDefault<R extends string>(

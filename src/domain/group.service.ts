@@ -1,13 +1,26 @@
 import type { Actor } from './actor';
 import { invalidValue, notFound, uniqueness } from './errors';
 import type { Group, GroupDraft, GroupMember, MembershipChange } from './group';
-import { assertMay } from './policy';
+import { AuditTrail } from './audit';
+import { authorizeGroupChange } from './policy';
+import { settingsFrom } from './settings';
 import type { ListQuery, Page, Repositories } from './ports';
 import { assertVersion, type ExpectedVersion, type ServiceDeps } from './user.service';
 
-/** Creates, changes and removes user groups and their membership, in one transaction each. */
+/**
+ * Creates, changes and removes user groups and their membership, in one transaction
+ * each, authorized like user management (rule 1) and audited.
+ */
 export class GroupService {
-  constructor(private readonly deps: Omit<ServiceDeps, 'passwords'>) {}
+  private readonly audit: AuditTrail;
+
+  constructor(private readonly deps: Omit<ServiceDeps, 'passwords'>) {
+    this.audit = new AuditTrail(deps.uow);
+  }
+
+  private async authorize(r: Repositories, actor: Actor, organizationId: string): Promise<void> {
+    authorizeGroupChange(actor, settingsFrom(await r.settings.all()), organizationId);
+  }
 
   list(actor: Actor, query: ListQuery): Promise<Page<Group>> {
     return this.deps.uow.read((r) => r.groups.list(actor.organizationId, query));
@@ -26,18 +39,21 @@ export class GroupService {
   }
 
   async create(actor: Actor, draft: GroupDraft): Promise<Group> {
-    assertMay(actor, 'create', 'group', this.deps.deploymentType);
-    const displayName = validDisplayName(draft.displayName);
-    return this.deps.uow.write(async (r) => {
-      if (await r.groups.displayNameTaken(actor.organizationId, displayName)) throw displayNameTaken(displayName);
-      const group = await r.groups.insert({
-        organizationId: actor.organizationId,
-        displayName,
-        externalId: draft.externalId ?? null,
-      });
-      await applyMembership(r, actor.organizationId, group.id, draft.membership ?? []);
-      return group;
-    });
+    return this.audit.refusals(actor, 'group.create', { targetName: draft.displayName }, () =>
+      this.deps.uow.write(async (r) => {
+        await this.authorize(r, actor, actor.organizationId);
+        const displayName = validDisplayName(draft.displayName);
+        if (await r.groups.displayNameTaken(actor.organizationId, displayName)) throw displayNameTaken(displayName);
+        const group = await r.groups.insert({
+          organizationId: actor.organizationId,
+          displayName,
+          externalId: draft.externalId ?? null,
+        });
+        const members = await applyMembership(r, actor.organizationId, group.id, draft.membership ?? []);
+        await r.audit.record(AuditTrail.event(actor, 'group.created', group, { membersAdded: members.added }));
+        return group;
+      }),
+    );
   }
 
   /**
@@ -51,12 +67,12 @@ export class GroupService {
     change: (current: Group) => GroupDraft | Promise<GroupDraft>,
     expectedVersion?: ExpectedVersion,
   ): Promise<Group> {
-    return this.deps.uow.write(async (r) => {
+    return this.audit.refusals(actor, 'group.update', { targetId: id }, () => this.deps.uow.write(async (r) => {
       const current = await r.groups.lockById(actor.organizationId, id);
       if (!current) throw notFound('Group', id);
       assertVersion(current.version, expectedVersion);
       const draft = await change(current);
-      assertMay(actor, 'update', 'group', this.deps.deploymentType);
+      await this.authorize(r, actor, current.organizationId);
 
       const displayName = validDisplayName(draft.displayName);
       const changes: { displayName?: string; externalId?: string | null } = {};
@@ -68,51 +84,63 @@ export class GroupService {
       }
       if (draft.externalId !== undefined && draft.externalId !== current.externalId) changes.externalId = draft.externalId;
 
-      const membershipChanged = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
-
-      if (Object.keys(changes).length > 0) return r.groups.update(current, changes);
-      return membershipChanged ? r.groups.touch(current) : current;
-    });
+      const members = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
+      const membershipChanged = members.added + members.removed > 0;
+      if (Object.keys(changes).length === 0 && !membershipChanged) return current;
+      const updated = Object.keys(changes).length > 0 ? await r.groups.update(current, changes) : await r.groups.touch(current);
+      await r.audit.record(
+        AuditTrail.event(actor, 'group.updated', updated, {
+          changed: Object.keys(changes).sort(),
+          membersAdded: members.added,
+          membersRemoved: members.removed,
+        }),
+      );
+      return updated;
+    }));
   }
 
   async delete(actor: Actor, id: string, expectedVersion?: ExpectedVersion): Promise<void> {
-    await this.deps.uow.write(async (r) => {
-      const current = await r.groups.lockById(actor.organizationId, id);
-      if (!current) throw notFound('Group', id);
-      assertVersion(current.version, expectedVersion);
-      assertMay(actor, 'delete', 'group', this.deps.deploymentType);
-      await r.groups.delete(actor.organizationId, id);
-    });
+    await this.audit.refusals(actor, 'group.delete', { targetId: id }, () =>
+      this.deps.uow.write(async (r) => {
+        const current = await r.groups.lockById(actor.organizationId, id);
+        if (!current) throw notFound('Group', id);
+        assertVersion(current.version, expectedVersion);
+        await this.authorize(r, actor, current.organizationId);
+        await r.groups.delete(actor.organizationId, id);
+        await r.audit.record(AuditTrail.event(actor, 'group.deleted', current));
+      }),
+    );
   }
 }
 
-/** Writes membership changes in order; returns whether any row changed. */
+/** Writes membership changes in order; returns how many memberships were added and removed. */
 async function applyMembership(
   r: Repositories,
   organizationId: string,
   groupId: string,
   changes: MembershipChange[],
-): Promise<boolean> {
-  let changed = 0;
+): Promise<{ added: number; removed: number }> {
+  let added = 0;
+  let removed = 0;
   for (const change of changes) {
     switch (change.kind) {
       case 'add':
       case 'replace': {
         const ids = unique(change.userIds);
         if (ids.length > 0) await assertUsersExist(r, organizationId, ids);
-        if (change.kind === 'replace') changed += await r.groups.removeMembersExcept(groupId, ids);
-        if (ids.length > 0) changed += await r.groups.addMembers(groupId, ids);
+        if (change.kind === 'replace') removed += await r.groups.removeMembersExcept(groupId, ids);
+        if (ids.length > 0) added += await r.groups.addMembers(groupId, ids);
         break;
       }
       case 'remove':
-        if (change.userIds.length > 0) changed += await r.groups.removeMembers(groupId, unique(change.userIds));
+        if (change.userIds.length > 0) removed += await r.groups.removeMembers(groupId, unique(change.userIds));
         break;
       case 'removeMatching':
-        changed += await r.groups.removeMembersMatching(groupId, change.filter);
+        removed += await r.groups.removeMembersMatching(groupId, change.filter);
         break;
     }
   }
-  return changed > 0;
+  return { added, removed };
 }
 
 async function assertUsersExist(r: Repositories, organizationId: string, userIds: string[]): Promise<void> {

@@ -1,6 +1,7 @@
 import { invalidValue, notFound, uniqueness } from './errors';
-import { SLUG_PATTERN, type Organization } from './organization';
-import type { UnitOfWork } from './ports';
+import { SLUG_PATTERN, type Organization, type OrganizationLicense } from './organization';
+import type { User } from './user';
+import type { AccountCounts, AuditEvent, UnitOfWork } from './ports';
 
 export const DEFAULT_ORGANIZATION = 'default';
 
@@ -44,5 +45,59 @@ export class OrganizationService {
 
   list(): Promise<Organization[]> {
     return this.uow.read((r) => r.organizations.list());
+  }
+
+  /** Limits, flags and how many users of each account type the organization has. */
+  async show(slug: string): Promise<{ organization: Organization; license: OrganizationLicense; counts: AccountCounts }> {
+    const organization = await this.bySlug(slug);
+    return this.uow.read(async (r) => ({
+      organization,
+      license: (await r.organizations.license(organization.id)) as OrganizationLicense,
+      counts: await r.users.countByAccountType(organization.id),
+    }));
+  }
+
+  /** Changes license limits and flags; values left undefined stay as they are. */
+  async setLicense(slug: string, change: Partial<OrganizationLicense>): Promise<OrganizationLicense> {
+    for (const [key, value] of Object.entries(change)) {
+      if (typeof value === 'number' && (!Number.isInteger(value) || value < 0)) {
+        throw invalidValue('organization.limit_invalid', `${key} must be a whole number of at least 0`);
+      }
+    }
+    const organization = await this.bySlug(slug);
+    return this.uow.write(async (r) => {
+      const before = await r.organizations.lockLicense(organization.id);
+      await r.organizations.setLicense(organization.id, change);
+      const after = (await r.organizations.license(organization.id)) as OrganizationLicense;
+      await r.audit.record({
+        organizationId: organization.id,
+        credentialId: null,
+        actor: 'cli',
+        action: 'organization.license_changed',
+        targetType: 'organization',
+        targetId: organization.id,
+        targetName: organization.slug,
+        details: { from: before, to: after },
+      });
+      return after;
+    });
+  }
+
+  /** The organization's audit events, oldest first. */
+  async audit(slug: string, since?: Date): Promise<AuditEvent[]> {
+    const organization = await this.bySlug(slug);
+    return this.uow.read((r) => r.audit.list(organization.id, since));
+  }
+
+  /** Every user of the organization, in batches (for exports of any size). */
+  async *users(slug: string, batchSize = 1000): AsyncGenerator<User[]> {
+    const organization = await this.bySlug(slug);
+    let after: string | undefined;
+    for (;;) {
+      const batch = await this.uow.read((r) => r.users.batch(organization.id, after, batchSize));
+      if (batch.length === 0) return;
+      yield batch;
+      after = batch[batch.length - 1].id;
+    }
   }
 }

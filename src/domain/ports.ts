@@ -1,7 +1,8 @@
 import type { Credential } from './credential';
 import type { AttributePath, Filter } from './filter';
 import type { Group, GroupMember } from './group';
-import type { Organization } from './organization';
+import type { Organization, OrganizationLicense } from './organization';
+import type { AccountType } from './roles';
 import type { User, UserFields } from './user';
 
 /** A page of a collection: `startIndex` is 1-based, as in SCIM. */
@@ -48,7 +49,13 @@ export interface UserRepository {
   existingIds(organizationId: string, ids: string[]): Promise<Set<string>>;
   /** The groups of each of these users, by user id. */
   groupsOf(organizationId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
+  /** Users of the organization by account type (disabled ones included). */
+  countByAccountType(organizationId: string): Promise<AccountCounts>;
+  /** Up to `limit` users of the organization after `afterId`, in id order (exports). */
+  batch(organizationId: string, afterId: string | undefined, limit: number): Promise<User[]>;
 }
+
+export type AccountCounts = Record<AccountType, number>;
 
 export interface GroupRepository {
   list(organizationId: string, query: ListQuery): Promise<Page<Group>>;
@@ -76,6 +83,38 @@ export interface OrganizationRepository {
   findById(id: string): Promise<Organization | null>;
   list(): Promise<Organization[]>;
   insert(org: { slug: string; name: string }): Promise<Organization>;
+  /** The license, with the organization row locked until the transaction ends (serialises license checks). */
+  lockLicense(id: string): Promise<OrganizationLicense | null>;
+  license(id: string): Promise<OrganizationLicense | null>;
+  setLicense(id: string, license: Partial<OrganizationLicense>): Promise<void>;
+}
+
+export interface SettingsRepository {
+  /** Stored settings by key; keys not stored have their defaults. */
+  all(): Promise<Record<string, unknown>>;
+  set(key: string, value: unknown): Promise<void>;
+}
+
+export interface AuditEventInput {
+  organizationId: string | null;
+  credentialId: string | null;
+  /** Who acted, in words: `credential <id>` or `cli`. */
+  actor: string;
+  action: string;
+  targetType?: 'user' | 'group' | 'credential' | 'organization' | 'settings';
+  targetId?: string;
+  targetName?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEvent extends AuditEventInput {
+  id: string;
+  occurredAt: Date;
+}
+
+export interface AuditRepository {
+  record(event: AuditEventInput): Promise<void>;
+  list(organizationId: string, since?: Date): Promise<AuditEvent[]>;
 }
 
 export interface CredentialRepository {
@@ -93,6 +132,8 @@ export interface Repositories {
   groups: GroupRepository;
   organizations: OrganizationRepository;
   credentials: CredentialRepository;
+  settings: SettingsRepository;
+  audit: AuditRepository;
 }
 
 /**

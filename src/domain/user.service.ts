@@ -1,13 +1,16 @@
 import type { Actor } from './actor';
+import { AuditTrail } from './audit';
 import { DomainError, invalidValue, notFound, uniqueness } from './errors';
-import { assertMay, type DeploymentType } from './policy';
-import type { ListQuery, Page, PasswordHasher, UnitOfWork } from './ports';
+import { assertWithinLicense } from './license';
+import { authorizeUserChange } from './policy';
+import type { ListQuery, Page, PasswordHasher, Repositories, UnitOfWork } from './ports';
+import { accountTypeOf } from './roles';
+import { assertPasswordMeetsPolicy, settingsFrom, type InstanceSettings } from './settings';
 import { USER_DEFAULTS, type User, type UserDraft, type UserFields } from './user';
 
 export interface ServiceDeps {
   uow: UnitOfWork;
   passwords: PasswordHasher;
-  deploymentType: DeploymentType;
 }
 
 /** A precondition on the stored version (If-Match); undefined means none. */
@@ -15,9 +18,18 @@ export type ExpectedVersion = number | undefined;
 
 const FIELD_NAMES = Object.keys(USER_DEFAULTS).concat('userName') as (keyof UserFields)[];
 
-/** Creates, changes and removes users, each change checked by the policy in one transaction. */
+/**
+ * Creates, changes and removes users. Every change runs in one transaction: the
+ * stored user is locked, the change is authorized by the policy on what it changes
+ * (stored against desired), licenses are checked, and an audit event is written with
+ * it. A refused change stores nothing but its audit event.
+ */
 export class UserService {
-  constructor(private readonly deps: ServiceDeps) {}
+  private readonly audit: AuditTrail;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.audit = new AuditTrail(deps.uow);
+  }
 
   list(actor: Actor, query: ListQuery): Promise<Page<User>> {
     return this.deps.uow.read((r) => r.users.list(actor.organizationId, query));
@@ -35,16 +47,28 @@ export class UserService {
   }
 
   async create(actor: Actor, draft: UserDraft): Promise<User> {
-    assertMay(actor, 'create', 'user', this.deps.deploymentType);
-    const fields = normalize({ ...USER_DEFAULTS, ...defined(draft), userName: draft.userName });
-    const passwordHash = draft.password === undefined ? null : await this.deps.passwords.hash(draft.password);
-    return this.deps.uow.write(async (r) => {
-      if (await r.users.userNameTaken(fields.userName)) throw userNameTaken(fields.userName);
-      return r.users.insert({
-        ...fields,
-        passwordResetRequired: true,
-        organizationId: actor.organizationId,
-        passwordHash,
+    return this.audit.refusals(actor, 'user.create', { targetName: draft.userName }, async () => {
+      // Hash before the transaction: argon2 takes ~100 ms and must not hold locks.
+      const settings = await this.deps.uow.read(async (r) => settingsFrom(await r.settings.all()));
+      if (draft.password !== undefined) assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
+      const passwordHash = draft.password === undefined ? null : await this.deps.passwords.hash(draft.password);
+      return this.deps.uow.write(async (r) => {
+        const current = settingsFrom(await r.settings.all());
+        const fields = normalize({
+          ...USER_DEFAULTS,
+          termsOfServiceAcceptanceRequired: current.termsOfServiceRequireNewUserToAccept,
+          ...defined(draft),
+          userName: draft.userName,
+        });
+        authorizeUserChange(actor, current, {
+          action: 'create',
+          desired: { ...fields, organizationId: actor.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
+        });
+        await checkLicense(r, actor.organizationId, fields.systemRole);
+        if (await r.users.userNameTaken(fields.userName)) throw userNameTaken(fields.userName);
+        const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
+        await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
+        return user;
       });
     });
   }
@@ -52,7 +76,7 @@ export class UserService {
   /**
    * Applies a change to one user: `change` receives the stored user (locked until the
    * transaction ends) and returns the user as the client wants it. Attributes the draft
-   * leaves undefined keep their stored value. Used by PUT and PATCH alike.
+   * leaves undefined keep their stored value. Used by PUT, PATCH and Bulk alike.
    */
   async update(
     actor: Actor,
@@ -60,35 +84,82 @@ export class UserService {
     change: (current: User) => UserDraft | Promise<UserDraft>,
     expectedVersion?: ExpectedVersion,
   ): Promise<User> {
-    return this.deps.uow.write(async (r) => {
-      const current = await r.users.lockById(actor.organizationId, id);
-      if (!current) throw notFound('User', id);
-      assertVersion(current.version, expectedVersion);
-      const draft = await change(current);
-      assertMay(actor, 'update', 'user', this.deps.deploymentType);
-      const desired = normalize({ ...pickFields(current), ...defined(draft) });
-      const changes = diff(current, desired);
-      if (changes.userName !== undefined && (await r.users.userNameTaken(changes.userName, current.id))) {
-        throw userNameTaken(changes.userName);
-      }
-      const passwordChange =
-        draft.password === undefined
-          ? {}
-          : { passwordHash: await this.deps.passwords.hash(draft.password), passwordResetRequired: true };
-      if (Object.keys(changes).length === 0 && draft.password === undefined) return current;
-      return r.users.update(current, { ...changes, ...passwordChange });
-    });
+    return this.audit.refusals(actor, 'user.update', { targetId: id }, () =>
+      this.deps.uow.write(async (r) => {
+        const current = await r.users.lockById(actor.organizationId, id);
+        if (!current) throw notFound('User', id);
+        assertVersion(current.version, expectedVersion);
+        const draft = await change(current);
+        const settings = settingsFrom(await r.settings.all());
+        const desired = normalize({ ...pickFields(current), ...defined(draft) });
+        authorizeUserChange(actor, settings, {
+          action: 'update',
+          current: { ...pickFields(current), organizationId: current.organizationId, mfaEnabled: current.mfaEnabled },
+          desired: { ...desired, organizationId: current.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
+        });
+        if (accountTypeOf(desired.systemRole) !== accountTypeOf(current.systemRole)) {
+          await checkLicense(r, current.organizationId, desired.systemRole);
+        }
+        const changes = diff(current, desired);
+        if (changes.userName !== undefined && (await r.users.userNameTaken(changes.userName, current.id))) {
+          throw userNameTaken(changes.userName);
+        }
+        let passwordHash: string | undefined;
+        if (draft.password !== undefined) {
+          assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
+          passwordHash = await this.deps.passwords.hash(draft.password);
+          // An administrator's new password is temporary: the user must change it (rule 9).
+          if (!current.passwordResetRequired) changes.passwordResetRequired = true;
+        }
+        if (Object.keys(changes).length === 0 && passwordHash === undefined) return current;
+        const updated = await r.users.update(current, { ...changes, ...(passwordHash !== undefined ? { passwordHash } : {}) });
+        await recordUpdate(r, actor, current, updated, Object.keys(changes).concat(passwordHash !== undefined ? ['password'] : []));
+        return updated;
+      }),
+    );
   }
 
   async delete(actor: Actor, id: string, expectedVersion?: ExpectedVersion): Promise<void> {
-    await this.deps.uow.write(async (r) => {
-      const current = await r.users.lockById(actor.organizationId, id);
-      if (!current) throw notFound('User', id);
-      assertVersion(current.version, expectedVersion);
-      assertMay(actor, 'delete', 'user', this.deps.deploymentType);
-      await r.users.delete(actor.organizationId, id);
-    });
+    await this.audit.refusals(actor, 'user.delete', { targetId: id }, () =>
+      this.deps.uow.write(async (r) => {
+        const current = await r.users.lockById(actor.organizationId, id);
+        if (!current) throw notFound('User', id);
+        assertVersion(current.version, expectedVersion);
+        const settings = settingsFrom(await r.settings.all());
+        authorizeUserChange(actor, settings, {
+          action: 'delete',
+          current: { ...pickFields(current), organizationId: current.organizationId, mfaEnabled: current.mfaEnabled },
+        });
+        await r.users.delete(actor.organizationId, id);
+        await r.audit.record(AuditTrail.event(actor, 'user.deleted', current, { systemRole: current.systemRole }));
+      }),
+    );
   }
+}
+
+/** One event for the update (naming what changed), and events of their own for disabling and system role changes. */
+async function recordUpdate(r: Repositories, actor: Actor, before: User, after: User, changed: string[]): Promise<void> {
+  await r.audit.record(AuditTrail.event(actor, 'user.updated', after, { changed: changed.sort() }));
+  if (before.active !== after.active) {
+    await r.audit.record(AuditTrail.event(actor, after.active ? 'user.reactivated' : 'user.deactivated', after));
+  }
+  if (before.systemRole !== after.systemRole) {
+    await r.audit.record(AuditTrail.event(actor, 'user.system_role_changed', after, { from: before.systemRole, to: after.systemRole }));
+  }
+}
+
+/** Rule 10, under a lock on the organization row so concurrent creates cannot both take the last seat. */
+async function checkLicense(r: Repositories, organizationId: string, systemRole: User['systemRole']): Promise<void> {
+  const license = await r.organizations.license(organizationId);
+  if (!license) throw notFound('Organization', organizationId);
+  const type = accountTypeOf(systemRole);
+  const limited =
+    (type === 'api' && !license.apiUsersAllowed) ||
+    { standard: license.standardUserLimit, api: license.apiUserLimit, taxii: license.taxiiUserLimit, readOnly: license.readOnlyUserLimit }[type] !== null;
+  if (!limited) return;
+  const locked = await r.organizations.lockLicense(organizationId);
+  const org = await r.organizations.findById(organizationId);
+  assertWithinLicense(locked ?? license, await r.users.countByAccountType(organizationId), systemRole, org?.slug ?? organizationId);
 }
 
 export function assertVersion(actual: number, expected: ExpectedVersion): void {
@@ -108,7 +179,7 @@ function userNameTaken(userName: string) {
 function defined<T extends object>(draft: T): Partial<T> {
   const out: Partial<T> = {};
   for (const [k, v] of Object.entries(draft)) {
-    if (v !== undefined && k !== 'password') (out as Record<string, unknown>)[k] = v;
+    if (v !== undefined && k !== 'password' && k !== 'mfaEnabled') (out as Record<string, unknown>)[k] = v;
   }
   return out;
 }
@@ -144,3 +215,5 @@ function diff(current: User, desired: UserFields): Partial<UserFields> {
   }
   return changes;
 }
+
+export type { InstanceSettings };

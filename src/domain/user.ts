@@ -67,6 +67,8 @@ export interface User extends UserFields {
 export interface UserDraft extends Partial<UserFields> {
   userName: string;
   password?: string;
+  /** Only when the request carried it: read-only, so the policy refuses a change. */
+  mfaEnabled?: boolean;
 }
 
 export const USER_DEFAULTS: Omit<UserFields, 'userName'> = {

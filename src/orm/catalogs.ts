@@ -41,7 +41,8 @@ const typedElements = {
 
 const text = (column: string) => scalar(`u.${column}`);
 
-const ACCOUNT_TYPE = `(case when u.system_role in ('Api User', 'Exchange Admin') then 'api'
+/** The account type a user's system role implies (domain/roles.ts accountTypeOf), in SQL. */
+export const ACCOUNT_TYPE_SQL = `(case when u.system_role in ('Api User', 'Exchange Admin') then 'api'
   when u.system_role = 'Taxii User' then 'taxii' when u.system_role = 'Read Only User' then 'readOnly'
   else 'standard' end)`;
 
@@ -118,7 +119,7 @@ export const USER_CATALOG: AttributeCatalog = {
     [ROSTER_SCHEMA]: {
       systemRole: text('system_role'),
       organizationRole: text('organization_role'),
-      accountType: scalar(ACCOUNT_TYPE),
+      accountType: scalar(ACCOUNT_TYPE_SQL),
       customTqlTimeout: scalar('u.custom_tql_timeout', 'integer'),
       locked: scalar('u.locked', 'boolean'),
       passwordResetRequired: scalar('u.password_reset_required', 'boolean'),

@@ -241,4 +241,59 @@ export const ApiCredential = new EntitySchema<ApiCredentialEntity>({
   },
 });
 
-export const entities = [Organization, User, Group, GroupMember, ApiCredential];
+export interface InstanceSettingEntity {
+  key: string;
+  value: unknown;
+  updatedAt: Date;
+}
+
+/** Instance settings, one row per key; a missing key has its default (see domain/settings.ts). */
+export const InstanceSetting = new EntitySchema<InstanceSettingEntity>({
+  name: 'InstanceSetting',
+  tableName: 'instance_settings',
+  properties: {
+    key: { type: 'text', primary: true },
+    value: { type: 'json', columnType: 'jsonb' },
+    updatedAt: timestamps.updatedAt,
+  },
+});
+
+export interface AuditEventEntity {
+  id: string;
+  occurredAt: Date;
+  organizationId: string | null;
+  credentialId: string | null;
+  actor: string;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  targetName: string | null;
+  details: Record<string, unknown>;
+}
+
+/**
+ * The audit trail. No foreign keys: an event outlives the user, group or credential
+ * it names (deleting a user keeps its trail).
+ */
+export const AuditEvent = new EntitySchema<AuditEventEntity>({
+  name: 'AuditEvent',
+  tableName: 'audit_events',
+  indexes: [
+    { name: 'audit_events_organization_occurred_index', properties: ['organizationId', 'occurredAt'] },
+    { name: 'audit_events_target_index', properties: ['targetId'] },
+  ],
+  properties: {
+    id: uuidKey,
+    occurredAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'clock_timestamp()' },
+    organizationId: { type: 'uuid', nullable: true },
+    credentialId: { type: 'uuid', nullable: true },
+    actor: { type: 'text' },
+    action: { type: 'text' },
+    targetType: { type: 'text', nullable: true },
+    targetId: { type: 'uuid', nullable: true },
+    targetName: { type: 'text', nullable: true },
+    details: { type: 'json', columnType: 'jsonb', defaultRaw: `'{}'::jsonb` },
+  },
+});
+
+export const entities = [Organization, User, Group, GroupMember, ApiCredential, InstanceSetting, AuditEvent];

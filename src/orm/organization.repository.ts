@@ -1,9 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Organization } from '../domain/organization';
+import type { Organization, OrganizationLicense } from '../domain/organization';
 import type { OrganizationRepository } from '../domain/ports';
 import { isUuid, toDate, type Sql } from './sql';
 
 const COLUMNS = 'id, slug, name, created_at as "createdAt"';
+
+const LICENSE_FIELDS: Record<keyof OrganizationLicense, string> = {
+  standardUserLimit: 'standard_user_limit',
+  apiUserLimit: 'api_user_limit',
+  taxiiUserLimit: 'taxii_user_limit',
+  readOnlyUserLimit: 'read_only_user_limit',
+  apiUsersAllowed: 'api_users_allowed',
+  readOnlyUsersFree: 'read_only_users_free',
+};
+const LICENSE_COLUMNS = Object.entries(LICENSE_FIELDS)
+  .map(([field, column]) => `${column} as "${field}"`)
+  .join(', ');
 
 type Row = Omit<Organization, 'createdAt'> & { createdAt: unknown };
 const toOrganization = (row: Row | null): Organization | null => (row ? { ...row, createdAt: toDate(row.createdAt) } : null);
@@ -23,6 +35,23 @@ export class OrganizationSqlRepository implements OrganizationRepository {
   async list(): Promise<Organization[]> {
     const rows = await this.sql.all<Row>(`select ${COLUMNS} from organizations order by slug`);
     return rows.map((row) => toOrganization(row) as Organization);
+  }
+
+  async lockLicense(id: string): Promise<OrganizationLicense | null> {
+    return this.sql.one<OrganizationLicense>(`select ${LICENSE_COLUMNS} from organizations where id = ? for update`, [id]);
+  }
+
+  async license(id: string): Promise<OrganizationLicense | null> {
+    return this.sql.one<OrganizationLicense>(`select ${LICENSE_COLUMNS} from organizations where id = ?`, [id]);
+  }
+
+  async setLicense(id: string, license: Partial<OrganizationLicense>): Promise<void> {
+    const pairs = Object.entries(license).filter(([key, value]) => value !== undefined && key in LICENSE_FIELDS);
+    if (pairs.length === 0) return;
+    await this.sql.run(
+      `update organizations set ${pairs.map(([key]) => `${LICENSE_FIELDS[key as keyof OrganizationLicense]} = ?`).join(', ')}, updated_at = now() where id = ?`,
+      [...pairs.map(([, value]) => value), id],
+    );
   }
 
   async insert(org: { slug: string; name: string }): Promise<Organization> {

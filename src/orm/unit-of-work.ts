@@ -1,10 +1,12 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Repositories, UnitOfWork } from '../domain/ports';
+import { AuditSqlRepository } from './audit.repository';
 import { CredentialSqlRepository } from './credential.repository';
 import { normalizeDatabaseError } from './errors';
 import { GroupSqlRepository } from './group.repository';
 import { OrganizationSqlRepository } from './organization.repository';
+import { SettingsSqlRepository } from './settings.repository';
 import { Sql } from './sql';
 import { UserSqlRepository } from './user.repository';
 
@@ -15,6 +17,8 @@ function repositories(em: EntityManager): Repositories {
     groups: new GroupSqlRepository(sql),
     organizations: new OrganizationSqlRepository(sql),
     credentials: new CredentialSqlRepository(sql),
+    settings: new SettingsSqlRepository(sql),
+    audit: new AuditSqlRepository(sql),
   };
 }
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { ListQuery, NewUser, Page, UserRepository } from '../domain/ports';
-import type { OrganizationRole, SystemRole } from '../domain/roles';
+import type { AccountCounts, ListQuery, NewUser, Page, UserRepository } from '../domain/ports';
+import type { AccountType, OrganizationRole, SystemRole } from '../domain/roles';
 import type { MultiValue, User, UserFields } from '../domain/user';
-import { listPage } from './catalogs';
+import { ACCOUNT_TYPE_SQL, listPage } from './catalogs';
 import { isUuid, placeholders, toDate, uuidArray, type Sql } from './sql';
 
 /** Domain field -> column, for the fields stored one to one. */
@@ -189,6 +189,24 @@ export class UserSqlRepository implements UserRepository {
       [organizationId, uuidArray(valid)],
     );
     return new Set(rows.map((r) => r.id));
+  }
+
+  async countByAccountType(organizationId: string): Promise<AccountCounts> {
+    const rows = await this.sql.all<{ type: AccountType; n: number }>(
+      `select ${ACCOUNT_TYPE_SQL} as type, count(*)::int as n from users u where u.organization_id = ? group by 1`,
+      [organizationId],
+    );
+    const counts: AccountCounts = { standard: 0, api: 0, taxii: 0, readOnly: 0 };
+    for (const row of rows) counts[row.type] = row.n;
+    return counts;
+  }
+
+  async batch(organizationId: string, afterId: string | undefined, limit: number): Promise<User[]> {
+    const rows = await this.sql.all<Row>(
+      `select * from users where organization_id = ?${afterId ? ' and id > ?' : ''} order by id limit ?`,
+      afterId ? [organizationId, afterId, limit] : [organizationId, limit],
+    );
+    return rows.map(toUser);
   }
 
   async groupsOf(organizationId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>> {

@@ -1,4 +1,4 @@
-import { accountTypeOf } from '../domain/roles';
+import { accountTypeOf, organizationRoleNamed, systemRoleNamed } from '../domain/roles';
 import type { MultiValue, User, UserDraft } from '../domain/user';
 import { ROSTER_USER_SCHEMA } from '../extensions/roster-user';
 import { badRequest, validated } from './errors';
@@ -77,6 +77,49 @@ export function toScimUser(user: User, groups: { id: string; displayName: string
   });
 }
 
+/** The Roster extension block as sent, found in any case (read-only attributes included). */
+function rawRosterBlock(raw: Json): Json | undefined {
+  const key = Object.keys(raw).find((k) => k.toLowerCase() === ROSTER_USER_SCHEMA.toLowerCase());
+  const block = key ? raw[key] : undefined;
+  return block && typeof block === 'object' && !Array.isArray(block) ? (block as Json) : undefined;
+}
+
+function canonicalRole<R>(value: unknown, named: (s: string) => R | undefined, what: string): R | undefined {
+  if (value === undefined || value === null) return undefined;
+  const role = typeof value === 'string' ? named(value) : undefined;
+  if (!role) throw badRequest('invalidValue', `${what} "${String(value)}" is not one of its canonical values`);
+  return role;
+}
+
+/**
+ * The Roster extension's attributes a request sets. Only attributes present are
+ * returned, so a request that leaves the block (or an attribute) out keeps what is
+ * stored; `null` clears a nullable one. `mfaEnabled` is read-only and scimmy drops
+ * it: it is read from the raw block so the policy can refuse a change to it.
+ */
+function rosterFields(block: Json | undefined, raw: Json | undefined, complete: boolean): Partial<UserDraft> {
+  const out: Partial<UserDraft> = {};
+  const has = (name: string) => raw !== undefined && Object.keys(raw).some((k) => k.toLowerCase() === name.toLowerCase());
+  const value = (name: string) => (block ?? {})[name];
+  if (has('systemRole')) out.systemRole = canonicalRole(value('systemRole'), systemRoleNamed, 'systemRole');
+  if (has('organizationRole')) out.organizationRole = canonicalRole(value('organizationRole'), organizationRoleNamed, 'organizationRole');
+  const nullable = ['customTqlTimeout', 'logoutAfterMinutes', 'summaryEmailTime', 'tokenExpirationDays', 'includeInObservations', 'allowExceedApiLinkLimit'] as const;
+  for (const name of nullable) if (has(name) || complete) (out as Json)[name] = value(name) ?? null;
+  const flags = ['locked', 'passwordResetRequired', 'mfaResetRequired', 'termsOfServiceAcceptanceRequired'] as const;
+  for (const name of flags) if (has(name) && typeof value(name) === 'boolean') (out as Json)[name] = value(name);
+  const mfaKey = raw && Object.keys(raw).find((k) => k.toLowerCase() === 'mfaenabled');
+  if (mfaKey !== undefined) {
+    const mfa = normalizeBoolean(raw?.[mfaKey]);
+    if (typeof mfa !== 'boolean') throw badRequest('invalidValue', 'mfaEnabled must be a boolean');
+    out.mfaEnabled = mfa;
+  }
+  return out;
+}
+
+function normalizeBoolean(value: unknown): unknown {
+  return typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : value;
+}
+
 const list = (v: unknown) => (Array.isArray(v) ? (v as MultiValue[]) : []);
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
 
@@ -85,8 +128,10 @@ const str = (v: unknown) => (typeof v === 'string' ? v : null);
  * required attributes, canonical values) is scimmy's schema coercion; read-only
  * attributes (id, meta, groups) are dropped by it. Every core attribute but `active`
  * is given, so a PUT clears what it leaves out; `active` left out keeps its value.
+ * Roster extension attributes left out keep their value, unless `complete` says the
+ * body is a whole resource (a PATCH result), where a missing one was removed.
  */
-export function userDraftFromScim(body: unknown): UserDraft {
+export function userDraftFromScim(body: unknown, options: { complete?: boolean } = {}): UserDraft {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('invalidSyntax', 'the request body must be a JSON object');
   }
@@ -103,6 +148,7 @@ export function userDraftFromScim(body: unknown): UserDraft {
   );
   const enterprise = user[ENTERPRISE_USER_SCHEMA] as Json | undefined;
   return {
+    ...rosterFields(user[ROSTER_USER_SCHEMA] as Json | undefined, rawRosterBlock(raw), options.complete === true),
     userName: user.userName as string,
     externalId: str(user.externalId),
     name: (user.name as UserDraft['name']) ?? {},

@@ -32,7 +32,12 @@ export function userWrites(users: UserService) {
     patch: (actor: Actor, id: string, body: unknown, baseUrl: string, version?: number) => {
       const index = userSchemaIndex();
       const operations = parsePatchRequest(body, index);
-      return users.update(actor, id, (current) => userDraftFromScim(applyPatch(toScimUser(current, [], baseUrl), operations, index)), version);
+      return users.update(
+        actor,
+        id,
+        (current) => userDraftFromScim(applyPatch(toScimUser(current, [], baseUrl), operations, index), { complete: true }),
+        version,
+      );
     },
     remove: (actor: Actor, id: string, version?: number) => users.delete(actor, id, version),
   };
