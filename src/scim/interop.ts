@@ -21,6 +21,12 @@ export function normalizeValue(value: unknown, attribute: AttributeInfo): unknow
       }
       if (value && typeof value === 'object' && !Array.isArray(value)) return normalizeObject(value as Json, attribute.subAttributes);
       return value;
+    case 'string':
+      // `"api user"` for `Api User`: canonical values match in any case.
+      if (typeof value === 'string' && attribute.canonicalValues) {
+        return attribute.canonicalValues.find((c) => c.toLowerCase() === value.trim().toLowerCase()) ?? value;
+      }
+      return value;
     default:
       return value;
   }

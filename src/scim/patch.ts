@@ -161,7 +161,8 @@ function applyAtPath(resource: Json, op: PatchOpName, path: PatchPath, rawValue:
   }
   const resolved = index.resolve(path.attribute);
   const attribute = resolved.attribute;
-  if (attribute.readOnly) return; // read-only attributes are ignored on input
+  // Read-only attributes are applied here and dropped (or refused, like mfaEnabled)
+  // when the result is validated and authorized, as for a PUT.
   const container = containerOf(resource, resolved.extension, op !== 'remove');
   if (!container) return;
   const name = attribute.name;

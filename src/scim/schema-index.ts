@@ -10,6 +10,8 @@ export interface AttributeInfo {
   caseExact: boolean;
   /** readOnly attributes are ignored on input. */
   readOnly: boolean;
+  /** The canonical spellings, for attributes that have them (roles). */
+  canonicalValues?: string[];
   subAttributes: Map<string, AttributeInfo>;
 }
 
@@ -24,7 +26,7 @@ export interface ResolvedPath {
 interface ScimmyAttribute {
   name: string;
   type: string;
-  config: { multiValued?: boolean; caseExact?: boolean; mutable?: boolean | string };
+  config: { multiValued?: boolean; caseExact?: boolean; mutable?: boolean | string; canonicalValues?: string[] };
   subAttributes?: ScimmyAttribute[];
 }
 
@@ -43,6 +45,7 @@ function info(attribute: ScimmyAttribute): AttributeInfo {
     multiValued: attribute.config.multiValued === true,
     caseExact: attribute.config.caseExact === true,
     readOnly: attribute.config.mutable === false,
+    ...(Array.isArray(attribute.config.canonicalValues) ? { canonicalValues: attribute.config.canonicalValues } : {}),
     subAttributes: new Map((attribute.subAttributes ?? []).map((s) => [s.name.toLowerCase(), info(s)])),
   };
 }
