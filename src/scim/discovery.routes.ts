@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { notFound } from '../domain/errors';
+import { ScimError } from './errors';
 import { handler } from './handler';
 import { scimBaseUrl, sendScim } from './http';
 import { DEFAULT_COUNT } from './list-query';
@@ -44,6 +45,11 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
       .filter((r) => ['User', 'Group'].includes((r.describe() as Json).name as string))
       .map((r) => JSON.parse(JSON.stringify(r.describe())) as Json);
 
+  // RFC 7644 section 4: discovery endpoints do not filter; a filter SHOULD be refused with 403.
+  router.get(['/Schemas', '/ResourceTypes'], (req, _res, next) => {
+    if (req.query.filter !== undefined) throw new ScimError(403, undefined, 'discovery endpoints do not take a filter');
+    next();
+  });
   router.get(
     '/Schemas',
     handler(async (req, res) => {

@@ -17,7 +17,12 @@ export function normalizeValue(value: unknown, attribute: AttributeInfo): unknow
       return value;
     case 'complex':
       if (typeof value === 'string' && attribute.subAttributes.has('value') && !attribute.multiValued) {
-        return { value }; // `"manager": "26118915-6090-4610-87e4-49d8ca9f808d"`
+        // `"manager": "26118915-…"`; an empty string (or `{"value": ""}`) clears it.
+        return value.trim() === '' ? null : { value };
+      }
+      if (value && typeof value === 'object' && !Array.isArray(value) && !attribute.multiValued && attribute.subAttributes.has('value')) {
+        const inner = (value as Json).value ?? (value as Json).Value;
+        if (inner === '' && Object.keys(value as Json).length === 1) return null;
       }
       if (value && typeof value === 'object' && !Array.isArray(value)) return normalizeObject(value as Json, attribute.subAttributes);
       return value;

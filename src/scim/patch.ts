@@ -168,6 +168,16 @@ function applyAtPath(resource: Json, op: PatchOpName, path: PatchPath, rawValue:
   const name = attribute.name;
   const current = container[findKey(container, name) ?? name];
 
+  if (path.filter && !attribute.multiValued && attribute.type === 'complex') {
+    // `manager[value eq "id"]` (sent by Entra): the single value, if the filter matches it.
+    const object = current && typeof current === 'object' ? (current as Json) : undefined;
+    if (!object || !matchesElement(object, path.filter, attribute)) {
+      if (op === 'remove') return;
+      throw badRequest('noTarget', `"${path.text}" matches no value`);
+    }
+    applyAtPath(resource, op, { text: path.text, attribute: { ...path.attribute, ...(path.subAttribute ? { subAttribute: path.subAttribute } : {}) } }, rawValue, index);
+    return;
+  }
   if (path.filter) {
     if (!attribute.multiValued) throw badRequest('invalidPath', `"${path.text}": ${name} is not multi-valued`);
     const sub = path.subAttribute ? attribute.subAttributes.get(path.subAttribute.toLowerCase()) : undefined;

@@ -33,6 +33,12 @@ function findKey(object: Json, name: string): string | undefined {
   return Object.keys(object).find((k) => k.toLowerCase() === lower);
 }
 
+/** The extension block a path names as a whole (`attributes=urn:...:enterprise:2.0:User`), if it does. */
+function wholeBlock(resource: Json, path: AttributePath): string | undefined {
+  if (!path.schema || path.subAttribute) return undefined;
+  return findKey(resource, `${path.schema}:${path.attribute}`);
+}
+
 /** The container a path addresses: the resource itself, or an extension's block. */
 function container(resource: Json, path: AttributePath): Json | undefined {
   if (!path.schema) return resource;
@@ -47,6 +53,11 @@ export function project(resource: Json, projection: Projection): Json {
     const out: Json = {};
     for (const key of Object.keys(resource)) if (ALWAYS.has(key)) out[key] = resource[key];
     for (const path of projection.attributes) {
+      const block = wholeBlock(resource, path);
+      if (block) {
+        out[block] = resource[block];
+        continue;
+      }
       const source = container(resource, path);
       const key = source && findKey(source, path.attribute);
       if (!source || !key) continue;
@@ -70,6 +81,11 @@ export function project(resource: Json, projection: Projection): Json {
   if (projection.excluded) {
     const out: Json = structuredClone(resource);
     for (const path of projection.excluded) {
+      const block = wholeBlock(out, path);
+      if (block) {
+        delete out[block];
+        continue;
+      }
       const source = container(out, path);
       const key = source && findKey(source, path.attribute);
       if (!source || !key || (!path.schema && ALWAYS.has(key))) continue;

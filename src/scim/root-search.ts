@@ -4,6 +4,7 @@ import type { GroupService } from '../domain/group.service';
 import type { Page } from '../domain/ports';
 import type { UserService } from '../domain/user.service';
 import { renderGroups } from './groups.routes';
+import { badRequest } from './errors';
 import { handler } from './handler';
 import { actorOf, scimBaseUrl, sendScim } from './http';
 import { listQueryFrom } from './list-query';
@@ -23,6 +24,9 @@ export function rootSearchRouter(users: UserService, groups: GroupService, publi
     '/.search',
     handler(async (req, res) => {
       const params = searchParams(req.body);
+      if (params.cursor !== undefined) {
+        throw badRequest('invalidValue', 'cursor paging is offered on /Users/.search and /Groups/.search, not across resource types');
+      }
       const query = { ...listQueryFrom(params), unknownAttributesMatchNothing: true };
       const projection = projectionFrom(params);
       const actor = actorOf(res);

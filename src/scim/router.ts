@@ -36,6 +36,9 @@ export function scimRouter(deps: ScimDeps): Router {
   router.use('/Users', usersRouter(deps.users, deps.publicBaseUrl));
   router.use('/Groups', groupsRouter(deps.groups, deps.publicBaseUrl));
   router.use(rootSearchRouter(deps.users, deps.groups, deps.publicBaseUrl));
+  router.all(['/Me', '/Me/*rest'], () => {
+    throw new ScimError(501, undefined, '/Me is not supported: a provisioning token is not a user');
+  });
   router.use((req: Request) => {
     throw routeNotFound(req.method, req.baseUrl + req.path);
   });

@@ -147,6 +147,12 @@ export function userDraftFromScim(body: unknown, options: { complete?: boolean }
     () => JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(normalizeResource(raw, userSchemaIndex()), 'in'))) as Json,
   );
   const enterprise = user[ENTERPRISE_USER_SCHEMA] as Json | undefined;
+  for (const name of ['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates']) {
+    const values = user[name];
+    if (Array.isArray(values) && values.filter((v) => (v as Json)?.primary === true).length > 1) {
+      throw badRequest('invalidValue', `at most one of ${name} may be primary (RFC 7643 section 2.4)`);
+    }
+  }
   return {
     ...rosterFields(user[ROSTER_USER_SCHEMA] as Json | undefined, rawRosterBlock(raw), options.complete === true),
     userName: user.userName as string,

@@ -54,6 +54,11 @@ describe('errors everywhere are SCIM errors', () => {
     expect((await scim.get('/Users?filter=' + encodeURIComponent('userName eq "big@example.com"'))).body.totalResults).toBe(0);
   });
 
+  it('answers /Me with 501 and a filter on discovery endpoints with 403', async () => {
+    expectScimError(await scim.get('/Me'), 501);
+    expectScimError(await scim.get('/Schemas?filter=' + encodeURIComponent('id eq "x"')), 403);
+  });
+
   it('accepts application/json bodies as well as application/scim+json', async () => {
     const res = await request(t.app)
       .post('/scim/v2/Users')

@@ -63,6 +63,17 @@ describe('PATCH forms identity providers send', () => {
     expect(user.name.familyName).toBe('Dotted');
   });
 
+  it('removes the manager by a value filter and clears it with an empty string (Entra)', async () => {
+    const id = await newUser();
+    const manager = await newUser();
+    await scim.patch(`/Users/${id}`, patchOp({ op: 'Add', path: `${ENTERPRISE}:manager`, value: manager })).expect(204);
+    await scim.patch(`/Users/${id}`, patchOp({ op: 'Remove', path: `${ENTERPRISE}:manager[value eq "${manager}"]` })).expect(204);
+    expect((await read(id))[ENTERPRISE]?.manager).toBeUndefined();
+    await scim.patch(`/Users/${id}`, patchOp({ op: 'Replace', path: `${ENTERPRISE}:manager`, value: { value: manager } })).expect(204);
+    await scim.patch(`/Users/${id}`, patchOp({ op: 'Replace', path: `${ENTERPRISE}:manager`, value: '' })).expect(204);
+    expect((await read(id))[ENTERPRISE]?.manager).toBeUndefined();
+  });
+
   it('applies a path-less replace with an extension block', async () => {
     const id = await newUser();
     await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', value: { [ENTERPRISE]: { employeeNumber: '42' }, displayName: 'Block' } })).expect(204);

@@ -104,6 +104,14 @@ describe('attributes and excludedAttributes', () => {
     expect(user.userName).toBe('bob@q.example');
   });
 
+  it('returns or leaves out a whole extension block named by its URN', async () => {
+    const only = (await scim.get(`/Users/${ids['bob@q.example']}?attributes=${ENTERPRISE}`).expect(200)).body;
+    expect(only[ENTERPRISE]).toEqual({ department: 'Ops' });
+    const without = (await scim.get(`/Users/${ids['bob@q.example']}?excludedAttributes=${ENTERPRISE}`).expect(200)).body;
+    expect(without[ENTERPRISE]).toBeUndefined();
+    expect(without.userName).toBe('bob@q.example');
+  });
+
   it('reads an extension attribute by its URN', async () => {
     const user = (await scim.get(`/Users/${ids['bob@q.example']}?attributes=${ENTERPRISE}:department`).expect(200)).body;
     expect(user[ENTERPRISE]).toEqual({ department: 'Ops' });
@@ -135,6 +143,10 @@ describe('POST .search', () => {
     expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual([ids['dave@q.example'], groupId]);
     const paged = await scim.post('/.search', { schemas: [SEARCH], filter: 'displayName eq "Query Group" or userName eq "dave@q.example"', startIndex: 2, count: 5 }).expect(200);
     expect(paged.body.Resources.map((r: { id: string }) => r.id)).toEqual([groupId]);
+  });
+
+  it('refuses cursor paging across resource types', async () => {
+    expectScimError(await scim.post('/.search', { schemas: [SEARCH], cursor: '' }), 400, 'invalidValue');
   });
 
   it('refuses a body that is not a SearchRequest', async () => {

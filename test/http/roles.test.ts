@@ -85,8 +85,8 @@ describe('who may do what (DOMAIN.md)', () => {
     const { id } = (await admin.post('/Users', withRoster(name('ops'), { systemRole: 'Operations Administrator' })).expect(201)).body;
     const res = await orgAdmin.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'title', value: 'demoted' }));
     expectScimError(res, 403);
-    expect(res.body.detail).toBe(
-      'an Organization Administrator with system role Api User cannot edit a user whose system role is Operations Administrator (rule: no acting upward)',
+    expect(res.body.detail).toMatch(
+      /^an Organization Administrator with system role Api User cannot edit a user whose system role is Operations Administrator \(rule: no acting upward/,
     );
     expectScimError(await orgAdmin.delete(`/Users/${id}`), 403);
     expect((await read(id))[ROSTER].systemRole).toBe('Operations Administrator');

@@ -69,6 +69,14 @@ describe('creating a user', () => {
     expectScimError(await scim.post('/Users', { schemas: ['urn:x'], userName: 'x@example.com' }), 400, 'invalidSyntax');
   });
 
+  it('refuses two primary emails with 400 invalidValue', async () => {
+    const emails = [
+      { value: 'one@example.com', primary: true },
+      { value: 'two@example.com', primary: true },
+    ];
+    expectScimError(await scim.post('/Users', userBody('two.primaries@example.com', { emails })), 400, 'invalidValue');
+  });
+
   it('refuses a value of the wrong type with 400 invalidValue', async () => {
     expectScimError(await scim.post('/Users', userBody('typed@example.com', { active: 'sometimes' })), 400, 'invalidValue');
   });
