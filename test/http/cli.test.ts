@@ -100,6 +100,68 @@ describe('roster CLI', () => {
     expect(result.stderr).toMatch(/nosuch/);
   }, 60_000);
 
+  it('reads and changes instance settings', async () => {
+    const before = JSON.parse((await cli(['settings', 'get', '--json'], db.env)).stdout);
+    expect(before).toMatchObject({ deploymentType: 'cloud', twoFactorAuthenticationRequired: false, passwordPolicy: { minLength: 8 } });
+    const set = await cli(['settings', 'set', 'deploymentType', 'onprem'], db.env);
+    expect(set.code).toBe(0);
+    expect(set.stdout.trim()).toBe('onprem');
+    expect((await cli(['settings', 'set', 'passwordPolicy.minLength', '14'], db.env)).code).toBe(0);
+    const after = JSON.parse((await cli(['settings', 'get', '--json'], db.env)).stdout);
+    expect(after).toMatchObject({ deploymentType: 'onprem', passwordPolicy: { minLength: 14 } });
+    const bad = await cli(['settings', 'set', 'deploymentType', 'moon'], db.env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/deploymentType must be cloud, dedicated or onprem/);
+    expect((await cli(['settings', 'set', 'nosuch', '1'], db.env)).stderr).toMatch(/unknown setting "nosuch"/);
+  }, 60_000);
+
+  it('sets license limits and shows them with the counts', async () => {
+    const set = await cli(['org', 'limits', 'acme', '--standard', '5', '--api', '2', '--read-only', 'free', '--api-users', 'on'], db.env);
+    expect(set.code).toBe(0);
+    const shown = JSON.parse((await cli(['org', 'show', 'acme', '--json'], db.env)).stdout);
+    expect(shown.license).toEqual({
+      standardUserLimit: 5,
+      apiUserLimit: 2,
+      taxiiUserLimit: null,
+      readOnlyUserLimit: null,
+      apiUsersAllowed: true,
+      readOnlyUsersFree: true,
+    });
+    expect(shown.counts).toEqual({ standard: 0, api: 0, taxii: 0, readOnly: 0 });
+    const bad = await cli(['org', 'limits', 'acme', '--standard', 'lots'], db.env);
+    expect(bad.code).toBe(2);
+    expect((await cli(['org', 'show', 'acme'], db.env)).stdout).toMatch(/standard\s+5\s+0/);
+  }, 60_000);
+
+  it('exports users with roles and flags, never password hashes, and lists the audit trail', async () => {
+    const created = await cli(['token', 'create', '--org', 'acme'], db.env);
+    const secret = created.stdout.trim();
+    await withServer(async (app) => {
+      await request(app)
+        .post('/scim/v2/Users')
+        .set('Authorization', `Bearer ${secret}`)
+        .set('Content-Type', 'application/scim+json')
+        .send({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'exported@example.com', password: 'Exported-Password-1', emails: [{ value: 'exported@example.com', primary: true }] })
+        .expect(201);
+    });
+    const csv = await cli(['users', 'export', '--org', 'acme'], db.env);
+    expect(csv.code).toBe(0);
+    const [header, row] = csv.stdout.trim().split('\n');
+    expect(header.split(',')).toEqual(expect.arrayContaining(['userName', 'systemRole', 'organizationRole', 'locked', 'mfaEnabled']));
+    expect(row).toContain('exported@example.com');
+    expect(csv.stdout).not.toMatch(/argon2/);
+    const json = JSON.parse((await cli(['users', 'export', '--org', 'acme', '--format', 'json'], db.env)).stdout);
+    expect(json).toEqual([expect.objectContaining({ userName: 'exported@example.com', systemRole: 'User', passwordResetRequired: true })]);
+    expect(JSON.stringify(json)).not.toMatch(/argon2|passwordHash/);
+
+    const audit = JSON.parse((await cli(['audit', '--org', 'acme', '--json'], db.env)).stdout);
+    const actions = audit.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['credential.issued', 'credential.revoked', 'organization.license_changed', 'user.created']));
+    const since = JSON.parse((await cli(['audit', '--org', 'acme', '--since', '2999-01-01T00:00:00Z', '--json'], db.env)).stdout);
+    expect(since).toEqual([]);
+    expect((await cli(['audit', '--org', 'acme', '--since', 'yesterday'], db.env)).code).toBe(2);
+  }, 60_000);
+
   it('migrates an up-to-date database without complaint', async () => {
     const result = await cli(['migrate'], db.env);
     expect(result.code).toBe(0);
