@@ -53,6 +53,14 @@ describe('creating a user', () => {
     expectScimError(await scim.post('/Users', userBody('DUP.Name@Example.com')), 409, 'uniqueness');
   });
 
+  it('gives exactly one 201 and 409s to 20 parallel creates of one userName', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => scim.post('/Users', userBody(i % 2 ? 'Race@Example.com' : 'race@example.com'))));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+    for (const r of results.filter((r) => r.status === 409)) expect(r.body.scimType).toBe('uniqueness');
+  });
+
   it('refuses a body without userName with 400 and stores nothing', async () => {
     const res = await scim.post('/Users', { schemas: [USER], externalId: 'no-name', name: { givenName: 'X' } });
     expectScimError(res, 400, 'invalidValue');
