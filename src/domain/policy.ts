@@ -217,8 +217,7 @@ function noActingUpward({ actor, action, current }: RuleContext) {
   if (current === undefined || rankOf(current.systemRole) <= rankOf(actor.systemRole, 0)) return undefined;
   return forbidden(
     'user.act_upward',
-    `${describe(actor)} cannot ${action === 'delete' ? 'delete' : 'edit'} a user whose system role is ${current.systemRole} ` +
-      `(rule: no acting upward; ${current.systemRole} ranks above ${actor.systemRole})`,
+    `${describe(actor)} cannot ${action === 'delete' ? 'delete' : 'edit'} a user whose system role is ${current.systemRole} (rule: no acting upward)`,
   );
 }
 
@@ -226,8 +225,7 @@ function noGrantingUpward({ actor, desired, changes }: RuleContext) {
   if (desired === undefined || !changes('systemRole') || rankOf(desired.systemRole) <= rankOf(actor.systemRole, 0)) return undefined;
   return forbidden(
     'user.grant_upward',
-    `${describe(actor)} cannot give the system role ${desired.systemRole} ` +
-      `(rule: no granting upward; ${desired.systemRole} ranks above ${actor.systemRole})`,
+    `${describe(actor)} cannot give the system role ${desired.systemRole}, which ranks above its own (rule: no granting upward)`,
   );
 }
 
@@ -411,19 +409,4 @@ function grouped(n: number): string {
 
 function snake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-// ---------------------------------------------------------------------------------
-// The earlier coarse check, kept until every caller uses the functions above
-// ---------------------------------------------------------------------------------
-
-export type Action = 'read' | 'create' | 'update' | 'delete';
-export type Subject = 'user' | 'group';
-
-/** @deprecated rule 1 only; use authorizeUserChange / authorizeGroupChange. */
-export function assertMay(actor: Actor, action: Action, subject: Subject, deploymentType: DeploymentType): void {
-  if (action === 'read') return;
-  if (!mayManageUsers(actor, deploymentType)) {
-    throw forbidden(`${subject}.${action}.forbidden`, mayOnlyRead(actor, deploymentType, subject === 'user' ? 'users' : 'groups'));
-  }
 }
