@@ -1,17 +1,28 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
+import { Metrics } from './metrics';
 import type { Roster } from './roster';
 import { routeNotFound } from './scim/errors';
 import { locals, sendScim } from './scim/http';
+import { RateLimiter } from './scim/rate-limit';
 import { scimErrorHandler, scimRouter } from './scim/router';
 
+/** Constant-time comparison of two secrets of any length. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
 /** The HTTP application: /healthz and the SCIM service under /scim/v2. */
-export function createApp(roster: Roster, logger: Logger): Express {
+export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new Metrics()): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', roster.config.trustProxy);
+  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
 
   app.use((req, res, next) => {
     const requestId = randomUUID();
@@ -19,14 +30,18 @@ export function createApp(roster: Roster, logger: Logger): Express {
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const actor = locals(res).actor;
+      const { actor, route = 'unmatched' } = locals(res);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
+      metrics.latency.observe({ method: req.method, route }, ms / 1000);
+      // No query string and no body: filters and bodies carry personal data.
       logger.info(
         {
           requestId,
           method: req.method,
-          path: req.baseUrl + req.path,
+          route,
           status: res.statusCode,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
+          ms: Math.round(ms * 10) / 10,
           credentialId: actor?.credentialId,
           organizationId: actor?.organizationId,
         },
@@ -36,9 +51,32 @@ export function createApp(roster: Roster, logger: Logger): Express {
     next();
   });
 
+  // Liveness: the process answers and so does its database.
   app.get('/healthz', async (_req, res) => {
     const ok = await roster.database.ping();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable' });
+  });
+
+  // Readiness: the database answers and every migration is applied.
+  app.get('/readyz', async (_req, res) => {
+    const database = await roster.database.ping();
+    const migrations = database && (await roster.database.migrated());
+    const ok = database && migrations;
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', database, migrations });
+  });
+
+  app.get('/metrics', async (req, res) => {
+    const token = roster.config.metricsToken;
+    if (token !== undefined && !sameSecret(req.get('authorization') ?? '', `Bearer ${token}`)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="roster-metrics"');
+      res.status(401).type('text/plain').send('a valid metrics token is required\n');
+      return;
+    }
+    const pool = roster.database.poolStats();
+    metrics.poolUsed.set(pool.used);
+    metrics.poolFree.set(pool.free);
+    metrics.poolPending.set(pool.pending);
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   app.use(
@@ -50,6 +88,8 @@ export function createApp(roster: Roster, logger: Logger): Express {
       publicBaseUrl: roster.config.publicBaseUrl,
       maxBodyBytes: roster.config.maxBodyBytes,
       logger,
+      rateLimiter: new RateLimiter(roster.config.rateLimitPerSecond, roster.config.rateLimitBurst),
+      onRateLimited: () => metrics.rateLimited.inc(),
     }),
   );
 

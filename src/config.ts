@@ -20,6 +20,14 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxBodyBytes: number;
   trustProxy: boolean;
+  /** Requests per second each credential may make on average (0: no limit). */
+  rateLimitPerSecond: number;
+  /** Requests a credential may make at once before the average applies. */
+  rateLimitBurst: number;
+  /** Longest a single SQL statement may run, ms. */
+  statementTimeoutMs: number;
+  /** A bearer token /metrics requires; undefined: /metrics is open. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -64,6 +72,10 @@ const variables = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ROSTER_MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
   ROSTER_TRUST_PROXY: boolean.default(false),
+  ROSTER_RATE_LIMIT_PER_SECOND: integer(0, 100_000).default(100),
+  ROSTER_RATE_LIMIT_BURST: integer(1, 1_000_000).default(200),
+  ROSTER_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
+  ROSTER_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
 };
 
 type Env = Record<string, string | undefined>;
@@ -76,7 +88,8 @@ export function loadConfig(env: Env = process.env): Config {
     const parsed = (schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const shown = raw === undefined ? '' : name === 'ROSTER_BOOTSTRAP_TOKEN' ? '' : ` (got "${raw}")`;
+      const secret = name === 'ROSTER_BOOTSTRAP_TOKEN' || name === 'ROSTER_METRICS_TOKEN' || name === 'DATABASE_URL';
+      const shown = raw === undefined || secret ? '' : ` (got "${raw}")`;
       throw new ConfigError(name, `${issue?.message ?? 'is invalid'}${shown}`);
     }
     values[name] = parsed.data;
@@ -92,5 +105,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: values.LOG_LEVEL as Config['logLevel'],
     maxBodyBytes: values.ROSTER_MAX_BODY_BYTES as number,
     trustProxy: values.ROSTER_TRUST_PROXY as boolean,
+    rateLimitPerSecond: values.ROSTER_RATE_LIMIT_PER_SECOND as number,
+    rateLimitBurst: values.ROSTER_RATE_LIMIT_BURST as number,
+    statementTimeoutMs: values.ROSTER_STATEMENT_TIMEOUT_MS as number,
+    metricsToken: values.ROSTER_METRICS_TOKEN as string | undefined,
   };
 }

@@ -34,6 +34,7 @@ export async function openRoster(
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolMax: config.databasePoolMax,
+    statementTimeoutMs: config.statementTimeoutMs,
     migrate: options.migrate,
     shareRunningEmbedded: options.shareRunningEmbedded,
   });

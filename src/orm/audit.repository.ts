@@ -4,7 +4,7 @@ import { toDate, type Sql } from './sql';
 type Row = Record<string, unknown>;
 
 const toEvent = (row: Row): AuditEvent => ({
-  id: row.id as string,
+  id: String(row.id),
   occurredAt: toDate(row.occurred_at),
   organizationId: row.organization_id as string | null,
   credentialId: row.credential_id as string | null,
@@ -39,7 +39,7 @@ export class AuditSqlRepository implements AuditRepository {
 
   async list(organizationId: string, since?: Date): Promise<AuditEvent[]> {
     const rows = await this.sql.all<Row>(
-      `select * from audit_events where organization_id = ?${since ? ' and occurred_at >= ?' : ''} order by occurred_at, id`,
+      `select * from audit_events where organization_id = ?${since ? ' and occurred_at >= ?' : ''} order by id`,
       since ? [organizationId, since] : [organizationId],
     );
     return rows.map(toEvent);

@@ -12,6 +12,8 @@ export interface DatabaseOptions {
   /** Where the embedded PostgreSQL keeps its data; undefined keeps it in memory. */
   dataDir?: string;
   poolMax: number;
+  /** statement_timeout of every pooled connection, ms (default 15 s). */
+  statementTimeoutMs?: number;
   /** Apply pending migrations before returning (the default). */
   migrate?: boolean;
   /**
@@ -28,10 +30,14 @@ export interface Database {
   embedded: boolean;
   /** Whether the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<boolean>;
+  /** Whether every migration has been applied. */
+  migrated(): Promise<boolean>;
+  /** Connections of the pool in use, idle, and requests waiting for one. */
+  poolStats(): { used: number; free: number; pending: number };
   close(): Promise<void>;
 }
 
-export function ormOptions(url: string, poolMax: number): Options {
+export function ormOptions(url: string, poolMax: number, statementTimeoutMs = 15_000): Options {
   return {
     clientUrl: url,
     entities,
@@ -40,7 +46,13 @@ export function ormOptions(url: string, poolMax: number): Options {
     ensureDatabase: false,
     allowGlobalContext: false,
     discovery: { warnWhenNoEntities: false },
-    pool: { min: 0, max: poolMax },
+    pool: {
+      min: 0,
+      max: poolMax,
+      // Every statement on every connection is bounded: a stuck query cannot hold a request forever.
+      afterCreate: (connection: { query(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, c: unknown) => void) =>
+        connection.query(`set statement_timeout = ${Math.trunc(statementTimeoutMs)}`, (error) => done(error, connection)),
+    },
     migrations: {
       tableName: MIGRATIONS_TABLE,
       migrationsList: migrations,
@@ -65,7 +77,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   let orm: MikroORM | undefined;
   try {
-    orm = await MikroORM.init(ormOptions(url, options.poolMax));
+    orm = await MikroORM.init(ormOptions(url, options.poolMax, options.statementTimeoutMs));
     if (options.migrate !== false) await orm.getMigrator().up();
   } catch (error) {
     await orm?.close(true).catch(() => undefined);
@@ -92,6 +104,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         return await Promise.race([query, timeout]);
       } finally {
         clearTimeout(timer);
+      }
+    },
+    poolStats() {
+      const pool = (opened.em.getConnection().getKnex().client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } }).pool;
+      return pool ? { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() } : { used: 0, free: 0, pending: 0 };
+    },
+    async migrated() {
+      try {
+        return (await opened.getMigrator().getPendingMigrations()).length === 0;
+      } catch {
+        return false;
       }
     },
     async close() {

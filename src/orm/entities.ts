@@ -259,6 +259,7 @@ export const InstanceSetting = new EntitySchema<InstanceSettingEntity>({
 });
 
 export interface AuditEventEntity {
+  /** Increases with every event, so events of one transaction keep their order. */
   id: string;
   occurredAt: Date;
   organizationId: string | null;
@@ -283,7 +284,7 @@ export const AuditEvent = new EntitySchema<AuditEventEntity>({
     { name: 'audit_events_target_index', properties: ['targetId'] },
   ],
   properties: {
-    id: uuidKey,
+    id: { type: 'bigint', primary: true, autoincrement: true },
     occurredAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'clock_timestamp()' },
     organizationId: { type: 'uuid', nullable: true },
     credentialId: { type: 'uuid', nullable: true },

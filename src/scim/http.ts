@@ -8,6 +8,8 @@ export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 export interface ScimLocals {
   requestId: string;
   actor?: Actor;
+  /** The matched route pattern, e.g. /scim/v2/Users/:id. */
+  route?: string;
 }
 
 export function locals(res: Response): ScimLocals {

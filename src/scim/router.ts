@@ -12,8 +12,11 @@ import { locals, sendScim } from './http';
 import { configureScimmy } from './scimmy';
 import { rootSearchRouter } from './root-search';
 import { usersRouter } from './users.routes';
+import type { RateLimiter } from './rate-limit';
 
 export interface ScimDeps {
+  rateLimiter: RateLimiter;
+  onRateLimited?: () => void;
   users: UserService;
   groups: GroupService;
   credentials: CredentialService;
@@ -29,6 +32,7 @@ export function scimRouter(deps: ScimDeps): Router {
   configureScimmy();
   const router = Router();
   router.use(bearerAuth(deps.credentials));
+  router.use(deps.rateLimiter.middleware(deps.onRateLimited));
   // Bulk parses its own body, up to the maxPayloadSize it advertises.
   router.use(bulkRouter(deps));
   router.use(express.json({ type: JSON_TYPES, limit: deps.maxBodyBytes, strict: true }));

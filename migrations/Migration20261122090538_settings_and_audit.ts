@@ -1,9 +1,9 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261122084732_settings_and_audit extends Migration {
+export class Migration20261122090538_settings_and_audit extends Migration {
 
   override async up(): Promise<void> {
-    this.addSql(`create table "audit_events" ("id" uuid not null default gen_random_uuid(), "occurred_at" timestamptz not null default clock_timestamp(), "organization_id" uuid null, "credential_id" uuid null, "actor" text not null, "action" text not null, "target_type" text null, "target_id" uuid null, "target_name" text null, "details" jsonb not null default '{}', constraint "audit_events_pkey" primary key ("id"));`);
+    this.addSql(`create table "audit_events" ("id" bigserial primary key, "occurred_at" timestamptz not null default clock_timestamp(), "organization_id" uuid null, "credential_id" uuid null, "actor" text not null, "action" text not null, "target_type" text null, "target_id" uuid null, "target_name" text null, "details" jsonb not null default '{}');`);
     this.addSql(`create index "audit_events_organization_occurred_index" on "audit_events" ("organization_id", "occurred_at");`);
     this.addSql(`create index "audit_events_target_index" on "audit_events" ("target_id");`);
 

@@ -1,0 +1,107 @@
+/**
+ * Command-line options of `npm run bench`. Everything is validated up front so a
+ * typo stops the run before a database is created.
+ */
+export interface BenchOptions {
+  users: number;
+  /** Seconds per timed scenario. */
+  duration: number;
+  connections: number;
+  /** A database to use as it is (never dropped); undefined: a fresh one. */
+  databaseUrl: string | undefined;
+  /** Keep the fresh database at the end. */
+  keep: boolean;
+  writeDoc: boolean;
+  /** Scenario numbers to run; undefined: all. */
+  only: Set<number> | undefined;
+  /** Run the server under `node --cpu-prof` and print where its CPU time went. */
+  profile: boolean;
+  /** The command line as typed, for the report. */
+  command: string;
+}
+
+export const SCENARIO_NUMBERS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
+
+export const USAGE = `usage: npm run bench -- [options]
+  --users N            users to seed (default 100000; 1000000 takes minutes)
+  --duration S         seconds per timed scenario (default 10)
+  --connections C      concurrent connections (default 8)
+  --database-url URL   use this database as it is (migrated, seeded if empty, never dropped);
+                       default: a fresh roster_bench_<random> on the server of DATABASE_URL
+                       or postgres://postgres@127.0.0.1:5432/postgres, dropped at the end
+  --keep               keep the fresh database (its URL is printed)
+  --write-doc          write docs/benchmarks.md
+  --only 1,3           run only these scenarios (1-8)
+  --profile            run the server under node --cpu-prof and print where its time went
+  --help               this text`;
+
+export class UsageError extends Error {}
+
+function wholeNumber(name: string, text: string | undefined, min: number, max: number): number {
+  if (text === undefined || !/^\d+$/.test(text)) throw new UsageError(`${name} needs a whole number from ${min} to ${max}`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`${name} must be from ${min} to ${max} (got ${text})`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const options: BenchOptions = {
+    users: 100_000,
+    duration: 10,
+    connections: 8,
+    databaseUrl: undefined,
+    keep: false,
+    writeDoc: false,
+    only: undefined,
+    profile: false,
+    command: ['npm run bench --', ...argv].join(' ').replace(/ --$/, ''),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      const next = argv[++i];
+      if (next === undefined) throw new UsageError(`${flag} needs a value`);
+      return next;
+    };
+    switch (flag) {
+      case '--users':
+        options.users = wholeNumber('--users', value(), 1_000, 9_999_999);
+        break;
+      case '--duration':
+        options.duration = wholeNumber('--duration', value(), 1, 600);
+        break;
+      case '--connections':
+        options.connections = wholeNumber('--connections', value(), 1, 256);
+        break;
+      case '--database-url': {
+        const url = value();
+        if (!/^postgres(ql)?:\/\/\S+$/.test(url)) throw new UsageError('--database-url must be a postgres:// or postgresql:// URL');
+        options.databaseUrl = url;
+        break;
+      }
+      case '--keep':
+        options.keep = true;
+        break;
+      case '--write-doc':
+        options.writeDoc = true;
+        break;
+      case '--profile':
+        options.profile = true;
+        break;
+      case '--only': {
+        const list = value().split(',').map((s) => s.trim()).filter(Boolean);
+        if (list.length === 0) throw new UsageError('--only needs scenario numbers, e.g. --only 1,3');
+        options.only = new Set(list.map((s) => wholeNumber('--only', s, 1, SCENARIO_NUMBERS.length)));
+        break;
+      }
+      case '--help':
+      case '-h':
+        throw new UsageError('');
+      default:
+        throw new UsageError(`unknown option ${arg}`);
+    }
+  }
+  return options;
+}

@@ -1,0 +1,231 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SYNC_CONCURRENCY } from './scenarios';
+import type { Row } from './scenarios';
+
+export interface Machine {
+  cpu: string;
+  cpus: number;
+  memoryGb: number;
+  node: string;
+  postgres: string;
+  os: string;
+  loadAverage: number[];
+  commit: string;
+}
+
+export function machine(postgres: string, commit: string): Machine {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cpus: cpus.length,
+    memoryGb: os.totalmem() / 1024 ** 3,
+    node: process.version,
+    postgres,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadAverage: os.loadavg(),
+    commit,
+  };
+}
+
+export interface Target {
+  name: string;
+  verdict: 'PASS' | 'FAIL' | 'not run';
+  detail: string;
+}
+
+const mb = (bytes: number) => bytes / 1024 / 1024;
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+
+export function ratioOf(row: Row, rows: Row[]): number | undefined {
+  if (!row.baselineKey) return undefined;
+  const base = rows.find((r) => r.key === row.baselineKey);
+  return base && base.rate > 0 ? row.rate / base.rate : undefined;
+}
+
+export function targets(rows: Row[], peakRss: number | undefined): Target[] {
+  const out: Target[] = [];
+  const by = (key: string) => rows.find((r) => r.key === key);
+  const verdict = (ok: boolean): Target['verdict'] => (ok ? 'PASS' : 'FAIL');
+  const clean = (row: Row) => row.problems.length === 0 && row.errors === 0 && row.non2xx === 0;
+  const dirty = (row: Row) => (clean(row) ? '' : ' (the run had errors or wrong answers: see the table)');
+
+  const s1 = by('1');
+  const ratio1 = s1 ? ratioOf(s1, rows) : undefined;
+  out.push(
+    s1 && ratio1 !== undefined
+      ? {
+          name: 'Scenario 1 ≥ 50% of the baseline req/s and p99 < 25 ms',
+          verdict: verdict(ratio1 >= 0.5 && s1.p99 < 25 && clean(s1)),
+          detail: `${fmt(ratio1 * 100)}% of baseline (${fmt(s1.rate)} vs ${fmt(by(s1.baselineKey as string)?.rate ?? NaN)} req/s), p99 ${s1.p99} ms${dirty(s1)}`,
+        }
+      : { name: 'Scenario 1 ≥ 50% of the baseline req/s and p99 < 25 ms', verdict: 'not run', detail: '' },
+  );
+
+  for (const form of ['5a', '5b']) {
+    const big = by(`${form}-big`);
+    const small = by(`${form}-small`);
+    const name = `Scenario ${form}: the 100,000-member group within 2x of the 10-member group (req/s)`;
+    if (!big || !small) {
+      out.push({ name, verdict: 'not run', detail: '' });
+      continue;
+    }
+    const factor = small.rate / Math.max(big.rate, 1e-9);
+    out.push({
+      name,
+      verdict: verdict(factor <= 2 && clean(big) && clean(small)),
+      detail: `big ${fmt(big.rate)} req/s (p99 ${big.p99} ms), small ${fmt(small.rate)} req/s (p99 ${small.p99} ms): ${fmt(factor, 2)}x${dirty(big) || dirty(small)}`,
+    });
+  }
+
+  for (const key of ['7a', '7b']) {
+    const row = by(key);
+    const name = `Scenario ${key} p99 < 50 ms`;
+    out.push(row ? { name, verdict: verdict(row.p99 < 50 && clean(row)), detail: `p99 ${row.p99} ms${dirty(row)}` } : { name, verdict: 'not run', detail: '' });
+  }
+
+  const s8 = by('8');
+  out.push(
+    s8
+      ? { name: 'Scenario 8 ≥ 300 users/s', verdict: verdict(s8.rate >= 300 && clean(s8)), detail: `${fmt(s8.rate)} users/s${dirty(s8)}` }
+      : { name: 'Scenario 8 ≥ 300 users/s', verdict: 'not run', detail: '' },
+  );
+
+  out.push(
+    peakRss !== undefined
+      ? { name: 'Peak RSS of the server < 300 MB', verdict: verdict(mb(peakRss) < 300), detail: `${fmt(mb(peakRss))} MB (VmHWM over the whole run)` }
+      : { name: 'Peak RSS of the server < 300 MB', verdict: 'not run', detail: '' },
+  );
+  return out;
+}
+
+/** The results as a Markdown table (also what stdout shows). */
+export function table(rows: Row[]): string {
+  const header = ['#', 'scenario', 'rate', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs baseline', 'peak RSS MB', 'CPU cores roster / pg / bench'];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i >= 2 && i <= 8 ? '---:' : '---')).join('|')}|`];
+  for (const row of rows) {
+    const ratio = ratioOf(row, rows);
+    const notes = [row.extra, row.problems.length ? `**problems:** ${row.problems.join('; ')}` : undefined].filter(Boolean).join('; ');
+    lines.push(
+      `| ${row.key} | ${row.label.replace(/\|/g, '\\|')}${notes ? ` <br>_${notes.replace(/\|/g, '\\|')}_` : ''} | ${fmt(row.rate)} ${row.unit} | ${row.p50} | ${row.p99} | ${row.non2xx} | ${row.errors} | ${
+        ratio === undefined ? '' : `${fmt(ratio * 100)}%`
+      } | ${row.key.startsWith('B') ? '' : fmt(mb(row.peakRss))} | ${fmt(row.cpu.server, 2)} / ${fmt(row.cpu.postgres, 2)} / ${fmt(row.cpu.bench, 2)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** A plain-text table for the terminal. */
+export function textTable(rows: Row[]): string {
+  const header = ['#', 'req/s', 'p50', 'p99', 'non2xx', 'err', 'vs base', 'RSS MB', 'CPU r/pg/b', 'scenario'];
+  const body = rows.map((row) => {
+    const ratio = ratioOf(row, rows);
+    return [
+      row.key,
+      `${fmt(row.rate)}${row.unit === 'users/s' ? ' u/s' : ''}`,
+      String(row.p50),
+      String(row.p99),
+      String(row.non2xx),
+      String(row.errors),
+      ratio === undefined ? '' : `${fmt(ratio * 100)}%`,
+      row.key.startsWith('B') ? '' : fmt(mb(row.peakRss)),
+      `${fmt(row.cpu.server, 2)}/${fmt(row.cpu.postgres, 2)}/${fmt(row.cpu.bench, 2)}`,
+      row.label + (row.extra ? ` [${row.extra}]` : '') + (row.problems.length ? ` PROBLEMS: ${row.problems.join('; ')}` : ''),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (i === header.length - 1 ? 0 : (r[i] as string).length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  return [line(header), ...body.map(line)].join('\n');
+}
+
+export interface Report {
+  machine: Machine;
+  date: Date;
+  command: string;
+  users: number;
+  duration: number;
+  connections: number;
+  seeding: { step: string; seconds: number; rows: number }[] | 'reused';
+  buildSeconds: number;
+  rows: Row[];
+  peakRss: number | undefined;
+  maxSampledRss: number;
+  profile?: string;
+}
+
+const OPTIMISATIONS_HEADING = '## What each optimisation bought';
+
+/** The engineers' notes under OPTIMISATIONS_HEADING in the current file, kept across rewrites. */
+function keptOptimisations(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8');
+  const at = text.indexOf(OPTIMISATIONS_HEADING);
+  if (at < 0) return undefined;
+  const rest = text.slice(at + OPTIMISATIONS_HEADING.length);
+  const end = rest.search(/\n## /);
+  const body = (end < 0 ? rest : rest.slice(0, end)).trim();
+  return body === '' ? undefined : body;
+}
+
+export function markdown(report: Report, optimisations: string | undefined): string {
+  const m = report.machine;
+  const list = targets(report.rows, report.peakRss);
+  const seeding =
+    report.seeding === 'reused'
+      ? 'The database already held this seed (`--database-url`), so nothing was seeded.'
+      : report.seeding.map((s) => `- ${s.step}: ${s.rows.toLocaleString('en-US')} rows, ${s.seconds.toFixed(1)} s`).join('\n') +
+        `\n- total: ${report.seeding.reduce((a, s) => a + s.seconds, 0).toFixed(1)} s`;
+  return `# Benchmarks
+
+Produced by \`npm run bench\` (\`bench/run.ts\`). Rerun it after a change and compare;
+\`--write-doc\` rewrites this file but keeps the section "What each optimisation bought".
+
+## Last run
+
+- Date: ${report.date.toISOString()}
+- Command: \`${report.command}\`
+- Code: ${m.commit}
+- Machine: ${m.cpu}, ${m.cpus} CPUs, ${m.memoryGb.toFixed(1)} GB memory, ${m.os}; load average at start ${m.loadAverage.map((l) => l.toFixed(2)).join(' / ')}
+- Node ${m.node}; ${m.postgres}
+- Load: ${report.connections} connections, ${report.duration} s per timed run, each after an untimed warm-up of ${Math.min(2, Math.max(1, Math.round(report.duration / 5)))} s
+  with the same requests. Scenario 8 runs ${SYNC_CONCURRENCY} users at a time until all are created.
+- Data: ${report.users.toLocaleString('en-US')} users, 1,000 spare users in no group, 1,000 groups of 10 members,
+  one group of ${Math.min(report.users, 100_000).toLocaleString('en-US')} members, one organization, one token.
+
+Roster ran compiled (\`tsc -p tsconfig.build.json\` into \`bench/.build\`, ${report.buildSeconds.toFixed(0)} s), as
+\`NODE_ENV=production node bench/.build/src/main.js\` with \`LOG_LEVEL=warn\` and the default pool of 10,
+on the same machine as PostgreSQL and the load generator. The baseline (rows B…) is a bare Express
+handler with a \`pg\` pool of 10 that answers the same request with one indexed query
+(\`bench/baseline-server.ts\`), in its own process, driven the same way.
+
+Seeding (bulk SQL, then \`VACUUM ANALYZE\`):
+
+${seeding}
+
+## Results
+
+${table(report.rows)}
+
+Rate is completed requests per second (scenario 8: users per second). Latencies are autocannon's
+(1 ms resolution) or, for scenario 8, per user (lookup and POST). "CPU cores" is the average number of
+cores busy during the timed run: Roster's process, every \`postgres\` process, and the load generator.
+Peak RSS of the server: ${(report.peakRss !== undefined ? report.peakRss / 1024 / 1024 : NaN).toFixed(0)} MB (VmHWM), highest 500 ms sample ${(report.maxSampledRss / 1024 / 1024).toFixed(0)} MB.
+
+## Targets
+
+| target | verdict | measured |
+|---|---|---|
+${list.map((t) => `| ${t.name} | ${t.verdict === 'FAIL' ? '**FAIL**' : t.verdict} | ${t.detail} |`).join('\n')}
+${report.profile ? `\n## CPU profile of the server\n\n\`\`\`\n${report.profile}\n\`\`\`\n` : ''}
+${OPTIMISATIONS_HEADING}
+
+${optimisations ?? 'None yet.'}
+`;
+}
+
+export function writeDoc(repoRoot: string, report: Report): string {
+  const file = path.join(repoRoot, 'docs', 'benchmarks.md');
+  writeFileSync(file, markdown(report, keptOptimisations(file)));
+  return file;
+}

@@ -1,0 +1,514 @@
+import type autocannon from 'autocannon';
+import pg from 'pg';
+import {
+  BENCH_SECRET,
+  BIG_GROUP_NAME,
+  SMALL_GROUPS,
+  SMALL_GROUP_SIZE,
+  SPARE_USERS,
+  groupId,
+  groupName,
+  resetSpareMemberships,
+  spareId,
+  userId,
+  userName,
+  type SeedInfo,
+} from './database';
+import { cannon, percentile, request, type CannonOptions, type LoadResult } from './load';
+import type { BenchOptions } from './options';
+import type { CpuWindow, Monitor } from './processes';
+
+/** One line of the results table. */
+export interface Row {
+  key: string;
+  scenario: number;
+  label: string;
+  unit: 'req/s' | 'users/s';
+  rate: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  /** The key of the baseline row this one is compared with. */
+  baselineKey?: string;
+  peakRss: number;
+  cpu: CpuWindow;
+  /** A problem the pre-check or the run found with the answers themselves. */
+  problems: string[];
+  statusCounts: Record<string, number>;
+  extra?: string;
+}
+
+export interface Context {
+  options: BenchOptions;
+  seed: SeedInfo;
+  databaseUrl: string;
+  rosterUrl: string;
+  baselineUrl: string | undefined;
+  monitor: Monitor;
+  runId: string;
+  log: (line: string) => void;
+  aborted: () => boolean;
+}
+
+const SCIM_JSON = 'application/scim+json';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export const SYNC_USERS = 10_000;
+export const SYNC_CONCURRENCY = 8;
+const SYNC_TIME_LIMIT_MS = 15 * 60_000;
+const WALK_TIME_LIMIT_MS = 15 * 60_000;
+
+const authHeaders = { authorization: `Bearer ${BENCH_SECRET}`, accept: SCIM_JSON };
+const jsonHeaders = { ...authHeaders, 'content-type': SCIM_JSON };
+
+const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+const filterPath = (resource: 'Users' | 'Groups', filter: string, extra = '') =>
+  `/scim/v2/${resource}?filter=${encodeURIComponent(filter)}${extra}`;
+
+class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+  }
+}
+
+function check(ctx: Context) {
+  if (ctx.aborted()) throw new Interrupted();
+}
+
+interface Body {
+  totalResults?: number;
+  Resources?: Record<string, unknown>[];
+  nextCursor?: string;
+  detail?: string;
+}
+
+async function get(ctx: Context, base: string, path: string): Promise<{ status: number; body: Body; ms: number }> {
+  const started = performance.now();
+  const response = await request(base + path, { headers: authHeaders });
+  const ms = performance.now() - started;
+  let body: Body = {};
+  try {
+    body = response.json() as Body;
+  } catch {
+    body = { detail: response.text.slice(0, 200) };
+  }
+  return { status: response.status, body, ms };
+}
+
+async function send(base: string, method: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
+  const response = await request(base + path, { method, headers: jsonHeaders, body: JSON.stringify(body) });
+  return { status: response.status, text: response.text };
+}
+
+async function sqlCount(url: string, sql: string, params: unknown[]): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(sql, params);
+    return rows[0]?.n ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs one timed load: an untimed warm-up with the same requests, then the measurement. */
+async function measure(
+  ctx: Context,
+  row: Omit<Row, 'rate' | 'p50' | 'p99' | 'non2xx' | 'errors' | 'peakRss' | 'cpu' | 'statusCounts' | 'unit'>,
+  base: string,
+  load: () => Omit<CannonOptions, 'url' | 'connections' | 'duration'>,
+  reset?: () => Promise<void>,
+): Promise<Row> {
+  check(ctx);
+  const { connections, duration } = ctx.options;
+  const warmup = Math.min(2, Math.max(1, Math.round(duration / 5)));
+  await cannon({ url: base, connections, duration: warmup, headers: authHeaders, ...load() });
+  if (reset) await reset();
+  check(ctx);
+  ctx.monitor.beginWindow();
+  const result: LoadResult = await cannon({ url: base, connections, duration, headers: authHeaders, ...load() });
+  const window = ctx.monitor.endWindow();
+  if (reset) await reset();
+  check(ctx);
+  const problems = [...row.problems];
+  const unexpected = Object.entries(result.statusCounts).filter(([code]) => !code.startsWith('2'));
+  if (unexpected.length > 0) problems.push(`statuses ${unexpected.map(([c, n]) => `${c}×${n}`).join(', ')}`);
+  const done: Row = {
+    ...row,
+    unit: 'req/s',
+    rate: result.requestsPerSecond,
+    p50: result.p50,
+    p99: result.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    peakRss: window.peakRss,
+    cpu: window.cpu,
+    problems,
+    statusCounts: result.statusCounts,
+  };
+  ctx.log(formatProgress(done));
+  return done;
+}
+
+export function formatProgress(row: Row): string {
+  return `  ${row.key.padEnd(9)} ${row.rate.toFixed(0).padStart(6)} ${row.unit}  p50 ${row.p50} ms  p99 ${row.p99} ms  non-2xx ${row.non2xx}  errors ${row.errors}${
+    row.problems.length ? `  PROBLEMS: ${row.problems.join('; ')}` : ''
+  }`;
+}
+
+/* ----------------------------------------------------------------------------------- */
+
+const randomUserName = (ctx: Context) => userName(randomInt(1, ctx.seed.users), ctx.seed.width);
+const userLookupPath = (ctx: Context) => filterPath('Users', `userName eq "${randomUserName(ctx)}"`);
+const missingLookupPath = () => filterPath('Users', `userName eq "nobody${randomInt(1, 1_000_000_000)}@nowhere.example"`);
+const groupLookupPath = () => filterPath('Groups', `displayName eq "${groupName(randomInt(1, SMALL_GROUPS))}"`, '&excludedAttributes=members');
+
+const dynamicGet = (path: () => string): Pick<CannonOptions, 'requests'> => ({
+  requests: [{ method: 'GET', setupRequest: (req: autocannon.Request) => ({ ...req, method: 'GET', path: path() }) }],
+});
+
+/** Scenario 1 and 2 and 6 requests against the baseline server, for the ratio. */
+async function baseline(ctx: Context, scenario: number, label: string, path: () => string): Promise<Row | undefined> {
+  if (!ctx.baselineUrl) return undefined;
+  const probe = await get(ctx, ctx.baselineUrl, path());
+  const problems = probe.status === 200 ? [] : [`baseline pre-check answered ${probe.status}`];
+  return measure(ctx, { key: `B${scenario}`, scenario, label, problems }, ctx.baselineUrl, () => dynamicGet(path));
+}
+
+async function scenario1(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  const b = await baseline(ctx, 1, 'baseline: bare Express + pg (pool 10), one indexed query; existing userName', () => userLookupPath(ctx));
+  if (b) rows.push(b);
+  const name = randomUserName(ctx);
+  const probe = await get(ctx, ctx.rosterUrl, filterPath('Users', `userName eq "${name}"`));
+  const problems: string[] = [];
+  if (probe.status !== 200 || probe.body.totalResults !== 1 || probe.body.Resources?.[0]?.userName !== name) {
+    problems.push(`pre-check: ${probe.status} totalResults ${probe.body.totalResults} ${probe.body.detail ?? ''}`);
+  }
+  rows.push(
+    await measure(
+      ctx,
+      { key: '1', scenario: 1, label: 'GET /Users?filter=userName eq "<existing>"', problems, ...(b ? { baselineKey: b.key } : {}) },
+      ctx.rosterUrl,
+      () => dynamicGet(() => userLookupPath(ctx)),
+    ),
+  );
+  return rows;
+}
+
+async function scenario2(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  const b = await baseline(ctx, 2, 'baseline: the same, userName that does not exist', missingLookupPath);
+  if (b) rows.push(b);
+  const probe = await get(ctx, ctx.rosterUrl, missingLookupPath());
+  const problems = probe.status === 200 && probe.body.totalResults === 0 ? [] : [`pre-check: ${probe.status} totalResults ${probe.body.totalResults}`];
+  rows.push(
+    await measure(
+      ctx,
+      { key: '2', scenario: 2, label: 'GET /Users?filter=userName eq "<missing>"', problems, ...(b ? { baselineKey: b.key } : {}) },
+      ctx.rosterUrl,
+      () => dynamicGet(missingLookupPath),
+    ),
+  );
+  return rows;
+}
+
+function newUser(userNameText: string, n: number, kind: string): Record<string, unknown> {
+  return {
+    schemas: [USER_SCHEMA, ENTERPRISE_SCHEMA],
+    externalId: userNameText.replace(/@.*$/, ''),
+    userName: userNameText,
+    active: true,
+    displayName: `New Hire ${n}`,
+    name: { formatted: `New Hire ${n}`, givenName: 'New', familyName: `Hire ${n}` },
+    title: 'Analyst',
+    emails: [{ value: `new.hire.${kind}.${n}@bench.example`, type: 'work', primary: true }],
+    [ENTERPRISE_SCHEMA]: { department: 'Threat Research', employeeNumber: `${kind}-${n}` },
+  };
+}
+
+async function scenario3(ctx: Context): Promise<Row[]> {
+  let n = 0;
+  // Names sort after the seeded `user…` ones, so scenario 7's offsets stay where they were.
+  const next = () => {
+    n += 1;
+    return `x-post-${ctx.runId}-${n}@bench.example`;
+  };
+  const probe = await send(ctx.rosterUrl, 'POST', '/scim/v2/Users', newUser(next(), n, 'post'));
+  const problems = probe.status === 201 ? [] : [`pre-check: ${probe.status} ${probe.text.slice(0, 200)}`];
+  const row = await measure(ctx, { key: '3', scenario: 3, label: 'POST /Users (unique userNames)', problems }, ctx.rosterUrl, () => ({
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req: autocannon.Request) => ({
+          ...req,
+          method: 'POST',
+          path: '/scim/v2/Users',
+          headers: jsonHeaders,
+          body: JSON.stringify(newUser(next(), n, 'post')),
+        }),
+      },
+    ],
+  }));
+  row.extra = `${n.toLocaleString('en-US')} users created`;
+  return [row];
+}
+
+const activePatch = (active: boolean) => JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: active }] });
+
+async function scenario4(ctx: Context): Promise<Row[]> {
+  const probeId = userId(randomInt(1, ctx.seed.users));
+  const off = await send(ctx.rosterUrl, 'PATCH', `/scim/v2/Users/${probeId}`, JSON.parse(activePatch(false)));
+  const on = await send(ctx.rosterUrl, 'PATCH', `/scim/v2/Users/${probeId}`, JSON.parse(activePatch(true)));
+  const problems = off.status === 204 && on.status === 204 ? [] : [`pre-check: ${off.status}/${on.status} ${off.text.slice(0, 200)}`];
+  // Each connection disables a random user, then enables the same user again: every PATCH changes something.
+  const load = () => ({
+    setupClient: (client: autocannon.Client) => {
+      let current = '';
+      let disable = true;
+      client.setRequests([
+        {
+          method: 'PATCH',
+          setupRequest: (req: autocannon.Request) => {
+            if (disable) current = userId(randomInt(1, ctx.seed.users));
+            const body = activePatch(!disable);
+            disable = !disable;
+            return { ...req, method: 'PATCH', path: `/scim/v2/Users/${current}`, headers: jsonHeaders, body };
+          },
+        },
+      ]);
+    },
+  });
+  return [await measure(ctx, { key: '4', scenario: 4, label: 'PATCH /Users/{id} active false, then true (random users)', problems }, ctx.rosterUrl, load)];
+}
+
+type RemoveForm = 'value' | 'filter';
+
+function memberPatch(op: 'add' | 'remove', user: string, form: RemoveForm): string {
+  if (op === 'add') return JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: user }] }] });
+  if (form === 'value') return JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'remove', path: 'members', value: [{ value: user }] }] });
+  return JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${user}"]` }] });
+}
+
+async function scenario5(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  const groups = [
+    { tag: 'big', id: ctx.seed.bigGroupId, label: `${ctx.seed.bigGroupSize.toLocaleString('en-US')}-member group "${BIG_GROUP_NAME}"` },
+    { tag: 'small', id: groupId(1), label: `${SMALL_GROUP_SIZE}-member group "${groupName(1)}"` },
+  ];
+  const forms: { form: RemoveForm; key: string; label: string }[] = [
+    { form: 'value', key: '5a', label: 'remove with a value list, as Entra ID sends it' },
+    { form: 'filter', key: '5b', label: 'remove by path members[value eq "…"], as Okta sends it' },
+  ];
+  const reset = () => resetSpareMemberships(ctx.databaseUrl);
+  await reset();
+  for (const { form, key, label } of forms) {
+    for (const group of groups) {
+      check(ctx);
+      const spare = spareId(1);
+      const path = `/scim/v2/Groups/${group.id}`;
+      const problems: string[] = [];
+      const added = await send(ctx.rosterUrl, 'PATCH', path, JSON.parse(memberPatch('add', spare, form)));
+      const inAfterAdd = await sqlCount(ctx.databaseUrl, 'select count(*)::int as n from group_members where group_id = $1 and user_id = $2', [group.id, spare]);
+      const removed = await send(ctx.rosterUrl, 'PATCH', path, JSON.parse(memberPatch('remove', spare, form)));
+      const inAfterRemove = await sqlCount(ctx.databaseUrl, 'select count(*)::int as n from group_members where group_id = $1 and user_id = $2', [group.id, spare]);
+      if (added.status !== 204 || removed.status !== 204 || inAfterAdd !== 1 || inAfterRemove !== 0) {
+        problems.push(`pre-check: add ${added.status} (member: ${inAfterAdd}), remove ${removed.status} (member: ${inAfterRemove}) ${added.text.slice(0, 120)}${removed.text.slice(0, 120)}`);
+      }
+      // Each connection owns one spare user (in no group) and adds it, removes it, adds it…
+      const load = () => {
+        let clients = 0;
+        return {
+          setupClient: (client: autocannon.Client) => {
+            const user = spareId((clients++ % SPARE_USERS) + 1);
+            client.setRequests([
+              { method: 'PATCH', path, headers: jsonHeaders, body: memberPatch('add', user, form) },
+              { method: 'PATCH', path, headers: jsonHeaders, body: memberPatch('remove', user, form) },
+            ]);
+          },
+        };
+      };
+      rows.push(
+        await measure(
+          ctx,
+          { key: `${key}-${group.tag}`, scenario: 5, label: `PATCH /Groups/{id} add + remove one member, ${group.label}; ${label}`, problems },
+          ctx.rosterUrl,
+          load,
+          reset,
+        ),
+      );
+    }
+  }
+  return rows;
+}
+
+async function scenario6(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  const b = await baseline(ctx, 6, 'baseline: the same for GET /Groups?filter=displayName eq', groupLookupPath);
+  if (b) rows.push(b);
+  const probe = await get(ctx, ctx.rosterUrl, groupLookupPath());
+  const problems =
+    probe.status === 200 && probe.body.totalResults === 1 && probe.body.Resources?.[0]?.members === undefined
+      ? []
+      : [`pre-check: ${probe.status} totalResults ${probe.body.totalResults}`];
+  rows.push(
+    await measure(
+      ctx,
+      { key: '6', scenario: 6, label: 'GET /Groups?filter=displayName eq "<group>"&excludedAttributes=members', problems, ...(b ? { baselineKey: b.key } : {}) },
+      ctx.rosterUrl,
+      () => dynamicGet(groupLookupPath),
+    ),
+  );
+  return rows;
+}
+
+/** Where scenario 7 reads: startIndex 500,001, or N - 100 for smaller seeds. */
+export function deepIndex(users: number): number {
+  return users >= 500_100 ? 500_001 : users - 100;
+}
+
+async function scenario7(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  const start = deepIndex(ctx.seed.users);
+  const offsetPath = `/scim/v2/Users?sortBy=userName&startIndex=${start}&count=100`;
+  const probe = await get(ctx, ctx.rosterUrl, offsetPath);
+  const expected = userName(start, ctx.seed.width);
+  const offsetProblems =
+    probe.status === 200 && probe.body.Resources?.length === 100
+      ? probe.body.Resources[0]?.userName === expected
+        ? []
+        : [`first userName ${String(probe.body.Resources[0]?.userName)} (expected ${expected})`]
+      : [`pre-check: ${probe.status} ${probe.body.Resources?.length ?? 0} resources ${probe.body.detail ?? ''}`];
+  ctx.log(`  7a pre-check: one request took ${probe.ms.toFixed(0)} ms`);
+  rows.push(
+    await measure(
+      ctx,
+      { key: '7a', scenario: 7, label: `GET /Users?sortBy=userName&startIndex=${start.toLocaleString('en-US')}&count=100`, problems: offsetProblems },
+      ctx.rosterUrl,
+      () => ({ requests: [{ method: 'GET', path: offsetPath }] }),
+    ),
+  );
+
+  // Walk to the same depth in the default order with cursors, 1,000 at a time, untimed.
+  check(ctx);
+  const walkStarted = performance.now();
+  let cursor = '';
+  let skipped = 0;
+  const skip = start - 1;
+  const walkProblems: string[] = [];
+  for (let page = 0; skipped < skip; page++) {
+    check(ctx);
+    if (page > Math.ceil(skip / 1000) + 1 || performance.now() - walkStarted > WALK_TIME_LIMIT_MS) {
+      walkProblems.push(`cursor walk stopped after ${skipped} rows`);
+      break;
+    }
+    const count = Math.min(1000, skip - skipped);
+    const result = await get(ctx, ctx.rosterUrl, `/scim/v2/Users?cursor=${encodeURIComponent(cursor)}&count=${count}&attributes=id`);
+    if (result.status !== 200 || !result.body.nextCursor || !result.body.Resources) {
+      walkProblems.push(`cursor walk: ${result.status} at row ${skipped} ${result.body.detail ?? ''}`);
+      break;
+    }
+    skipped += result.body.Resources.length;
+    cursor = result.body.nextCursor;
+  }
+  const walkSeconds = (performance.now() - walkStarted) / 1000;
+  ctx.log(`  7b cursor walk to row ${skipped.toLocaleString('en-US')}: ${walkSeconds.toFixed(1)} s (${Math.ceil(skip / 1000)} pages of up to 1,000)`);
+  const cursorPath = `/scim/v2/Users?cursor=${encodeURIComponent(cursor)}&count=100`;
+  const cursorProbe = await get(ctx, ctx.rosterUrl, cursorPath);
+  if (cursorProbe.status !== 200 || cursorProbe.body.Resources?.length !== 100) {
+    walkProblems.push(`pre-check: ${cursorProbe.status} ${cursorProbe.body.Resources?.length ?? 0} resources ${cursorProbe.body.detail ?? ''}`);
+  } else if (cursorProbe.body.Resources[0]?.userName !== expected) {
+    walkProblems.push(`first userName ${String(cursorProbe.body.Resources[0]?.userName)} (expected ${expected})`);
+  }
+  const row = await measure(
+    ctx,
+    { key: '7b', scenario: 7, label: `GET /Users?cursor=<after row ${skip.toLocaleString('en-US')}>&count=100 (default order)`, problems: walkProblems },
+    ctx.rosterUrl,
+    () => ({ requests: [{ method: 'GET', path: cursorPath }] }),
+  );
+  row.extra = `walk of ${Math.ceil(skip / 1000)} pages of up to 1,000: ${walkSeconds.toFixed(1)} s`;
+  rows.push(row);
+  return rows;
+}
+
+/**
+ * An Entra-style initial sync: for each of SYNC_USERS new users, GET filter userName eq
+ * (expecting none), then POST; SYNC_CONCURRENCY users at a time. Not autocannon: the
+ * unit is a user (two requests), and the run ends when all are created.
+ */
+async function scenario8(ctx: Context): Promise<Row[]> {
+  const latencies: number[] = [];
+  const statusCounts: Record<string, number> = {};
+  let non2xx = 0;
+  let errors = 0;
+  let next = 0;
+  let created = 0;
+  const problems: string[] = [];
+  const deadline = performance.now() + SYNC_TIME_LIMIT_MS;
+  const count = (status: number) => {
+    statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+    if (status < 200 || status > 299) non2xx++;
+  };
+  ctx.monitor.beginWindow();
+  const started = performance.now();
+  const worker = async () => {
+    while (!ctx.aborted() && performance.now() < deadline) {
+      const n = ++next;
+      if (n > SYNC_USERS) return;
+      const name = `x-sync-${ctx.runId}-${n}@bench.example`;
+      const t0 = performance.now();
+      try {
+        const lookup = await get(ctx, ctx.rosterUrl, filterPath('Users', `userName eq "${name}"`));
+        count(lookup.status);
+        if (lookup.status === 200 && lookup.body.totalResults !== 0 && problems.length < 5) problems.push(`lookup of ${name} found ${lookup.body.totalResults}`);
+        const post = await send(ctx.rosterUrl, 'POST', '/scim/v2/Users', newUser(name, n, 'sync'));
+        count(post.status);
+        if (post.status === 201) created++;
+        else if (problems.length < 5) problems.push(`POST ${post.status} ${post.text.slice(0, 120)}`);
+      } catch (error) {
+        errors++;
+        if (problems.length < 5) problems.push(`error ${error instanceof Error ? error.message : String(error)}`);
+      }
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: SYNC_CONCURRENCY }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  const window = ctx.monitor.endWindow();
+  check(ctx);
+  if (next <= SYNC_USERS) problems.push(`time limit: stopped after ${latencies.length} users`);
+  latencies.sort((a, b) => a - b);
+  const row: Row = {
+    key: '8',
+    scenario: 8,
+    label: `Entra-style initial sync: ${SYNC_USERS.toLocaleString('en-US')} new users, GET filter userName eq then POST, ${SYNC_CONCURRENCY} at a time`,
+    unit: 'users/s',
+    rate: created / seconds,
+    p50: Math.round(percentile(latencies, 50)),
+    p99: Math.round(percentile(latencies, 99)),
+    non2xx,
+    errors,
+    peakRss: window.peakRss,
+    cpu: window.cpu,
+    problems,
+    statusCounts,
+    extra: `${created.toLocaleString('en-US')} users in ${seconds.toFixed(1)} s; latency per user (both requests)`,
+  };
+  ctx.log(formatProgress(row));
+  return [row];
+}
+
+export const SCENARIOS: Record<number, { title: string; run: (ctx: Context) => Promise<Row[]> }> = {
+  1: { title: 'filter userName eq, existing users', run: scenario1 },
+  2: { title: 'filter userName eq, users that do not exist', run: scenario2 },
+  3: { title: 'POST /Users', run: scenario3 },
+  4: { title: 'PATCH /Users active', run: scenario4 },
+  5: { title: 'PATCH /Groups membership, big and small group', run: scenario5 },
+  6: { title: 'filter displayName eq on Groups, members excluded', run: scenario6 },
+  7: { title: 'deep page: startIndex with sortBy, and cursor', run: scenario7 },
+  8: { title: 'Entra-style initial sync', run: scenario8 },
+};
+
+export { Interrupted };

@@ -1,0 +1,53 @@
+import request from 'supertest';
+import { startTestRoster, type TestRoster } from '../support/roster';
+import { expectScimError, scimClient, userBody } from '../support/scim';
+
+let t: TestRoster;
+const METRICS_TOKEN = 'metrics-token-0123456789';
+beforeAll(async () => {
+  t = await startTestRoster({ rateLimitPerSecond: 1, rateLimitBurst: 3, metricsToken: METRICS_TOKEN });
+});
+afterAll(() => t.close());
+
+describe('rate limiting per credential', () => {
+  it('answers 429 with an integer Retry-After and a SCIM body past the burst, and spares other credentials', async () => {
+    const scim = scimClient(t.app, t.token);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await scim.get('/Users?count=1')).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const refused = await scim.get('/Users?count=1');
+    expectScimError(refused, 429);
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    const other = await t.newOrganization('other-tenant');
+    await scimClient(t.app, other.token).get('/Users').expect(200);
+  });
+});
+
+describe('operations endpoints', () => {
+  it('answers /readyz when the database answers and migrations are applied', async () => {
+    const res = await request(t.app).get('/readyz').expect(200);
+    expect(res.body).toEqual({ status: 'ready', database: true, migrations: true });
+  });
+
+  it('serves Prometheus metrics behind their own token, labelled by route pattern', async () => {
+    const other = await t.newOrganization('metrics-tenant');
+    const scim = scimClient(t.app, other.token);
+    const { id } = (await scim.post('/Users', userBody('metrics.user@example.com')).expect(201)).body;
+    await scim.get(`/Users/${id}`).expect(200);
+    await request(t.app).get('/metrics').expect(401);
+    const res = await request(t.app).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`).expect(200);
+    expect(res.text).toMatch(/roster_http_requests_total\{method="GET",route="\/scim\/v2\/Users\/:id",status="200"\} 1/);
+    expect(res.text).toMatch(/roster_http_request_duration_seconds_bucket/);
+    expect(res.text).toMatch(/roster_rate_limited_total [1-9]/);
+    expect(res.text).toMatch(/roster_db_pool_used \d+/);
+    expect(res.text).not.toContain(id);
+  });
+
+  it('sends security headers and no framework banner', async () => {
+    const res = await request(t.app).get('/healthz');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['content-security-policy']).toMatch(/default-src 'none'/);
+  });
+});
