@@ -90,12 +90,19 @@ export async function request(
   init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
 ): Promise<{ status: number; text: string; json: () => unknown }> {
   assertLoopback(url);
-  const response = await fetch(url, {
-    method: init.method ?? 'GET',
-    headers: init.headers ?? {},
-    ...(init.body !== undefined ? { body: init.body } : {}),
-    signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
-  });
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: init.method ?? 'GET',
+      headers: init.headers ?? {},
+      ...(init.body !== undefined ? { body: init.body } : {}),
+      signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
+    });
+  } catch (error) {
+    // fetch hides the reason (refused, reset, timeout) in `cause`.
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    throw new Error(`${init.method ?? 'GET'} ${new URL(url).pathname} failed${cause}`);
+  }
   const text = await response.text();
   return { status: response.status, text, json: () => JSON.parse(text) as unknown };
 }

@@ -30,8 +30,9 @@ export class DomainError extends Error {
 
 export const invalidValue = (code: string, message: string) => new DomainError('invalid_value', code, message);
 export const invalidFilter = (message: string) => new DomainError('invalid_filter', 'filter.invalid', message);
-export const notFound = (what: string, id: string) =>
-  new DomainError('not_found', `${what.toLowerCase()}.not_found`, `${what} ${id} not found`);
+/** Not found, without echoing the id: a 404 must tell nothing about other organizations. */
+export const notFound = (what: string, _id: string) =>
+  new DomainError('not_found', `${what.toLowerCase()}.not_found`, `${what} not found`);
 export const uniqueness = (code: string, message: string) => new DomainError('uniqueness', code, message);
 export const forbidden = (code: string, message: string) => new DomainError('forbidden', code, message);
 

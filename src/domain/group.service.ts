@@ -47,7 +47,7 @@ export class GroupService {
         const group = await r.groups.insert({
           organizationId: actor.organizationId,
           displayName,
-          externalId: draft.externalId ?? null,
+          externalId: validExternalId(draft.externalId ?? null),
         });
         const members = await applyMembership(r, actor.organizationId, group.id, draft.membership ?? []);
         await r.audit.record(AuditTrail.event(actor, 'group.created', group, { membersAdded: members.added }));
@@ -82,7 +82,7 @@ export class GroupService {
         }
         changes.displayName = displayName;
       }
-      if (draft.externalId !== undefined && draft.externalId !== current.externalId) changes.externalId = draft.externalId;
+      if (draft.externalId !== undefined && draft.externalId !== current.externalId) changes.externalId = validExternalId(draft.externalId);
 
       const members = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
       const membershipChanged = members.added + members.removed > 0;
@@ -147,10 +147,10 @@ async function assertUsersExist(r: Repositories, organizationId: string, userIds
   const found = await r.users.existingIds(organizationId, userIds);
   const missing = userIds.filter((id) => !found.has(id));
   if (missing.length > 0) {
+    // The ids are not repeated: a refusal must not confirm anything about other organizations.
     throw invalidValue(
       'group.member_not_found',
-      `members must be users of this organization; not found: ${missing.slice(0, 5).join(', ')}` +
-        (missing.length > 5 ? ` and ${missing.length - 5} more` : ''),
+      `members must be users of this organization: ${missing.length} of the ${userIds.length} given ${userIds.length === 1 ? 'is' : 'are'} not`,
     );
   }
 }
@@ -160,6 +160,13 @@ function validDisplayName(name: unknown): string {
   if (displayName === '') throw invalidValue('group.display_name_required', 'displayName is required and must not be blank');
   if (displayName.length > 256) throw invalidValue('group.display_name_too_long', 'displayName must be at most 256 characters');
   return displayName;
+}
+
+function validExternalId(externalId: string | null): string | null {
+  if (externalId !== null && externalId.length > 512) {
+    throw invalidValue('group.external_id_too_long', 'externalId must be at most 512 characters');
+  }
+  return externalId;
 }
 
 function displayNameTaken(displayName: string) {

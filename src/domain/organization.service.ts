@@ -1,4 +1,4 @@
-import { invalidValue, notFound, uniqueness } from './errors';
+import { DomainError, invalidValue, uniqueness } from './errors';
 import { SLUG_PATTERN, type Organization, type OrganizationLicense } from './organization';
 import type { User } from './user';
 import type { AccountCounts, AuditEvent, UnitOfWork } from './ports';
@@ -39,7 +39,7 @@ export class OrganizationService {
 
   async bySlug(slug: string): Promise<Organization> {
     const org = await this.uow.read((r) => r.organizations.findBySlug(slug));
-    if (!org) throw notFound('Organization', slug);
+    if (!org) throw new DomainError('not_found', 'organization.not_found', `organization "${slug}" not found`);
     return org;
   }
 

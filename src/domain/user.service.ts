@@ -194,7 +194,30 @@ function normalize(fields: UserFields): UserFields {
   const userName = typeof fields.userName === 'string' ? fields.userName.trim() : '';
   if (userName === '') throw invalidValue('user.user_name_required', 'userName is required and must not be blank');
   if (userName.length > 256) throw invalidValue('user.user_name_too_long', 'userName must be at most 256 characters');
+  assertPlainUserName(userName);
+  if (fields.externalId !== null && fields.externalId.length > 512) {
+    throw invalidValue('user.external_id_too_long', 'externalId must be at most 512 characters');
+  }
   return { ...fields, userName };
+}
+
+/**
+ * userName is how people and identity providers tell accounts apart, so it refuses
+ * what makes two names look alike: control and invisible formatting characters
+ * (zero-width, bidi overrides), forms that Unicode compatibility folds into others
+ * (fullwidth `ａｄｍｉｎ`), and letters of Latin, Cyrillic and Greek mixed in one name.
+ */
+function assertPlainUserName(userName: string): void {
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(userName)) {
+    throw invalidValue('user.user_name_invisible', 'userName must not contain control or invisible formatting characters');
+  }
+  if (userName.normalize('NFKC') !== userName) {
+    throw invalidValue('user.user_name_not_normalized', `userName must be written in Unicode NFKC form ("${userName.normalize('NFKC')}")`);
+  }
+  const scripts = ['Latin', 'Cyrillic', 'Greek'].filter((script) => new RegExp(`\\p{Script=${script}}`, 'u').test(userName));
+  if (scripts.length > 1) {
+    throw invalidValue('user.user_name_mixed_scripts', `userName mixes ${scripts.join(' and ')} letters, which can imitate another name`);
+  }
 }
 
 /** JSON with object keys sorted, so values read back from jsonb compare equal. */

@@ -5,6 +5,7 @@ import type { UserService } from '../domain/user.service';
 import { badRequest, ScimError, toScimError } from './errors';
 import { groupWrites } from './groups.routes';
 import { handler } from './handler';
+import { inputGuard } from './input-guard';
 import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES } from './limits';
 import { actorOf, locals, scimBaseUrl, sendScim } from './http';
 import { weakETag } from './user.mapper';
@@ -145,6 +146,7 @@ export function bulkRouter(deps: { users: UserService; groups: GroupService; pub
   router.post(
     '/Bulk',
     express.json({ type: ['application/scim+json', 'application/json', 'application/*+json'], limit: BULK_MAX_PAYLOAD_BYTES }),
+    inputGuard,
     handler(async (req, res) => {
       const { operations, failOnErrors } = parseRequest(req.body);
       const actor = actorOf(res);

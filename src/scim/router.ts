@@ -6,6 +6,7 @@ import type { UserService } from '../domain/user.service';
 import { bearerAuth } from './auth';
 import { discoveryRouter } from './discovery.routes';
 import { bulkRouter } from './bulk';
+import { inputGuard } from './input-guard';
 import { badRequest, routeNotFound, ScimError, toScimError } from './errors';
 import { groupsRouter } from './groups.routes';
 import { locals, sendScim } from './http';
@@ -36,6 +37,7 @@ export function scimRouter(deps: ScimDeps): Router {
   // Bulk parses its own body, up to the maxPayloadSize it advertises.
   router.use(bulkRouter(deps));
   router.use(express.json({ type: JSON_TYPES, limit: deps.maxBodyBytes, strict: true }));
+  router.use(inputGuard);
   router.use(discoveryRouter(deps.publicBaseUrl));
   router.use('/Users', usersRouter(deps.users, deps.publicBaseUrl));
   router.use('/Groups', groupsRouter(deps.groups, deps.publicBaseUrl));
