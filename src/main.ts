@@ -24,7 +24,7 @@ async function main() {
   });
 
   const started = Date.now();
-  const roster = await openRoster(config);
+  const roster = await openRoster(config, { onWarning: (message) => logger.warn({ source: 'database' }, message) });
   logger.info(
     { database: config.databaseUrl ? 'postgresql' : 'embedded', dataDir: config.databaseUrl ? undefined : config.dataDir, ms: Date.now() - started },
     'database ready, migrations applied',

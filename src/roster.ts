@@ -28,13 +28,14 @@ export interface Roster {
 
 export async function openRoster(
   config: Config,
-  options: { migrate?: boolean; shareRunningEmbedded?: boolean } = {},
+  options: { migrate?: boolean; shareRunningEmbedded?: boolean; onWarning?: (message: string) => void } = {},
 ): Promise<Roster> {
   const database = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolMax: config.databasePoolMax,
     statementTimeoutMs: config.statementTimeoutMs,
+    onWarning: options.onWarning,
     migrate: options.migrate,
     shareRunningEmbedded: options.shareRunningEmbedded,
   });

@@ -14,6 +14,8 @@ export interface DatabaseOptions {
   poolMax: number;
   /** statement_timeout of every pooled connection, ms (default 15 s). */
   statementTimeoutMs?: number;
+  /** Where the driver's warnings go (lost connections); default: dropped. */
+  onWarning?: (message: string) => void;
   /** Apply pending migrations before returning (the default). */
   migrate?: boolean;
   /**
@@ -37,7 +39,12 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function ormOptions(url: string, poolMax: number, statementTimeoutMs = 15_000): Options {
+export function ormOptions(
+  url: string,
+  poolMax: number,
+  statementTimeoutMs = 15_000,
+  onWarning: (message: string) => void = () => undefined,
+): Options {
   return {
     clientUrl: url,
     entities,
@@ -52,6 +59,14 @@ export function ormOptions(url: string, poolMax: number, statementTimeoutMs = 15
       // Every statement on every connection is bounded: a stuck query cannot hold a request forever.
       afterCreate: (connection: { query(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, c: unknown) => void) =>
         connection.query(`set statement_timeout = ${Math.trunc(statementTimeoutMs)}`, (error) => done(error, connection)),
+      // A database that is down makes requests fail fast (503), not wait a minute for a connection.
+      acquireTimeoutMillis: 5_000,
+      createTimeoutMillis: 3_000,
+    },
+    driverOptions: {
+      connection: { connectionTimeoutMillis: 3_000, keepAlive: true },
+      // knex would print its warnings to the console; they go to the structured log instead.
+      log: { warn: onWarning, error: onWarning, deprecate: () => undefined, debug: () => undefined },
     },
     migrations: {
       tableName: MIGRATIONS_TABLE,
@@ -77,7 +92,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   let orm: MikroORM | undefined;
   try {
-    orm = await MikroORM.init(ormOptions(url, options.poolMax, options.statementTimeoutMs));
+    orm = await MikroORM.init(ormOptions(url, options.poolMax, options.statementTimeoutMs, options.onWarning));
     if (options.migrate !== false) await orm.getMigrator().up();
   } catch (error) {
     await orm?.close(true).catch(() => undefined);

@@ -48,6 +48,49 @@ describe('the server process', () => {
     expect(tokens[0]).toMatchObject({ systemRole: 'Api User', organizationRole: 'Organization Administrator' });
   }, 180_000);
 
+  it('leaves no half-applied change when killed with SIGKILL during a write load', async () => {
+    const env = { ...db.env, ROSTER_BOOTSTRAP_TOKEN: BOOTSTRAP, ROSTER_RATE_LIMIT_PER_SECOND: '0' };
+    const first = await startServer(env);
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await scim(first.port, 'POST', '/Users', { schemas: [USER], userName: `kill.${i}@example.com`, title: 't0', nickName: 't0' });
+      ids.push(res.body.id);
+    }
+    // Each PATCH sets title and nickName to the same value: a half-applied one would split them.
+    let stop = false;
+    const load = Promise.all(
+      ids.map(async (id, lane) => {
+        for (let n = 1; !stop && n < 10_000; n++) {
+          const value = `t${lane}-${n}`;
+          await scim(first.port, 'PATCH', `/Users/${id}`, {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+            Operations: [
+              { op: 'replace', path: 'title', value },
+              { op: 'replace', path: 'nickName', value },
+            ],
+          }).catch(() => undefined);
+        }
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const killed = stopServer(first.child, 'SIGKILL');
+    stop = true;
+    await load;
+    expect((await killed).code).toBeNull();
+
+    const second = await startServer(env);
+    try {
+      for (const id of ids) {
+        const user = (await scim(second.port, 'GET', `/Users/${id}`)).body;
+        expect({ title: user.title, nickName: user.nickName }).toEqual({ title: user.nickName, nickName: user.title });
+      }
+      const patched = await Promise.all(ids.map(async (id) => (await scim(second.port, 'GET', `/Users/${id}`)).body.title));
+      expect(patched.some((title: string) => title !== 't0')).toBe(true);
+    } finally {
+      await stopServer(second.child);
+    }
+  }, 180_000);
+
   it('refuses to start with a bad setting, in one line naming the variable', async () => {
     for (const [name, value] of [
       ['PORT', 'eighty'],

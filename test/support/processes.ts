@@ -6,7 +6,9 @@ import { openDatabase, type Database } from '../../src/orm/database';
 import { openTestDatabase } from './database';
 
 const ROOT = path.resolve(__dirname, '../..');
-export const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+/** Node with tsx's loader in the same process (the tsx CLI would fork a child a SIGKILL leaves running). */
+const NODE = process.execPath;
+const TSX_ARGS = ['--import', 'tsx'];
 
 /**
  * A database for Roster processes the test starts: a fresh database on the server of
@@ -55,7 +57,7 @@ export interface Finished {
 
 export function run(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, args, { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [...TSX_ARGS, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -74,7 +76,7 @@ export const cli = (args: string[], env: Record<string, string>) => run(['src/cl
 /** A Roster server process; resolves once it listens, with its port. */
 export function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env: childEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [...TSX_ARGS, 'src/main.ts'], { cwd: ROOT, env: childEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -1,0 +1,89 @@
+import net from 'node:net';
+import pino from 'pino';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/orm/database';
+import { assemble, type Roster } from '../../src/roster';
+import { openTestDatabase } from '../support/database';
+import { scimClient, userBody, type ScimClient } from '../support/scim';
+
+/**
+ * A TCP proxy between Roster and its PostgreSQL that the test can cut and restore:
+ * the database "goes away" and comes back while Roster keeps running.
+ */
+class Outage {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async up(): Promise<void> {
+    if (this.server?.listening) return;
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  async down(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+let database: Awaited<ReturnType<typeof openTestDatabase>>;
+let outage: Outage;
+let roster: Roster;
+let scim: ScimClient;
+let token: string;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  const target = new URL(database.url);
+  outage = new Outage({ host: target.hostname, port: Number(target.port || 5432) });
+  await outage.up();
+  const proxied = new URL(database.url);
+  proxied.host = `127.0.0.1:${outage.port}`;
+  roster = assemble({ ...loadConfig({}), rateLimitPerSecond: 0 }, await openDatabase({ url: proxied.toString(), poolMax: 3 }));
+  const org = await roster.organizations.create('faulty');
+  token = (await roster.credentials.issue({ organizationId: org.id })).secret;
+  scim = scimClient(createApp(roster, pino({ level: 'silent' })), token);
+});
+afterAll(async () => {
+  await outage.up();
+  await roster.close();
+  await outage.down();
+  await database.close();
+});
+
+describe('when the database goes away and comes back', () => {
+  it('answers 503 SCIM errors quickly while it is away (never 401 or 404), and recovers by itself', async () => {
+    const { id } = (await scim.post('/Users', userBody('before.outage@example.com')).expect(201)).body;
+
+    await outage.down();
+    const started = Date.now();
+    for (const res of [await scim.get(`/Users/${id}`), await scim.get('/Users'), await scim.post('/Users', userBody('during@example.com'))]) {
+      expect(res.status).toBe(503);
+      expect(res.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+    }
+    expect(Date.now() - started).toBeLessThan(20_000);
+
+    await outage.up();
+    let recovered = 0;
+    for (let attempt = 0; attempt < 40 && recovered === 0; attempt++) {
+      if ((await scim.get(`/Users/${id}`)).status === 200) recovered = attempt + 1;
+      else await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(recovered).toBeGreaterThan(0);
+    await scim.post('/Users', userBody('after.outage@example.com')).expect(201);
+    expect((await scim.get('/Users?filter=' + encodeURIComponent('userName eq "during@example.com"'))).body.totalResults).toBe(0);
+  }, 60_000);
+});
