@@ -7,7 +7,8 @@ import type { NextFunction, Request, Response } from 'express';
 export function handler(fn: (req: Request, res: Response) => Promise<void>) {
   return (req: Request, res: Response, next: NextFunction) => {
     // The route pattern (not the path) labels the request log line and the metrics.
-    (res.locals as { route?: string }).route = `${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? ''}`;
+    const pattern = `${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? ''}`;
+    (res.locals as { route?: string }).route = pattern.length > 1 ? pattern.replace(/\/$/, '') : pattern;
     fn(req, res).catch(next);
   };
 }

@@ -51,3 +51,34 @@ describe('operations endpoints', () => {
     expect(res.headers['content-security-policy']).toMatch(/default-src 'none'/);
   });
 });
+
+describe('request logs', () => {
+  it('write one structured line per request, with no token, password or query in it', async () => {
+    const { Writable } = await import('node:stream');
+    const pino = (await import('pino')).default;
+    const { createApp } = await import('../../src/app');
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).trim().split('\n'));
+        done();
+      },
+    });
+    const other = await t.newOrganization('logged-tenant');
+    const app = createApp(t.roster, pino({ level: 'info' }, sink));
+    const scim = scimClient(app, other.token);
+    const password = 'Sup3r-Secret-Passw0rd!';
+    await scim.post('/Users', userBody('logged.user@example.com', { password })).expect(201);
+    await scim.get(`/Users?filter=${encodeURIComponent('userName eq "logged.user@example.com"')}`).expect(200);
+    await request(app).get('/scim/v2/Users').set('Authorization', 'Bearer wrong-token-wrong-token').expect(401);
+    await new Promise((resolve) => setImmediate(resolve));
+    const text = lines.join('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) {
+      const entry = JSON.parse(line);
+      expect(entry).toMatchObject({ msg: 'request', requestId: expect.any(String), method: expect.any(String), status: expect.any(Number), ms: expect.any(Number) });
+    }
+    expect(JSON.parse(lines[0])).toMatchObject({ route: '/scim/v2/Users', status: 201, organizationId: expect.any(String), credentialId: expect.any(String) });
+    for (const secret of [other.token, password, 'wrong-token', 'logged.user@example.com']) expect(text).not.toContain(secret);
+  });
+});
