@@ -1,5 +1,6 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { Client } from 'pg';
 import { migrations } from '../../migrations';
 import { entities } from './entities';
 import { runningEmbeddedUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded';
@@ -93,7 +94,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   let orm: MikroORM | undefined;
   try {
     orm = await MikroORM.init(ormOptions(url, options.poolMax, options.statementTimeoutMs, options.onWarning));
-    if (options.migrate !== false) await orm.getMigrator().up();
+    if (options.migrate !== false) {
+      const migrator = orm.getMigrator();
+      // Instances starting together take turns: the first applies, the others find nothing pending.
+      if (embedded) await migrator.up();
+      else await withAdvisoryLock(url, () => migrator.up());
+    }
   } catch (error) {
     await orm?.close(true).catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
@@ -144,8 +150,27 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 }
 
+const MIGRATION_LOCK = 7_205_361_001; // pg_advisory_lock key of Roster's migrations
+
+/** Runs `work` while holding a session-level advisory lock on a connection of its own. */
+async function withAdvisoryLock<T>(url: string, work: () => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      return await work();
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 /** Applies pending migrations and returns the names applied. */
 export async function migrate(database: Database): Promise<string[]> {
-  const applied = await database.orm.getMigrator().up();
+  const up = () => database.orm.getMigrator().up();
+  const applied = database.embedded ? await up() : await withAdvisoryLock(database.url, up);
   return applied.map((m) => m.name);
 }

@@ -1,3 +1,5 @@
+import { Client } from 'pg';
+import { openDatabase } from '../../src/orm/database';
 import { openTestDatabase } from '../support/database';
 import { migrations } from '../../migrations';
 
@@ -20,6 +22,30 @@ describe('migrations', () => {
       expect(await database.orm.getMigrator().up()).toEqual([]);
     } finally {
       await database.close();
+    }
+  });
+});
+
+describe('migrations on a shared PostgreSQL', () => {
+  it('are applied once when several instances start together', async () => {
+    const first = await openTestDatabase({ poolMax: 2 });
+    if (first.embedded) {
+      await first.close();
+      return; // one process per embedded data directory: nothing to race
+    }
+    const fresh = first.url.replace(/\/([^/]+)$/, '/$1_race');
+    const admin = new Client({ connectionString: first.url });
+    await admin.connect();
+    await admin.query(`create database "${new URL(fresh).pathname.slice(1)}"`);
+    try {
+      const opened = await Promise.all([0, 1, 2].map(() => openDatabase({ url: fresh, poolMax: 2 })));
+      const executed = await opened[0].orm.getMigrator().getExecutedMigrations();
+      expect(executed.map((m) => m.name)).toEqual(migrations.map((m) => m.name));
+      await Promise.all(opened.map((d) => d.close()));
+    } finally {
+      await admin.query(`drop database if exists "${new URL(fresh).pathname.slice(1)}" with (force)`);
+      await admin.end();
+      await first.close();
     }
   });
 });

@@ -1,4 +1,7 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import request from 'supertest';
+import { createApp } from '../../src/app';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { expectScimError, scimClient, userBody } from '../support/scim';
 
@@ -54,9 +57,6 @@ describe('operations endpoints', () => {
 
 describe('request logs', () => {
   it('write one structured line per request, with no token, password or query in it', async () => {
-    const { Writable } = await import('node:stream');
-    const pino = (await import('pino')).default;
-    const { createApp } = await import('../../src/app');
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk, _encoding, done) {
