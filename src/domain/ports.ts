@@ -15,6 +15,10 @@ export interface ListQuery {
   unknownAttributesMatchNothing?: boolean;
   /** Keyset paging in the default order: the page starts after this row (startIndex is then ignored). */
   after?: PageKey;
+  /** The total is already known (a cursor carries it): do not count again. */
+  knownTotal?: number;
+  /** Users: read each user's groups in the same query (Page.groups). */
+  includeGroups?: boolean;
 }
 
 /** A row's place in the default order (creation time as PostgreSQL wrote it, then id). */
@@ -28,6 +32,8 @@ export interface Page<T> {
   items: T[];
   /** The key of the last item, when more items follow it. */
   next?: PageKey;
+  /** With ListQuery.includeGroups: each user's groups, by user id. */
+  groups?: Map<string, { id: string; displayName: string }[]>;
 }
 
 export interface NewUser extends UserFields {

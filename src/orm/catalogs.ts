@@ -190,18 +190,23 @@ export function listWhere(
   return { sql: `${alias}.organization_id = ? and (${translated.sql})`, params: [organizationId, ...translated.params] };
 }
 
-/** ORDER BY for a list: the client's sortBy, then creation order and id, so pages are stable. */
+/**
+ * ORDER BY for a list: creation order then id by default; the client's sortBy then id
+ * otherwise, so pages are stable and (for userName, displayName) index-backed.
+ */
 export function orderBy(table: Table, alias: string, sortBy: { attribute: AttributePath; descending: boolean } | undefined): SqlFragment {
-  const tieBreak = `${alias}.created_at asc, ${alias}.id asc`;
-  if (!sortBy) return { sql: tieBreak, params: [] };
+  if (!sortBy) return { sql: `${alias}.created_at asc, ${alias}.id asc`, params: [] };
   const sort = sortToSql(CATALOGS[table], sortBy.attribute, sortBy.descending);
-  return { sql: `${sort.sql}, ${tieBreak}`, params: sort.params };
+  return { sql: `${sort.sql}, ${alias}.id ${sortBy.descending ? 'desc' : 'asc'}`, params: sort.params };
 }
 
 /**
  * One page of users or groups of an organization: the total from SQL, the rows the
  * client asked for (by offset, or after a keyset key in the default order), and the
- * key of the last row when more follow.
+ * key of the last row when more follow. A filtered list (usually a few rows: an
+ * identity provider's lookup) counts in the same query (`count(*) over ()`); an
+ * unfiltered one counts apart, so the page itself can stop at its LIMIT. A total the
+ * caller already knows (a cursor's) is not counted again. `extra` adds columns.
  */
 export async function listPage(
   sql: Sql,
@@ -209,21 +214,26 @@ export async function listPage(
   alias: string,
   organizationId: string,
   query: ListQuery,
+  extra = '',
 ): Promise<{ total: number; rows: Record<string, unknown>[]; next?: PageKey }> {
   const where = listWhere(table, alias, organizationId, query.filter, query);
-  const countRow = await sql.one<{ total: number }>(`select count(*)::int as total from ${table} ${alias} where ${where.sql}`, where.params);
-  const total = countRow?.total ?? 0;
-  if (query.count === 0 || (!query.after && total < query.startIndex)) return { total, rows: [] };
+  const countApart = query.knownTotal === undefined && (!query.filter || query.count === 0);
+  const counted = async () =>
+    (await sql.one<{ total: number }>(`select count(*)::int as total from ${table} ${alias} where ${where.sql}`, where.params))?.total ?? 0;
+  let total = query.knownTotal ?? (countApart ? await counted() : -1);
+  if (query.count === 0 || (total >= 0 && !query.after && total < query.startIndex)) return { total: Math.max(total, 0), rows: [] };
   const order = orderBy(table, alias, query.after ? undefined : query.sortBy);
   const after = query.after
     ? { sql: ` and (${alias}.created_at, ${alias}.id) > (?::timestamptz, ?::uuid)`, params: [query.after.createdAt, query.after.id] }
     : { sql: '', params: [] };
   const offset = query.after ? 0 : query.startIndex - 1;
+  const windowCount = total < 0 ? ', count(*) over () as page_total' : '';
   const rows = await sql.all<Record<string, unknown>>(
-    `select ${alias}.*, ${alias}.created_at::text as page_created_at from ${table} ${alias} where ${where.sql}${after.sql}
-     order by ${order.sql} limit ? offset ?`,
+    `select ${alias}.*, ${alias}.created_at::text as page_created_at${windowCount}${extra} from ${table} ${alias}
+     where ${where.sql}${after.sql} order by ${order.sql} limit ? offset ?`,
     [...where.params, ...after.params, ...order.params, query.count + 1, offset],
   );
+  if (total < 0) total = rows.length > 0 ? Number(rows[0].page_total) : offset === 0 ? 0 : await counted();
   const more = rows.length > query.count;
   const page = more ? rows.slice(0, query.count) : rows;
   const last = page[page.length - 1];

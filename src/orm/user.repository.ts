@@ -121,12 +121,20 @@ function toUser(row: Row): User {
   };
 }
 
+/** A user's groups as JSON in the list query itself (no second round trip). */
+const GROUPS_COLUMN = `, coalesce((select json_agg(json_build_object('id', g.id, 'displayName', g.display_name) order by g.display_name, g.id)
+  from group_members gm join groups g on g.id = gm.group_id where gm.user_id = u.id and g.organization_id = u.organization_id), '[]'::json) as groups_json`;
+
 export class UserSqlRepository implements UserRepository {
   constructor(private readonly sql: Sql) {}
 
   async list(organizationId: string, query: ListQuery): Promise<Page<User>> {
-    const page = await listPage(this.sql, 'users', 'u', organizationId, query);
-    return { total: page.total, items: page.rows.map(toUser), ...(page.next ? { next: page.next } : {}) };
+    const page = await listPage(this.sql, 'users', 'u', organizationId, query, query.includeGroups ? GROUPS_COLUMN : '');
+    const items = page.rows.map(toUser);
+    const groups = query.includeGroups
+      ? new Map(page.rows.map((row) => [row.id as string, (row.groups_json ?? []) as { id: string; displayName: string }[]]))
+      : undefined;
+    return { total: page.total, items, ...(page.next ? { next: page.next } : {}), ...(groups ? { groups } : {}) };
   }
 
   async findById(organizationId: string, id: string): Promise<User | null> {

@@ -14,6 +14,8 @@ interface CursorState {
   f: string;
   after?: PageKey;
   offset?: number;
+  /** totalResults as counted for the first page, so later pages need not count again. */
+  t?: number;
 }
 
 export interface CursorContext {
@@ -29,7 +31,7 @@ export function fingerprint(params: QueryParams): string {
 
 const invalidCursor = (detail: string) => new ScimError(400, 'invalidCursor', detail);
 
-export function decodeCursor(text: string, expected: string): { after?: PageKey; offset?: number } {
+export function decodeCursor(text: string, expected: string): { after?: PageKey; offset?: number; total?: number } {
   let state: CursorState;
   try {
     state = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as CursorState;
@@ -38,10 +40,11 @@ export function decodeCursor(text: string, expected: string): { after?: PageKey;
   }
   if (!state || state.v !== 1 || typeof state.f !== 'string') throw invalidCursor('the cursor is not one this server issued');
   if (state.f !== expected) throw invalidCursor('the cursor was issued for another filter or sort order');
+  const total = Number.isInteger(state.t) && (state.t as number) >= 0 ? { total: state.t } : {};
   if (state.after && typeof state.after.createdAt === 'string' && typeof state.after.id === 'string') {
-    return { after: { createdAt: state.after.createdAt, id: state.after.id } };
+    return { after: { createdAt: state.after.createdAt, id: state.after.id }, ...total };
   }
-  if (Number.isInteger(state.offset) && (state.offset as number) >= 0) return { offset: state.offset };
+  if (Number.isInteger(state.offset) && (state.offset as number) >= 0) return { offset: state.offset, ...total };
   throw invalidCursor('the cursor is not one this server issued');
 }
 
@@ -52,6 +55,6 @@ function encode(state: CursorState): string {
 /** The cursor of the page after this one, or undefined on the last page. */
 export function nextCursor(context: CursorContext, query: ListQuery, page: Page<unknown>): string | undefined {
   if (!page.next) return undefined;
-  if (query.sortBy) return encode({ v: 1, f: context.fingerprint, offset: context.offset + page.items.length });
-  return encode({ v: 1, f: context.fingerprint, after: page.next });
+  if (query.sortBy) return encode({ v: 1, f: context.fingerprint, offset: context.offset + page.items.length, t: page.total });
+  return encode({ v: 1, f: context.fingerprint, after: page.next, t: page.total });
 }

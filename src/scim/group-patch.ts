@@ -1,3 +1,4 @@
+import type { Filter } from '../domain/filter';
 import type { MembershipChange } from '../domain/group';
 import { badRequest } from './errors';
 import { applyPatch, type PatchOperation } from './patch';
@@ -19,6 +20,19 @@ export function memberIds(value: unknown, where: string): string[] {
 }
 
 const isMembers = (name: string | undefined) => name?.toLowerCase() === 'members';
+
+/** The ids of `value eq "a" or value eq "b"`, or undefined for any other filter. */
+function idsOf(filter: Filter): string[] | undefined {
+  if (filter.kind === 'compare' && filter.op === 'eq' && filter.path.attribute.toLowerCase() === 'value' && !filter.path.subAttribute && typeof filter.value === 'string') {
+    return [filter.value];
+  }
+  if (filter.kind === 'or') {
+    const left = idsOf(filter.left);
+    const right = idsOf(filter.right);
+    return left && right ? [...left, ...right] : undefined;
+  }
+  return undefined;
+}
 
 /**
  * Splits a Group PATCH into membership changes (written as row inserts and deletes,
@@ -42,7 +56,9 @@ export function planGroupPatch(
         continue; // members' display and type are read-only: ignored on input
       }
       if (path.filter) {
-        membership.push({ kind: 'removeMatching', filter: path.filter });
+        // `members[value eq "id"]` (Okta) is a delete by key; other filters go through SQL.
+        const ids = idsOf(path.filter);
+        membership.push(ids ? { kind: 'remove', userIds: ids } : { kind: 'removeMatching', filter: path.filter });
         if (operation.op !== 'remove') membership.push({ kind: 'add', userIds: memberIds(operation.value, where) });
         continue;
       }

@@ -42,9 +42,10 @@ export function listRequestFrom(params: QueryParams): { query: ListQuery; cursor
   const context: CursorContext = { fingerprint: fingerprint(params), offset: 0 };
   if (cursorText === '') return { query: { ...query, startIndex: 1 }, cursor: context };
   const position = decodeCursor(cursorText, context.fingerprint);
-  if (position.after) return { query: { ...query, startIndex: 1, after: position.after }, cursor: context };
+  const known = position.total !== undefined ? { knownTotal: position.total } : {};
+  if (position.after) return { query: { ...query, startIndex: 1, after: position.after, ...known }, cursor: context };
   const offset = position.offset ?? 0;
-  return { query: { ...query, startIndex: offset + 1 }, cursor: { ...context, offset } };
+  return { query: { ...query, startIndex: offset + 1, ...known }, cursor: { ...context, offset } };
 }
 
 /**

@@ -10,14 +10,22 @@ import { userSchemaIndex } from './schema-index';
 import { isExcluded, project, projectionFrom, type Projection } from './projection';
 import { searchParams, type QueryParams } from './search';
 import type { Actor } from '../domain/actor';
+import type { Page } from '../domain/ports';
 import { toScimUser, userDraftFromScim } from './user.mapper';
 import { handler } from './handler';
 
 /** Users as SCIM resources, with `groups` read only when the projection keeps it. */
-export async function renderUsers(users: UserService, actor: Actor, baseUrl: string, list: User[], projection: Projection) {
+export async function renderUsers(
+  users: UserService,
+  actor: Actor,
+  baseUrl: string,
+  list: User[],
+  projection: Projection,
+  known?: Map<string, { id: string; displayName: string }[]>,
+) {
   const groups = isExcluded(projection, 'groups')
     ? new Map<string, { id: string; displayName: string }[]>()
-    : await users.groupsOf(actor, list.map((u) => u.id));
+    : (known ?? (await users.groupsOf(actor, list.map((u) => u.id))));
   return list.map((u) => project(toScimUser(u, groups.get(u.id) ?? [], baseUrl), projection));
 }
 
@@ -49,13 +57,14 @@ export function usersRouter(users: UserService, publicBaseUrl: string | undefine
   const base = (req: Request) => scimBaseUrl(req, publicBaseUrl);
   const writes = userWrites(users);
 
-  const render = (req: Request, res: Response, list: User[], params: QueryParams = req.query) =>
-    renderUsers(users, actorOf(res), base(req), list, projectionFrom(params));
+  const render = (req: Request, res: Response, list: User[], params: QueryParams = req.query, known?: Page<User>['groups']) =>
+    renderUsers(users, actorOf(res), base(req), list, projectionFrom(params), known);
 
   async function list(req: Request, res: Response, params: QueryParams) {
     const { query, cursor } = listRequestFrom(params);
-    const page = await users.list(actorOf(res), query);
-    const resources = await render(req, res, page.items, params);
+    const includeGroups = !isExcluded(projectionFrom(params), 'groups');
+    const page = await users.list(actorOf(res), { ...query, includeGroups });
+    const resources = await render(req, res, page.items, params, page.groups);
     sendScim(
       res,
       200,
