@@ -203,10 +203,14 @@ export function orderBy(table: Table, alias: string, sortBy: { attribute: Attrib
 /**
  * One page of users or groups of an organization: the total from SQL, the rows the
  * client asked for (by offset, or after a keyset key in the default order), and the
- * key of the last row when more follow. A filtered list (usually a few rows: an
- * identity provider's lookup) counts in the same query (`count(*) over ()`); an
- * unfiltered one counts apart, so the page itself can stop at its LIMIT. A total the
- * caller already knows (a cursor's) is not counted again. `extra` adds columns.
+ * key of the last row when more follow.
+ *
+ * The page is found first by id alone (a "deferred join"), so skipping rows walks an
+ * index instead of sorting whole rows, and the wide columns and `extra` (subqueries
+ * such as a user's groups) are read for the page's rows only. A filtered list
+ * (usually a few rows: an identity provider's lookup) counts in the same query
+ * (`count(*) over ()`); an unfiltered one counts apart, so the page itself can stop
+ * at its LIMIT. A total the caller already knows (a cursor's) is not counted again.
  */
 export async function listPage(
   sql: Sql,
@@ -229,9 +233,12 @@ export async function listPage(
   const offset = query.after ? 0 : query.startIndex - 1;
   const windowCount = total < 0 ? ', count(*) over () as page_total' : '';
   const rows = await sql.all<Record<string, unknown>>(
-    `select ${alias}.*, ${alias}.created_at::text as page_created_at${windowCount}${extra} from ${table} ${alias}
-     where ${where.sql}${after.sql} order by ${order.sql} limit ? offset ?`,
-    [...where.params, ...after.params, ...order.params, query.count + 1, offset],
+    `select ${alias}.*, ${alias}.created_at::text as page_created_at, page.page_ord${windowCount ? ', page.page_total' : ''}${extra}
+     from (select ${alias}.id, row_number() over (order by ${order.sql}) as page_ord${windowCount}
+           from ${table} ${alias} where ${where.sql}${after.sql} order by ${order.sql} limit ? offset ?) page
+     join ${table} ${alias} on ${alias}.id = page.id
+     order by page.page_ord`,
+    [...order.params, ...where.params, ...after.params, ...order.params, query.count + 1, offset],
   );
   if (total < 0) total = rows.length > 0 ? Number(rows[0].page_total) : offset === 0 ? 0 : await counted();
   const more = rows.length > query.count;

@@ -129,9 +129,10 @@ export class UserSqlRepository implements UserRepository {
   constructor(private readonly sql: Sql) {}
 
   async list(organizationId: string, query: ListQuery): Promise<Page<User>> {
-    const page = await listPage(this.sql, 'users', 'u', organizationId, query, query.includeGroups ? GROUPS_COLUMN : '');
+    const inline = query.includeGroups === true;
+    const page = await listPage(this.sql, 'users', 'u', organizationId, query, inline ? GROUPS_COLUMN : '');
     const items = page.rows.map(toUser);
-    const groups = query.includeGroups
+    const groups = inline
       ? new Map(page.rows.map((row) => [row.id as string, (row.groups_json ?? []) as { id: string; displayName: string }[]]))
       : undefined;
     return { total: page.total, items, ...(page.next ? { next: page.next } : {}), ...(groups ? { groups } : {}) };
