@@ -49,9 +49,12 @@ export class UserService {
   async create(actor: Actor, draft: UserDraft): Promise<User> {
     return this.audit.refusals(actor, 'user.create', { targetName: draft.userName }, async () => {
       // Hash before the transaction: argon2 takes ~100 ms and must not hold locks.
-      const settings = await this.deps.uow.read(async (r) => settingsFrom(await r.settings.all()));
-      if (draft.password !== undefined) assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
-      const passwordHash = draft.password === undefined ? null : await this.deps.passwords.hash(draft.password);
+      let passwordHash: string | null = null;
+      if (draft.password !== undefined) {
+        const settings = await this.deps.uow.read(async (r) => settingsFrom(await r.settings.all()));
+        assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
+        passwordHash = await this.deps.passwords.hash(draft.password);
+      }
       return this.deps.uow.write(async (r) => {
         const current = settingsFrom(await r.settings.all());
         const fields = normalize({
@@ -65,7 +68,7 @@ export class UserService {
           desired: { ...fields, organizationId: actor.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
         });
         await checkLicense(r, actor.organizationId, fields.systemRole);
-        if (await r.users.userNameTaken(fields.userName)) throw userNameTaken(fields.userName);
+        // A taken userName (any case, any organization) is caught by the unique index: 409.
         const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
         await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
         return user;
