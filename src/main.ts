@@ -24,7 +24,10 @@ async function main() {
   });
 
   const started = Date.now();
-  const roster = await openRoster(config, { onWarning: (message) => logger.warn({ source: 'database' }, message) });
+  const roster = await openRoster(config, {
+    onWarning: (message) => logger.warn({ source: 'database' }, message),
+    withRevocationFeed: true,
+  });
   logger.info(
     { database: config.databaseUrl ? 'postgresql' : 'embedded', dataDir: config.databaseUrl ? undefined : config.dataDir, ms: Date.now() - started },
     'database ready, migrations applied',

@@ -7,6 +7,7 @@ import type { PasswordHasher } from './domain/ports';
 import { SettingsService } from './domain/settings.service';
 import { UserService } from './domain/user.service';
 import { openDatabase, type Database } from './orm/database';
+import { RevocationFeed } from './orm/revocation-feed';
 import { OrmUnitOfWork } from './orm/unit-of-work';
 
 /** argon2id for human passwords (never for tokens: that would cost ~100 ms a request). */
@@ -28,7 +29,13 @@ export interface Roster {
 
 export async function openRoster(
   config: Config,
-  options: { migrate?: boolean; shareRunningEmbedded?: boolean; onWarning?: (message: string) => void } = {},
+  options: {
+    migrate?: boolean;
+    shareRunningEmbedded?: boolean;
+    onWarning?: (message: string) => void;
+    /** Keep verified credentials in memory, dropped on any revocation (the server does; the CLI does not). */
+    withRevocationFeed?: boolean;
+  } = {},
 ): Promise<Roster> {
   const database = await openDatabase({
     url: config.databaseUrl,
@@ -39,13 +46,17 @@ export async function openRoster(
     migrate: options.migrate,
     shareRunningEmbedded: options.shareRunningEmbedded,
   });
-  return assemble(config, database);
+  if (!options.withRevocationFeed || database.embedded) return assemble(config, database);
+  // Embedded mode keeps no credential cache: one process, and no LISTEN to rely on.
+  const feed = new RevocationFeed(database.url, options.onWarning);
+  await feed.start();
+  return assemble(config, database, feed);
 }
 
-export function assemble(config: Config, database: Database): Roster {
+export function assemble(config: Config, database: Database, feed?: RevocationFeed): Roster {
   const uow = new OrmUnitOfWork(database.orm);
   const deps = { uow, passwords: argon2idHasher };
-  const credentials = new CredentialService(uow);
+  const credentials = new CredentialService(uow, undefined, feed);
   return {
     config,
     database,
@@ -55,6 +66,7 @@ export function assemble(config: Config, database: Database): Roster {
     settings: new SettingsService(uow),
     credentials,
     async close() {
+      await feed?.stop();
       await credentials.settle();
       await database.close();
     },

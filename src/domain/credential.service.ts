@@ -17,6 +17,15 @@ export function generateSecret(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
+/** Tells the service when credentials change elsewhere, so it may keep verified ones in memory. */
+export interface CredentialChanges {
+  isLive(): boolean;
+  onChange(listener: () => void): void;
+}
+
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX = 10_000;
+
 export interface IssueCredential {
   organizationId: string;
   name?: string;
@@ -28,16 +37,45 @@ export interface IssueCredential {
 /**
  * Provisioning credentials: issue, authenticate, list, revoke. A request's token is
  * found by the SHA-256 of its secret (one indexed lookup; no slow hash per request),
- * and checked for revocation and expiry on every request.
+ * and checked for revocation and expiry on every request. With a live change feed
+ * (every Roster process LISTENs for revocations, which NOTIFY at commit), verified
+ * credentials are kept in memory and a revocation from any process drops them.
  */
 export class CredentialService {
   private readonly lastUsedWrites = new Map<string, number>();
   private readonly pendingWrites = new Set<Promise<void>>();
+  /** Verified credentials by secret hash, kept only while `changes` is live. */
+  private readonly cache = new Map<string, { credential: Credential; at: number }>();
+  /** Bumped on every change: a lookup that raced a revocation is not cached. */
+  private generation = 0;
 
   constructor(
     private readonly uow: UnitOfWork,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+    private readonly changes?: CredentialChanges,
+  ) {
+    changes?.onChange(() => {
+      this.generation += 1;
+      this.cache.clear();
+    });
+  }
+
+  /** The credential with this secret hash: from memory when the change feed is live, else from the database. */
+  private async lookup(secretHash: string): Promise<Credential | null> {
+    const live = this.changes?.isLive() === true;
+    const now = Date.now();
+    if (live) {
+      const hit = this.cache.get(secretHash);
+      if (hit && now - hit.at < CACHE_TTL_MS) return hit.credential;
+    }
+    const generation = this.generation;
+    const credential = await this.uow.read((r) => r.credentials.findBySecretHash(secretHash));
+    if (live && credential && credential.revokedAt === null && generation === this.generation && this.changes?.isLive()) {
+      if (this.cache.size >= CACHE_MAX) this.cache.clear();
+      this.cache.set(secretHash, { credential, at: now });
+    }
+    return credential;
+  }
 
   /** Issues a credential and returns it with its secret, which is never shown again. */
   async issue(request: IssueCredential, secret: string = generateSecret()): Promise<{ credential: Credential; secret: string }> {
@@ -68,7 +106,7 @@ export class CredentialService {
   /** The actor a bearer token stands for, or null for any kind of failure. */
   async authenticate(secret: string): Promise<Actor | null> {
     if (secret.length < 16 || secret.length > 512) return null;
-    const credential = await this.uow.read((r) => r.credentials.findBySecretHash(hashSecret(secret)));
+    const credential = await this.lookup(hashSecret(secret));
     const now = this.now();
     if (!credential || credential.revokedAt !== null) return null;
     if (credential.expiresAt !== null && credential.expiresAt.getTime() <= now.getTime()) return null;

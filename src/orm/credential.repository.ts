@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Credential } from '../domain/credential';
 import type { CredentialRepository } from '../domain/ports';
+import { CREDENTIALS_CHANNEL } from './revocation-feed';
 import { isUuid, toDate, toDateOrNull, type Sql } from './sql';
 
 const COLUMNS = `id, organization_id as "organizationId", name, system_role as "systemRole",
@@ -61,7 +62,10 @@ export class CredentialSqlRepository implements CredentialRepository {
   }
 
   async revoke(id: string, at: Date): Promise<boolean> {
-    return (await this.sql.run('update api_credentials set revoked_at = ? where id = ? and revoked_at is null', [at, id])) > 0;
+    const revoked = (await this.sql.run('update api_credentials set revoked_at = ? where id = ? and revoked_at is null', [at, id])) > 0;
+    // Delivered at commit to every Roster process listening (see revocation-feed.ts).
+    if (revoked) await this.sql.all(`select pg_notify('${CREDENTIALS_CHANNEL}', ?) as sent`, [id]);
+    return revoked;
   }
 
   async markUsed(id: string, at: Date): Promise<void> {

@@ -48,6 +48,23 @@ describe('the server process', () => {
     expect(tokens[0]).toMatchObject({ systemRole: 'Api User', organizationRole: 'Organization Administrator' });
   }, 180_000);
 
+  it('stops a token revoked with the CLI on the very next request, though the server keeps verified tokens in memory', async () => {
+    const server = await startServer({ ...db.env, ROSTER_BOOTSTRAP_TOKEN: BOOTSTRAP });
+    try {
+      const token = (await cli(['token', 'create', '--org', 'default', '--name', 'revoke-me'], db.env)).stdout.trim();
+      const get = () => fetch(`http://127.0.0.1:${server.port}/scim/v2/Users?count=1`, { headers: { Authorization: `Bearer ${token}` } });
+      expect((await get()).status).toBe(200);
+      expect((await get()).status).toBe(200);
+      const id = JSON.parse((await cli(['token', 'list', '--org', 'default', '--json'], db.env)).stdout).find(
+        (t: { name: string }) => t.name === 'revoke-me',
+      ).id;
+      expect((await cli(['token', 'revoke', id], db.env)).code).toBe(0);
+      expect((await get()).status).toBe(401);
+    } finally {
+      await stopServer(server.child);
+    }
+  }, 120_000);
+
   it('leaves no half-applied change when killed with SIGKILL during a write load', async () => {
     const env = { ...db.env, ROSTER_BOOTSTRAP_TOKEN: BOOTSTRAP, ROSTER_RATE_LIMIT_PER_SECOND: '0' };
     const first = await startServer(env);
