@@ -14,7 +14,10 @@ export const SMALL_GROUPS = 1_000;
 export const SMALL_GROUP_SIZE = 10;
 export const BIG_GROUP_MAX = 100_000;
 export const BIG_GROUP_NAME = 'All Staff';
-/** Users outside every group: the members scenario 5 adds and removes. */
+/**
+ * Users outside every group (`visitor…@bench.example`, sorting after every `user…`): the
+ * members scenario 5 adds and removes.
+ */
 export const SPARE_USERS = 1_000;
 const USER_BATCH = 100_000;
 const SPARE_MEMBERSHIPS_DELETE =
@@ -110,7 +113,7 @@ const TITLES = ['Analyst', 'Senior Analyst', 'Engineer', 'Manager', 'Director', 
 const sqlArray = (items: string[]) => `array[${items.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')}]`;
 
 /** The users i in [from, to], with realistic columns, in one statement. */
-function usersInsert(prefix: 'user' | 'spare', idPrefix: string, createdBase: string): string {
+function usersInsert(prefix: 'user' | 'visitor', idPrefix: string, createdBase: string): string {
   return `
     with n as (
       select i, (${sqlArray(GIVEN)})[1 + (i * 7) % ${GIVEN.length}] as given,
@@ -212,7 +215,7 @@ export async function seed(url: string, users: number, progress: Progress): Prom
     });
     await timed(timings, 'spare users (in no group)', progress, async () => {
       // Created after every seeded user, so the default (creation) order starts with user0000001.
-      const result = await c.query(usersInsert('spare', 'bench-spare-', '2025-06-01T00:00:00Z'), [organizationId, 1, SPARE_USERS, width]);
+      const result = await c.query(usersInsert('visitor', 'bench-spare-', '2025-06-01T00:00:00Z'), [organizationId, 1, SPARE_USERS, width]);
       return result.rowCount ?? 0;
     });
     await timed(timings, 'groups', progress, async () => {

@@ -132,17 +132,24 @@ function cpuSeconds(pid: number | string): number {
   }
 }
 
-/** CPU seconds of every process named `postgres` (the server and its backends) visible here. */
-function postgresCpuSeconds(): number {
-  let total = 0;
+/** CPU seconds of every process named `postgres` (the server and its backends) visible here, by pid. */
+function postgresCpuSeconds(): Map<string, number> {
+  const out = new Map<string, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(entry);
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') out.set(entry, cpuSeconds(entry));
     } catch {
       // gone meanwhile
     }
   }
+  return out;
+}
+
+/** CPU the postgres processes used since `before` (a backend that ended meanwhile is not counted). */
+function postgresCpuSince(before: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of postgresCpuSeconds()) total += Math.max(0, seconds - (before.get(pid) ?? 0));
   return total;
 }
 
@@ -154,14 +161,15 @@ export interface CpuWindow {
 }
 
 /**
- * Samples the server's RSS every 500 ms for the whole run and measures, per window
- * (one scenario), the peak RSS and the CPU each party used.
+ * Samples Roster's RSS every 500 ms for the whole run and measures, per window (one
+ * timed load), Roster's peak RSS and the CPU each party used.
  */
 export class Monitor {
   private timer: NodeJS.Timeout | undefined;
   maxRss = 0;
   private windowMaxRss = 0;
-  private windowStart = { at: 0, server: 0, postgres: 0, bench: 0 };
+  private windowPid = 0;
+  private windowStart = { at: 0, server: 0, postgres: new Map<string, number>(), bench: 0 };
 
   constructor(private readonly pid: number) {}
 
@@ -178,13 +186,15 @@ export class Monitor {
     this.windowMaxRss = Math.max(this.windowMaxRss, rss);
   }
 
-  beginWindow(): void {
+  /** Starts a window; `serverPid` is the process whose CPU counts as the server's (Roster or the baseline). */
+  beginWindow(serverPid: number = this.pid): void {
     this.sample();
     this.windowMaxRss = statusField(this.pid, 'VmRSS') ?? 0;
+    this.windowPid = serverPid;
     const usage = process.cpuUsage();
     this.windowStart = {
       at: performance.now(),
-      server: cpuSeconds(this.pid),
+      server: cpuSeconds(serverPid),
       postgres: postgresCpuSeconds(),
       bench: (usage.user + usage.system) / 1e6,
     };
@@ -197,8 +207,8 @@ export class Monitor {
     return {
       peakRss: this.windowMaxRss,
       cpu: {
-        server: (cpuSeconds(this.pid) - this.windowStart.server) / seconds,
-        postgres: (postgresCpuSeconds() - this.windowStart.postgres) / seconds,
+        server: (cpuSeconds(this.windowPid) - this.windowStart.server) / seconds,
+        postgres: postgresCpuSince(this.windowStart.postgres) / seconds,
         bench: ((usage.user + usage.system) / 1e6 - this.windowStart.bench) / seconds,
       },
     };

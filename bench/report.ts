@@ -102,7 +102,7 @@ export function targets(rows: Row[], peakRss: number | undefined): Target[] {
 
 /** The results as a Markdown table (also what stdout shows). */
 export function table(rows: Row[]): string {
-  const header = ['#', 'scenario', 'rate', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs baseline', 'peak RSS MB', 'CPU cores roster / pg / bench'];
+  const header = ['#', 'scenario', 'rate', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'vs baseline', 'peak RSS MB', 'CPU cores server / pg / bench'];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((h, i) => (i >= 2 && i <= 8 ? '---:' : '---')).join('|')}|`];
   for (const row of rows) {
     const ratio = ratioOf(row, rows);
@@ -118,7 +118,7 @@ export function table(rows: Row[]): string {
 
 /** A plain-text table for the terminal. */
 export function textTable(rows: Row[]): string {
-  const header = ['#', 'req/s', 'p50', 'p99', 'non2xx', 'err', 'vs base', 'RSS MB', 'CPU r/pg/b', 'scenario'];
+  const header = ['#', 'req/s', 'p50', 'p99', 'non2xx', 'err', 'vs base', 'RSS MB', 'CPU s/pg/b', 'scenario'];
   const body = rows.map((row) => {
     const ratio = ratioOf(row, rows);
     return [
@@ -195,7 +195,9 @@ Produced by \`npm run bench\` (\`bench/run.ts\`). Rerun it after a change and co
 
 Roster ran compiled (\`tsc -p tsconfig.build.json\` into \`bench/.build\`, ${report.buildSeconds.toFixed(0)} s), as
 \`NODE_ENV=production node bench/.build/src/main.js\` with \`LOG_LEVEL=warn\` and the default pool of 10,
-on the same machine as PostgreSQL and the load generator. The baseline (rows B…) is a bare Express
+on the same machine as PostgreSQL and the load generator. The per-credential rate limit is switched
+off for the run (\`ROSTER_RATE_LIMIT_PER_SECOND=0\`): at its default (100 requests/s, burst 200) most of
+the load would be answered 429, and an initial sync through one token could not pass ~50 users/s. The baseline (rows B…) is a bare Express
 handler with a \`pg\` pool of 10 that answers the same request with one indexed query
 (\`bench/baseline-server.ts\`), in its own process, driven the same way.
 
@@ -209,7 +211,8 @@ ${table(report.rows)}
 
 Rate is completed requests per second (scenario 8: users per second). Latencies are autocannon's
 (1 ms resolution) or, for scenario 8, per user (lookup and POST). "CPU cores" is the average number of
-cores busy during the timed run: Roster's process, every \`postgres\` process, and the load generator.
+cores busy during the timed run: the server under test (Roster, or the baseline in rows B…), every
+\`postgres\` process, and the load generator. Peak RSS is Roster's, sampled every 500 ms during the run.
 Peak RSS of the server: ${(report.peakRss !== undefined ? report.peakRss / 1024 / 1024 : NaN).toFixed(0)} MB (VmHWM), highest 500 ms sample ${(report.maxSampledRss / 1024 / 1024).toFixed(0)} MB.
 
 ## Targets

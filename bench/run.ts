@@ -193,10 +193,12 @@ async function main(): Promise<number> {
   monitor.start();
   log(`roster: pid ${roster.child.pid} at ${roster.url}`);
   let baselineUrl: string | undefined;
+  let baselinePid: number | undefined;
   if (selected.some((n) => n === 1 || n === 2 || n === 6)) {
     const baseline = await startBaseline(databaseUrl, seeded.organizationId);
     state.baseline = baseline.child;
     baselineUrl = baseline.url;
+    baselinePid = baseline.child.pid;
     log(`baseline: pid ${baseline.child.pid} at ${baseline.url}`);
   }
 
@@ -206,6 +208,7 @@ async function main(): Promise<number> {
     databaseUrl,
     rosterUrl: roster.url,
     baselineUrl,
+    baselinePid,
     monitor,
     runId,
     log,

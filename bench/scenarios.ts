@@ -45,6 +45,7 @@ export interface Context {
   databaseUrl: string;
   rosterUrl: string;
   baselineUrl: string | undefined;
+  baselinePid: number | undefined;
   monitor: Monitor;
   runId: string;
   log: (line: string) => void;
@@ -60,8 +61,9 @@ export const SYNC_CONCURRENCY = 8;
 const SYNC_TIME_LIMIT_MS = 15 * 60_000;
 const WALK_TIME_LIMIT_MS = 15 * 60_000;
 
-const authHeaders = { authorization: `Bearer ${BENCH_SECRET}`, accept: SCIM_JSON };
-const jsonHeaders = { ...authHeaders, 'content-type': SCIM_JSON };
+// Functions, not shared objects: autocannon writes Content-Length into the headers object it is given.
+const authHeaders = (): Record<string, string> => ({ authorization: `Bearer ${BENCH_SECRET}`, accept: SCIM_JSON });
+const jsonHeaders = (): Record<string, string> => ({ ...authHeaders(), 'content-type': SCIM_JSON });
 
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 const filterPath = (resource: 'Users' | 'Groups', filter: string, extra = '') =>
@@ -86,7 +88,7 @@ interface Body {
 
 async function get(ctx: Context, base: string, path: string): Promise<{ status: number; body: Body; ms: number }> {
   const started = performance.now();
-  const response = await request(base + path, { headers: authHeaders });
+  const response = await request(base + path, { headers: authHeaders() });
   const ms = performance.now() - started;
   let body: Body = {};
   try {
@@ -98,7 +100,7 @@ async function get(ctx: Context, base: string, path: string): Promise<{ status: 
 }
 
 async function send(base: string, method: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
-  const response = await request(base + path, { method, headers: jsonHeaders, body: JSON.stringify(body) });
+  const response = await request(base + path, { method, headers: jsonHeaders(), body: JSON.stringify(body) });
   return { status: response.status, text: response.text };
 }
 
@@ -124,11 +126,11 @@ async function measure(
   check(ctx);
   const { connections, duration } = ctx.options;
   const warmup = Math.min(2, Math.max(1, Math.round(duration / 5)));
-  await cannon({ url: base, connections, duration: warmup, headers: authHeaders, ...load() });
+  await cannon({ url: base, connections, duration: warmup, headers: authHeaders(), ...load() });
   if (reset) await reset();
   check(ctx);
-  ctx.monitor.beginWindow();
-  const result: LoadResult = await cannon({ url: base, connections, duration, headers: authHeaders, ...load() });
+  ctx.monitor.beginWindow(base === ctx.baselineUrl && ctx.baselinePid !== undefined ? ctx.baselinePid : undefined);
+  const result: LoadResult = await cannon({ url: base, connections, duration, headers: authHeaders(), ...load() });
   const window = ctx.monitor.endWindow();
   if (reset) await reset();
   check(ctx);
@@ -246,7 +248,7 @@ async function scenario3(ctx: Context): Promise<Row[]> {
           ...req,
           method: 'POST',
           path: '/scim/v2/Users',
-          headers: jsonHeaders,
+          headers: jsonHeaders(),
           body: JSON.stringify(newUser(next(), n, 'post')),
         }),
       },
@@ -275,7 +277,7 @@ async function scenario4(ctx: Context): Promise<Row[]> {
             if (disable) current = userId(randomInt(1, ctx.seed.users));
             const body = activePatch(!disable);
             disable = !disable;
-            return { ...req, method: 'PATCH', path: `/scim/v2/Users/${current}`, headers: jsonHeaders, body };
+            return { ...req, method: 'PATCH', path: `/scim/v2/Users/${current}`, headers: jsonHeaders(), body };
           },
         },
       ]);
@@ -324,8 +326,8 @@ async function scenario5(ctx: Context): Promise<Row[]> {
           setupClient: (client: autocannon.Client) => {
             const user = spareId((clients++ % SPARE_USERS) + 1);
             client.setRequests([
-              { method: 'PATCH', path, headers: jsonHeaders, body: memberPatch('add', user, form) },
-              { method: 'PATCH', path, headers: jsonHeaders, body: memberPatch('remove', user, form) },
+              { method: 'PATCH', path, headers: jsonHeaders(), body: memberPatch('add', user, form) },
+              { method: 'PATCH', path, headers: jsonHeaders(), body: memberPatch('remove', user, form) },
             ]);
           },
         };
