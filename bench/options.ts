@@ -14,6 +14,8 @@ export interface BenchOptions {
   writeDoc: boolean;
   /** Scenario numbers to run; undefined: all. */
   only: Set<number> | undefined;
+  /** Seconds of the soak run (`--soak 10m`); undefined: no soak, the scenarios instead. */
+  soak: number | undefined;
   /** Run the server under `node --cpu-prof` and print where its CPU time went. */
   profile: boolean;
   /** The command line as typed, for the report. */
@@ -32,6 +34,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --keep               keep the fresh database (its URL is printed)
   --write-doc          write docs/benchmarks.md
   --only 1,3           run only these scenarios (1-8)
+  --soak 10m           instead of the scenarios: a steady mixed load for this long (s, m or h),
+                       checking for error responses and flat memory
   --profile            run the server under node --cpu-prof and print where its time went
   --help               this text`;
 
@@ -53,6 +57,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     keep: false,
     writeDoc: false,
     only: undefined,
+    soak: undefined,
     profile: false,
     command: ['npm run bench --', ...argv].join(' ').replace(/ --$/, ''),
   };
@@ -90,6 +95,13 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--profile':
         options.profile = true;
         break;
+      case '--soak': {
+        const match = /^(\d+)(s|m|h)?$/.exec(value());
+        if (!match) throw new UsageError('--soak takes a duration such as 600, 90s, 10m or 1h');
+        options.soak = Number(match[1]) * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[match[2] ?? 's'];
+        if (options.soak < 10 || options.soak > 24 * 3600) throw new UsageError('--soak takes 10 s to 24 h');
+        break;
+      }
       case '--only': {
         const list = value().split(',').map((s) => s.trim()).filter(Boolean);
         if (list.length === 0) throw new UsageError('--only needs scenario numbers, e.g. --only 1,3');

@@ -120,6 +120,7 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined 
 }
 
 export const peakRss = (pid: number) => statusField(pid, 'VmHWM');
+export const currentRss = (pid: number) => statusField(pid, 'VmRSS');
 
 /** utime + stime of a process, in seconds. */
 function cpuSeconds(pid: number | string): number {

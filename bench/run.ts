@@ -35,6 +35,7 @@ import {
 import { newestProfile, summarizeProfile } from './profile';
 import { machine, targets, textTable, writeDoc, type Report } from './report';
 import { Interrupted, SCENARIOS, type Context, type Row } from './scenarios';
+import { soak } from './soak';
 
 /** However a run goes, it ends by itself within this time. */
 const HARD_LIMIT_MS = 4 * 60 * 60_000;
@@ -215,8 +216,16 @@ async function main(): Promise<number> {
     aborted: () => state.interrupted || !roster.child.running(),
   };
 
-  // 4. The scenarios.
+  // 4. The scenarios, or the soak.
   const rows: Row[] = [];
+  if (options.soak !== undefined) {
+    const result = await soak(ctx, options.soak, roster.child.pid);
+    for (const line of result.lines) log(line);
+    monitor.stop();
+    await state.baseline?.stop();
+    await roster.child.stop();
+    return result.pass ? 0 : 1;
+  }
   for (const n of selected) {
     const scenario = SCENARIOS[n];
     if (!scenario) continue;

@@ -502,6 +502,32 @@ async function scenario8(ctx: Context): Promise<Row[]> {
   return [row];
 }
 
+/** The soak's mix per connection: 7 lookups, 2 PATCHes that toggle a user, 1 create. */
+export const SOAK_REQUESTS = (ctx: Context): autocannon.Request[] => {
+  let n = 0;
+  let current = '';
+  let disable = true;
+  const lookup = { method: 'GET' as const, setupRequest: (req: autocannon.Request) => ({ ...req, method: 'GET' as const, headers: authHeaders(), path: userLookupPath(ctx) }) };
+  const patch = {
+    method: 'PATCH' as const,
+    setupRequest: (req: autocannon.Request) => {
+      if (disable) current = userId(randomInt(1, ctx.seed.users));
+      const body = activePatch(!disable);
+      disable = !disable;
+      return { ...req, method: 'PATCH' as const, path: `/scim/v2/Users/${current}`, headers: jsonHeaders(), body };
+    },
+  };
+  const create = {
+    method: 'POST' as const,
+    setupRequest: (req: autocannon.Request) => {
+      n += 1;
+      const name = `x-soak-${ctx.runId}-${Math.random().toString(36).slice(2)}-${n}@bench.example`;
+      return { ...req, method: 'POST' as const, path: '/scim/v2/Users', headers: jsonHeaders(), body: JSON.stringify(newUser(name, n, 'soak')) };
+    },
+  };
+  return [lookup, lookup, lookup, patch, lookup, lookup, patch, lookup, lookup, create];
+};
+
 export const SCENARIOS: Record<number, { title: string; run: (ctx: Context) => Promise<Row[]> }> = {
   1: { title: 'filter userName eq, existing users', run: scenario1 },
   2: { title: 'filter userName eq, users that do not exist', run: scenario2 },

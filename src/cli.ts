@@ -8,8 +8,7 @@ import { ConfigError, loadConfig } from './config';
 import type { Credential } from './domain/credential';
 import { DomainError } from './domain/errors';
 import type { OrganizationLicense } from './domain/organization';
-import { accountTypeOf } from './domain/roles';
-import type { User } from './domain/user';
+import { accountSettingsOf, type User } from './domain/user';
 import { migrate } from './orm/database';
 import { DataDirLockedError } from './orm/embedded';
 import { openRoster, type Roster } from './roster';
@@ -115,21 +114,8 @@ function exportRow(user: User): Record<string, unknown> {
     familyName: user.name.familyName ?? null,
     email: (primary?.value as string | undefined) ?? null,
     active: user.active,
-    systemRole: user.systemRole,
-    organizationRole: user.organizationRole,
-    accountType: accountTypeOf(user.systemRole),
-    customTqlTimeout: user.customTqlTimeout,
-    locked: user.locked,
-    passwordResetRequired: user.passwordResetRequired,
-    mfaEnabled: user.mfaEnabled,
-    mfaResetRequired: user.mfaResetRequired,
-    termsOfServiceAcceptanceRequired: user.termsOfServiceAcceptanceRequired,
     timezone: user.timezone,
-    logoutAfterMinutes: user.logoutAfterMinutes,
-    summaryEmailTime: user.summaryEmailTime,
-    tokenExpirationDays: user.tokenExpirationDays,
-    includeInObservations: user.includeInObservations,
-    allowExceedApiLinkLimit: user.allowExceedApiLinkLimit,
+    ...accountSettingsOf(user),
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
   };

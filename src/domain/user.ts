@@ -1,4 +1,4 @@
-import type { OrganizationRole, SystemRole } from './roles';
+import { accountTypeOf, type OrganizationRole, type SystemRole } from './roles';
 
 /** An element of a multi-valued complex attribute (emails, phoneNumbers, addresses...). */
 export type MultiValue = Record<string, unknown>;
@@ -105,3 +105,23 @@ export const USER_DEFAULTS: Omit<UserFields, 'userName'> = {
   includeInObservations: null,
   allowExceedApiLinkLimit: null,
 };
+
+/** The account settings the Roster extension shows, one place for every reader (SCIM, export). */
+export function accountSettingsOf(user: User) {
+  return {
+    systemRole: user.systemRole,
+    organizationRole: user.organizationRole,
+    accountType: accountTypeOf(user.systemRole),
+    customTqlTimeout: user.customTqlTimeout,
+    locked: user.locked,
+    passwordResetRequired: user.passwordResetRequired,
+    mfaEnabled: user.mfaEnabled,
+    mfaResetRequired: user.mfaResetRequired,
+    termsOfServiceAcceptanceRequired: user.termsOfServiceAcceptanceRequired,
+    logoutAfterMinutes: user.logoutAfterMinutes,
+    summaryEmailTime: user.summaryEmailTime,
+    tokenExpirationDays: user.tokenExpirationDays,
+    includeInObservations: user.includeInObservations,
+    allowExceedApiLinkLimit: user.allowExceedApiLinkLimit,
+  };
+}

@@ -1,4 +1,4 @@
-import { DomainError, uniqueness } from '../domain/errors';
+import { DomainError, invalidValue, uniqueness } from '../domain/errors';
 
 /**
  * Driver errors normalised once: a unique violation becomes the domain's uniqueness
@@ -11,6 +11,13 @@ const UNIQUE_CONSTRAINTS: Record<string, () => DomainError> = {
     uniqueness('group.display_name_taken', 'a group with this displayName already exists'),
   organizations_slug_unique: () => uniqueness('organization.slug_taken', 'an organization with this slug already exists'),
   api_credentials_secret_hash_unique: () => uniqueness('credential.secret_taken', 'this token secret is already in use'),
+};
+
+/** Foreign keys a concurrent delete can break (a member deleted while being added). */
+const FOREIGN_KEYS: Record<string, () => DomainError> = {
+  group_members_user_id_foreign: () =>
+    invalidValue('group.member_not_found', 'members must be users of this organization: a user was deleted meanwhile'),
+  group_members_group_id_foreign: () => new DomainError('not_found', 'group.not_found', 'Group not found'),
 };
 
 const CONNECTION_CODES = new Set([
@@ -44,6 +51,11 @@ export function normalizeDatabaseError(error: unknown): unknown {
   if (code === '23505') {
     const constraint = e.constraint ?? (e.cause as DriverErrorLike | undefined)?.constraint ?? constraintIn(e.message);
     const mapped = constraint ? UNIQUE_CONSTRAINTS[constraint] : undefined;
+    if (mapped) return mapped();
+  }
+  if (code === '23503') {
+    const constraint = e.constraint ?? (e.cause as DriverErrorLike | undefined)?.constraint ?? Object.keys(FOREIGN_KEYS).find((k) => e.message?.includes(k));
+    const mapped = constraint ? FOREIGN_KEYS[constraint] : undefined;
     if (mapped) return mapped();
   }
   if (code && CONNECTION_CODES.has(code)) return databaseUnavailable();

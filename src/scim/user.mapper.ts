@@ -1,5 +1,5 @@
-import { accountTypeOf, organizationRoleNamed, systemRoleNamed } from '../domain/roles';
-import type { MultiValue, User, UserDraft } from '../domain/user';
+import { organizationRoleNamed, systemRoleNamed } from '../domain/roles';
+import { accountSettingsOf, type MultiValue, type User, type UserDraft } from '../domain/user';
 import { ROSTER_USER_SCHEMA } from '../extensions/roster-user';
 import { badRequest, validated } from './errors';
 import { normalizeResource } from './interop';
@@ -51,22 +51,7 @@ export function toScimUser(user: User, groups: { id: string; displayName: string
     x509Certificates: user.x509Certificates,
     groups: groups.map((g) => ({ value: g.id, $ref: `${baseUrl}/Groups/${g.id}`, display: g.displayName, type: 'direct' })),
     [ENTERPRISE_USER_SCHEMA]: enterprise,
-    [ROSTER_USER_SCHEMA]: compact({
-      systemRole: user.systemRole,
-      organizationRole: user.organizationRole,
-      accountType: accountTypeOf(user.systemRole),
-      customTqlTimeout: user.customTqlTimeout,
-      locked: user.locked,
-      passwordResetRequired: user.passwordResetRequired,
-      mfaEnabled: user.mfaEnabled,
-      mfaResetRequired: user.mfaResetRequired,
-      termsOfServiceAcceptanceRequired: user.termsOfServiceAcceptanceRequired,
-      logoutAfterMinutes: user.logoutAfterMinutes,
-      summaryEmailTime: user.summaryEmailTime,
-      tokenExpirationDays: user.tokenExpirationDays,
-      includeInObservations: user.includeInObservations,
-      allowExceedApiLinkLimit: user.allowExceedApiLinkLimit,
-    }),
+    [ROSTER_USER_SCHEMA]: compact(accountSettingsOf(user)),
     meta: {
       resourceType: 'User',
       created: user.createdAt.toISOString(),

@@ -110,6 +110,20 @@ describe('groups', () => {
     expect(memberIds(res.body)).toEqual([users[2]]);
   });
 
+  it('leaves no dangling membership when a user is deleted while being added to groups', async () => {
+    for (let round = 0; round < 5; round++) {
+      const member = (await scim.post('/Users', userBody(`racing.${round}@example.com`)).expect(201)).body.id;
+      const group = (await scim.post('/Groups', groupBody(`Race ${round}`)).expect(201)).body.id;
+      const [added, deleted] = await Promise.all([
+        scim.patch(`/Groups/${group}`, patchOp({ op: 'add', path: 'members', value: [{ value: member }] })),
+        scim.delete(`/Users/${member}`),
+      ]);
+      expect(deleted.status).toBe(204);
+      expect([204, 400]).toContain(added.status);
+      expect(memberIds((await scim.get(`/Groups/${group}`)).body)).toEqual([]);
+    }
+  });
+
   it('deletes a group, and a deleted user leaves every group', async () => {
     const { id } = (await scim.post('/Groups', groupBody('Short Lived', [users[0]])).expect(201)).body;
     await scim.delete(`/Groups/${id}`).expect(204);
