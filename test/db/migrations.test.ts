@@ -49,3 +49,24 @@ describe('migrations on a shared PostgreSQL', () => {
     }
   });
 });
+
+describe('statement timeout', () => {
+  it('stops a statement that runs longer than ROSTER_STATEMENT_TIMEOUT_MS', async () => {
+    const first = await openTestDatabase({ poolMax: 2 });
+    const bounded = first.embedded ? first : await openDatabase({ url: first.url, poolMax: 2, statementTimeoutMs: 200, migrate: false });
+    try {
+      if (first.embedded) {
+        // PGlite runs a statement to its end in its single thread; the setting is still applied.
+        const rows = await bounded.orm.em.getConnection().execute<{ statement_timeout: string }[]>('show statement_timeout');
+        expect(rows[0].statement_timeout).toBe('15s');
+        return;
+      }
+      const started = Date.now();
+      await expect(bounded.orm.em.getConnection().execute('select pg_sleep(3)')).rejects.toThrow(/statement timeout/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      if (bounded !== first) await bounded.close();
+      await first.close();
+    }
+  });
+});
