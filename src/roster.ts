@@ -54,7 +54,7 @@ export async function openRoster(
 }
 
 export function assemble(config: Config, database: Database, feed?: RevocationFeed): Roster {
-  const uow = new OrmUnitOfWork(database.orm);
+  const uow = new OrmUnitOfWork(database.orm, database.preparedStatements);
   const deps = { uow, passwords: argon2idHasher };
   const credentials = new CredentialService(uow, undefined, feed);
   return {

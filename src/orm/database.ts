@@ -31,6 +31,12 @@ export interface Database {
   orm: MikroORM;
   url: string;
   embedded: boolean;
+  /**
+   * Whether statements may be named prepared statements. Not on the embedded
+   * PostgreSQL: its socket serves every connection from one session, where two
+   * connections preparing the same name would collide.
+   */
+  preparedStatements: boolean;
   /** Whether the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<boolean>;
   /** Whether every migration has been applied. */
@@ -85,15 +91,22 @@ export function ormOptions(
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url = options.url;
-  if (!url && options.shareRunningEmbedded && options.dataDir) url = runningEmbeddedUrl(options.dataDir);
+  const sharedEmbedded = !url && options.shareRunningEmbedded && options.dataDir ? runningEmbeddedUrl(options.dataDir) : undefined;
+  if (sharedEmbedded) url = sharedEmbedded;
   if (!url) {
     // Each pooled connection is one socket; a few spare for migrations and pings.
     embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, maxConnections: options.poolMax + 4 });
     url = embedded.url;
   }
   let orm: MikroORM | undefined;
+  let oneSession = embedded !== undefined || sharedEmbedded !== undefined;
   try {
     orm = await MikroORM.init(ormOptions(url, options.poolMax, options.statementTimeoutMs, options.onWarning));
+    if (!oneSession) {
+      // An embedded PostgreSQL reached by URL (pglite-socket) serves one session too.
+      const [row] = await orm.em.getConnection().execute<{ version: string }[]>('select version() as version');
+      oneSession = /PGlite/i.test(row?.version ?? '');
+    }
     if (options.migrate !== false) {
       const migrator = orm.getMigrator();
       // Instances starting together take turns: the first applies, the others find nothing pending.
@@ -111,6 +124,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     orm: opened,
     url,
     embedded: embedded !== undefined,
+    preparedStatements: !oneSession,
     async ping(timeoutMs = 2000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<boolean>((resolve) => {

@@ -1,13 +1,46 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { createHash } from 'node:crypto';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+
+/**
+ * Statements run as named prepared statements, so PostgreSQL parses and plans each
+ * once per connection instead of on every request (the hot list query spends more
+ * time in the planner than in execution). Statement texts are finite (values are
+ * always bound), but filters of many shapes could make many: past this many
+ * distinct texts a process runs the rest unnamed.
+ */
+const MAX_PREPARED_STATEMENTS = 2000;
+const statementNames = new Map<string, string>();
+
+function statementName(sql: string): string | undefined {
+  const known = statementNames.get(sql);
+  if (known !== undefined || statementNames.size >= MAX_PREPARED_STATEMENTS) return known;
+  const name = `roster_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+  statementNames.set(sql, name);
+  return name;
+}
+
+/** Arrays would be spread into several parameters by knex: such statements stay unnamed. */
+const preparable = (params: unknown[]) => !params.some((value) => Array.isArray(value));
+
+interface RawResult {
+  rows: unknown[];
+  rowCount: number | null;
+}
 
 /**
  * Plain parameterised SQL on the connection (and transaction) of one EntityManager.
  * Placeholders are `?`; values are always bound, never spliced into the text.
  */
 export class Sql {
-  constructor(private readonly em: EntityManager) {}
+  /** `prepare`: run statements as named prepared statements (not on a shared embedded session). */
+  constructor(
+    private readonly em: EntityManager,
+    private readonly prepare = false,
+  ) {}
 
-  all<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
+  async all<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const prepared = await this.prepared(sql, params);
+    if (prepared) return prepared.rows as T[];
     return this.em.getConnection().execute<T[]>(sql, params, 'all', this.em.getTransactionContext());
   }
 
@@ -18,10 +51,20 @@ export class Sql {
 
   /** Runs a statement and returns the number of rows it touched. */
   async run(sql: string, params: unknown[] = []): Promise<number> {
+    const prepared = await this.prepared(sql, params);
+    if (prepared) return prepared.rowCount ?? 0;
     const result = await this.em
       .getConnection()
       .execute<{ affectedRows: number }>(sql, params, 'run', this.em.getTransactionContext());
     return result.affectedRows;
+  }
+
+  /** Runs the statement as a named prepared statement (same connection or transaction as execute). */
+  private async prepared(sql: string, params: unknown[]): Promise<RawResult | undefined> {
+    const name = this.prepare && preparable(params) ? statementName(sql) : undefined;
+    if (name === undefined) return undefined;
+    const knex = this.em.getTransactionContext<Knex.Transaction>() ?? this.em.getConnection().getKnex();
+    return (await knex.raw(sql, params as Knex.RawBinding[]).options({ name })) as unknown as RawResult;
   }
 }
 

@@ -10,8 +10,8 @@ import { SettingsSqlRepository } from './settings.repository';
 import { Sql } from './sql';
 import { UserSqlRepository } from './user.repository';
 
-function repositories(em: EntityManager): Repositories {
-  const sql = new Sql(em);
+function repositories(em: EntityManager, prepare: boolean): Repositories {
+  const sql = new Sql(em, prepare);
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
@@ -24,11 +24,15 @@ function repositories(em: EntityManager): Repositories {
 
 /** The domain's unit of work on MikroORM: a fresh EntityManager per unit, one transaction per write. */
 export class OrmUnitOfWork implements UnitOfWork {
-  constructor(private readonly orm: MikroORM) {}
+  /** `prepare`: run statements as named prepared statements (Database.preparedStatements). */
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly prepare = false,
+  ) {}
 
   async read<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     try {
-      return await work(repositories(this.orm.em.fork()));
+      return await work(repositories(this.orm.em.fork(), this.prepare));
     } catch (error) {
       throw normalizeDatabaseError(error);
     }
@@ -36,7 +40,7 @@ export class OrmUnitOfWork implements UnitOfWork {
 
   async write<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     try {
-      return await this.orm.em.fork().transactional((em) => work(repositories(em)));
+      return await this.orm.em.fork().transactional((em) => work(repositories(em, this.prepare)));
     } catch (error) {
       throw normalizeDatabaseError(error);
     }
