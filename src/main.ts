@@ -3,6 +3,7 @@ import pino from 'pino';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { DataDirLockedError } from './orm/embedded';
+import { UserOrderCompactor } from './orm/user-order';
 import { ensureBootstrap, openRoster } from './roster';
 
 const SHUTDOWN_GRACE_MS = 8_000;
@@ -38,6 +39,12 @@ async function main() {
     else logger.info({ outcome }, 'bootstrap credential for organization "default" in place');
   }
 
+  // Folds the user-order deltas the triggers append into counted ranges (orm/user-order.ts).
+  const compactor = new UserOrderCompactor(roster.database.orm, {
+    onError: (error) => logger.warn({ err: error, source: 'user-order' }, 'compacting the user order index failed; retrying'),
+  });
+  compactor.start();
+
   const app = createApp(roster, logger);
   const server: Server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -60,8 +67,9 @@ async function main() {
     force.unref();
     server.close(() => {
       clearTimeout(force);
-      roster
-        .close()
+      compactor
+        .stop()
+        .then(() => roster.close())
         .then(() => {
           logger.info('stopped');
           process.exit(0);

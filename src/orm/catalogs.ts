@@ -1,6 +1,7 @@
 import type { AttributePath, Filter } from '../domain/filter';
 import type { ListQuery, PageKey } from '../domain/ports';
 import type { Sql } from './sql';
+import { orderedPageSql, userTotal, type UserOrdering } from './user-order';
 import {
   complex,
   field,
@@ -220,6 +221,8 @@ export async function listPage(
   query: ListQuery,
   extra = '',
 ): Promise<{ total: number; rows: Record<string, unknown>[]; next?: PageKey }> {
+  const ranged = table === 'users' && !query.filter && !query.after ? rangedOrder(query.sortBy) : undefined;
+  if (ranged) return rangedUserPage(sql, organizationId, query, ranged, extra);
   const where = listWhere(table, alias, organizationId, query.filter, query);
   const countApart = query.knownTotal === undefined && (!query.filter || query.count === 0);
   const counted = async () =>
@@ -245,4 +248,41 @@ export async function listPage(
   const page = more ? rows.slice(0, query.count) : rows;
   const last = page[page.length - 1];
   return { total, rows: page, ...(more && last ? { next: { createdAt: last.page_created_at as string, id: last.id as string } } : {}) };
+}
+
+/**
+ * The orders an unfiltered user list can take from the order-statistic index
+ * (orm/user-order.ts): creation order (the default, and meta.created) and userName.
+ */
+function rangedOrder(sortBy: ListQuery['sortBy']): { ordering: UserOrdering; descending: boolean } | undefined {
+  if (!sortBy) return { ordering: 'created', descending: false };
+  const { schema, attribute, subAttribute } = sortBy.attribute;
+  if (schema !== undefined && schema.toLowerCase() !== USER_SCHEMA.toLowerCase()) return undefined;
+  const name = attribute.toLowerCase();
+  if (name === 'username' && subAttribute === undefined) return { ordering: 'userName', descending: sortBy.descending };
+  if (name === 'meta' && subAttribute?.toLowerCase() === 'created') return { ordering: 'created', descending: sortBy.descending };
+  return undefined;
+}
+
+/** listPage for an unfiltered user list: position and total from the ranges, never an OFFSET over the table. */
+async function rangedUserPage(
+  sql: Sql,
+  organizationId: string,
+  query: ListQuery,
+  order: { ordering: UserOrdering; descending: boolean },
+  extra: string,
+): Promise<{ total: number; rows: Record<string, unknown>[]; next?: PageKey }> {
+  if (query.count === 0) return { total: query.knownTotal ?? (await userTotal(sql, organizationId)), rows: [] };
+  const page = orderedPageSql(order.ordering, organizationId, order.descending, query.startIndex - 1, query.count + 1);
+  const rows = await sql.all<Record<string, unknown>>(
+    `select u.*, u.created_at::text as page_created_at, page.page_ord, page.page_total${extra}
+     from ${page.sql} page join users u on u.id = page.id
+     order by page.page_ord`,
+    page.params,
+  );
+  const total = rows.length > 0 ? Number(rows[0].page_total) : await userTotal(sql, organizationId);
+  const more = rows.length > query.count;
+  const shown = more ? rows.slice(0, query.count) : rows;
+  const last = shown[shown.length - 1];
+  return { total, rows: shown, ...(more && last ? { next: { createdAt: last.page_created_at as string, id: last.id as string } } : {}) };
 }
