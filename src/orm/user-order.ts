@@ -101,8 +101,10 @@ export function orderedPageSql(
            from users u
            where u.organization_id = (select org from params) and ${o.fromStart}
            order by ${o.userKey}
-           offset (select skip from start) limit (select take from start)) run)`;
-  return { sql, params: [organizationId, offset, limit, descending] };
+           offset (select skip from start) limit (select take from start)) run
+     -- The same bound as a value: lets the planner see a page of rows, not a tenth of the table.
+     limit ?::int)`;
+  return { sql, params: [organizationId, offset, limit, descending, limit] };
 }
 
 /** Users per range after a split (each range holds up to twice this before it splits). */
