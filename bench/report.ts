@@ -48,8 +48,10 @@ export function targets(rows: Row[], peakRss: number | undefined): Target[] {
   const out: Target[] = [];
   const by = (key: string) => rows.find((r) => r.key === key);
   const verdict = (ok: boolean): Target['verdict'] => (ok ? 'PASS' : 'FAIL');
-  const clean = (row: Row) => row.problems.length === 0 && row.errors === 0 && row.non2xx === 0;
-  const dirty = (row: Row) => (clean(row) ? '' : ' (the run had errors or wrong answers: see the table)');
+  // A run in which no request completed has no latency to judge (its p99 reads 0).
+  const clean = (row: Row) => row.rate > 0 && row.problems.length === 0 && row.errors === 0 && row.non2xx === 0;
+  const dirty = (row: Row) =>
+    clean(row) ? '' : row.rate > 0 ? ' (the run had errors or wrong answers: see the table)' : ' (no request completed within the run)';
 
   const s1 = by('1');
   const ratio1 = s1 ? ratioOf(s1, rows) : undefined;
