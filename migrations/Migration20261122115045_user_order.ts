@@ -3,9 +3,9 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261122115045_user_order extends Migration {
 
   override async up(): Promise<void> {
-    this.addSql(`create table "user_created_ranges" ("organization_id" uuid not null, "lower_created_at" timestamptz not null, "lower_id" uuid not null, "size" int not null, constraint "user_created_ranges_pkey" primary key ("organization_id", "lower_created_at", "lower_id"));`);
+    this.addSql(`create table "user_created_ranges" ("organization_id" uuid not null, "lower_created_at" timestamptz not null, "lower_id" uuid not null, "size" int not null, "rows_before" int not null default 0, constraint "user_created_ranges_pkey" primary key ("organization_id", "lower_created_at", "lower_id"));`);
 
-    this.addSql(`create table "user_name_ranges" ("organization_id" uuid not null, "lower_bound" text not null, "size" int not null, constraint "user_name_ranges_pkey" primary key ("organization_id", "lower_bound"));`);
+    this.addSql(`create table "user_name_ranges" ("organization_id" uuid not null, "lower_bound" text not null, "size" int not null, "rows_before" int not null default 0, constraint "user_name_ranges_pkey" primary key ("organization_id", "lower_bound"));`);
 
     this.addSql(`create table "user_order_deltas" ("id" bigserial primary key, "organization_id" uuid not null, "name_key" text not null, "created_at" timestamptz not null, "user_id" uuid not null, "delta" smallint not null);`);
     this.addSql(`create index "user_order_deltas_organization_index" on "user_order_deltas" ("organization_id");`);
@@ -133,6 +133,17 @@ begin
   insert into user_name_ranges (organization_id, lower_bound, size) values (org, '', 0) on conflict do nothing;
   insert into user_created_ranges (organization_id, lower_created_at, lower_id, size)
     values (org, '-infinity', '00000000-0000-0000-0000-000000000000', 0) on conflict do nothing;
+
+  -- Each range's position: with no deltas pending, a reader finds its range by this alone.
+  update user_name_ranges t set rows_before = x.rows_before
+  from (select lower_bound, (sum(size) over (order by lower_bound) - size)::int as rows_before
+        from user_name_ranges where organization_id = org) x
+  where t.organization_id = org and t.lower_bound = x.lower_bound and t.rows_before <> x.rows_before;
+  update user_created_ranges t set rows_before = x.rows_before
+  from (select lower_created_at, lower_id, (sum(size) over (order by lower_created_at, lower_id) - size)::int as rows_before
+        from user_created_ranges where organization_id = org) x
+  where t.organization_id = org and t.lower_created_at = x.lower_created_at and t.lower_id = x.lower_id
+    and t.rows_before <> x.rows_before;
   return folded;
 end $$;`);
 

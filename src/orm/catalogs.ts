@@ -201,6 +201,17 @@ export function orderBy(table: Table, alias: string, sortBy: { attribute: Attrib
   return { sql: `${sort.sql}, ${alias}.id ${sortBy.descending ? 'desc' : 'asc'}`, params: sort.params };
 }
 
+type PackedRow = { row_json: Record<string, unknown> } & Record<string, unknown>;
+
+/**
+ * A page's rows arrive as one JSON value each (`row_to_json`): the driver parses it
+ * with one JSON.parse instead of converting some fifty columns one by one, which was
+ * most of the time a page of users spent in Node. Column names stay the keys.
+ */
+function unpackRows(rows: PackedRow[]): Record<string, unknown>[] {
+  return rows.map(({ row_json: row, ...rest }) => Object.assign(row, rest));
+}
+
 /**
  * One page of users or groups of an organization: the total from SQL, the rows the
  * client asked for (by offset, or after a keyset key in the default order), and the
@@ -235,14 +246,14 @@ export async function listPage(
     : { sql: '', params: [] };
   const offset = query.after ? 0 : query.startIndex - 1;
   const windowCount = total < 0 ? ', count(*) over () as page_total' : '';
-  const rows = await sql.all<Record<string, unknown>>(
-    `select ${alias}.*, ${alias}.created_at::text as page_created_at, page.page_ord${windowCount ? ', page.page_total' : ''}${extra}
+  const rows = unpackRows(await sql.all<PackedRow>(
+    `select row_to_json(${alias}) as row_json, ${alias}.created_at::text as page_created_at, page.page_ord${windowCount ? ', page.page_total' : ''}${extra}
      from (select ${alias}.id, row_number() over (order by ${order.sql}) as page_ord${windowCount}
            from ${table} ${alias} where ${where.sql}${after.sql} order by ${order.sql} limit ? offset ?) page
      join ${table} ${alias} on ${alias}.id = page.id
      order by page.page_ord`,
     [...order.params, ...where.params, ...after.params, ...order.params, query.count + 1, offset],
-  );
+  ));
   if (total < 0) total = rows.length > 0 ? Number(rows[0].page_total) : offset === 0 ? 0 : await counted();
   const more = rows.length > query.count;
   const page = more ? rows.slice(0, query.count) : rows;
@@ -274,11 +285,13 @@ async function rangedUserPage(
 ): Promise<{ total: number; rows: Record<string, unknown>[]; next?: PageKey }> {
   if (query.count === 0) return { total: query.knownTotal ?? (await userTotal(sql, organizationId)), rows: [] };
   const page = orderedPageSql(order.ordering, organizationId, order.descending, query.startIndex - 1, query.count + 1);
-  const rows = await sql.all<Record<string, unknown>>(
-    `select u.*, u.created_at::text as page_created_at, page.page_ord, page.page_total${extra}
-     from ${page.sql} page join users u on u.id = page.id
-     order by page.page_ord`,
-    page.params,
+  const rows = unpackRows(
+    await sql.all<PackedRow>(
+      `select row_to_json(u) as row_json, u.created_at::text as page_created_at, page.page_ord, page.page_total${extra}
+       from ${page.sql} page join users u on u.id = page.id
+       order by page.page_ord`,
+      page.params,
+    ),
   );
   const total = rows.length > 0 ? Number(rows[0].page_total) : await userTotal(sql, organizationId);
   const more = rows.length > query.count;

@@ -336,6 +336,8 @@ export interface UserNameRangeEntity {
   /** The smallest lower(userName) of the range; '' for the first. */
   lowerBound: string;
   size: number;
+  /** Users in the ranges before this one, as of the last compaction. */
+  rowsBefore: number;
 }
 
 export const UserNameRange = new EntitySchema<UserNameRangeEntity>({
@@ -345,6 +347,7 @@ export const UserNameRange = new EntitySchema<UserNameRangeEntity>({
     organization: { kind: 'm:1', entity: 'Organization', primary: true, deleteRule: 'cascade' },
     lowerBound: { type: 'text', primary: true },
     size: { type: 'integer' },
+    rowsBefore: { type: 'integer', default: 0 },
   },
 });
 
@@ -354,6 +357,8 @@ export interface UserCreatedRangeEntity {
   lowerCreatedAt: Date;
   lowerId: string;
   size: number;
+  /** Users in the ranges before this one, as of the last compaction. */
+  rowsBefore: number;
 }
 
 export const UserCreatedRange = new EntitySchema<UserCreatedRangeEntity>({
@@ -364,6 +369,7 @@ export const UserCreatedRange = new EntitySchema<UserCreatedRangeEntity>({
     lowerCreatedAt: { type: 'Date', columnType: 'timestamptz', primary: true },
     lowerId: { type: 'uuid', primary: true },
     size: { type: 'integer' },
+    rowsBefore: { type: 'integer', default: 0 },
   },
 });
 

@@ -22,6 +22,8 @@ import { Sql } from './sql';
 export type UserOrdering = 'userName' | 'created';
 
 interface OrderingSql {
+  /** The organization's ranges, keyed k1 (k2), with their size and rows_before, last first (an index walk). */
+  rangesFromLast: (where: string) => string;
   /** The marks (range bounds, then deltas) as (k..., n, bound), for one organization. */
   marks: string;
   /** Columns of a mark's key, in order. */
@@ -34,6 +36,8 @@ interface OrderingSql {
 
 const ORDERINGS: Record<UserOrdering, OrderingSql> = {
   userName: {
+    rangesFromLast: (where) => `select r.lower_bound as k1, r.size, r.rows_before from user_name_ranges r
+      where r.organization_id = (select org from params)${where} order by r.lower_bound desc`,
     marks: `select r.lower_bound as k1, r.size as n, true as bound from user_name_ranges r, params p
               where r.organization_id = p.org
             union all select '', 0, true from params p
@@ -44,6 +48,8 @@ const ORDERINGS: Record<UserOrdering, OrderingSql> = {
     fromStart: 'lower(u.user_name) >= (select k1 from start)',
   },
   created: {
+    rangesFromLast: (where) => `select r.lower_created_at as k1, r.lower_id as k2, r.size, r.rows_before from user_created_ranges r
+      where r.organization_id = (select org from params)${where} order by r.lower_created_at desc, r.lower_id desc`,
     marks: `select r.lower_created_at as k1, r.lower_id as k2, r.size as n, true as bound from user_created_ranges r, params p
               where r.organization_id = p.org
             union all select '-infinity'::timestamptz, '00000000-0000-0000-0000-000000000000'::uuid, 0, true from params p
@@ -56,11 +62,44 @@ const ORDERINGS: Record<UserOrdering, OrderingSql> = {
   },
 };
 
+/**
+ * The CTEs `pending`, `total` and, given `want` (first, take), `start` (the range
+ * holding position `first`: its key, the rows to skip in it, the rows to take).
+ *
+ * Two ways, one taken per statement (one-time filters on `pending`): with no delta
+ * pending, each range's stored position is exact and the range is one index walk
+ * away; with deltas pending, positions are summed over the ranges and deltas in key
+ * order. Both read one snapshot, so counts and rows agree.
+ */
+function positionCtes(o: OrderingSql): { total: string; start: string } {
+  const total = `pending as (select exists (select 1 from user_order_deltas d, params p where d.organization_id = p.org) as deltas),
+     marks as (${o.marks}),
+     total as (
+       select coalesce((select rows_before + size from (${o.rangesFromLast('')} limit 1) last), 0)::int as total
+       where not (select deltas from pending)
+       union all
+       select m.total from (select coalesce(sum(n), 0)::int as total from marks) m where (select deltas from pending))`;
+  const start = `ranked as (
+       select ${o.keyColumns}, bound,
+              coalesce(sum(n) over (order by ${o.keyColumns}, bound desc rows between unbounded preceding and 1 preceding), 0) as before
+       from marks),
+     start as (
+       select ${o.keyColumns}, (w.first - f.rows_before)::int as skip, greatest(w.take, 0) as take
+       from (${o.rangesFromLast(' and r.rows_before <= (select first from want)')} limit 1) f, want w
+       where not (select deltas from pending)
+       union all
+       select ${o.keyColumns}, (w.first - s.before)::int, greatest(w.take, 0)
+       from (select r.* from ranked r, want w where r.bound and r.before <= w.first
+             order by ${o.keyColumns.split(', ').map((c) => `r.${c} desc`).join(', ')} limit 1) s, want w
+       where (select deltas from pending))`;
+  return { total, start };
+}
+
 /** Users of an organization, read from the ranges and pending deltas. */
 export async function userTotal(sql: Sql, organizationId: string): Promise<number> {
   const row = await sql.one<{ total: number }>(
-    `with params as (select ?::uuid as org), marks as (${ORDERINGS.userName.marks})
-     select coalesce(sum(n), 0)::int as total from marks`,
+    `with params as (select ?::uuid as org), ${positionCtes(ORDERINGS.userName).total}
+     select total from total`,
     [organizationId],
   );
   return row?.total ?? 0;
@@ -79,32 +118,27 @@ export function orderedPageSql(
   limit: number,
 ): { sql: string; params: unknown[] } {
   const o = ORDERINGS[ordering];
+  const ctes = positionCtes(o);
   // Descending positions are ascending ones counted from the end: the page is the
   // ascending run [total - offset - limit, total - offset), read backwards.
   const sql = `(with params as (select ?::uuid as org, ?::int as skip, ?::int as take, ?::boolean as descending),
-     marks as (${o.marks}),
-     total as (select coalesce(sum(n), 0)::int as total from marks),
+     ${ctes.total},
      want as (
        select case when p.descending then greatest(t.total - p.skip - p.take, 0) else p.skip end as first,
               case when p.descending then least(p.take, t.total - p.skip) else p.take end as take
        from params p, total t),
-     ranked as (
-       select ${o.keyColumns}, bound,
-              coalesce(sum(n) over (order by ${o.keyColumns}, bound desc rows between unbounded preceding and 1 preceding), 0) as before
-       from marks),
-     start as (
-       select ${o.keyColumns}, (w.first - r.before)::int as skip, greatest(w.take, 0) as take
-       from ranked r, want w where r.bound and r.before <= w.first
-       order by ${o.keyColumns.split(', ').map((c) => `${c} desc`).join(', ')} limit 1)
+     ${ctes.start}
      select run.id, row_number() over (order by ${descending ? 'run.ord desc' : 'run.ord'}) as page_ord, (select total from total) as page_total
      from (select u.id, row_number() over (order by ${o.userKey}) as ord
            from users u
            where u.organization_id = (select org from params) and ${o.fromStart}
            order by ${o.userKey}
            offset (select skip from start) limit (select take from start)) run
-     -- The same bound as a value: lets the planner see a page of rows, not a tenth of the table.
-     limit ?::int)`;
-  return { sql, params: [organizationId, offset, limit, descending, limit] };
+     -- The same bound written out: the planner sees a page of rows (not a tenth of the table), so
+     -- the prepared statement's generic plan joins the page by id and is planned once.
+     limit ${Math.trunc(limit)})`;
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`page limit must be a whole number: ${limit}`);
+  return { sql, params: [organizationId, offset, limit, descending] };
 }
 
 /** Users per range after a split (each range holds up to twice this before it splits). */
