@@ -26,6 +26,8 @@ export interface Config {
   rateLimitBurst: number;
   /** Longest a single SQL statement may run, ms. */
   statementTimeoutMs: number;
+  /** Run statements as named prepared statements (off behind a pooler that cannot keep them). */
+  preparedStatements: boolean;
   /** A bearer token /metrics requires; undefined: /metrics is open. */
   metricsToken: string | undefined;
 }
@@ -75,6 +77,7 @@ const variables = {
   ROSTER_RATE_LIMIT_PER_SECOND: integer(0, 100_000).default(100),
   ROSTER_RATE_LIMIT_BURST: integer(1, 1_000_000).default(200),
   ROSTER_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
+  ROSTER_DB_PREPARED_STATEMENTS: boolean.default(true),
   ROSTER_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
 };
 
@@ -108,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerSecond: values.ROSTER_RATE_LIMIT_PER_SECOND as number,
     rateLimitBurst: values.ROSTER_RATE_LIMIT_BURST as number,
     statementTimeoutMs: values.ROSTER_STATEMENT_TIMEOUT_MS as number,
+    preparedStatements: values.ROSTER_DB_PREPARED_STATEMENTS as boolean,
     metricsToken: values.ROSTER_METRICS_TOKEN as string | undefined,
   };
 }

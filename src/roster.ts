@@ -42,6 +42,7 @@ export async function openRoster(
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolMax: config.databasePoolMax,
     statementTimeoutMs: config.statementTimeoutMs,
+    preparedStatements: config.preparedStatements,
     onWarning: options.onWarning,
     migrate: options.migrate,
     shareRunningEmbedded: options.shareRunningEmbedded,

@@ -15,6 +15,8 @@ export interface DatabaseOptions {
   poolMax: number;
   /** statement_timeout of every pooled connection, ms (default 15 s). */
   statementTimeoutMs?: number;
+  /** Allow named prepared statements (default true; never on the embedded database). */
+  preparedStatements?: boolean;
   /** Where the driver's warnings go (lost connections); default: dropped. */
   onWarning?: (message: string) => void;
   /** Apply pending migrations before returning (the default). */
@@ -102,7 +104,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   let oneSession = embedded !== undefined || sharedEmbedded !== undefined;
   try {
     orm = await MikroORM.init(ormOptions(url, options.poolMax, options.statementTimeoutMs, options.onWarning));
-    if (!oneSession) {
+    if (!oneSession && options.preparedStatements !== false) {
       // An embedded PostgreSQL reached by URL (pglite-socket) serves one session too.
       const [row] = await orm.em.getConnection().execute<{ version: string }[]>('select version() as version');
       oneSession = /PGlite/i.test(row?.version ?? '');
@@ -124,7 +126,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     orm: opened,
     url,
     embedded: embedded !== undefined,
-    preparedStatements: !oneSession,
+    preparedStatements: !oneSession && options.preparedStatements !== false,
     async ping(timeoutMs = 2000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<boolean>((resolve) => {

@@ -9,6 +9,7 @@ describe('configuration', () => {
     expect(config.dataDir).toBe(path.resolve('data'));
     expect(config.bootstrapToken).toBeUndefined();
     expect(config.databasePoolMax).toBe(10);
+    expect(config.preparedStatements).toBe(true);
   });
 
   it('reads every variable', () => {
@@ -20,6 +21,7 @@ describe('configuration', () => {
       ROSTER_PUBLIC_URL: 'https://roster.example.com/',
       LOG_LEVEL: 'warn',
       ROSTER_TRUST_PROXY: 'true',
+      ROSTER_DB_PREPARED_STATEMENTS: 'false',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -29,6 +31,7 @@ describe('configuration', () => {
       publicBaseUrl: 'https://roster.example.com',
       logLevel: 'warn',
       trustProxy: true,
+      preparedStatements: false,
     });
   });
 
@@ -40,6 +43,7 @@ describe('configuration', () => {
     ['ROSTER_DB_POOL_MAX', '1'],
     ['ROSTER_PUBLIC_URL', 'roster.example.com'],
     ['ROSTER_TRUST_PROXY', 'perhaps'],
+    ['ROSTER_DB_PREPARED_STATEMENTS', 'sometimes'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
