@@ -71,49 +71,52 @@ function columnValues(fields: Partial<UserFields>): [string, unknown][] {
   return out;
 }
 
+/** A users row as a User. Plain property reads: this runs for every user of every list page. */
 function toUser(row: Row): User {
   const name: User['name'] = {};
-  for (const [part, column] of Object.entries(NAME_COLUMNS)) {
-    if (row[column] !== null && row[column] !== undefined) name[part as keyof typeof NAME_COLUMNS] = row[column] as string;
-  }
-  const get = <T>(field: keyof typeof COLUMNS) => row[COLUMNS[field]] as T;
+  if (row.name_formatted != null) name.formatted = row.name_formatted as string;
+  if (row.name_family_name != null) name.familyName = row.name_family_name as string;
+  if (row.name_given_name != null) name.givenName = row.name_given_name as string;
+  if (row.name_middle_name != null) name.middleName = row.name_middle_name as string;
+  if (row.name_honorific_prefix != null) name.honorificPrefix = row.name_honorific_prefix as string;
+  if (row.name_honorific_suffix != null) name.honorificSuffix = row.name_honorific_suffix as string;
   return {
     id: row.id as string,
     organizationId: row.organization_id as string,
-    userName: get('userName'),
-    externalId: get('externalId'),
+    userName: row.user_name as string,
+    externalId: row.external_id as User['externalId'],
     name,
-    displayName: get('displayName'),
-    nickName: get('nickName'),
-    profileUrl: get('profileUrl'),
-    title: get('title'),
-    userType: get('userType'),
-    preferredLanguage: get('preferredLanguage'),
-    locale: get('locale'),
-    timezone: get('timezone'),
-    active: get('active'),
-    emails: get<MultiValue[]>('emails'),
-    phoneNumbers: get<MultiValue[]>('phoneNumbers'),
-    ims: get<MultiValue[]>('ims'),
-    photos: get<MultiValue[]>('photos'),
-    addresses: get<MultiValue[]>('addresses'),
-    entitlements: get<MultiValue[]>('entitlements'),
-    roles: get<MultiValue[]>('roles'),
-    x509Certificates: get<MultiValue[]>('x509Certificates'),
-    enterprise: get('enterprise'),
-    systemRole: get<SystemRole>('systemRole'),
-    organizationRole: get<OrganizationRole>('organizationRole'),
-    customTqlTimeout: get('customTqlTimeout'),
-    locked: get('locked'),
-    passwordResetRequired: get('passwordResetRequired'),
+    displayName: row.display_name as User['displayName'],
+    nickName: row.nick_name as User['nickName'],
+    profileUrl: row.profile_url as User['profileUrl'],
+    title: row.title as User['title'],
+    userType: row.user_type as User['userType'],
+    preferredLanguage: row.preferred_language as User['preferredLanguage'],
+    locale: row.locale as User['locale'],
+    timezone: row.timezone as User['timezone'],
+    active: row.active as boolean,
+    emails: row.emails as MultiValue[],
+    phoneNumbers: row.phone_numbers as MultiValue[],
+    ims: row.ims as MultiValue[],
+    photos: row.photos as MultiValue[],
+    addresses: row.addresses as User['addresses'],
+    entitlements: row.entitlements as MultiValue[],
+    roles: row.roles as MultiValue[],
+    x509Certificates: row.x509_certificates as MultiValue[],
+    enterprise: row.enterprise as User['enterprise'],
+    systemRole: row.system_role as SystemRole,
+    organizationRole: row.organization_role as OrganizationRole,
+    customTqlTimeout: row.custom_tql_timeout as User['customTqlTimeout'],
+    locked: row.locked as boolean,
+    passwordResetRequired: row.password_reset_required as boolean,
     mfaEnabled: row.mfa_enabled as boolean,
-    mfaResetRequired: get('mfaResetRequired'),
-    termsOfServiceAcceptanceRequired: get('termsOfServiceAcceptanceRequired'),
-    logoutAfterMinutes: get('logoutAfterMinutes'),
-    summaryEmailTime: get('summaryEmailTime'),
-    tokenExpirationDays: get('tokenExpirationDays'),
-    includeInObservations: get('includeInObservations'),
-    allowExceedApiLinkLimit: get('allowExceedApiLinkLimit'),
+    mfaResetRequired: row.mfa_reset_required as boolean,
+    termsOfServiceAcceptanceRequired: row.terms_of_service_acceptance_required as boolean,
+    logoutAfterMinutes: row.logout_after_minutes as User['logoutAfterMinutes'],
+    summaryEmailTime: row.summary_email_time as User['summaryEmailTime'],
+    tokenExpirationDays: row.token_expiration_days as User['tokenExpirationDays'],
+    includeInObservations: row.include_in_observations as User['includeInObservations'],
+    allowExceedApiLinkLimit: row.allow_exceed_api_link_limit as User['allowExceedApiLinkLimit'],
     passwordHash: row.password_hash as string | null,
     createdAt: toDate(row.created_at),
     updatedAt: toDate(row.updated_at),
