@@ -3,8 +3,8 @@ import { AuditTrail } from './audit';
 import { DomainError, invalidValue, notFound, uniqueness } from './errors';
 import { assertWithinLicense } from './license';
 import { authorizeUserChange } from './policy';
-import type { ListQuery, Page, PasswordHasher, Repositories, UnitOfWork } from './ports';
-import { accountTypeOf } from './roles';
+import type { AccountCounts, ListQuery, Page, PasswordHasher, Repositories, UnitOfWork } from './ports';
+import { accountTypeOf, SYSTEM_ROLES } from './roles';
 import { assertPasswordMeetsPolicy, settingsFrom, type InstanceSettings } from './settings';
 import { USER_DEFAULTS, type User, type UserDraft, type UserFields } from './user';
 
@@ -162,7 +162,11 @@ async function checkLicense(r: Repositories, organizationId: string, systemRole:
   if (!limited) return;
   const locked = await r.organizations.lockLicense(organizationId);
   const org = await r.organizations.findById(organizationId);
-  assertWithinLicense(locked ?? license, await r.users.countByAccountType(organizationId), systemRole, org?.slug ?? organizationId);
+  // Only the account type being added is counted, through (organization, system role):
+  // as many rows as that type's users, never every user of a large organization.
+  const counts: AccountCounts = { standard: 0, api: 0, taxii: 0, readOnly: 0 };
+  counts[type] = await r.users.countWithSystemRoles(organizationId, SYSTEM_ROLES.filter((role) => accountTypeOf(role) === type));
+  assertWithinLicense(locked ?? license, counts, systemRole, org?.slug ?? organizationId);
 }
 
 export function assertVersion(actual: number, expected: ExpectedVersion): void {

@@ -101,6 +101,8 @@ export const User = new EntitySchema<UserEntity>({
   indexes: [
     { name: 'users_organization_external_id_index', properties: ['organization', 'externalId'] },
     { name: 'users_organization_created_index', properties: ['organization', 'createdAt', 'id'] },
+    // A license check counts the users of one account type: as many as the limit, not the table.
+    { name: 'users_organization_system_role_index', properties: ['organization', 'systemRole'] },
     {
       name: 'users_organization_user_name_lower_index',
       expression: 'create index "users_organization_user_name_lower_index" on "users" ("organization_id", lower("user_name"), "id")',

@@ -213,6 +213,17 @@ export class UserSqlRepository implements UserRepository {
     return counts;
   }
 
+  async countWithSystemRoles(organizationId: string, roles: readonly SystemRole[]): Promise<number> {
+    if (roles.length === 0) return 0;
+    // One PostgreSQL text[] literal (knex would spread an array into several parameters).
+    const literal = `{${roles.map((r) => `"${r.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+    const row = await this.sql.one<{ n: number }>(
+      'select count(*)::int as n from users where organization_id = ? and system_role = any(?::text[])',
+      [organizationId, literal],
+    );
+    return row?.n ?? 0;
+  }
+
   async batch(organizationId: string, afterId: string | undefined, limit: number): Promise<User[]> {
     const rows = await this.sql.all<Row>(
       `select * from users where organization_id = ?${afterId ? ' and id > ?' : ''} order by id limit ?`,

@@ -205,6 +205,21 @@ describe('licenses', () => {
     expect(api.body.detail).toMatch(/does not allow API users/);
     await scim.post('/Users', withRoster(name('free'), { systemRole: 'Read Only User', organizationRole: 'Read Only User' })).expect(201);
   });
+
+  it('counts only the account type a change adds: other types never take its seats', async () => {
+    const other = await t.newOrganization('seats');
+    const scim = scimClient(t.app, other.token);
+    await t.roster.organizations.setLicense('seats', { standardUserLimit: 2, readOnlyUserLimit: 1, readOnlyUsersFree: false });
+    await scim.post('/Users', withRoster(name('reader'), { systemRole: 'Read Only User', organizationRole: 'Read Only User' })).expect(201);
+    await scim.post('/Users', userBody(name('one'))).expect(201);
+    await scim.post('/Users', userBody(name('two'))).expect(201);
+    const third = await scim.post('/Users', userBody(name('three')));
+    expectScimError(third, 403);
+    expect(third.body.detail).toBe('organization seats has reached its license limit of 2 standard users');
+    const reader = await scim.post('/Users', withRoster(name('reader2'), { systemRole: 'Read Only User', organizationRole: 'Read Only User' }));
+    expectScimError(reader, 403);
+    expect(reader.body.detail).toMatch(/license limit of 1 /);
+  });
 });
 
 describe('audit', () => {
