@@ -9,14 +9,43 @@ import type { EntityManager, Knex } from '@mikro-orm/postgresql';
  * distinct texts a process runs the rest unnamed.
  */
 const MAX_PREPARED_STATEMENTS = 2000;
-const statementNames = new Map<string, string>();
 
-function statementName(sql: string): string | undefined {
-  const known = statementNames.get(sql);
-  if (known !== undefined || statementNames.size >= MAX_PREPARED_STATEMENTS) return known;
+/** A statement's name and its text with PostgreSQL's `$n` placeholders (undefined: knex must compile it). */
+interface Statement {
+  name: string;
+  text: string | undefined;
+  /** How many values the text binds. */
+  bindings: number;
+}
+
+const statements = new Map<string, Statement>();
+
+function statement(sql: string): Statement | undefined {
+  const known = statements.get(sql);
+  if (known !== undefined || statements.size >= MAX_PREPARED_STATEMENTS) return known;
   const name = `roster_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-  statementNames.set(sql, name);
-  return name;
+  const made = { name, ...positional(sql) };
+  statements.set(sql, made);
+  return made;
+}
+
+/**
+ * The text knex would send for a raw statement: each `?` becomes `$1`, `$2`, …, and
+ * `\?` a literal `?`. Identifier bindings (`??`) are left to knex (text undefined).
+ */
+function positional(sql: string): { text: string | undefined; bindings: number } {
+  let bindings = 0;
+  let identifiers = false;
+  const text = sql.replace(/\\?\?\??/g, (match) => {
+    if (match === '\\?') return '?';
+    if (match === '??') {
+      identifiers = true;
+      return match;
+    }
+    bindings += 1;
+    return `$${bindings}`;
+  });
+  return { text: identifiers ? undefined : text, bindings };
 }
 
 /** Arrays would be spread into several parameters by knex: such statements stay unnamed. */
@@ -27,21 +56,57 @@ interface RawResult {
   rowCount: number | null;
 }
 
+/** The pg client of a pooled connection (what knex's pool hands out for PostgreSQL). */
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<RawResult>;
+}
+
+/** What Sql needs of knex's client: its connection pool. */
+interface KnexClient {
+  acquireConnection(): Promise<PgClient>;
+  releaseConnection(connection: PgClient): Promise<void>;
+}
+
+type Connection = ReturnType<EntityManager['getConnection']>;
+
 /**
- * Plain parameterised SQL on the connection (and transaction) of one EntityManager.
+ * Plain parameterised SQL on the connection (and transaction) of one EntityManager,
+ * or on the connection pool itself (`Sql.onPool`: reads, each statement on whichever
+ * connection is free, as a forked EntityManager outside a transaction would run it).
  * Placeholders are `?`; values are always bound, never spliced into the text.
  */
 export class Sql {
+  private readonly connection: () => Connection;
+  private readonly transaction: () => Knex.Transaction | undefined;
+
   /** `prepare`: run statements as named prepared statements (not on a shared embedded session). */
   constructor(
-    private readonly em: EntityManager,
+    source: EntityManager | { pool: Connection },
     private readonly prepare = false,
-  ) {}
+  ) {
+    if ('pool' in source) {
+      const connection = source.pool;
+      this.connection = () => connection;
+      this.transaction = () => undefined;
+    } else {
+      this.connection = () => source.getConnection();
+      this.transaction = () => source.getTransactionContext<Knex.Transaction>();
+    }
+  }
+
+  /**
+   * Statements outside any transaction, on the pool of this connection: no
+   * EntityManager per unit of work. Prepared statements go straight to a pooled pg
+   * client (the same pool, type parsers and statement names as through knex).
+   */
+  static onPool(connection: Connection, prepare = false): Sql {
+    return new Sql({ pool: connection }, prepare);
+  }
 
   async all<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
     const prepared = await this.prepared(sql, params);
     if (prepared) return prepared.rows as T[];
-    return this.em.getConnection().execute<T[]>(sql, params, 'all', this.em.getTransactionContext());
+    return this.connection().execute<T[]>(sql, params, 'all', this.transaction());
   }
 
   async one<T extends object>(sql: string, params: unknown[] = []): Promise<T | null> {
@@ -53,18 +118,31 @@ export class Sql {
   async run(sql: string, params: unknown[] = []): Promise<number> {
     const prepared = await this.prepared(sql, params);
     if (prepared) return prepared.rowCount ?? 0;
-    const result = await this.em
-      .getConnection()
-      .execute<{ affectedRows: number }>(sql, params, 'run', this.em.getTransactionContext());
+    const result = await this.connection().execute<{ affectedRows: number }>(sql, params, 'run', this.transaction());
     return result.affectedRows;
   }
 
   /** Runs the statement as a named prepared statement (same connection or transaction as execute). */
   private async prepared(sql: string, params: unknown[]): Promise<RawResult | undefined> {
-    const name = this.prepare && preparable(params) ? statementName(sql) : undefined;
-    if (name === undefined) return undefined;
-    const knex = this.em.getTransactionContext<Knex.Transaction>() ?? this.em.getConnection().getKnex();
-    return (await knex.raw(sql, params as Knex.RawBinding[]).options({ name })) as unknown as RawResult;
+    const named = this.prepare && preparable(params) ? statement(sql) : undefined;
+    if (named === undefined) return undefined;
+    const transaction = this.transaction();
+    const knex = transaction ?? this.connection().getKnex();
+    if (transaction === undefined && named.text !== undefined) return this.pooled(knex.client as KnexClient, named, sql, params);
+    return (await knex.raw(sql, params as Knex.RawBinding[]).options({ name: named.name })) as unknown as RawResult;
+  }
+
+  /** A prepared statement on a pooled connection, without compiling it through knex each time. */
+  private async pooled(client: KnexClient, named: Statement, sql: string, params: unknown[]): Promise<RawResult> {
+    // The checks knex.raw makes before it sends anything.
+    if (params.length !== named.bindings) throw new Error(`Expected ${params.length} bindings, saw ${named.bindings}`);
+    if (params.includes(undefined)) throw new Error(`Undefined binding(s) detected when compiling RAW query: ${sql}`);
+    const connection = await client.acquireConnection();
+    try {
+      return await connection.query({ name: named.name, text: named.text as string, values: params });
+    } finally {
+      await client.releaseConnection(connection);
+    }
   }
 }
 

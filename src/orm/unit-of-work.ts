@@ -1,5 +1,4 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Repositories, UnitOfWork } from '../domain/ports';
 import { AuditSqlRepository } from './audit.repository';
 import { CredentialSqlRepository } from './credential.repository';
@@ -10,8 +9,7 @@ import { SettingsSqlRepository } from './settings.repository';
 import { Sql } from './sql';
 import { UserSqlRepository } from './user.repository';
 
-function repositories(em: EntityManager, prepare: boolean): Repositories {
-  const sql = new Sql(em, prepare);
+function repositories(sql: Sql): Repositories {
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
@@ -22,17 +20,25 @@ function repositories(em: EntityManager, prepare: boolean): Repositories {
   };
 }
 
-/** The domain's unit of work on MikroORM: a fresh EntityManager per unit, one transaction per write. */
+/**
+ * The domain's unit of work on MikroORM. A read runs its statements on the pool, with
+ * no EntityManager of its own (the repositories hold no state, so one set serves every
+ * read); a write gets a fresh EntityManager and one transaction.
+ */
 export class OrmUnitOfWork implements UnitOfWork {
+  private readonly reads: Repositories;
+
   /** `prepare`: run statements as named prepared statements (Database.preparedStatements). */
   constructor(
     private readonly orm: MikroORM,
     private readonly prepare = false,
-  ) {}
+  ) {
+    this.reads = repositories(Sql.onPool(orm.em.getConnection(), prepare));
+  }
 
   async read<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     try {
-      return await work(repositories(this.orm.em.fork(), this.prepare));
+      return await work(this.reads);
     } catch (error) {
       throw normalizeDatabaseError(error);
     }
@@ -40,7 +46,7 @@ export class OrmUnitOfWork implements UnitOfWork {
 
   async write<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     try {
-      return await this.orm.em.fork().transactional((em) => work(repositories(em, this.prepare)));
+      return await this.orm.em.fork().transactional((em) => work(repositories(new Sql(em, this.prepare))));
     } catch (error) {
       throw normalizeDatabaseError(error);
     }
