@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import request from 'supertest';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { ENTERPRISE, ROSTER, USER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
@@ -258,6 +259,23 @@ describe('deleting a user', () => {
     expectScimError(await scim.get(`/Users/${id}`), 404);
     expectScimError(await scim.delete(`/Users/${id}`), 404);
     await scim.post('/Users', userBody('delete.me@example.com')).expect(201);
+  });
+});
+
+describe('SCIM response bodies', () => {
+  it('carry an exact byte Content-Length for non-ASCII text, none on HEAD and on 304', async () => {
+    const created = await scim.post('/Users', userBody('zoe.umlaut@example.com', { displayName: 'Zoë Ümlaut 😀' })).expect(201);
+    const got = await scim.get(`/Users/${created.body.id}`).expect(200);
+    expect(got.headers['content-type']).toBe('application/scim+json; charset=utf-8');
+    expect(Number(got.headers['content-length'])).toBe(Buffer.byteLength(got.text, 'utf8'));
+    expect(got.body.displayName).toBe('Zoë Ümlaut 😀');
+    const head = await request(t.app).head(`/scim/v2/Users/${created.body.id}`).set('Authorization', `Bearer ${t.token}`).expect(200);
+    expect(head.text ?? '').toBe('');
+    expect(head.headers['content-length']).toBe(got.headers['content-length']);
+    const fresh = await scim.get(`/Users/${created.body.id}`).set('If-None-Match', got.headers.etag).expect(304);
+    expect(fresh.text ?? '').toBe('');
+    expect(fresh.headers['content-type']).toBeUndefined();
+    await scim.get(`/Users/${created.body.id}`).set('If-None-Match', 'W/"999"').expect(200);
   });
 });
 
