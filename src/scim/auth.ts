@@ -22,25 +22,24 @@ export function bearerAuth(credentials: CredentialService) {
       );
     }),
   );
-  const middleware = authenticator.initialize();
   const refuse = (res: Response) => {
     res.setHeader('WWW-Authenticate', 'Bearer realm="roster"');
     sendScim(res, 401, unauthorized());
   };
   return (req: Request, res: Response, next: NextFunction) => {
     // Only the Authorization header carries a token: never a query string or a body.
-    if (!/^bearer\s+\S+/i.test(req.get('authorization') ?? '')) return refuse(res);
-    middleware(req, res, () => {
-      authenticator.authenticate('scim-bearer', { session: false }, (error: unknown, actor: Actor | false) => {
-        if (error) {
-          const scimError = toScimError(error, locals(res).requestId);
-          sendScim(res, scimError.status, scimError);
-          return;
-        }
-        if (!actor) return refuse(res);
-        locals(res).actor = actor;
-        next();
-      })(req, res, next);
-    });
+    if (!/^bearer\s+\S+/i.test(req.headers.authorization ?? '')) return refuse(res);
+    // No `initialize()`: since passport 0.6, `authenticate` sets up the request itself
+    // (initialize only adds compatibility with strategies written for passport 0.4).
+    authenticator.authenticate('scim-bearer', { session: false }, (error: unknown, actor: Actor | false) => {
+      if (error) {
+        const scimError = toScimError(error, locals(res).requestId);
+        sendScim(res, scimError.status, scimError);
+        return;
+      }
+      if (!actor) return refuse(res);
+      locals(res).actor = actor;
+      next();
+    })(req, res, next);
   };
 }

@@ -143,8 +143,9 @@ export function bulkRouter(deps: { users: UserService; groups: GroupService; pub
     }
   }
 
+  // Mounted at /Bulk (scim/router.ts).
   router.post(
-    '/Bulk',
+    '/',
     express.json({ type: ['application/scim+json', 'application/json', 'application/*+json'], limit: BULK_MAX_PAYLOAD_BYTES }),
     inputGuard,
     handler(async (req, res) => {

@@ -34,13 +34,15 @@ export function scimRouter(deps: ScimDeps): Router {
   const router = Router();
   router.use(bearerAuth(deps.credentials));
   router.use(deps.rateLimiter.middleware(deps.onRateLimited));
-  // Bulk parses its own body, up to the maxPayloadSize it advertises.
-  router.use(bulkRouter(deps));
+  // Bulk parses its own body, up to the maxPayloadSize it advertises. Mounted at its
+  // path, so other requests pass it by one path test instead of walking its routes.
+  router.use('/Bulk', bulkRouter(deps));
   router.use(express.json({ type: JSON_TYPES, limit: deps.maxBodyBytes, strict: true }));
   router.use(inputGuard);
-  router.use(discoveryRouter(deps.publicBaseUrl));
+  // The resources first: they take nearly every request (no path is served twice).
   router.use('/Users', usersRouter(deps.users, deps.publicBaseUrl));
   router.use('/Groups', groupsRouter(deps.groups, deps.publicBaseUrl));
+  router.use(discoveryRouter(deps.publicBaseUrl));
   router.use(rootSearchRouter(deps.users, deps.groups, deps.publicBaseUrl));
   router.all(['/Me', '/Me/*rest'], () => {
     throw new ScimError(501, undefined, '/Me is not supported: a provisioning token is not a user');

@@ -53,6 +53,21 @@ describe('operations endpoints', () => {
     expect(res.headers['x-powered-by']).toBeUndefined();
     expect(res.headers['content-security-policy']).toMatch(/default-src 'none'/);
   });
+
+  it('sends the same security headers on SCIM responses, errors included', async () => {
+    const other = await t.newOrganization('headers-tenant');
+    for (const res of [
+      await scimClient(t.app, other.token).get('/Users?count=1').expect(200),
+      await request(t.app).get('/scim/v2/Users').expect(401),
+    ]) {
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=31536000; includeSubDomains/);
+      expect(res.headers['content-security-policy']).toMatch(/default-src 'none'.*frame-ancestors 'none'/);
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
 });
 
 describe('request logs', () => {
