@@ -36,6 +36,18 @@ export interface Page<T> {
   groups?: Map<string, { id: string; displayName: string }[]>;
 }
 
+/**
+ * A page of users as the store renders them: each user's SCIM resource (the
+ * attributes returned by default, links under `baseUrl`) as JSON text, in page order.
+ * The one place the store speaks the protocol's format, for list pages: building,
+ * then serialising, a hundred resources in Node costs more than the query.
+ */
+export interface RenderedPage {
+  total: number;
+  resources: string[];
+  next?: PageKey;
+}
+
 export interface NewUser extends UserFields {
   organizationId: string;
   passwordHash: string | null;
@@ -43,6 +55,8 @@ export interface NewUser extends UserFields {
 
 export interface UserRepository {
   list(organizationId: string, query: ListQuery): Promise<Page<User>>;
+  /** The same page as `list`, each user rendered as its SCIM resource (see RenderedPage). */
+  listRendered(organizationId: string, query: ListQuery, baseUrl: string): Promise<RenderedPage>;
   findById(organizationId: string, id: string): Promise<User | null>;
   /** Reads and locks the row until the end of the current transaction. */
   lockById(organizationId: string, id: string): Promise<User | null>;

@@ -3,7 +3,7 @@ import { AuditTrail } from './audit';
 import { DomainError, invalidValue, notFound, uniqueness } from './errors';
 import { assertWithinLicense } from './license';
 import { authorizeUserChange } from './policy';
-import type { AccountCounts, ListQuery, Page, PasswordHasher, Repositories, UnitOfWork } from './ports';
+import type { AccountCounts, ListQuery, Page, PasswordHasher, RenderedPage, Repositories, UnitOfWork } from './ports';
 import { accountTypeOf, SYSTEM_ROLES } from './roles';
 import { assertPasswordMeetsPolicy, settingsFrom, type InstanceSettings } from './settings';
 import { USER_DEFAULTS, type User, type UserDraft, type UserFields } from './user';
@@ -33,6 +33,11 @@ export class UserService {
 
   list(actor: Actor, query: ListQuery): Promise<Page<User>> {
     return this.deps.uow.read((r) => r.users.list(actor.organizationId, query));
+  }
+
+  /** The same page as `list`, each user rendered by the store as its SCIM resource. */
+  listRendered(actor: Actor, query: ListQuery, baseUrl: string): Promise<RenderedPage> {
+    return this.deps.uow.read((r) => r.users.listRendered(actor.organizationId, query, baseUrl));
   }
 
   async get(actor: Actor, id: string): Promise<User> {

@@ -201,7 +201,7 @@ export function orderBy(table: Table, alias: string, sortBy: { attribute: Attrib
   return { sql: `${sort.sql}, ${alias}.id ${sortBy.descending ? 'desc' : 'asc'}`, params: sort.params };
 }
 
-type PackedRow = { row_json: Record<string, unknown> } & Record<string, unknown>;
+type PackedRow = { row_json?: Record<string, unknown> } & Record<string, unknown>;
 
 /**
  * A page's rows arrive as one JSON value each (`row_to_json`): the driver parses it
@@ -209,8 +209,11 @@ type PackedRow = { row_json: Record<string, unknown> } & Record<string, unknown>
  * most of the time a page of users spent in Node. Column names stay the keys.
  */
 function unpackRows(rows: PackedRow[]): Record<string, unknown>[] {
-  return rows.map(({ row_json: row, ...rest }) => Object.assign(row, rest));
+  return rows.map(({ row_json: row, ...rest }) => (row === undefined ? rest : Object.assign(row, rest)));
 }
+
+/** The select list of a page's rows: each whole row, packed (see unpackRows), then `extra`. */
+export const packedColumns = (alias: string, extra = ''): SqlFragment => ({ sql: `row_to_json(${alias}) as row_json${extra}`, params: [] });
 
 /**
  * One page of users or groups of an organization: the total from SQL, the rows the
@@ -223,6 +226,8 @@ function unpackRows(rows: PackedRow[]): Record<string, unknown>[] {
  * (usually a few rows: an identity provider's lookup) counts in the same query
  * (`count(*) over ()`); an unfiltered one counts apart, so the page itself can stop
  * at its LIMIT. A total the caller already knows (a cursor's) is not counted again.
+ * `columns` is what is read of each row of the page (default: the whole row, packed);
+ * its parameters come first.
  */
 export async function listPage(
   sql: Sql,
@@ -230,10 +235,10 @@ export async function listPage(
   alias: string,
   organizationId: string,
   query: ListQuery,
-  extra = '',
+  columns: SqlFragment = packedColumns(alias),
 ): Promise<{ total: number; rows: Record<string, unknown>[]; next?: PageKey }> {
   const ranged = table === 'users' && !query.filter && !query.after ? rangedOrder(query.sortBy) : undefined;
-  if (ranged) return rangedUserPage(sql, organizationId, query, ranged, extra);
+  if (ranged) return rangedUserPage(sql, organizationId, query, ranged, columns);
   const where = listWhere(table, alias, organizationId, query.filter, query);
   const countApart = query.knownTotal === undefined && (!query.filter || query.count === 0);
   const counted = async () =>
@@ -247,12 +252,12 @@ export async function listPage(
   const offset = query.after ? 0 : query.startIndex - 1;
   const windowCount = total < 0 ? ', count(*) over () as page_total' : '';
   const rows = unpackRows(await sql.all<PackedRow>(
-    `select row_to_json(${alias}) as row_json, ${alias}.created_at::text as page_created_at, page.page_ord${windowCount ? ', page.page_total' : ''}${extra}
+    `select ${columns.sql}, ${alias}.created_at::text as page_created_at, page.page_ord${windowCount ? ', page.page_total' : ''}
      from (select ${alias}.id, row_number() over (order by ${order.sql}) as page_ord${windowCount}
            from ${table} ${alias} where ${where.sql}${after.sql} order by ${order.sql} limit ? offset ?) page
      join ${table} ${alias} on ${alias}.id = page.id
      order by page.page_ord`,
-    [...order.params, ...where.params, ...after.params, ...order.params, query.count + 1, offset],
+    [...columns.params, ...order.params, ...where.params, ...after.params, ...order.params, query.count + 1, offset],
   ));
   if (total < 0) total = rows.length > 0 ? Number(rows[0].page_total) : offset === 0 ? 0 : await counted();
   const more = rows.length > query.count;
@@ -281,16 +286,16 @@ async function rangedUserPage(
   organizationId: string,
   query: ListQuery,
   order: { ordering: UserOrdering; descending: boolean },
-  extra: string,
+  columns: SqlFragment,
 ): Promise<{ total: number; rows: Record<string, unknown>[]; next?: PageKey }> {
   if (query.count === 0) return { total: query.knownTotal ?? (await userTotal(sql, organizationId)), rows: [] };
   const page = orderedPageSql(order.ordering, organizationId, order.descending, query.startIndex - 1, query.count + 1);
   const rows = unpackRows(
     await sql.all<PackedRow>(
-      `select row_to_json(u) as row_json, u.created_at::text as page_created_at, page.page_ord, page.page_total${extra}
+      `select ${columns.sql}, u.created_at::text as page_created_at, page.page_ord, page.page_total
        from ${page.sql} page join users u on u.id = page.id
        order by page.page_ord`,
-      page.params,
+      [...columns.params, ...page.params],
     ),
   );
   const total = rows.length > 0 ? Number(rows[0].page_total) : await userTotal(sql, organizationId);

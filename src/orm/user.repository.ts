@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { AccountCounts, ListQuery, NewUser, Page, UserRepository } from '../domain/ports';
+import type { AccountCounts, ListQuery, NewUser, Page, RenderedPage, UserRepository } from '../domain/ports';
 import type { AccountType, OrganizationRole, SystemRole } from '../domain/roles';
 import type { MultiValue, User, UserFields } from '../domain/user';
-import { ACCOUNT_TYPE_SQL, listPage } from './catalogs';
+import { ACCOUNT_TYPE_SQL, listPage, packedColumns } from './catalogs';
+import { userResourceColumns } from './user-resource';
 import { isUuid, placeholders, toDate, uuidArray, type Sql } from './sql';
 
 /** Domain field -> column, for the fields stored one to one. */
@@ -133,12 +134,17 @@ export class UserSqlRepository implements UserRepository {
 
   async list(organizationId: string, query: ListQuery): Promise<Page<User>> {
     const inline = query.includeGroups === true;
-    const page = await listPage(this.sql, 'users', 'u', organizationId, query, inline ? GROUPS_COLUMN : '');
+    const page = await listPage(this.sql, 'users', 'u', organizationId, query, packedColumns('u', inline ? GROUPS_COLUMN : ''));
     const items = page.rows.map(toUser);
     const groups = inline
       ? new Map(page.rows.map((row) => [row.id as string, (row.groups_json ?? []) as { id: string; displayName: string }[]]))
       : undefined;
     return { total: page.total, items, ...(page.next ? { next: page.next } : {}), ...(groups ? { groups } : {}) };
+  }
+
+  async listRendered(organizationId: string, query: ListQuery, baseUrl: string): Promise<RenderedPage> {
+    const page = await listPage(this.sql, 'users', 'u', organizationId, query, userResourceColumns(baseUrl));
+    return { total: page.total, resources: page.rows.map((row) => row.resource_json as string), ...(page.next ? { next: page.next } : {}) };
   }
 
   async findById(organizationId: string, id: string): Promise<User | null> {

@@ -52,9 +52,14 @@ function encode(state: CursorState): string {
   return Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
 }
 
-/** The cursor of the page after this one, or undefined on the last page. */
-export function nextCursor(context: CursorContext, query: ListQuery, page: Page<unknown>): string | undefined {
+/** The cursor of the page after this one (which showed `shown` resources), or undefined on the last page. */
+export function nextCursor(
+  context: CursorContext,
+  query: ListQuery,
+  page: Pick<Page<unknown>, 'total' | 'next'>,
+  shown: number,
+): string | undefined {
   if (!page.next) return undefined;
-  if (query.sortBy) return encode({ v: 1, f: context.fingerprint, offset: context.offset + page.items.length, t: page.total });
+  if (query.sortBy) return encode({ v: 1, f: context.fingerprint, offset: context.offset + shown, t: page.total });
   return encode({ v: 1, f: context.fingerprint, after: page.next, t: page.total });
 }

@@ -62,7 +62,7 @@ export function groupsRouter(groups: GroupService, publicBaseUrl: string | undef
       res,
       200,
       cursor
-        ? cursorListResponse(resources, page.total, nextCursor(cursor, query, page))
+        ? cursorListResponse(resources, page.total, nextCursor(cursor, query, page, page.items.length))
         : listResponse(resources, page.total, query.startIndex),
     );
   }

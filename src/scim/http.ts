@@ -31,7 +31,11 @@ export function actorOf(res: Response): Actor {
  * client holds fresh (If-None-Match) becomes 304 without Content-Type or body.
  */
 export function sendScim(res: Response, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  sendScimText(res, status, JSON.stringify(body));
+}
+
+/** sendScim for a body already serialised as JSON text. */
+export function sendScimText(res: Response, status: number, text: string): void {
   res.status(status);
   res.setHeader('Content-Type', SCIM_CONTENT_TYPE);
   // An app that generates ETags gets send's own path (Roster's app does not).

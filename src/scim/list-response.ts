@@ -24,3 +24,13 @@ export function cursorListResponse(resources: unknown[], totalResults: number, n
     Resources: resources,
   };
 }
+
+/**
+ * A ListResponse's text with its Resources given as JSON texts (rendered by the
+ * store): the envelope is serialised and the resources are joined into it as they are.
+ */
+export function listResponseText(response: { Resources: unknown[] }): string {
+  const { Resources: resources, ...envelope } = response;
+  const head = JSON.stringify(envelope);
+  return `${head.slice(0, -1)},"Resources":[${resources.join(',')}]}`;
+}

@@ -1,10 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import type { User } from '../domain/user';
 import type { UserService } from '../domain/user.service';
-import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, sendResource, sendScim, wantsBody } from './http';
+import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, sendResource, sendScim, sendScimText, wantsBody } from './http';
 import { nextCursor } from './cursor';
 import { listRequestFrom } from './list-query';
-import { cursorListResponse, listResponse } from './list-response';
+import { cursorListResponse, listResponse, listResponseText } from './list-response';
 import { applyPatch, parsePatchRequest } from './patch';
 import { userSchemaIndex } from './schema-index';
 import { isExcluded, project, projectionFrom, type Projection } from './projection';
@@ -62,14 +62,24 @@ export function usersRouter(users: UserService, publicBaseUrl: string | undefine
 
   async function list(req: Request, res: Response, params: QueryParams) {
     const { query, cursor } = listRequestFrom(params);
-    const includeGroups = !isExcluded(projectionFrom(params), 'groups');
+    const projection = projectionFrom(params);
+    if (!projection.attributes && !projection.excluded) {
+      // The default attributes: PostgreSQL renders each resource (orm/user-resource.ts).
+      const page = await users.listRendered(actorOf(res), query, base(req));
+      const response = cursor
+        ? cursorListResponse(page.resources, page.total, nextCursor(cursor, query, page, page.resources.length))
+        : listResponse(page.resources, page.total, query.startIndex);
+      sendScimText(res, 200, listResponseText(response));
+      return;
+    }
+    const includeGroups = !isExcluded(projection, 'groups');
     const page = await users.list(actorOf(res), { ...query, includeGroups });
     const resources = await render(req, res, page.items, params, page.groups);
     sendScim(
       res,
       200,
       cursor
-        ? cursorListResponse(resources, page.total, nextCursor(cursor, query, page))
+        ? cursorListResponse(resources, page.total, nextCursor(cursor, query, page, page.items.length))
         : listResponse(resources, page.total, query.startIndex),
     );
   }

@@ -92,6 +92,33 @@ describe('sorting and paging', () => {
   });
 });
 
+describe('list pages and single reads agree', () => {
+  it('shows each user in every kind of list exactly as GET /Users/{id} shows it', async () => {
+    // supertest serves each request on a port of its own: links differ by port only.
+    const samePort = (resource: unknown) => JSON.parse(JSON.stringify(resource).replace(/127\.0\.0\.1:\d+/g, 'host'));
+    const byId = new Map<string, unknown>();
+    for (const id of Object.values(ids)) byId.set(id, samePort((await scim.get(`/Users/${id}`).expect(200)).body));
+    const first = await get('count=2');
+    const cursorPage = await get('cursor=&count=2');
+    const pages = [
+      await get('count=100'),
+      await get('sortBy=userName&sortOrder=descending&startIndex=2&count=2'),
+      await filtered('userName pr'),
+      await get(`filter=${encodeURIComponent('groups.value pr')}`),
+      first,
+      cursorPage,
+      await get(`cursor=${encodeURIComponent(cursorPage.nextCursor)}&count=2`),
+    ];
+    for (const page of pages) {
+      expect(page.Resources.length).toBeGreaterThan(0);
+      expect(page.itemsPerPage).toBe(page.Resources.length);
+      for (const resource of page.Resources) expect(samePort(resource)).toEqual(byId.get(resource.id));
+    }
+    expect(first).toMatchObject({ totalResults: Object.keys(ids).length, startIndex: 1, itemsPerPage: 2 });
+    expect(byId.get(ids['bob@q.example'])).toMatchObject({ groups: [{ value: groupId, display: 'Query Group', type: 'direct' }] });
+  });
+});
+
 describe('attributes and excludedAttributes', () => {
   it('returns only the attributes asked for, plus id and schemas', async () => {
     const body = await get('attributes=userName,name.givenName&sortBy=userName&count=1');
