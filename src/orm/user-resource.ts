@@ -48,6 +48,13 @@ const instant = (column: string) => `'"' || to_char(u.${column} at time zone 'UT
  * `baseUrl` (the service's, as links in resources use it) is bound, never spliced.
  */
 export function userResourceColumns(baseUrl: string): SqlFragment {
+  return { sql: RESOURCE_COLUMNS, params: [baseUrl, baseUrl] };
+}
+
+/** Built once: the text is the same for every request (and so is its prepared statement). */
+const RESOURCE_COLUMNS = resourceColumns();
+
+function resourceColumns(): string {
   const name = object(
     [
       'formatted:name_formatted',
@@ -109,5 +116,5 @@ export function userResourceColumns(baseUrl: string): SqlFragment {
     member(ROSTER_SCHEMA, roster),
     member('meta', meta),
   ]);
-  return { sql: `u.id, ${resource} as resource_json`, params: [baseUrl, baseUrl] };
+  return `u.id, ${resource} as resource_json`;
 }
