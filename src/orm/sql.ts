@@ -57,12 +57,12 @@ interface RawResult {
 }
 
 /** The pg client of a pooled connection (what knex's pool hands out for PostgreSQL). */
-interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<RawResult>;
+export interface PgClient {
+  query(config: { name?: string; text: string; values?: unknown[] }): Promise<RawResult>;
 }
 
 /** What Sql needs of knex's client: its connection pool. */
-interface KnexClient {
+export interface KnexClient {
   acquireConnection(): Promise<PgClient>;
   releaseConnection(connection: PgClient): Promise<void>;
 }
@@ -78,13 +78,20 @@ type Connection = ReturnType<EntityManager['getConnection']>;
 export class Sql {
   private readonly connection: () => Connection;
   private readonly transaction: () => Knex.Transaction | undefined;
+  /** One connection held for a transaction (`Sql.onClient`), and the knex that compiles for it. */
+  private readonly client: { connection: PgClient; knex: Knex } | undefined;
 
   /** `prepare`: run statements as named prepared statements (not on a shared embedded session). */
   constructor(
-    source: EntityManager | { pool: Connection },
+    source: EntityManager | { pool: Connection } | { client: PgClient; pool: Connection },
     private readonly prepare = false,
   ) {
-    if ('pool' in source) {
+    if ('client' in source) {
+      const connection = source.pool;
+      this.connection = () => connection;
+      this.transaction = () => undefined;
+      this.client = { connection: source.client, knex: connection.getKnex() };
+    } else if ('pool' in source) {
       const connection = source.pool;
       this.connection = () => connection;
       this.transaction = () => undefined;
@@ -103,7 +110,17 @@ export class Sql {
     return new Sql({ pool: connection }, prepare);
   }
 
+  /**
+   * Statements on one pooled pg client the caller holds (and has begun a transaction
+   * on: see OrmUnitOfWork.write), sent straight to it; statements that cannot be
+   * prepared are compiled by knex first, as knex would send them.
+   */
+  static onClient(client: PgClient, pool: Connection, prepare = false): Sql {
+    return new Sql({ client, pool }, prepare);
+  }
+
   async all<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (this.client) return (await this.onHeldClient(sql, params)).rows as T[];
     const prepared = await this.prepared(sql, params);
     if (prepared) return prepared.rows as T[];
     return this.connection().execute<T[]>(sql, params, 'all', this.transaction());
@@ -116,6 +133,7 @@ export class Sql {
 
   /** Runs a statement and returns the number of rows it touched. */
   async run(sql: string, params: unknown[] = []): Promise<number> {
+    if (this.client) return (await this.onHeldClient(sql, params)).rowCount ?? 0;
     const prepared = await this.prepared(sql, params);
     if (prepared) return prepared.rowCount ?? 0;
     const result = await this.connection().execute<{ affectedRows: number }>(sql, params, 'run', this.transaction());
@@ -132,11 +150,20 @@ export class Sql {
     return (await knex.raw(sql, params as Knex.RawBinding[]).options({ name: named.name })) as unknown as RawResult;
   }
 
+  private async onHeldClient(sql: string, params: unknown[]): Promise<RawResult> {
+    const { connection, knex } = this.client as NonNullable<Sql['client']>;
+    const named = this.prepare && preparable(params) ? statement(sql) : undefined;
+    if (named?.text !== undefined) {
+      checkBindings(named, sql, params);
+      return connection.query({ name: named.name, text: named.text, values: params });
+    }
+    const native = knex.raw(sql, params as Knex.RawBinding[]).toSQL().toNative();
+    return connection.query({ text: native.sql, values: native.bindings as unknown[] });
+  }
+
   /** A prepared statement on a pooled connection, without compiling it through knex each time. */
   private async pooled(client: KnexClient, named: Statement, sql: string, params: unknown[]): Promise<RawResult> {
-    // The checks knex.raw makes before it sends anything.
-    if (params.length !== named.bindings) throw new Error(`Expected ${params.length} bindings, saw ${named.bindings}`);
-    if (params.includes(undefined)) throw new Error(`Undefined binding(s) detected when compiling RAW query: ${sql}`);
+    checkBindings(named, sql, params);
     const connection = await client.acquireConnection();
     try {
       return await connection.query({ name: named.name, text: named.text as string, values: params });
@@ -144,6 +171,12 @@ export class Sql {
       await client.releaseConnection(connection);
     }
   }
+}
+
+/** The checks knex.raw makes before it sends anything. */
+function checkBindings(named: Statement, sql: string, params: unknown[]): void {
+  if (params.length !== named.bindings) throw new Error(`Expected ${params.length} bindings, saw ${named.bindings}`);
+  if (params.includes(undefined)) throw new Error(`Undefined binding(s) detected when compiling RAW query: ${sql}`);
 }
 
 /** `(?, ?, ?)` for a list of values. */

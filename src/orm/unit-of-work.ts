@@ -6,7 +6,7 @@ import { normalizeDatabaseError } from './errors';
 import { GroupSqlRepository } from './group.repository';
 import { OrganizationSqlRepository } from './organization.repository';
 import { SettingsSqlRepository } from './settings.repository';
-import { Sql } from './sql';
+import { Sql, type KnexClient, type PgClient } from './sql';
 import { UserSqlRepository } from './user.repository';
 
 function repositories(sql: Sql): Repositories {
@@ -21,9 +21,9 @@ function repositories(sql: Sql): Repositories {
 }
 
 /**
- * The domain's unit of work on MikroORM. A read runs its statements on the pool, with
- * no EntityManager of its own (the repositories hold no state, so one set serves every
- * read); a write gets a fresh EntityManager and one transaction.
+ * The domain's unit of work on MikroORM's connection pool. A read runs its statements
+ * on the pool, with no EntityManager of its own (the repositories hold no state, so
+ * one set serves every read); a write holds one pooled connection for its transaction.
  */
 export class OrmUnitOfWork implements UnitOfWork {
   private readonly reads: Repositories;
@@ -44,11 +44,34 @@ export class OrmUnitOfWork implements UnitOfWork {
     }
   }
 
+  /**
+   * One transaction on one pooled connection, held from BEGIN to COMMIT (or ROLLBACK),
+   * its statements sent straight to it: what an EntityManager's transaction does for
+   * plain SQL, without compiling each statement through knex. A connection that
+   * cannot roll back is not reused.
+   */
   async write<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    const pool = this.orm.em.getConnection();
+    const client = pool.getKnex().client as KnexClient;
+    let connection: PgClient;
     try {
-      return await this.orm.em.fork().transactional((em) => work(repositories(new Sql(em, this.prepare))));
+      connection = await client.acquireConnection();
     } catch (error) {
       throw normalizeDatabaseError(error);
+    }
+    try {
+      await connection.query({ text: 'begin' });
+      const result = await work(repositories(Sql.onClient(connection, pool, this.prepare)));
+      await connection.query({ text: 'commit' });
+      return result;
+    } catch (error) {
+      await connection.query({ text: 'rollback' }).catch((rollbackError: unknown) => {
+        // knex's pool validates a connection before handing it out again: this one is not.
+        (connection as PgClient & { __knex__disposed?: unknown }).__knex__disposed = rollbackError;
+      });
+      throw normalizeDatabaseError(error);
+    } finally {
+      await client.releaseConnection(connection);
     }
   }
 }
