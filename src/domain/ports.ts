@@ -2,7 +2,7 @@ import type { Credential } from './credential';
 import type { AttributePath, Filter } from './filter';
 import type { Group, GroupMember } from './group';
 import type { Organization, OrganizationLicense } from './organization';
-import type { AccountType, SystemRole } from './roles';
+import type { AccountType } from './roles';
 import type { User, UserFields } from './user';
 
 /** A page of a collection: `startIndex` is 1-based, as in SCIM. */
@@ -71,8 +71,8 @@ export interface UserRepository {
   groupsOf(organizationId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
   /** Users of the organization by account type (disabled ones included). */
   countByAccountType(organizationId: string): Promise<AccountCounts>;
-  /** Users of the organization holding one of these system roles (disabled ones included). */
-  countWithSystemRoles(organizationId: string, roles: readonly SystemRole[]): Promise<number>;
+  /** Users of the organization of one account type (disabled ones included), without counting them one by one. */
+  countOfAccountType(organizationId: string, type: AccountType): Promise<number>;
   /** Up to `limit` users of the organization after `afterId`, in id order (exports). */
   batch(organizationId: string, afterId: string | undefined, limit: number): Promise<User[]>;
 }

@@ -101,8 +101,6 @@ export const User = new EntitySchema<UserEntity>({
   indexes: [
     { name: 'users_organization_external_id_index', properties: ['organization', 'externalId'] },
     { name: 'users_organization_created_index', properties: ['organization', 'createdAt', 'id'] },
-    // A license check counts the users of one account type: as many as the limit, not the table.
-    { name: 'users_organization_system_role_index', properties: ['organization', 'systemRole'] },
     {
       name: 'users_organization_user_name_lower_index',
       expression: 'create index "users_organization_user_name_lower_index" on "users" ("organization_id", lower("user_name"), "id")',
@@ -375,6 +373,51 @@ export const UserCreatedRange = new EntitySchema<UserCreatedRangeEntity>({
   },
 });
 
+/*
+ * How many users of each account type an organization has, for license checks
+ * (domain/license.ts) that must not count a million rows on every create. Kept like
+ * the order-statistic index: triggers on `users` append a delta per statement and
+ * account type (writers never contend on a counter row), a background compaction
+ * folds the deltas into `user_account_counts`; a reader adds the pending deltas.
+ */
+export interface UserAccountCountEntity {
+  organization: OrganizationEntity;
+  /** domain/roles.ts accountTypeOf: standard, api, taxii or readOnly. */
+  accountType: string;
+  /** Users of this type as of the last compaction. */
+  users: number;
+}
+
+export const UserAccountCount = new EntitySchema<UserAccountCountEntity>({
+  name: 'UserAccountCount',
+  tableName: 'user_account_counts',
+  properties: {
+    organization: { kind: 'm:1', entity: 'Organization', primary: true, deleteRule: 'cascade' },
+    accountType: { type: 'text', primary: true },
+    users: { type: 'integer' },
+  },
+});
+
+export interface UserAccountDeltaEntity {
+  id: string;
+  organizationId: string;
+  accountType: string;
+  /** Users of this type that one statement added (positive) or removed (negative). */
+  delta: number;
+}
+
+export const UserAccountDelta = new EntitySchema<UserAccountDeltaEntity>({
+  name: 'UserAccountDelta',
+  tableName: 'user_account_deltas',
+  indexes: [{ name: 'user_account_deltas_organization_type_index', properties: ['organizationId', 'accountType'] }],
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    organizationId: { type: 'uuid' },
+    accountType: { type: 'text' },
+    delta: { type: 'integer' },
+  },
+});
+
 export const entities = [
   Organization,
   User,
@@ -386,4 +429,6 @@ export const entities = [
   UserOrderDelta,
   UserNameRange,
   UserCreatedRange,
+  UserAccountCount,
+  UserAccountDelta,
 ];

@@ -158,9 +158,9 @@ export interface CompactorOptions {
 }
 
 /**
- * Runs `roster_compact_user_order` for every organization with pending deltas, each in
- * its own repeatable-read transaction (the function needs one snapshot), on a timer.
- * Several instances may run it at once: an advisory lock lets one compact an
+ * On a timer: folds the account-type counts' deltas, then runs
+ * `roster_compact_user_order` for every organization with pending deltas, each in its
+ * own repeatable-read transaction (the function needs one snapshot). Several instances may run it at once: an advisory lock lets one compact an
  * organization and the others skip it; a serialization failure leaves the deltas for
  * the next run.
  */
@@ -175,6 +175,7 @@ export class UserOrderCompactor {
   ) {}
 
   async runOnce(): Promise<CompactionResult[]> {
+    await this.compactAccountCounts();
     const rangeSize = this.options.rangeSize ?? DEFAULT_RANGE_SIZE;
     const pending = await new Sql(this.orm.em.fork()).all<{ organization_id: string }>(
       'select distinct organization_id from user_order_deltas',
@@ -197,6 +198,22 @@ export class UserOrderCompactor {
         if ((error as { code?: string }).code !== '40001') throw error;
         results.push({ organizationId, folded: -1 });
       }
+    }
+    return results;
+  }
+
+  /**
+   * Folds the account-type deltas (license counts, see the account_counts migration)
+   * of every organization that has some: one statement each, so no snapshot is needed
+   * and a concurrent run folds other rows, never the same ones twice.
+   */
+  async compactAccountCounts(): Promise<CompactionResult[]> {
+    const sql = new Sql(this.orm.em.fork());
+    const pending = await sql.all<{ organization_id: string }>('select distinct organization_id from user_account_deltas');
+    const results: CompactionResult[] = [];
+    for (const { organization_id: organizationId } of pending) {
+      const row = await sql.one<{ folded: number }>('select roster_compact_user_accounts(?::uuid) as folded', [organizationId]);
+      results.push({ organizationId, folded: row?.folded ?? 0 });
     }
     return results;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AccountCounts, ListQuery, NewUser, Page, RenderedPage, UserRepository } from '../domain/ports';
 import type { AccountType, OrganizationRole, SystemRole } from '../domain/roles';
 import type { MultiValue, User, UserFields } from '../domain/user';
-import { ACCOUNT_TYPE_SQL, listPage, packedColumns } from './catalogs';
+import { listPage, packedColumns } from './catalogs';
 import { userResourceColumns } from './user-resource';
 import { isUuid, placeholders, toDate, uuidArray, type Sql } from './sql';
 
@@ -209,23 +209,29 @@ export class UserSqlRepository implements UserRepository {
     return new Set(rows.map((r) => r.id));
   }
 
+  /**
+   * Users of each account type: the counts kept by the account-count triggers plus the
+   * deltas not yet folded into them, read in one statement (one snapshot). Costs the
+   * pending deltas (a second's worth of writes at most), never the users.
+   */
   async countByAccountType(organizationId: string): Promise<AccountCounts> {
     const rows = await this.sql.all<{ type: AccountType; n: number }>(
-      `select ${ACCOUNT_TYPE_SQL} as type, count(*)::int as n from users u where u.organization_id = ? group by 1`,
-      [organizationId],
+      `select account_type as type, sum(n)::int as n from (
+         select account_type, users as n from user_account_counts where organization_id = ?
+         union all select account_type, delta from user_account_deltas where organization_id = ?) c
+       group by account_type`,
+      [organizationId, organizationId],
     );
     const counts: AccountCounts = { standard: 0, api: 0, taxii: 0, readOnly: 0 };
-    for (const row of rows) counts[row.type] = row.n;
+    for (const row of rows) if (row.type in counts) counts[row.type] = row.n;
     return counts;
   }
 
-  async countWithSystemRoles(organizationId: string, roles: readonly SystemRole[]): Promise<number> {
-    if (roles.length === 0) return 0;
-    // One PostgreSQL text[] literal (knex would spread an array into several parameters).
-    const literal = `{${roles.map((r) => `"${r.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+  async countOfAccountType(organizationId: string, type: AccountType): Promise<number> {
     const row = await this.sql.one<{ n: number }>(
-      'select count(*)::int as n from users where organization_id = ? and system_role = any(?::text[])',
-      [organizationId, literal],
+      `select (coalesce((select users from user_account_counts where organization_id = ? and account_type = ?), 0)
+             + coalesce((select sum(delta) from user_account_deltas where organization_id = ? and account_type = ?), 0))::int as n`,
+      [organizationId, type, organizationId, type],
     );
     return row?.n ?? 0;
   }
