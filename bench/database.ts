@@ -11,6 +11,8 @@ import { DEFAULT_RANGE_SIZE } from '../src/orm/user-order';
 
 export const BENCH_SECRET = 'roster-bench-token-0123456789abcdef0123456789abcdef';
 export const BENCH_ORG_SLUG = 'bench';
+/** The bench organization's license: standard users up to this many (the seeded users are standard). */
+export const BENCH_STANDARD_USER_LIMIT = 5_000_000;
 export const SMALL_GROUPS = 1_000;
 export const SMALL_GROUP_SIZE = 10;
 export const BIG_GROUP_MAX = 100_000;
@@ -190,8 +192,9 @@ export async function seed(url: string, users: number, progress: Progress): Prom
     await c.query(`set maintenance_work_mem = '256MB'`);
     const organizationId = (
       await c.query<{ id: string }>(
-        `insert into organizations (id, slug, name) values (gen_random_uuid(), $1, 'Bench Corp') returning id`,
-        [BENCH_ORG_SLUG],
+        // Licensed as customers are: every create runs the license check (lock and count).
+        `insert into organizations (id, slug, name, standard_user_limit) values (gen_random_uuid(), $1, 'Bench Corp', $2) returning id`,
+        [BENCH_ORG_SLUG, BENCH_STANDARD_USER_LIMIT],
       )
     ).rows[0]!.id;
     await c.query(
@@ -256,7 +259,7 @@ export async function seed(url: string, users: number, progress: Progress): Prom
     );
     await timed(timings, 'vacuum analyze', progress, async () => {
       await c.query(
-        'vacuum analyze organizations, api_credentials, users, groups, group_members, user_order_deltas, user_name_ranges, user_created_ranges',
+        'vacuum analyze organizations, api_credentials, users, groups, group_members, user_order_deltas, user_name_ranges, user_created_ranges, user_account_deltas',
       );
       return 0;
     });

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BENCH_STANDARD_USER_LIMIT } from './database';
 import { SYNC_CONCURRENCY } from './scenarios';
 import type { Row } from './scenarios';
 
@@ -193,7 +194,7 @@ Produced by \`npm run bench\` (\`bench/run.ts\`). Rerun it after a change and co
 - Load: ${report.connections} connections, ${report.duration} s per timed run, each after an untimed warm-up of ${Math.min(2, Math.max(1, Math.round(report.duration / 5)))} s
   with the same requests. Scenario 8 runs ${SYNC_CONCURRENCY} users at a time until all are created.
 - Data: ${report.users.toLocaleString('en-US')} users, 1,000 spare users in no group, 1,000 groups of 10 members,
-  one group of ${Math.min(report.users, 100_000).toLocaleString('en-US')} members, one organization, one token.
+  one group of ${Math.min(report.users, 100_000).toLocaleString('en-US')} members, one organization licensed for ${BENCH_STANDARD_USER_LIMIT.toLocaleString('en-US')} standard users (every create runs the license check), one token.
 
 Roster ran compiled (\`tsc -p tsconfig.build.json\` into \`bench/.build\`, ${report.buildSeconds.toFixed(0)} s), as
 \`NODE_ENV=production node bench/.build/src/main.js\` with \`LOG_LEVEL=warn\` and the default pool of 10,

@@ -71,8 +71,12 @@ export interface UserRepository {
   groupsOf(organizationId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
   /** Users of the organization by account type (disabled ones included). */
   countByAccountType(organizationId: string): Promise<AccountCounts>;
-  /** Users of the organization of one account type (disabled ones included), without counting them one by one. */
-  countOfAccountType(organizationId: string, type: AccountType): Promise<number>;
+  /**
+   * Users of the organization of one account type (disabled ones included), without
+   * counting them one by one; and how many users, at most, transactions in progress
+   * may be adding unseen (one each, at most one per database session).
+   */
+  countOfAccountType(organizationId: string, type: AccountType): Promise<{ users: number; unseenAtMost: number }>;
   /** Up to `limit` users of the organization after `afterId`, in id order (exports). */
   batch(organizationId: string, afterId: string | undefined, limit: number): Promise<User[]>;
 }
@@ -105,8 +109,17 @@ export interface OrganizationRepository {
   findById(id: string): Promise<Organization | null>;
   list(): Promise<Organization[]>;
   insert(org: { slug: string; name: string }): Promise<Organization>;
-  /** The license, with the organization row locked until the transaction ends (serialises license checks). */
+  /**
+   * The license, holding the organization's license lock exclusively (and its row) until
+   * the transaction ends: waits for every license check in progress and serialises
+   * with the next ones.
+   */
   lockLicense(id: string): Promise<OrganizationLicense | null>;
+  /**
+   * The license, read after taking the organization's license lock shared until the
+   * transaction ends: shared holders run side by side, never beside an exclusive one.
+   */
+  shareLicense(id: string): Promise<OrganizationLicense | null>;
   license(id: string): Promise<OrganizationLicense | null>;
   setLicense(id: string, license: Partial<OrganizationLicense>): Promise<void>;
 }

@@ -60,7 +60,7 @@ export class UserService {
         assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
         passwordHash = await this.deps.passwords.hash(draft.password);
       }
-      return this.deps.uow.write(async (r) => {
+      return withLicenseCheck((licenseMode) => this.deps.uow.write(async (r) => {
         const current = settingsFrom(await r.settings.all());
         const fields = normalize({
           ...USER_DEFAULTS,
@@ -72,12 +72,12 @@ export class UserService {
           action: 'create',
           desired: { ...fields, organizationId: actor.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
         });
-        await checkLicense(r, actor.organizationId, fields.systemRole);
+        await checkLicense(r, actor.organizationId, fields.systemRole, licenseMode);
         // A taken userName (any case, any organization) is caught by the unique index: 409.
         const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
         await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
         return user;
-      });
+      }));
     });
   }
 
@@ -93,7 +93,7 @@ export class UserService {
     expectedVersion?: ExpectedVersion,
   ): Promise<User> {
     return this.audit.refusals(actor, 'user.update', { targetId: id }, () =>
-      this.deps.uow.write(async (r) => {
+      withLicenseCheck((licenseMode) => this.deps.uow.write(async (r) => {
         const current = await r.users.lockById(actor.organizationId, id);
         if (!current) throw notFound('User', id);
         assertVersion(current.version, expectedVersion);
@@ -106,7 +106,7 @@ export class UserService {
           desired: { ...desired, organizationId: current.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
         });
         if (accountTypeOf(desired.systemRole) !== accountTypeOf(current.systemRole)) {
-          await checkLicense(r, current.organizationId, desired.systemRole);
+          await checkLicense(r, current.organizationId, desired.systemRole, licenseMode);
         }
         const changes = diff(current, desired);
         if (changes.userName !== undefined && (await r.users.userNameTaken(changes.userName, current.id))) {
@@ -123,7 +123,7 @@ export class UserService {
         const updated = await r.users.update(current, { ...changes, ...(passwordHash !== undefined ? { passwordHash } : {}) });
         await recordUpdate(r, actor, current, updated, Object.keys(changes).concat(passwordHash !== undefined ? ['password'] : []));
         return updated;
-      }),
+      })),
     );
   }
 
@@ -156,8 +156,48 @@ async function recordUpdate(r: Repositories, actor: Actor, before: User, after: 
   }
 }
 
-/** Rule 10, under a lock on the organization row so concurrent creates cannot both take the last seat. */
-async function checkLicense(r: Repositories, organizationId: string, systemRole: User['systemRole']): Promise<void> {
+/**
+ * How a license check holds the organization's license lock: `shared` (many checks at
+ * once, enough while the organization is far from its limit) or `exclusive` (one at a
+ * time, exact at the last seats).
+ */
+export type LicenseLockMode = 'shared' | 'exclusive';
+
+/** A shared license check found the organization near its limit: redo the unit of work exclusively. */
+export class NearLicenseLimit extends Error {
+  constructor() {
+    super('near the license limit: the check must hold the license lock exclusively');
+  }
+}
+
+/**
+ * Runs a unit of work that checks the license, shared first; once more, exclusively,
+ * if the shared check found the organization near its limit.
+ */
+export async function withLicenseCheck<T>(work: (mode: LicenseLockMode) => Promise<T>): Promise<T> {
+  try {
+    return await work('shared');
+  } catch (error) {
+    if (!(error instanceof NearLicenseLimit)) throw error;
+    return work('exclusive');
+  }
+}
+
+/**
+ * Rule 10, so that concurrent creates never take more seats than the license has. Only
+ * the account type being added is read, from counts kept as users come and go: the
+ * check costs the same for ten users as for a million.
+ *
+ * Far from the limit, checks hold the license lock shared and run side by side: each
+ * sees the committed users, and at most `unseenAtMost` more (one per database session)
+ * can be in transactions beside it, so `users + unseenAtMost < limit` leaves room for
+ * all of them. Near the limit (or when a shared check would refuse), the check holds
+ * the lock exclusively: it waits for every shared holder to commit, counts exactly and
+ * lets the next check wait for it. A shared check that finds itself near the limit
+ * throws NearLicenseLimit (it cannot upgrade its lock without risking a deadlock with
+ * another such check); withLicenseCheck redoes the work exclusively.
+ */
+async function checkLicense(r: Repositories, organizationId: string, systemRole: User['systemRole'], mode: LicenseLockMode): Promise<void> {
   const license = await r.organizations.license(organizationId);
   if (!license) throw notFound('Organization', organizationId);
   const type = accountTypeOf(systemRole);
@@ -165,12 +205,22 @@ async function checkLicense(r: Repositories, organizationId: string, systemRole:
     (type === 'api' && !license.apiUsersAllowed) ||
     { standard: license.standardUserLimit, api: license.apiUserLimit, taxii: license.taxiiUserLimit, readOnly: license.readOnlyUserLimit }[type] !== null;
   if (!limited) return;
+  const counts: AccountCounts = { standard: 0, api: 0, taxii: 0, readOnly: 0 };
+  if (mode === 'shared') {
+    const shared = (await r.organizations.shareLicense(organizationId)) ?? license;
+    const seen = await r.users.countOfAccountType(organizationId, type);
+    counts[type] = seen.users + seen.unseenAtMost;
+    try {
+      assertWithinLicense(shared, counts, systemRole, organizationId);
+      return;
+    } catch (error) {
+      if (error instanceof DomainError) throw new NearLicenseLimit();
+      throw error;
+    }
+  }
   const locked = await r.organizations.lockLicense(organizationId);
   const org = await r.organizations.findById(organizationId);
-  // Only the account type being added is read, from counts kept as users come and go:
-  // the check costs the same for ten users as for a million.
-  const counts: AccountCounts = { standard: 0, api: 0, taxii: 0, readOnly: 0 };
-  counts[type] = await r.users.countOfAccountType(organizationId, type);
+  counts[type] = (await r.users.countOfAccountType(organizationId, type)).users;
   assertWithinLicense(locked ?? license, counts, systemRole, org?.slug ?? organizationId);
 }
 

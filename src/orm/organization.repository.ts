@@ -17,6 +17,9 @@ const LICENSE_COLUMNS = Object.entries(LICENSE_FIELDS)
   .map(([field, column]) => `${column} as "${field}"`)
   .join(', ');
 
+/** The license lock of one organization (a transaction-level advisory lock), for `?` = its id. */
+const LICENSE_LOCK = `hashtext('roster_license'), hashtext(?::text)`;
+
 type Row = Omit<Organization, 'createdAt'> & { createdAt: unknown };
 const toOrganization = (row: Row | null): Organization | null => (row ? { ...row, createdAt: toDate(row.createdAt) } : null);
 
@@ -38,7 +41,14 @@ export class OrganizationSqlRepository implements OrganizationRepository {
   }
 
   async lockLicense(id: string): Promise<OrganizationLicense | null> {
+    await this.sql.run(`select pg_advisory_xact_lock(${LICENSE_LOCK}) as locked`, [id]);
     return this.sql.one<OrganizationLicense>(`select ${LICENSE_COLUMNS} from organizations where id = ? for update`, [id]);
+  }
+
+  async shareLicense(id: string): Promise<OrganizationLicense | null> {
+    // Two statements: the read must take its snapshot after the lock is granted.
+    await this.sql.run(`select pg_advisory_xact_lock_shared(${LICENSE_LOCK}) as locked`, [id]);
+    return this.license(id);
   }
 
   async license(id: string): Promise<OrganizationLicense | null> {

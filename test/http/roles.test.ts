@@ -220,6 +220,27 @@ describe('licenses', () => {
     expectScimError(reader, 403);
     expect(reader.body.detail).toMatch(/license limit of 1 /);
   });
+
+  it('never gives more seats than the license has to creates racing for them, far from the limit and at it', async () => {
+    // Checks far from the limit run side by side; within one database session per
+    // transaction of the limit they wait their turn. Race creates through both.
+    const [{ sessions }] = await t.roster.database.orm.em
+      .getConnection()
+      .execute<{ sessions: number }[]>(`select current_setting('max_connections')::int as sessions`);
+    const limit = sessions + 12;
+    const other = await t.newOrganization('raced');
+    await t.roster.organizations.setLicense('raced', { standardUserLimit: limit });
+    const scim = scimClient(t.app, other.token);
+    const responses = await Promise.all(Array.from({ length: limit + 10 }, (_, i) => scim.post('/Users', userBody(`raced.${i}@roles.example`))));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(limit);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(10);
+    for (const refused of responses.filter((r) => r.status === 403)) {
+      expect(refused.body.detail).toBe(`organization raced has reached its license limit of ${limit} standard users`);
+    }
+    expect((await scim.get('/Users?count=0').expect(200)).body.totalResults).toBe(limit);
+    expect((await t.roster.organizations.show('raced')).counts.standard).toBe(limit);
+  });
 });
 
 describe('audit', () => {
