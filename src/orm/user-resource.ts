@@ -24,8 +24,11 @@ const key = (name: string) => `'${JSON.stringify(name).replace(/'/g, "''")}:'`;
 /** `"key":value`, or NULL when the value (JSON text) is NULL, so concat_ws leaves it out. */
 const member = (name: string, jsonText: string) => `${key(name)} || ${jsonText}`;
 
-/** A scalar column as JSON text (NULL stays NULL). */
+/** A text column (`name:column`) as JSON text (NULL stays NULL). */
 const scalar = (column: string) => member(column.split(':')[0], `to_json(u.${column.split(':')[1]})::text`);
+
+/** A boolean or integer column (`name:column`): its text is its JSON (no to_json call per value). */
+const plain = (column: string) => member(column.split(':')[0], `u.${column.split(':')[1]}::text`);
 
 /** A jsonb column as it is stored, unless unassigned (SQL or JSON null, [] or {}). */
 const stored = (name: string, column: string) =>
@@ -45,10 +48,12 @@ const instant = (column: string) => `'"' || to_char(u.${column} at time zone 'UT
 
 /**
  * The select-list columns `id` and `resource_json` (text) for a list of users `u`.
- * `baseUrl` (the service's, as links in resources use it) is bound, never spliced.
+ * `baseUrl` (the service's, as links in resources use it) is bound, never spliced,
+ * already escaped as the inside of a JSON string, so PostgreSQL escapes it for no row.
  */
 export function userResourceColumns(baseUrl: string): SqlFragment {
-  return { sql: RESOURCE_COLUMNS, params: [baseUrl, baseUrl] };
+  const escaped = JSON.stringify(baseUrl).slice(1, -1);
+  return { sql: RESOURCE_COLUMNS, params: [escaped, escaped] };
 }
 
 /** Built once: the text is the same for every request (and so is its prepared statement). */
@@ -65,12 +70,14 @@ function resourceColumns(): string {
       'honorificSuffix:name_honorific_suffix',
     ].map(scalar),
   );
-  const groups = `(select '[' || string_agg(json_build_object('value', g.id, '$ref', ?::text || '/Groups/' || g.id,
-      'display', g.display_name, 'type', 'direct')::text, ',' order by g.display_name, g.id) || ']'
+  // Ids are uuids (nothing to escape); the base URL comes escaped; displayName is escaped here.
+  const groups = `(select '[' || string_agg('{"value":"' || g.id || '","$ref":"' || ?::text || '/Groups/' || g.id
+      || '","display":' || coalesce(to_json(g.display_name)::text, 'null') || ',"type":"direct"}', ',' order by g.display_name, g.id) || ']'
     from group_members gm join groups g on g.id = gm.group_id where gm.user_id = u.id and g.organization_id = u.organization_id)`;
   const roster = object([
     ...['systemRole:system_role', 'organizationRole:organization_role'].map(scalar),
-    member('accountType', `to_json(${ACCOUNT_TYPE_SQL})::text`),
+    // One of four constants: nothing to escape.
+    member('accountType', `'"' || ${ACCOUNT_TYPE_SQL} || '"'`),
     ...[
       'customTqlTimeout:custom_tql_timeout',
       'locked:locked',
@@ -79,17 +86,19 @@ function resourceColumns(): string {
       'mfaResetRequired:mfa_reset_required',
       'termsOfServiceAcceptanceRequired:terms_of_service_acceptance_required',
       'logoutAfterMinutes:logout_after_minutes',
-      'summaryEmailTime:summary_email_time',
+    ].map(plain),
+    scalar('summaryEmailTime:summary_email_time'),
+    ...[
       'tokenExpirationDays:token_expiration_days',
       'includeInObservations:include_in_observations',
       'allowExceedApiLinkLimit:allow_exceed_api_link_limit',
-    ].map(scalar),
+    ].map(plain),
   ]);
   const meta = `'{"resourceType":"User","created":' || ${instant('created_at')} || ',"lastModified":' || ${instant('updated_at')}
-    || ',"location":' || to_json(?::text || '/Users/' || u.id)::text || ',"version":"W/\\"' || u.version || '\\""}'`;
+    || ',"location":"' || ?::text || '/Users/' || u.id || '","version":"W/\\"' || u.version || '\\""}'`;
   const resource = object([
     member('schemas', SCHEMAS),
-    member('id', `to_json(u.id)::text`),
+    member('id', `'"' || u.id || '"'`),
     ...['externalId:external_id', 'userName:user_name'].map(scalar),
     member('name', name),
     ...[
@@ -101,8 +110,8 @@ function resourceColumns(): string {
       'preferredLanguage:preferred_language',
       'locale:locale',
       'timezone:timezone',
-      'active:active',
     ].map(scalar),
+    plain('active:active'),
     stored('emails', 'emails'),
     stored('phoneNumbers', 'phone_numbers'),
     stored('ims', 'ims'),
