@@ -71,12 +71,8 @@ export interface UserRepository {
   groupsOf(organizationId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
   /** Users of the organization by account type (disabled ones included). */
   countByAccountType(organizationId: string): Promise<AccountCounts>;
-  /**
-   * Users of the organization of one account type (disabled ones included), without
-   * counting them one by one; and how many users, at most, transactions in progress
-   * may be adding unseen (one each, at most one per database session).
-   */
-  countOfAccountType(organizationId: string, type: AccountType): Promise<{ users: number; unseenAtMost: number }>;
+  /** Users of the organization of one account type (disabled ones included), without counting them one by one. */
+  countOfAccountType(organizationId: string, type: AccountType): Promise<number>;
   /** Up to `limit` users of the organization after `afterId`, in id order (exports). */
   batch(organizationId: string, afterId: string | undefined, limit: number): Promise<User[]>;
 }
@@ -116,12 +112,22 @@ export interface OrganizationRepository {
    */
   lockLicense(id: string): Promise<OrganizationLicense | null>;
   /**
-   * The license, read after taking the organization's license lock shared until the
-   * transaction ends: shared holders run side by side, never beside an exclusive one.
+   * Takes the organization's license lock shared until the transaction ends (shared
+   * holders run side by side, never beside an exclusive one), then reads the license
+   * and the users of one account type.
    */
-  shareLicense(id: string): Promise<OrganizationLicense | null>;
+  shareLicense(id: string, type: AccountType): Promise<SharedLicense | null>;
   license(id: string): Promise<OrganizationLicense | null>;
   setLicense(id: string, license: Partial<OrganizationLicense>): Promise<void>;
+}
+
+/** What a license check holding the license lock shared sees. */
+export interface SharedLicense {
+  license: OrganizationLicense;
+  /** Users of the account type, committed. */
+  users: number;
+  /** How many users, at most, transactions in progress may be adding unseen (one each, one per database session). */
+  unseenAtMost: number;
 }
 
 export interface SettingsRepository {

@@ -198,20 +198,15 @@ export async function withLicenseCheck<T>(work: (mode: LicenseLockMode) => Promi
  * another such check); withLicenseCheck redoes the work exclusively.
  */
 async function checkLicense(r: Repositories, organizationId: string, systemRole: User['systemRole'], mode: LicenseLockMode): Promise<void> {
-  const license = await r.organizations.license(organizationId);
-  if (!license) throw notFound('Organization', organizationId);
   const type = accountTypeOf(systemRole);
-  const limited =
-    (type === 'api' && !license.apiUsersAllowed) ||
-    { standard: license.standardUserLimit, api: license.apiUserLimit, taxii: license.taxiiUserLimit, readOnly: license.readOnlyUserLimit }[type] !== null;
-  if (!limited) return;
   const counts: AccountCounts = { standard: 0, api: 0, taxii: 0, readOnly: 0 };
   if (mode === 'shared') {
-    const shared = (await r.organizations.shareLicense(organizationId)) ?? license;
-    const seen = await r.users.countOfAccountType(organizationId, type);
-    counts[type] = seen.users + seen.unseenAtMost;
+    // One round trip, and an organization without a limit for this type stops here.
+    const shared = await r.organizations.shareLicense(organizationId, type);
+    if (!shared) throw notFound('Organization', organizationId);
+    counts[type] = shared.users + shared.unseenAtMost;
     try {
-      assertWithinLicense(shared, counts, systemRole, organizationId);
+      assertWithinLicense(shared.license, counts, systemRole, organizationId);
       return;
     } catch (error) {
       if (error instanceof DomainError) throw new NearLicenseLimit();
@@ -219,9 +214,10 @@ async function checkLicense(r: Repositories, organizationId: string, systemRole:
     }
   }
   const locked = await r.organizations.lockLicense(organizationId);
+  if (!locked) throw notFound('Organization', organizationId);
   const org = await r.organizations.findById(organizationId);
-  counts[type] = (await r.users.countOfAccountType(organizationId, type)).users;
-  assertWithinLicense(locked ?? license, counts, systemRole, org?.slug ?? organizationId);
+  counts[type] = await r.users.countOfAccountType(organizationId, type);
+  assertWithinLicense(locked, counts, systemRole, org?.slug ?? organizationId);
 }
 
 export function assertVersion(actual: number, expected: ExpectedVersion): void {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Organization, OrganizationLicense } from '../domain/organization';
-import type { OrganizationRepository } from '../domain/ports';
+import type { OrganizationRepository, SharedLicense } from '../domain/ports';
+import type { AccountType } from '../domain/roles';
 import { isUuid, toDate, type Sql } from './sql';
 
 const COLUMNS = 'id, slug, name, created_at as "createdAt"';
@@ -45,10 +46,16 @@ export class OrganizationSqlRepository implements OrganizationRepository {
     return this.sql.one<OrganizationLicense>(`select ${LICENSE_COLUMNS} from organizations where id = ? for update`, [id]);
   }
 
-  async shareLicense(id: string): Promise<OrganizationLicense | null> {
-    // Two statements: the read must take its snapshot after the lock is granted.
-    await this.sql.run(`select pg_advisory_xact_lock_shared(${LICENSE_LOCK}) as locked`, [id]);
-    return this.license(id);
+  async shareLicense(id: string, type: AccountType): Promise<SharedLicense | null> {
+    if (!isUuid(id)) return null;
+    // One round trip: the function (migration license_check) locks, then reads with a fresh snapshot.
+    const row = await this.sql.one<OrganizationLicense & { users: number; sessions: number }>(
+      'select * from roster_share_license(?::uuid, ?::text)',
+      [id, type],
+    );
+    if (!row) return null;
+    const { users, sessions, ...license } = row;
+    return { license, users, unseenAtMost: sessions };
   }
 
   async license(id: string): Promise<OrganizationLicense | null> {

@@ -227,14 +227,13 @@ export class UserSqlRepository implements UserRepository {
     return counts;
   }
 
-  async countOfAccountType(organizationId: string, type: AccountType): Promise<{ users: number; unseenAtMost: number }> {
-    const row = await this.sql.one<{ users: number; sessions: number }>(
+  async countOfAccountType(organizationId: string, type: AccountType): Promise<number> {
+    const row = await this.sql.one<{ users: number }>(
       `select (coalesce((select users from user_account_counts where organization_id = ? and account_type = ?), 0)
-             + coalesce((select sum(delta) from user_account_deltas where organization_id = ? and account_type = ?), 0))::int as users,
-              current_setting('max_connections')::int as sessions`,
+             + coalesce((select sum(delta) from user_account_deltas where organization_id = ? and account_type = ?), 0))::int as users`,
       [organizationId, type, organizationId, type],
     );
-    return { users: row?.users ?? 0, unseenAtMost: row?.sessions ?? 0 };
+    return row?.users ?? 0;
   }
 
   async batch(organizationId: string, afterId: string | undefined, limit: number): Promise<User[]> {

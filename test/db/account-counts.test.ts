@@ -51,7 +51,7 @@ async function expectExact(organizationId: string): Promise<void> {
   const expected = await counted(organizationId);
   expect(await users.countByAccountType(organizationId)).toEqual(expected);
   for (const type of ['standard', 'api', 'taxii', 'readOnly'] as const) {
-    expect((await users.countOfAccountType(organizationId, type)).users).toBe(expected[type]);
+    expect(await users.countOfAccountType(organizationId, type)).toBe(expected[type]);
   }
 }
 
