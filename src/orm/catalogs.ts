@@ -42,10 +42,12 @@ const typedElements = {
 
 const text = (column: string) => scalar(`u.${column}`);
 
-/** The account type a user's system role implies (domain/roles.ts accountTypeOf), in SQL. */
-export const ACCOUNT_TYPE_SQL = `(case when u.system_role in ('Api User', 'Exchange Admin') then 'api'
-  when u.system_role = 'Taxii User' then 'taxii' when u.system_role = 'Read Only User' then 'readOnly'
-  else 'standard' end)`;
+/**
+ * The account type a user's system role implies (domain/roles.ts accountTypeOf), in
+ * SQL: the function the license counts' triggers use (migration account_counts), which
+ * PostgreSQL inlines as its CASE expression.
+ */
+export const ACCOUNT_TYPE_SQL = 'roster_account_type(u.system_role)';
 
 export const USER_CATALOG: AttributeCatalog = {
   coreSchema: USER_SCHEMA,

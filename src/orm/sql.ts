@@ -86,15 +86,11 @@ export class Sql {
     source: EntityManager | { pool: Connection } | { client: PgClient; pool: Connection },
     private readonly prepare = false,
   ) {
-    if ('client' in source) {
+    if ('pool' in source) {
       const connection = source.pool;
       this.connection = () => connection;
       this.transaction = () => undefined;
-      this.client = { connection: source.client, knex: connection.getKnex() };
-    } else if ('pool' in source) {
-      const connection = source.pool;
-      this.connection = () => connection;
-      this.transaction = () => undefined;
+      if ('client' in source) this.client = { connection: source.client, knex: connection.getKnex() };
     } else {
       this.connection = () => source.getConnection();
       this.transaction = () => source.getTransactionContext<Knex.Transaction>();

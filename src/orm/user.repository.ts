@@ -228,12 +228,7 @@ export class UserSqlRepository implements UserRepository {
   }
 
   async countOfAccountType(organizationId: string, type: AccountType): Promise<number> {
-    const row = await this.sql.one<{ users: number }>(
-      `select (coalesce((select users from user_account_counts where organization_id = ? and account_type = ?), 0)
-             + coalesce((select sum(delta) from user_account_deltas where organization_id = ? and account_type = ?), 0))::int as users`,
-      [organizationId, type, organizationId, type],
-    );
-    return row?.users ?? 0;
+    return (await this.countByAccountType(organizationId))[type];
   }
 
   async batch(organizationId: string, afterId: string | undefined, limit: number): Promise<User[]> {

@@ -28,7 +28,9 @@ export function actorOf(res: Response): Actor {
  * rebuild it to add the charset it already has), and the text is not copied into a
  * Buffer (send does for 1,000 characters and more), so Node writes the headers and the
  * body as one string. As with send: Content-Length, no body on HEAD, and a GET the
- * client holds fresh (If-None-Match) becomes 304 without Content-Type or body.
+ * client holds fresh (If-None-Match) becomes 304 without Content-Type or body. Unlike
+ * send, it never generates an ETag from the body (the app turns that off: a resource's
+ * ETag is its version, set by sendResource).
  */
 export function sendScim(res: Response, status: number, body: unknown): void {
   sendScimText(res, status, JSON.stringify(body));
@@ -38,11 +40,6 @@ export function sendScim(res: Response, status: number, body: unknown): void {
 export function sendScimText(res: Response, status: number, text: string): void {
   res.status(status);
   res.setHeader('Content-Type', SCIM_CONTENT_TYPE);
-  // An app that generates ETags gets send's own path (Roster's app does not).
-  if (typeof res.app.get('etag fn') === 'function' && res.getHeader('ETag') === undefined) {
-    res.send(text);
-    return;
-  }
   if (res.getHeader('Transfer-Encoding') === undefined) res.setHeader('Content-Length', Buffer.byteLength(text, 'utf8'));
   const req = res.req;
   if (req.fresh) res.status(304);
