@@ -160,9 +160,9 @@ export interface CompactorOptions {
 /**
  * On a timer: folds the account-type counts' deltas, then runs
  * `roster_compact_user_order` for every organization with pending deltas, each in its
- * own repeatable-read transaction (the function needs one snapshot). Several instances may run it at once: an advisory lock lets one compact an
- * organization and the others skip it; a serialization failure leaves the deltas for
- * the next run.
+ * own repeatable-read transaction (the function needs one snapshot). Several instances
+ * may run it at once: an advisory lock lets one compact an organization and the others
+ * skip it; a serialization failure leaves the deltas for the next run.
  */
 export class UserOrderCompactor {
   private timer: NodeJS.Timeout | undefined;
