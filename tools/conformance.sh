@@ -2,10 +2,18 @@
 # Starts Roster on a fresh database, runs the two public conformance suites in
 # ../shared/conformance against it, and fails on any assertion that is not listed in
 # test/conformance/expected-failures.txt (each listed one is explained in
-# docs/conformance.md). Usage: tools/conformance.sh [DATABASE_URL]
+# docs/conformance.md). A clone made elsewhere (a temporary directory) finds the suites
+# beside the repository it was cloned from; CONFORMANCE_DIR overrides both.
+# Usage: tools/conformance.sh [DATABASE_URL]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 suites="${CONFORMANCE_DIR:-../shared/conformance}"
+if [ -z "${CONFORMANCE_DIR:-}" ] && [ ! -f "$suites/run.sh" ]; then
+  origin=$(git config --get remote.origin.url 2>/dev/null || true)
+  if [ -n "$origin" ] && [ -d "$origin" ] && [ -f "$origin/../shared/conformance/run.sh" ]; then
+    suites="$(cd "$origin/../shared/conformance" && pwd)"
+  fi
+fi
 [ -x "$suites/run.sh" ] || [ -f "$suites/run.sh" ] || { echo "conformance: no suites at $suites"; exit 1; }
 
 port=$((20000 + RANDOM % 20000))
