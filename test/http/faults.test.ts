@@ -16,12 +16,13 @@ class Outage {
   private readonly sockets = new Set<net.Socket>();
   port = 0;
 
-  constructor(private readonly target: { host: string; port: number }) {}
+  /** A TCP host and port, or the socket file of the embedded database (a Unix socket). */
+  constructor(private readonly target: { host: string; port: number } | { path: string }) {}
 
   async up(): Promise<void> {
     if (this.server?.listening) return;
     this.server = net.createServer((client) => {
-      const upstream = net.connect(this.target.port, this.target.host);
+      const upstream = 'path' in this.target ? net.connect(this.target.path) : net.connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
@@ -48,7 +49,10 @@ let token: string;
 beforeAll(async () => {
   database = await openTestDatabase();
   const target = new URL(database.url);
-  outage = new Outage({ host: target.hostname, port: Number(target.port || 5432) });
+  const port = Number(target.port || 5432);
+  // The embedded database listens on a Unix socket: its URL's host is the socket's directory.
+  const socketDir = decodeURIComponent(target.hostname);
+  outage = new Outage(socketDir.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: target.hostname, port });
   await outage.up();
   const proxied = new URL(database.url);
   proxied.host = `127.0.0.1:${outage.port}`;
