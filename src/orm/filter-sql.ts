@@ -242,7 +242,7 @@ function compare(spec: ScalarSpec, op: CompareOperator, value: FilterValue, name
       return binary(typed(spec, 'numeric'), op, asBigint ? 'CAST(? AS bigint)' : 'CAST(? AS numeric)', number);
     }
     default: {
-      const date = dateTime(expect(value, 'string', spec, name), name);
+      const date = dateTimeValue(expect(value, 'string', spec, name), name);
       return binary(typed(spec, 'timestamptz'), op, 'CAST(? AS timestamptz)', date);
     }
   }
@@ -295,24 +295,41 @@ function article(type: string): string {
   return /^[aeiou]/i.test(type) ? `an ${type}` : `a ${type}`;
 }
 
+/**
+ * xsd:dateTime / RFC 3339 (section 5.6), with what identity providers send besides: a
+ * date alone, `t` or a space for `T`, no seconds, no zone, `+hhmm`.
+ */
 const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:[Zz]|([+-])(\d{2}):?(\d{2}))?)?$/;
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /**
- * Checks an xsd:dateTime-like value and returns it for PostgreSQL. A value without a
- * zone is taken as UTC; a date alone as its midnight UTC.
+ * Checks a dateTime filter value fully and returns the instant it names as UTC text
+ * PostgreSQL reads as a timestamptz, so no value the filter accepts can make the query
+ * fail: year 1 to 9999, a real calendar day, hours 00-23, minutes 00-59, seconds 00-60
+ * (a leap second), a zone offset up to ±23:59 (RFC 3339; PostgreSQL itself refuses
+ * offsets past ±15:59, so the offset is applied here). A value without a zone is
+ * taken as UTC; a date alone as its midnight UTC. Fractions keep nine digits
+ * (PostgreSQL keeps six).
  */
-function dateTime(value: string, name: string): string {
+export function dateTimeValue(value: string, name: string): string {
   const m = DATE_TIME.exec(value.trim());
   const invalid = () => invalidFilter(`'${name}' is a dateTime and ${JSON.stringify(value)} is not a date`);
   if (!m) throw invalid();
-  const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map((n) => (n === undefined ? undefined : Number(n)));
-  const date = new Date(Date.UTC(year!, month! - 1, day!));
-  if (date.getUTCMonth() !== month! - 1 || date.getUTCDate() !== day! || hour > 23 || minute > 59 || second > 60) {
-    throw invalid();
-  }
-  if (m[4] === undefined) return `${value.trim()}T00:00:00Z`;
-  return m[7] === undefined ? `${value.trim()}Z` : value.trim();
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) =>
+    m[i] === undefined ? 0 : Number(m[i]),
+  );
+  const fraction = m[7] === undefined ? '' : `.${m[7].slice(0, 9)}`;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  const realDay = year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  if (!realDay || hour > 23 || minute > 59 || second > 60 || offsetHours > 23 || offsetMinutes > 59) throw invalid();
+  const offset = (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
+  date.setUTCHours(hour, minute - offset, 0, 0);
+  const utcYear = date.getUTCFullYear(); // 0 (1 BC) to 10000 once the offset is applied
+  const rest = `${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(second)}${fraction}Z`;
+  return utcYear >= 1 ? `${pad(utcYear, 4)}-${rest}` : `${pad(1 - utcYear, 4)}-${rest} BC`;
 }
 
 // ---- sorting -------------------------------------------------------------------

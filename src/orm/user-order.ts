@@ -84,11 +84,11 @@ function positionCtes(o: OrderingSql): { total: string; start: string } {
               coalesce(sum(n) over (order by ${o.keyColumns}, bound desc rows between unbounded preceding and 1 preceding), 0) as before
        from marks),
      start as (
-       select ${o.keyColumns}, (w.first - f.rows_before)::int as skip, greatest(w.take, 0) as take
+       select ${o.keyColumns}, (w.first - f.rows_before)::bigint as skip, greatest(w.take, 0) as take
        from (${o.rangesFromLast(' and r.rows_before <= (select first from want)')} limit 1) f, want w
        where not (select deltas from pending)
        union all
-       select ${o.keyColumns}, (w.first - s.before)::int, greatest(w.take, 0)
+       select ${o.keyColumns}, (w.first - s.before)::bigint, greatest(w.take, 0)
        from (select r.* from ranked r, want w where r.bound and r.before <= w.first
              order by ${o.keyColumns.split(', ').map((c) => `r.${c} desc`).join(', ')} limit 1) s, want w
        where (select deltas from pending))`;
@@ -120,8 +120,9 @@ export function orderedPageSql(
   const o = ORDERINGS[ordering];
   const ctes = positionCtes(o);
   // Descending positions are ascending ones counted from the end: the page is the
-  // ascending run [total - offset - limit, total - offset), read backwards.
-  const sql = `(with params as (select ?::uuid as org, ?::int as skip, ?::int as take, ?::boolean as descending),
+  // ascending run [total - offset - limit, total - offset), read backwards. The offset
+  // is a bigint: a startIndex past any collection is an empty page, not an overflow.
+  const sql = `(with params as (select ?::uuid as org, ?::bigint as skip, ?::int as take, ?::boolean as descending),
      ${ctes.total},
      want as (
        select case when p.descending then greatest(t.total - p.skip - p.take, 0) else p.skip end as first,

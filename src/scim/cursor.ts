@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { ListQuery, Page, PageKey } from '../domain/ports';
 import { ScimError } from './errors';
@@ -30,22 +31,65 @@ export function fingerprint(params: QueryParams): string {
 }
 
 const invalidCursor = (detail: string) => new ScimError(400, 'invalidCursor', detail);
+const notIssued = () => invalidCursor('the cursor is not one this server issued');
 
+/** Longer than any cursor this server issues (about 200 characters). */
+const MAX_CURSOR_LENGTH = 1024;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const FINGERPRINT = /^[A-Za-z0-9_-]{16}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Positions and totals are PostgreSQL integers (`count(*)::int`). */
+const MAX_POSITION = 2 ** 31 - 1;
+/** `created_at::text` as PostgreSQL writes a timestamptz (DateStyle ISO), e.g. `2026-01-02 03:04:05.123456+00`. */
+const PG_TIMESTAMPTZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2})(?::(\d{2}))?)?$/;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+const isPosition = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_POSITION;
+
+/** Whether `text` is a timestamp as PostgreSQL writes one and reads back: year 1-9999, a real day and time, offset up to ±15:59:59. */
+function isTimestamp(text: string): boolean {
+  const m = PG_TIMESTAMPTZ.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes = 0, offsetSeconds = 0] = m
+    .slice(1)
+    .map((n) => (n === undefined ? undefined : Number(n))) as number[];
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  const realDay = year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return realDay && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 15 && offsetMinutes <= 59 && offsetSeconds <= 59;
+}
+
+/**
+ * Reads a cursor back. Cursors are not signed (so any instance reads another's without
+ * a shared key), so every field is checked for type, format and range before it
+ * reaches SQL: a forged or damaged cursor is `400 invalidCursor`, never a query error.
+ */
 export function decodeCursor(text: string, expected: string): { after?: PageKey; offset?: number; total?: number } {
-  let state: CursorState;
+  if (text.length > MAX_CURSOR_LENGTH || !BASE64URL.test(text)) throw notIssued();
+  const bytes = Buffer.from(text, 'base64url');
+  if (!isUtf8(bytes)) throw notIssued();
+  let state: unknown;
   try {
-    state = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as CursorState;
+    state = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw invalidCursor('the cursor is not one this server issued');
+    throw notIssued();
   }
-  if (!state || state.v !== 1 || typeof state.f !== 'string') throw invalidCursor('the cursor is not one this server issued');
+  if (!isRecord(state) || state.v !== 1 || typeof state.f !== 'string' || !FINGERPRINT.test(state.f)) throw notIssued();
+  if (Object.keys(state).some((key) => !['v', 'f', 'after', 'offset', 't'].includes(key))) throw notIssued();
   if (state.f !== expected) throw invalidCursor('the cursor was issued for another filter or sort order');
-  const total = Number.isInteger(state.t) && (state.t as number) >= 0 ? { total: state.t } : {};
-  if (state.after && typeof state.after.createdAt === 'string' && typeof state.after.id === 'string') {
-    return { after: { createdAt: state.after.createdAt, id: state.after.id }, ...total };
+  if (state.t !== undefined && !isPosition(state.t)) throw notIssued();
+  const total = state.t !== undefined ? { total: state.t } : {};
+  const { after, offset } = state;
+  if (after !== undefined && offset === undefined) {
+    if (!isRecord(after) || Object.keys(after).length !== 2) throw notIssued();
+    const { createdAt, id } = after;
+    if (typeof createdAt !== 'string' || !isTimestamp(createdAt) || typeof id !== 'string' || !UUID.test(id)) throw notIssued();
+    return { after: { createdAt, id }, ...total };
   }
-  if (Number.isInteger(state.offset) && (state.offset as number) >= 0) return { offset: state.offset, ...total };
-  throw invalidCursor('the cursor is not one this server issued');
+  if (offset !== undefined && after === undefined && isPosition(offset)) return { offset, ...total };
+  throw notIssued();
 }
 
 function encode(state: CursorState): string {

@@ -42,7 +42,9 @@ export function tokenize(text: string): Token[] {
       if (!match || (end < text.length && WORD_CHAR.test(text[end]))) {
         throw invalidFilter(`invalid number '${wordAt(text, i)}' at position ${pos}`);
       }
-      tokens.push({ type: 'number', value: Number(match[0]), text: match[0], pos });
+      const value = Number(match[0]);
+      if (!Number.isFinite(value)) throw invalidFilter(`the number ${match[0]} at position ${pos} is out of range`);
+      tokens.push({ type: 'number', value, text: match[0], pos });
       i = end;
     } else if (WORD_START.test(c)) {
       const word = wordAt(text, i);
@@ -71,13 +73,23 @@ function stringEnd(text: string, start: number): number {
   throw invalidFilter(`unterminated string starting at position ${start + 1}`);
 }
 
-/** Strings are JSON strings: `\"`, `\\`, `\/`, `\n`, `\u00e9`... and nothing else. */
+/**
+ * Strings are JSON strings: `\"`, `\\`, `\/`, `\n`, `\u00e9`... and nothing else. What
+ * they decode to must be text an attribute can hold: no NUL (`\u0000`, which
+ * PostgreSQL text cannot store) and no lone surrogate (`\ud800`, which is not Unicode).
+ */
 function decodeString(literal: string, pos: number): string {
+  let value: string;
   try {
-    return JSON.parse(literal) as string;
+    value = JSON.parse(literal) as string;
   } catch {
     throw invalidFilter(`invalid string ${literal} at position ${pos} (bad escape or control character)`);
   }
+  if (value.includes('\u0000')) throw invalidFilter(`the string at position ${pos} holds a NUL character (\\u0000)`);
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) {
+    throw invalidFilter(`the string at position ${pos} is not valid Unicode: it holds a lone surrogate`);
+  }
+  return value;
 }
 
 /** How a token reads in an error message. */

@@ -14,10 +14,20 @@ function single(value: unknown, name: string): string | undefined {
   return value;
 }
 
+/**
+ * The largest startIndex or count taken as written: a larger one (any number of
+ * digits) means the same, a position past every collection, and stays exact in
+ * JavaScript and in PostgreSQL's bigint.
+ */
+export const MAX_INDEX = Number.MAX_SAFE_INTEGER;
+
+/** A decimal integer, of any length, clamped to ±MAX_INDEX; anything else is 400 invalidValue. */
 function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  if (!/^\s*-?\d{1,15}\s*$/.test(value)) throw badRequest('invalidValue', `${name} must be an integer`);
-  return Number(value);
+  const match = /^\s*([+-]?)0*(\d+)\s*$/.exec(value);
+  if (!match) throw badRequest('invalidValue', `${name} must be an integer`);
+  const magnitude = match[2].length > 16 ? MAX_INDEX : Math.min(Number(match[2]), MAX_INDEX);
+  return match[1] === '-' ? -magnitude : magnitude;
 }
 
 /** Parses `a.b` or `urn:...:attr.sub` (sortBy, attributes): a bad one is 400 invalidPath. */
@@ -49,8 +59,9 @@ export function listRequestFrom(params: QueryParams): { query: ListQuery; cursor
 }
 
 /**
- * The collection query of a GET: filter, startIndex (1-based; below 1 means 1),
- * count (capped at maxResults; 0 asks only for totalResults), sortBy and sortOrder.
+ * The collection query of a GET: filter, startIndex (1-based; below 1 means 1; past
+ * the end is an empty page, RFC 7644 section 3.4.2.4), count (capped at maxResults; 0
+ * asks only for totalResults; below 0 means 0), sortBy and sortOrder.
  */
 export function listQueryFrom(query: QueryParams): ListQuery {
   const filterText = single(query.filter, 'filter');

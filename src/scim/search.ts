@@ -28,7 +28,7 @@ export function searchParams(body: unknown): QueryParams {
       params[key] = value;
     } else if (NUMBER_FIELDS.includes(key)) {
       if (typeof value !== 'number' || !Number.isInteger(value)) throw badRequest('invalidValue', `${key} must be an integer`);
-      params[key] = String(value);
+      params[key] = BigInt(value).toString(); // all its digits: String(1e21) is "1e+21"
     } else if (LIST_FIELDS.includes(key)) {
       const items = Array.isArray(value) ? value : [value];
       if (!items.every((v) => typeof v === 'string')) throw badRequest('invalidValue', `${key} must be a list of attribute names`);

@@ -84,6 +84,14 @@ describe('sorting and paging', () => {
     expectScimError(await scim.get('/Users?sortBy=userName&sortOrder=sideways'), 400, 'invalidValue');
   });
 
+  it('answers a startIndex past the end with an empty page and the total (RFC 7644 section 3.4.2.4)', async () => {
+    for (const order of ['', '&sortBy=userName', '&sortBy=title', `&filter=${encodeURIComponent('userName pr')}`]) {
+      const body = await get(`startIndex=5${order}`);
+      expect(body).toMatchObject({ totalResults: 4, startIndex: 5, itemsPerPage: 0, Resources: [] });
+      expect(await get(`startIndex=3000000000${order}`)).toMatchObject({ totalResults: 4, startIndex: 3000000000, Resources: [] });
+    }
+  });
+
   it('treats startIndex below 1 as 1 and a negative count as 0', async () => {
     const body = await get('startIndex=-4&count=2&sortBy=userName');
     expect(body.startIndex).toBe(1);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { DomainError } from '../../src/domain/errors';
 import type { Filter } from '../../src/domain/filter';
 import { parseAttributePath, parseFilter } from '../../src/scim/filter-parser';
@@ -300,5 +301,53 @@ describe('parseFilter: rejections', () => {
 
   it('names the position of the problem', () => {
     expect(rejection('userName eq "a" and title xx "b"').message).toMatch(/unknown operator 'xx' at position 27/);
+  });
+});
+
+describe('parseFilter: values PostgreSQL cannot take', () => {
+  it.each([
+    [String.raw`userName eq "a\u0000b"`, /position 13 holds a NUL character/],
+    [String.raw`userName eq "\u0000"`, /NUL character/],
+    [String.raw`emails[value eq "\u0000"]`, /NUL character/],
+    [String.raw`members[value eq "x\u0000"]`, /NUL character/],
+    [String.raw`not (title sw "\u0000")`, /NUL character/],
+    [String.raw`userName eq "x\ud800y"`, /not valid Unicode: it holds a lone surrogate/],
+    [String.raw`userName eq "\udc00"`, /lone surrogate/],
+    [String.raw`userName eq "\udc00\ud800"`, /lone surrogate/],
+    [String.raw`userName eq "\ud83d"`, /lone surrogate/],
+    ['userName eq "x\ud800"', /lone surrogate/],
+    ['n gt 1e400', /the number 1e400 at position 6 is out of range/],
+    ['n lt -1e400', /out of range/],
+    [`n eq 1${'0'.repeat(400)}`, /out of range/],
+  ])('refuses %s', (text, message) => {
+    expect(rejection(text).message).toMatch(message);
+  });
+
+  it('takes a surrogate pair, large finite numbers and underflow to 0', () => {
+    expect(parseFilter(String.raw`userName eq "\ud83d\ude00"`)).toEqual(cmp('userName', 'eq', '😀'));
+    expect(parseFilter('n lt 1e308')).toEqual(cmp('n', 'lt', 1e308));
+    expect(parseFilter('n lt 99999999999999999999')).toEqual(cmp('n', 'lt', 1e20));
+    expect(parseFilter('n gt 1e-400')).toEqual(cmp('n', 'gt', 0));
+  });
+
+  it('refuses a string holding NUL or a lone surrogate wherever it stands (generated)', () => {
+    const bad = fc.oneof(
+      fc.constant('\\u0000'),
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => `\\u${c.toString(16)}`),
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
+    );
+    const safe = fc.string({ maxLength: 5 }).map((s) => JSON.stringify(s).slice(1, -1));
+    const place = fc.constantFrom(
+      (v: string) => `userName eq "${v}"`,
+      (v: string) => `title pr and not (title co "${v}")`,
+      (v: string) => `emails[type eq "work" and value ew "${v}"]`,
+      (v: string) => `(a eq 1 or b sw "${v}")`,
+      (v: string) => `emails[type eq "work"].value eq "${v}"`,
+    );
+    fc.assert(
+      fc.property(safe, bad, safe, place, (before, value, after, filter) => {
+        expect(rejection(filter(`${before}${value}${after}`)).message).toMatch(/NUL character|lone surrogate/);
+      }),
+    );
   });
 });
