@@ -1,4 +1,5 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import express, { type Express } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from 'pino';
@@ -6,7 +7,6 @@ import { Metrics } from './metrics';
 import type { Roster } from './roster';
 import { routeNotFound } from './scim/errors';
 import { locals, sendScim } from './scim/http';
-import { RateLimiter } from './scim/rate-limit';
 import { scimErrorHandler, scimRouter } from './scim/router';
 
 /** Constant-time comparison of two secrets of any length. */
@@ -105,8 +105,10 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
       publicBaseUrl: roster.config.publicBaseUrl,
       maxBodyBytes: roster.config.maxBodyBytes,
       logger,
-      rateLimiter: new RateLimiter(roster.config.rateLimitPerSecond, roster.config.rateLimitBurst),
+      rateLimiter: roster.rateLimits.requests,
       onRateLimited: () => metrics.rateLimited.inc(),
+      authFailures: roster.rateLimits.authFailures,
+      onAuthRefused: (reason) => metrics.authRefused.inc({ reason }),
     }),
   );
 
@@ -143,4 +145,27 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
   });
   app.use(scimErrorHandler(logger));
   return app;
+}
+
+/**
+ * The HTTP server for an app, listening. Idle keep-alive connections stay open for
+ * `keepAliveTimeoutMs` (ROSTER_KEEP_ALIVE_TIMEOUT_MS, 65 s by default): longer than a
+ * load balancer's idle timeout (60 s on AWS ALB, nginx, HAProxy setups), so the
+ * balancer, not Roster, closes an idle connection, and never sends a request on one
+ * Roster has just closed (a 502). `headersTimeout` is one second more, as Node's
+ * documentation advises, so the header timer never cuts a connection the keep-alive
+ * timer would still keep.
+ */
+export async function startServer(app: Express, options: { port: number; host: string; keepAliveTimeoutMs: number }): Promise<Server> {
+  const server = createServer(app);
+  server.keepAliveTimeout = options.keepAliveTimeoutMs;
+  server.headersTimeout = options.keepAliveTimeoutMs + 1_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
 }

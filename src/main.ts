@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import pino from 'pino';
-import { createApp } from './app';
+import { createApp, startServer } from './app';
 import { ConfigError, loadConfig } from './config';
 import { DataDirLockedError } from './orm/embedded';
 import { UserOrderCompactor } from './orm/user-order';
@@ -46,11 +46,7 @@ async function main() {
   compactor.start();
 
   const app = createApp(roster, logger);
-  const server: Server = app.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  const server: Server = await startServer(app, config);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port }, `Roster listening: SCIM at http://localhost:${port}/scim/v2`);

@@ -21,6 +21,12 @@ export class Metrics {
     help: 'Requests refused with 429 by the per-credential rate limit',
     registers: [this.registry],
   });
+  readonly authRefused = new Counter({
+    name: 'roster_auth_refused_total',
+    help: 'SCIM requests refused by authentication: unauthorized (401) or blocked (429, the address is over its failed-authentication budget)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly poolUsed = new Gauge({ name: 'roster_db_pool_used', help: 'Database connections in use', registers: [this.registry] });
   readonly poolFree = new Gauge({ name: 'roster_db_pool_free', help: 'Idle database connections', registers: [this.registry] });
   readonly poolPending = new Gauge({

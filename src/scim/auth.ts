@@ -2,16 +2,53 @@ import type { NextFunction, Request, Response } from 'express';
 import passport from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import type { Actor } from '../domain/actor';
-import type { CredentialService } from '../domain/credential.service';
+import { hashSecret, type CredentialService } from '../domain/credential.service';
 import { toScimError, unauthorized } from './errors';
 import { locals, sendScim } from './http';
+import { clientAddress, refuseTooMany, type AuthFailureLimiter } from './rate-limit';
+
+/**
+ * `Authorization: Bearer <token>`, strictly: the scheme (in any letter case), one space,
+ * and one run of printable ASCII without spaces. Anything else (a tab, two words, a
+ * trailing comma-separated second credential) is no token at all.
+ */
+const BEARER = /^bearer ([\x21-\x7e]+)$/i;
+
+/** The token of a request's Authorization header, or undefined when the header is missing or malformed. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER.exec(header)?.[1];
+}
+
+/** Tokens that authenticated lately: they skip an address's failure block (they are still looked up). */
+const KNOWN_GOOD_TTL_MS = 15 * 60_000;
+const KNOWN_GOOD_MAX = 10_000;
+
+export interface BearerAuthOptions {
+  /** Failed lookups per client address; undefined: not limited. */
+  failures?: AuthFailureLimiter;
+  /** A request refused: 401 (no valid token) or 429 (its address is over its failure budget). */
+  onRefused?: (reason: 'unauthorized' | 'blocked') => void;
+}
 
 /**
  * Passport decides who is calling; every failure (no header, a malformed one, an
- * unknown, revoked or expired token) gives the same 401 with a SCIM body and
- * `WWW-Authenticate: Bearer`. A database that does not answer is a 503, not a 401.
+ * unknown, revoked or expired token, a token in the query string) gives the same 401
+ * with a SCIM body and `WWW-Authenticate: Bearer`. A database that does not answer is
+ * a 503, not a 401.
+ *
+ * Only the Authorization header carries a token. passport-http-bearer would also take
+ * `access_token` from the body or the query string; it is handed a view of the request
+ * with the header alone, and a request with `access_token` in its query string is
+ * refused outright (RFC 6750 section 2: one method per request; the query string ends
+ * up in logs and browser histories).
+ *
+ * A client address whose tokens failed `ROSTER_AUTH_FAILURES_PER_MINUTE` times this
+ * minute gets 429 (with `Retry-After`) without a lookup, except for a token that
+ * authenticated in this process within the last 15 minutes: an identity provider that
+ * shares its addresses with a misconfigured or hostile client keeps working.
  */
-export function bearerAuth(credentials: CredentialService) {
+export function bearerAuth(credentials: CredentialService, options: BearerAuthOptions = {}) {
+  const { failures, onRefused = () => undefined } = options;
   const authenticator = new passport.Passport();
   authenticator.use(
     'scim-bearer',
@@ -22,13 +59,40 @@ export function bearerAuth(credentials: CredentialService) {
       );
     }),
   );
+  const knownGood = new Map<string, number>();
+  const remember = (hash: string) => {
+    knownGood.delete(hash);
+    knownGood.set(hash, Date.now() + KNOWN_GOOD_TTL_MS);
+    if (knownGood.size > KNOWN_GOOD_MAX) knownGood.delete(knownGood.keys().next().value as string);
+  };
+  const isKnownGood = (hash: string) => {
+    const until = knownGood.get(hash);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    knownGood.delete(hash);
+    return false;
+  };
   const refuse = (res: Response) => {
+    onRefused('unauthorized');
     res.setHeader('WWW-Authenticate', 'Bearer realm="roster"');
     sendScim(res, 401, unauthorized());
   };
-  return (req: Request, res: Response, next: NextFunction) => {
-    // Only the Authorization header carries a token: never a query string or a body.
-    if (!/^bearer\s+\S+/i.test(req.headers.authorization ?? '')) return refuse(res);
+
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined || Object.hasOwn(req.query ?? {}, 'access_token')) return refuse(res);
+    const address = failures ? clientAddress(req) : '';
+    const hash = failures ? hashSecret(token) : '';
+    if (failures && !isKnownGood(hash)) {
+      const wait = await failures.blocked(address);
+      if (wait > 0) {
+        onRefused('blocked');
+        refuseTooMany(res, wait, `too many failed authentications from this address; retry after ${wait} s`);
+        return;
+      }
+    }
+    // The strategy sees the header and nothing else: no query string, no body.
+    const view = { headers: { authorization: `Bearer ${token}` }, query: {}, body: {} };
     // No `initialize()`: since passport 0.6, `authenticate` sets up the request itself
     // (initialize only adds compatibility with strategies written for passport 0.4).
     authenticator.authenticate('scim-bearer', { session: false }, (error: unknown, actor: Actor | false) => {
@@ -37,9 +101,15 @@ export function bearerAuth(credentials: CredentialService) {
         sendScim(res, scimError.status, scimError);
         return;
       }
-      if (!actor) return refuse(res);
+      if (!actor) {
+        if (!failures) return refuse(res);
+        knownGood.delete(hash);
+        failures.failed(address).then(() => refuse(res));
+        return;
+      }
+      if (failures) remember(hash);
       locals(res).actor = actor;
       next();
-    })(req, res, next);
+    })(view as unknown as Request, res, next);
   };
 }

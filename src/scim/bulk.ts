@@ -5,10 +5,11 @@ import type { UserService } from '../domain/user.service';
 import { badRequest, ScimError, toScimError } from './errors';
 import { groupWrites } from './groups.routes';
 import { handler } from './handler';
-import { inputGuard } from './input-guard';
+import { inputGuard, utf8Body } from './input-guard';
 import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES } from './limits';
 import { actorOf, locals, scimBaseUrl, sendScim } from './http';
 import { weakETag } from './user.mapper';
+import { tooManyRequests } from './rate-limit';
 import { userWrites } from './users.routes';
 
 export const BULK_REQUEST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
@@ -109,7 +110,13 @@ function versionOf(tag: string | undefined): number | undefined {
  * that creates the referenced resource first; what cannot be resolved (an unknown or
  * failed bulkId, a cycle) fails with 409 and creates nothing twice.
  */
-export function bulkRouter(deps: { users: UserService; groups: GroupService; publicBaseUrl: string | undefined }): Router {
+export function bulkRouter(deps: {
+  users: UserService;
+  groups: GroupService;
+  publicBaseUrl: string | undefined;
+  /** Each operation takes a point of the credential's rate limit; one over it fails with 429 (rate-limit.ts). */
+  rateLimiter?: { take(credentialId: string): Promise<number> };
+}): Router {
   const router = Router();
   const writes = { Users: userWrites(deps.users), Groups: groupWrites(deps.groups) };
 
@@ -146,7 +153,7 @@ export function bulkRouter(deps: { users: UserService; groups: GroupService; pub
   // Mounted at /Bulk (scim/router.ts).
   router.post(
     '/',
-    express.json({ type: ['application/scim+json', 'application/json', 'application/*+json'], limit: BULK_MAX_PAYLOAD_BYTES }),
+    express.json({ type: ['application/scim+json', 'application/json', 'application/*+json'], limit: BULK_MAX_PAYLOAD_BYTES, verify: utf8Body }),
     inputGuard,
     handler(async (req, res) => {
       const { operations, failOnErrors } = parseRequest(req.body);
@@ -181,6 +188,11 @@ export function bulkRouter(deps: { users: UserService; groups: GroupService; pub
           progressed = true;
           if (unresolved.length > 0) {
             fail(op, new ScimError(409, 'invalidValue', `bulkId "${unresolved[0]}" does not name a resource created in this request`));
+            continue;
+          }
+          const wait = (await deps.rateLimiter?.take(actor.credentialId)) ?? 0;
+          if (wait > 0) {
+            fail(op, tooManyRequests(wait));
             continue;
           }
           try {

@@ -1,52 +1,174 @@
+import { isIPv6 } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ScimError } from './errors';
 import { locals, sendScim } from './http';
 
+/** The table the shared counters live in (created by a migration, not by rate-limiter-flexible). */
+export const RATE_LIMIT_TABLE = 'rate_limit_counters';
+
 /**
- * Per-credential rate limiting: a token bucket per credential, refilled at `perSecond`
- * and holding at most `burst`. Over the limit the answer is 429 with an integer
- * `Retry-After` (Okta and Entra back off on it) and a SCIM error body. The buckets
- * live in this process: behind a load balancer each instance limits on its own.
+ * A PostgreSQL client the shared counters use: `pg`'s Pool, or anything with its `query`.
+ * rate-limiter-flexible sends named (prepared) statements through it.
  */
-export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+export interface CounterStore {
+  query(config: { text: string; values?: unknown[]; name?: string }): Promise<unknown>;
+}
+
+/**
+ * Counts one kind of event per key in fixed windows, with rate-limiter-flexible: in
+ * this process (RateLimiterMemory), or in PostgreSQL (RateLimiterPostgres on
+ * `rate_limit_counters`), shared by every instance. When the shared store fails (the
+ * database is down or slow), an in-process counter with the same limits answers
+ * instead (rate-limiter-flexible's insurance limiter); a request is never failed
+ * because of its rate limit's store.
+ */
+class Counter {
+  private readonly limiter: RateLimiterAbstract;
 
   constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
-
-  /** Takes one request's token; returns 0 when allowed, else the seconds to wait. */
-  take(key: string): number {
-    if (this.perSecond <= 0) return 0;
-    const now = this.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
-    bucket.at = now;
-    this.buckets.set(key, bucket);
-    if (this.buckets.size > 10_000) this.forgetIdle(now);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.perSecond));
+    prefix: string,
+    readonly points: number,
+    windowSeconds: number,
+    store?: CounterStore,
+  ) {
+    const options = { keyPrefix: prefix, points, duration: windowSeconds };
+    this.limiter = store
+      ? new RateLimiterPostgres({
+          ...options,
+          storeClient: store,
+          storeType: 'pool',
+          tableName: RATE_LIMIT_TABLE,
+          tableCreated: true,
+          insuranceLimiter: new RateLimiterMemory(options),
+        })
+      : new RateLimiterMemory(options);
   }
 
-  private forgetIdle(now: number): void {
-    for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(key);
+  /** Takes `points`; 0 when they were there, else the whole seconds until the window ends. */
+  async take(key: string, points = 1): Promise<number> {
+    try {
+      await this.limiter.consume(key, points);
+      return 0;
+    } catch (refused) {
+      if (refused instanceof RateLimiterRes) return secondsOf(refused.msBeforeNext);
+      return 0; // no store answered at all: let the request through rather than fail it
     }
+  }
+
+  /** Whether the key has used up its points in this window: 0 when not, else the seconds until it ends. */
+  async spent(key: string): Promise<number> {
+    try {
+      const state = await this.limiter.get(key);
+      return state && state.consumedPoints >= this.points ? secondsOf(state.msBeforeNext) : 0;
+    } catch {
+      return 0;
+    }
+  }
+}
+
+const secondsOf = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** The 429 answer: an integer `Retry-After` (Okta and Entra back off on it) and a SCIM error body. */
+export function tooManyRequests(wait: number, detail = `too many requests for this credential; retry after ${wait} s`): ScimError {
+  return new ScimError(429, undefined, detail);
+}
+
+export function refuseTooMany(res: Response, wait: number, detail?: string): void {
+  res.setHeader('Retry-After', String(wait));
+  sendScim(res, 429, tooManyRequests(wait, detail));
+}
+
+/**
+ * Per-credential rate limiting. `perSecond` is the average; the window is
+ * `burst / perSecond` seconds rounded to a whole number (at least 1), and a credential
+ * may take `perSecond × window` points in each window (at least `burst`): with the
+ * defaults (100/s, burst 200), 200 every 2 seconds. Every request takes one point, and
+ * a Bulk request one more per operation (scim/bulk.ts). Over the limit the answer is
+ * 429 with an integer `Retry-After` and a SCIM error body.
+ */
+export class RateLimiter {
+  private readonly counter: Counter | undefined;
+
+  constructor(perSecond: number, burst: number, store?: CounterStore) {
+    if (perSecond <= 0) return;
+    const window = Math.max(1, Math.round(burst / perSecond));
+    this.counter = new Counter('requests', Math.max(burst, perSecond * window), window, store);
+  }
+
+  /** Takes `points` for this credential; returns 0 when allowed, else the seconds to wait. */
+  take(credentialId: string, points = 1): Promise<number> {
+    return this.counter ? this.counter.take(credentialId, points) : Promise.resolve(0);
   }
 
   middleware(onRefused: () => void = () => undefined) {
-    return (_req: Request, res: Response, next: NextFunction) => {
+    return async (_req: Request, res: Response, next: NextFunction) => {
       const actor = locals(res).actor;
-      const wait = actor ? this.take(actor.credentialId) : 0;
+      const wait = actor && this.counter ? await this.counter.take(actor.credentialId) : 0;
       if (wait === 0) return next();
       onRefused();
-      res.setHeader('Retry-After', String(wait));
-      sendScim(res, 429, new ScimError(429, undefined, `too many requests for this credential; retry after ${wait} s`));
+      refuseTooMany(res, wait);
     };
   }
+}
+
+/**
+ * Failed authentications per client address: a token that was looked up and did not
+ * authenticate counts one failure. An address with `perMinute` failures in its current
+ * minute is refused (scim/auth.ts) until the minute ends. Missing or malformed headers
+ * cost no lookup and are not counted.
+ */
+export class AuthFailureLimiter {
+  private readonly counter: Counter;
+
+  constructor(perMinute: number, store?: CounterStore) {
+    this.counter = new Counter('auth-failures', perMinute, 60, store);
+  }
+
+  /** 0 when the address may still try a token, else the seconds until it may. */
+  blocked(address: string): Promise<number> {
+    return this.counter.spent(address);
+  }
+
+  /** Counts one failed authentication of the address (never rejects). */
+  async failed(address: string): Promise<void> {
+    await this.counter.take(address);
+  }
+}
+
+/**
+ * The address failures are counted for: `req.ip` (which follows `X-Forwarded-For` only
+ * with ROSTER_TRUST_PROXY), an IPv4-mapped IPv6 address as IPv4, and any other IPv6
+ * address as its /64 network, since one host commonly holds a whole /64.
+ */
+export function clientAddress(req: Request): string {
+  const ip = (req.ip ?? req.socket?.remoteAddress ?? 'unknown').replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1];
+  if (!isIPv6(ip)) return ip;
+  const [head, tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') && tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/** The limiters of one Roster: per-credential requests and per-address failed authentications. */
+export interface RateLimits {
+  requests: RateLimiter;
+  /** Undefined when failed authentications are not limited (ROSTER_AUTH_FAILURES_PER_MINUTE=0). */
+  authFailures: AuthFailureLimiter | undefined;
+}
+
+export function createRateLimits(
+  config: { rateLimitPerSecond: number; rateLimitBurst: number; authFailuresPerMinute: number },
+  store?: CounterStore,
+): RateLimits {
+  return {
+    requests: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst, store),
+    authFailures: config.authFailuresPerMinute > 0 ? new AuthFailureLimiter(config.authFailuresPerMinute, store) : undefined,
+  };
 }

@@ -6,18 +6,22 @@ import type { UserService } from '../domain/user.service';
 import { bearerAuth } from './auth';
 import { discoveryRouter } from './discovery.routes';
 import { bulkRouter } from './bulk';
-import { inputGuard } from './input-guard';
+import { inputGuard, utf8Body } from './input-guard';
 import { badRequest, routeNotFound, ScimError, toScimError } from './errors';
 import { groupsRouter } from './groups.routes';
 import { locals, sendScim } from './http';
 import { configureScimmy } from './scimmy';
 import { rootSearchRouter } from './root-search';
 import { usersRouter } from './users.routes';
-import type { RateLimiter } from './rate-limit';
+import type { AuthFailureLimiter, RateLimiter } from './rate-limit';
 
 export interface ScimDeps {
   rateLimiter: RateLimiter;
   onRateLimited?: () => void;
+  /** Failed authentications per client address; undefined: not limited. */
+  authFailures?: AuthFailureLimiter;
+  /** A request refused by authentication: 401, or 429 for an address over its failure budget. */
+  onAuthRefused?: (reason: 'unauthorized' | 'blocked') => void;
   users: UserService;
   groups: GroupService;
   credentials: CredentialService;
@@ -32,12 +36,12 @@ const JSON_TYPES = ['application/scim+json', 'application/json', 'application/*+
 export function scimRouter(deps: ScimDeps): Router {
   configureScimmy();
   const router = Router();
-  router.use(bearerAuth(deps.credentials));
+  router.use(bearerAuth(deps.credentials, { failures: deps.authFailures, onRefused: deps.onAuthRefused }));
   router.use(deps.rateLimiter.middleware(deps.onRateLimited));
   // Bulk parses its own body, up to the maxPayloadSize it advertises. Mounted at its
   // path, so other requests pass it by one path test instead of walking its routes.
   router.use('/Bulk', bulkRouter(deps));
-  router.use(express.json({ type: JSON_TYPES, limit: deps.maxBodyBytes, strict: true }));
+  router.use(express.json({ type: JSON_TYPES, limit: deps.maxBodyBytes, strict: true, verify: utf8Body }));
   router.use(inputGuard);
   // The resources first: they take nearly every request (no path is served twice).
   router.use('/Users', usersRouter(deps.users, deps.publicBaseUrl));
@@ -63,16 +67,26 @@ export function scimErrorHandler(logger: Logger) {
     if (scimError.status >= 500 && scimError.status !== 503 && scimError.status !== 501) {
       logger.error({ err: error, requestId, method: req.method, path: req.baseUrl + req.path }, 'request failed');
     }
+    if (scimError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(scimError.retryAfterSeconds));
     sendScim(res, scimError.status, scimError);
   };
 }
 
-/** express.json's errors (malformed JSON, too large, bad charset) as SCIM errors. */
+/**
+ * express.json's errors (malformed JSON, bytes that are not UTF-8, too large, bad
+ * charset) as SCIM errors, and the router's for a path segment that does not decode
+ * (`/Users/%FF`: a URIError it marks 400).
+ */
 function bodyParserError(error: unknown): ScimError | undefined {
   const e = error as { type?: string; status?: number } | undefined;
+  if (error instanceof URIError && e?.status === 400) {
+    return badRequest('invalidSyntax', 'the request path is not valid UTF-8 once percent-decoded');
+  }
   switch (e?.type) {
     case 'entity.parse.failed':
       return badRequest('invalidSyntax', 'the request body is not valid JSON');
+    case 'entity.not.utf8':
+      return badRequest('invalidSyntax', 'the request body is not valid UTF-8');
     case 'entity.too.large':
       return new ScimError(413, undefined, 'the request body is larger than this server accepts');
     case 'encoding.unsupported':

@@ -10,6 +10,24 @@ describe('configuration', () => {
     expect(config.bootstrapToken).toBeUndefined();
     expect(config.databasePoolMax).toBe(10);
     expect(config.preparedStatements).toBe(true);
+    expect(config.rateLimitStore).toBe('memory');
+    expect(config.authFailuresPerMinute).toBe(30);
+    expect(config.keepAliveTimeoutMs).toBe(65_000);
+  });
+
+  it('reads the limits and the keep-alive timeout', () => {
+    expect(
+      loadConfig({
+        DATABASE_URL: 'postgres://u:p@db:5432/roster',
+        ROSTER_RATE_LIMIT_STORE: 'postgres',
+        ROSTER_AUTH_FAILURES_PER_MINUTE: '0',
+        ROSTER_KEEP_ALIVE_TIMEOUT_MS: '120000',
+      }),
+    ).toMatchObject({ rateLimitStore: 'postgres', authFailuresPerMinute: 0, keepAliveTimeoutMs: 120_000 });
+  });
+
+  it('refuses the shared rate-limit store without DATABASE_URL', () => {
+    expect(() => loadConfig({ ROSTER_RATE_LIMIT_STORE: 'postgres' })).toThrow(/^Invalid configuration: ROSTER_RATE_LIMIT_STORE .*DATABASE_URL/);
   });
 
   it('reads every variable', () => {
@@ -44,6 +62,11 @@ describe('configuration', () => {
     ['ROSTER_PUBLIC_URL', 'roster.example.com'],
     ['ROSTER_TRUST_PROXY', 'perhaps'],
     ['ROSTER_DB_PREPARED_STATEMENTS', 'sometimes'],
+    ['ROSTER_RATE_LIMIT_STORE', 'redis'],
+    ['ROSTER_AUTH_FAILURES_PER_MINUTE', '-1'],
+    ['ROSTER_AUTH_FAILURES_PER_MINUTE', 'many'],
+    ['ROSTER_KEEP_ALIVE_TIMEOUT_MS', '500'],
+    ['ROSTER_KEEP_ALIVE_TIMEOUT_MS', '300000'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name} `));
