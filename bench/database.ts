@@ -116,7 +116,7 @@ const TITLES = ['Analyst', 'Senior Analyst', 'Engineer', 'Manager', 'Director', 
 const sqlArray = (items: string[]) => `array[${items.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')}]`;
 
 /** The users i in [from, to], with realistic columns, in one statement. */
-function usersInsert(prefix: 'user' | 'visitor', idPrefix: string, createdBase: string): string {
+function usersInsert(prefix: 'user' | 'visitor' | 'storm', idPrefix: string, createdBase: string): string {
   return `
     with n as (
       select i, (${sqlArray(GIVEN)})[1 + (i * 7) % ${GIVEN.length}] as given,
@@ -170,7 +170,7 @@ export async function seed(url: string, users: number, progress: Progress): Prom
   const timings: SeedInfo['timings'] = [];
   return withClient(url, async (c) => {
     const orgs = (await c.query<{ id: string; slug: string }>('select id, slug from organizations')).rows;
-    const foreign = orgs.filter((o) => o.slug !== BENCH_ORG_SLUG);
+    const foreign = orgs.filter((o) => o.slug !== BENCH_ORG_SLUG && o.slug !== STORM_ORG_SLUG);
     if (foreign.length > 0) {
       throw new Error(`the database holds other organizations (${foreign.map((o) => o.slug).slice(0, 3).join(', ')}): use an empty or bench database`);
     }
@@ -281,6 +281,28 @@ async function compactUserOrder(c: pg.Client, organizationId: string): Promise<n
     await c.query('rollback');
     throw error;
   }
+}
+
+/**
+ * Scenario 9's second organization, the one that storms: its own token and
+ * `users` users (`storm…@bench.example`), added once and reused by later runs.
+ */
+export const STORM_ORG_SLUG = 'bench-storm';
+export const STORM_SECRET = 'roster-bench-storm-token-0123456789abcdef0123456789abcdef';
+export const stormUserId = (i: number) => uuidFromMd5(`bench-storm-${i}`);
+
+export async function seedStormOrganization(url: string, users: number): Promise<{ organizationId: string }> {
+  return withClient(url, async (c) => {
+    await c.query(`insert into organizations (id, slug, name) values (gen_random_uuid(), $1, 'Storm Corp') on conflict do nothing`, [STORM_ORG_SLUG]);
+    const organizationId = (await c.query<{ id: string }>('select id from organizations where slug = $1', [STORM_ORG_SLUG])).rows[0]!.id;
+    await c.query(
+      `insert into api_credentials (id, organization_id, name, secret_hash, system_role, organization_role)
+       values (gen_random_uuid(), $1, 'storm', $2, 'Api User', 'Organization Administrator') on conflict do nothing`,
+      [organizationId, createHash('sha256').update(STORM_SECRET, 'utf8').digest('hex')],
+    );
+    await c.query(`${usersInsert('storm', 'bench-storm-', '2025-09-01T00:00:00Z')} on conflict do nothing`, [organizationId, 1, users, 7]);
+    return { organizationId };
+  });
 }
 
 /** Removes the spare users from every group (scenario 5 leaves at most one per connection behind). */

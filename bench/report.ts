@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_STANDARD_USER_LIMIT } from './database';
-import { SYNC_CONCURRENCY } from './scenarios';
+import { STORM_BULKS, STORM_OPERATIONS, SYNC_CONCURRENCY } from './scenarios';
 import type { Row } from './scenarios';
 
 export interface Machine {
@@ -93,6 +93,19 @@ export function targets(rows: Row[], peakRss: number | undefined): Target[] {
     s8
       ? { name: 'Scenario 8 ≥ 300 users/s', verdict: verdict(s8.rate >= 300 && clean(s8)), detail: `${fmt(s8.rate)} users/s${dirty(s8)}` }
       : { name: 'Scenario 8 ≥ 300 users/s', verdict: 'not run', detail: '' },
+  );
+
+  const reads = by('9-read');
+  const health = by('9-health');
+  const stormName = 'Scenario 9: while another organization storms Bulk password changes, reads p99 < 100 ms and /healthz always 200';
+  out.push(
+    reads && health
+      ? {
+          name: stormName,
+          verdict: verdict(reads.p99 < 100 && clean(reads) && clean(health)),
+          detail: `reads p99 ${reads.p99} ms (${fmt(reads.rate)} req/s${dirty(reads)}); /healthz ${Object.entries(health.statusCounts).map(([c, n]) => `${c}×${n}`).join(', ')}, p99 ${health.p99} ms`,
+        }
+      : { name: stormName, verdict: 'not run', detail: '' },
   );
 
   out.push(
@@ -194,13 +207,15 @@ Produced by \`npm run bench\` (\`bench/run.ts\`). Rerun it after a change and co
 - Load: ${report.connections} connections, ${report.duration} s per timed run, each after an untimed warm-up of ${Math.min(2, Math.max(1, Math.round(report.duration / 5)))} s
   with the same requests. Scenario 8 runs ${SYNC_CONCURRENCY} users at a time until all are created.
 - Data: ${report.users.toLocaleString('en-US')} users, 1,000 spare users in no group, 1,000 groups of 10 members,
-  one group of ${Math.min(report.users, 100_000).toLocaleString('en-US')} members, one organization licensed for ${BENCH_STANDARD_USER_LIMIT.toLocaleString('en-US')} standard users (every create runs the license check), one token.
+  one group of ${Math.min(report.users, 100_000).toLocaleString('en-US')} members, one organization licensed for ${BENCH_STANDARD_USER_LIMIT.toLocaleString('en-US')} standard users (every create runs the license check), one token;
+  for scenario 9, a second organization (\`bench-storm\`) of ${(STORM_BULKS * STORM_OPERATIONS).toLocaleString('en-US')} users with a token of its own.
 
 Roster ran compiled (\`tsc -p tsconfig.build.json\` into \`bench/.build\`, ${report.buildSeconds.toFixed(0)} s), as
 \`NODE_ENV=production node bench/.build/src/main.js\` with \`LOG_LEVEL=warn\` and the default pool of 10,
 on the same machine as PostgreSQL and the load generator. The per-credential rate limit is switched
 off for the run (\`ROSTER_RATE_LIMIT_PER_SECOND=0\`): at its default (100 requests/s, burst 200) most of
-the load would be answered 429, and an initial sync through one token could not pass ~50 users/s. The baseline (rows B…) is a bare Express
+the load would be answered 429, and an initial sync through one token could not pass ~50 users/s. Scenario 9
+starts a Roster of its own on the same database with every default limit, rate limit included, and stops it after. The baseline (rows B…) is a bare Express
 handler with a \`pg\` pool of 10 that answers the same request with one indexed query
 (\`bench/baseline-server.ts\`), in its own process, driven the same way.
 

@@ -101,7 +101,22 @@ function gitDescription(): string {
   }
 }
 
-async function startRoster(databaseUrl: string, profileDir: string | undefined): Promise<{ child: Child; url: string }> {
+/** Variables the bench never takes from the shell, so that every run sees the same settings (the defaults, or the bench's). */
+const UNINHERITED_VARIABLES = [
+  'ROSTER_BOOTSTRAP_TOKEN', 'ROSTER_PUBLIC_URL', 'ROSTER_DB_POOL_MAX', 'ROSTER_TRUST_PROXY', 'ROSTER_MAX_BODY_BYTES',
+  'ROSTER_RATE_LIMIT_BURST', 'ROSTER_RATE_LIMIT_STORE', 'ROSTER_PASSWORD_HASH_CONCURRENCY', 'ROSTER_PASSWORD_HASH_QUEUE',
+];
+
+/**
+ * Starts the compiled Roster on the bench database. `overrides` replace the bench's
+ * environment (undefined removes a variable: Roster's default applies).
+ */
+async function startRoster(
+  databaseUrl: string,
+  profileDir: string | undefined,
+  overrides: Record<string, string | undefined> = {},
+  name = 'roster',
+): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -113,9 +128,13 @@ async function startRoster(databaseUrl: string, profileDir: string | undefined):
     // The per-credential rate limit (100/s by default) would answer most of the load with 429.
     ROSTER_RATE_LIMIT_PER_SECOND: '0',
   };
-  for (const name of ['ROSTER_BOOTSTRAP_TOKEN', 'ROSTER_PUBLIC_URL', 'ROSTER_DB_POOL_MAX', 'ROSTER_TRUST_PROXY', 'ROSTER_MAX_BODY_BYTES']) delete env[name];
+  for (const variable of UNINHERITED_VARIABLES) delete env[variable];
+  for (const [variable, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[variable];
+    else env[variable] = value;
+  }
   const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), path.join(BUILD_DIR, 'src', 'main.js')];
-  const child = startChild('roster', process.execPath, args, env);
+  const child = startChild(name, process.execPath, args, env);
   const url = `http://127.0.0.1:${port}`;
   await waitUntilHealthy(child, `${url}/healthz`);
   return { child, url };
@@ -214,6 +233,7 @@ async function main(): Promise<number> {
     runId,
     log,
     aborted: () => state.interrupted || !roster.child.running(),
+    startServer: (overrides, name) => startRoster(databaseUrl, undefined, overrides, name),
   };
 
   // 4. The scenarios, or the soak.

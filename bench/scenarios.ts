@@ -6,17 +6,20 @@ import {
   SMALL_GROUPS,
   SMALL_GROUP_SIZE,
   SPARE_USERS,
+  STORM_SECRET,
   groupId,
   groupName,
   resetSpareMemberships,
+  seedStormOrganization,
   spareId,
+  stormUserId,
   userId,
   userName,
   type SeedInfo,
 } from './database';
-import { cannon, percentile, request, type CannonOptions, type LoadResult } from './load';
+import { assertLoopback, cannon, percentile, request, type CannonOptions, type LoadResult } from './load';
 import type { BenchOptions } from './options';
-import type { CpuWindow, Monitor } from './processes';
+import { Monitor, type Child, type CpuWindow } from './processes';
 
 /** One line of the results table. */
 export interface Row {
@@ -50,6 +53,8 @@ export interface Context {
   runId: string;
   log: (line: string) => void;
   aborted: () => boolean;
+  /** Starts another Roster on the bench database (see run.ts startRoster); the caller stops it. */
+  startServer: (overrides: Record<string, string | undefined>, name: string) => Promise<{ child: Child; url: string }>;
 }
 
 const SCIM_JSON = 'application/scim+json';
@@ -502,6 +507,241 @@ async function scenario8(ctx: Context): Promise<Row[]> {
   return [row];
 }
 
+/* ----------------------------------------------------------------------------------- */
+
+/** Scenario 9: the Bulk requests the storming organization keeps going at once, and the operations of each (one user each). */
+export const STORM_BULKS = 32;
+export const STORM_OPERATIONS = 100;
+/** The other organization's pace: well under its own rate limit (100 requests/s by default). */
+const VICTIM_READS_PER_SECOND = 50;
+const HEALTHZ_EVERY_MS = 200;
+const VICTIM_PASSWORD_EVERY_MS = 1_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Sample {
+  ms: number;
+  status: number | 'error';
+}
+
+/** Open-loop: starts a request every `everyMs` whether or not the previous ones answered, until `stop`. */
+async function paced(everyMs: number, stopped: () => boolean, fire: () => Promise<Sample>, into: Sample[]): Promise<void> {
+  const inflight = new Set<Promise<void>>();
+  let next = performance.now();
+  while (!stopped()) {
+    const p: Promise<void> = fire().then((sample) => {
+      into.push(sample);
+      inflight.delete(p);
+    });
+    inflight.add(p);
+    next += everyMs;
+    const wait = next - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  await Promise.all(inflight);
+}
+
+async function timedFetch(url: string, init: RequestInit & { timeoutMs?: number }): Promise<Sample> {
+  assertLoopback(url);
+  const started = performance.now();
+  try {
+    const response = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(init.timeoutMs ?? 30_000) });
+    await response.arrayBuffer();
+    return { ms: performance.now() - started, status: response.status };
+  } catch {
+    return { ms: performance.now() - started, status: 'error' };
+  }
+}
+
+function sampleRow(
+  key: string,
+  label: string,
+  samples: Sample[],
+  seconds: number,
+  window: { peakRss: number; cpu: CpuWindow },
+  expected: (status: number) => boolean,
+): Row {
+  const latencies = samples.map((s) => s.ms).sort((a, b) => a - b);
+  const statusCounts: Record<string, number> = {};
+  for (const s of samples) statusCounts[String(s.status)] = (statusCounts[String(s.status)] ?? 0) + 1;
+  const errors = samples.filter((s) => s.status === 'error').length;
+  const unexpected = samples.filter((s) => s.status !== 'error' && !expected(s.status)).length;
+  const problems = unexpected > 0 || errors > 0 ? [`statuses ${Object.entries(statusCounts).map(([c, n]) => `${c}×${n}`).join(', ')}`] : [];
+  return {
+    key,
+    scenario: 9,
+    label,
+    unit: 'req/s',
+    rate: samples.length / seconds,
+    p50: Math.round(percentile(latencies, 50)),
+    p99: Math.round(percentile(latencies, 99)),
+    non2xx: unexpected,
+    errors,
+    peakRss: window.peakRss,
+    cpu: window.cpu,
+    problems,
+    statusCounts,
+  };
+}
+
+/**
+ * One organization's token sends STORM_BULKS concurrent Bulk requests of password
+ * PATCHes (each worker sends its next Bulk when the last one answers, and waits out a
+ * 429's Retry-After, as a provisioning client does), while another organization reads
+ * users by userName at VICTIM_READS_PER_SECOND, changes a password now and then, and
+ * /healthz is polled. Runs on a Roster of its own with the default limits (rate limit,
+ * pool, hashing), which is stopped afterwards: Bulk requests cut off by the client run on.
+ */
+async function scenario9(ctx: Context): Promise<Row[]> {
+  const stormUsers = STORM_BULKS * STORM_OPERATIONS;
+  const storm = await seedStormOrganization(ctx.databaseUrl, stormUsers);
+  check(ctx);
+  const server = await ctx.startServer({ ROSTER_RATE_LIMIT_PER_SECOND: undefined }, 'roster-storm');
+  const monitor = new Monitor(server.child.pid);
+  monitor.start();
+  const base = server.url;
+  const stormHeaders = { authorization: `Bearer ${STORM_SECRET}`, accept: SCIM_JSON, 'content-type': SCIM_JSON };
+  const passwordPatch = () => ({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'password', value: `Storm-${Math.random().toString(36).slice(2)}-9a` }] });
+  const bulkBody = (worker: number) =>
+    JSON.stringify({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: Array.from({ length: STORM_OPERATIONS }, (_, j) => ({
+        method: 'PATCH',
+        path: `/Users/${stormUserId(worker * STORM_OPERATIONS + j + 1)}`,
+        data: passwordPatch(),
+      })),
+    });
+  try {
+    // Pre-checks: the storming token can change a password through Bulk; the other organization reads.
+    const problems: string[] = [];
+    const probe = await request(`${base}/scim/v2/Bulk`, {
+      method: 'POST',
+      headers: stormHeaders,
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'PATCH', path: `/Users/${stormUserId(1)}`, data: passwordPatch() }] }),
+    });
+    const probeStatus = probe.status === 200 ? (probe.json() as { Operations?: { status: string }[] }).Operations?.[0]?.status : undefined;
+    if (probeStatus !== '200') problems.push(`pre-check: Bulk ${probe.status}, operation ${String(probeStatus)} ${probe.text.slice(0, 200)}`);
+    const read = await get(ctx, base, userLookupPath(ctx));
+    if (read.status !== 200 || read.body.totalResults !== 1) problems.push(`pre-check: read ${read.status} totalResults ${read.body.totalResults}`);
+    // Untimed warm-up, as the other scenarios have: a server that has been serving, its pool's
+    // connections open and the Bulk and PATCH code compiled. The same Bulk requests, changing a
+    // title instead of the password (a warm-up storm of passwords would still be hashing when the
+    // timed one starts) in 5 operations each (within the rate limit's burst of 200, even counting
+    // every operation), then the other organization's reads, then a pause for the limit's window.
+    const warmups = await Promise.all(
+      Array.from({ length: STORM_BULKS }, (_, w) =>
+        request(`${base}/scim/v2/Bulk`, {
+          method: 'POST',
+          headers: stormHeaders,
+          body: JSON.stringify({
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+            Operations: Array.from({ length: 5 }, (_, j) => ({
+              method: 'PATCH',
+              path: `/Users/${stormUserId(w * STORM_OPERATIONS + j + 1)}`,
+              data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: `Warm ${ctx.runId} ${j}` }] },
+            })),
+          }),
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
+    if (warmups.some((r) => r.status !== 200)) problems.push(`warm-up: Bulk ${warmups.map((r) => r.status).join(',')}`);
+    for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 20 }, () => get(ctx, base, userLookupPath(ctx))));
+    await sleep(2_000);
+    check(ctx);
+
+    const abort = new AbortController();
+    let stopped = false;
+    const bulkStatuses: Record<string, number> = {};
+    const operationStatuses: Record<string, number> = {};
+    let bulkErrors = 0;
+    const worker = async (w: number) => {
+      while (!stopped) {
+        try {
+          const response = await fetch(`${base}/scim/v2/Bulk`, { method: 'POST', headers: stormHeaders, body: bulkBody(w), signal: abort.signal });
+          bulkStatuses[response.status] = (bulkStatuses[response.status] ?? 0) + 1;
+          const text = await response.text();
+          if (response.status === 200) {
+            for (const op of (JSON.parse(text) as { Operations: { status: string }[] }).Operations) {
+              operationStatuses[op.status] = (operationStatuses[op.status] ?? 0) + 1;
+            }
+          } else if (response.status === 429 || response.status === 503) {
+            await sleep(Number(response.headers.get('retry-after') ?? '1') * 1000);
+          }
+        } catch {
+          if (!stopped) {
+            bulkErrors++;
+            await sleep(100);
+          }
+        }
+      }
+    };
+
+    const reads: Sample[] = [];
+    const health: Sample[] = [];
+    const passwords: Sample[] = [];
+    const victimHeaders = jsonHeaders();
+    let victimPasswords = 0;
+    const stormVersions = () => sqlCount(ctx.databaseUrl, 'select coalesce(sum(version), 0)::int as n from users where organization_id = $1', [storm.organizationId]);
+    const versionsBefore = await stormVersions();
+    monitor.beginWindow();
+    const started = performance.now();
+    const workers = Array.from({ length: STORM_BULKS }, (_, w) => worker(w));
+    const until = () => performance.now() - started >= ctx.options.duration * 1000 || ctx.aborted();
+    await Promise.all([
+      paced(1000 / VICTIM_READS_PER_SECOND, until, () => timedFetch(base + userLookupPath(ctx), { headers: authHeaders() }), reads),
+      paced(HEALTHZ_EVERY_MS, until, () => timedFetch(`${base}/healthz`, {}), health),
+      paced(
+        VICTIM_PASSWORD_EVERY_MS,
+        until,
+        () =>
+          timedFetch(`${base}/scim/v2/Users/${spareId((victimPasswords++ % SPARE_USERS) + 1)}`, {
+            method: 'PATCH',
+            headers: victimHeaders,
+            body: JSON.stringify(passwordPatch()),
+          }),
+        passwords,
+      ),
+    ]);
+    const seconds = (performance.now() - started) / 1000;
+    const window = monitor.endWindow();
+    const stored = (await stormVersions()) - versionsBefore;
+    stopped = true;
+    abort.abort();
+    await Promise.all(workers);
+    check(ctx);
+
+    const fmtCounts = (counts: Record<string, number>) => Object.entries(counts).map(([c, n]) => `${c}×${n}`).join(', ') || 'none';
+    const stormRow: Row = {
+      key: '9-storm',
+      scenario: 9,
+      label: `organization A: ${STORM_BULKS} concurrent Bulk requests of ${STORM_OPERATIONS} password PATCHes each, back to back (default limits); rate: password changes stored`,
+      unit: 'req/s',
+      rate: stored / seconds,
+      p50: 0,
+      p99: 0,
+      non2xx: Object.entries(operationStatuses).filter(([c]) => !c.startsWith('2')).reduce((a, [, n]) => a + n, 0),
+      errors: bulkErrors,
+      peakRss: window.peakRss,
+      cpu: window.cpu,
+      problems,
+      statusCounts: operationStatuses,
+      extra: `${stored.toLocaleString('en-US')} password changes stored in ${seconds.toFixed(1)} s; operations answered: ${fmtCounts(operationStatuses)}; Bulk responses: ${fmtCounts(bulkStatuses)} (a Bulk still running at the end is cut off; latency not measured)`,
+    };
+    const rows = [
+      stormRow,
+      sampleRow('9-read', `organization B meanwhile: GET /Users?filter=userName eq "<existing>", ${VICTIM_READS_PER_SECOND}/s open loop`, reads, seconds, window, (s) => s === 200),
+      sampleRow('9-health', `/healthz meanwhile, every ${HEALTHZ_EVERY_MS} ms`, health, seconds, window, (s) => s === 200),
+      sampleRow('9-pw', 'organization B meanwhile: PATCH /Users/{id} password, once a second', passwords, seconds, window, (s) => s === 204),
+    ];
+    for (const row of rows) ctx.log(formatProgress(row) + (row.extra ? `  [${row.extra}]` : ''));
+    return rows;
+  } finally {
+    monitor.stop();
+    await server.child.stop(5_000);
+  }
+}
+
 /** The soak's mix per connection: 7 lookups, 2 PATCHes that toggle a user, 1 create. */
 export const SOAK_REQUESTS = (ctx: Context): autocannon.Request[] => {
   let n = 0;
@@ -537,6 +777,7 @@ export const SCENARIOS: Record<number, { title: string; run: (ctx: Context) => P
   6: { title: 'filter displayName eq on Groups, members excluded', run: scenario6 },
   7: { title: 'deep page: startIndex with sortBy, and cursor', run: scenario7 },
   8: { title: 'Entra-style initial sync', run: scenario8 },
+  9: { title: 'one organization storms Bulk password changes, another reads', run: scenario9 },
 };
 
 export { Interrupted };

@@ -24,6 +24,16 @@ export interface Config {
   rateLimitPerSecond: number;
   /** Requests a credential may make at once before the average applies. */
   rateLimitBurst: number;
+  /** Where rate-limit counters live: this process, or PostgreSQL (shared by every instance). */
+  rateLimitStore: 'memory' | 'postgres';
+  /** Failed token lookups a client address may cause per minute before it is refused with 429 (0: no limit). */
+  authFailuresPerMinute: number;
+  /** How long an idle keep-alive connection stays open, ms (above a load balancer's idle timeout). */
+  keepAliveTimeoutMs: number;
+  /** Password hashes (argon2id) that run at once; undefined: half the CPUs, 1 to 3. */
+  passwordHashConcurrency: number | undefined;
+  /** Password hashes that may wait for a turn; one more is refused (503, Retry-After). */
+  passwordHashQueue: number;
   /** Longest a single SQL statement may run, ms. */
   statementTimeoutMs: number;
   /** Run statements as named prepared statements (off behind a pooler that cannot keep them). */
@@ -76,6 +86,14 @@ const variables = {
   ROSTER_TRUST_PROXY: boolean.default(false),
   ROSTER_RATE_LIMIT_PER_SECOND: integer(0, 100_000).default(100),
   ROSTER_RATE_LIMIT_BURST: integer(1, 1_000_000).default(200),
+  ROSTER_RATE_LIMIT_STORE: z
+    .enum(['memory', 'postgres'], { error: 'must be memory or postgres' })
+    .default('memory'),
+  ROSTER_AUTH_FAILURES_PER_MINUTE: integer(0, 100_000).default(30),
+  // headersTimeout is keepAlive + 1 s and must stay below Node's requestTimeout (300 s).
+  ROSTER_KEEP_ALIVE_TIMEOUT_MS: integer(1_000, 290_000).default(65_000),
+  ROSTER_PASSWORD_HASH_CONCURRENCY: integer(1, 64).optional(),
+  ROSTER_PASSWORD_HASH_QUEUE: integer(0, 10_000).default(64),
   ROSTER_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
   ROSTER_DB_PREPARED_STATEMENTS: boolean.default(true),
   ROSTER_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
@@ -97,6 +115,9 @@ export function loadConfig(env: Env = process.env): Config {
     }
     values[name] = parsed.data;
   }
+  if (values.ROSTER_RATE_LIMIT_STORE === 'postgres' && values.DATABASE_URL === undefined) {
+    throw new ConfigError('ROSTER_RATE_LIMIT_STORE', 'may be postgres only with DATABASE_URL (the embedded database serves one process)');
+  }
   return {
     port: values.PORT as number,
     host: values.HOST as string,
@@ -110,6 +131,11 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: values.ROSTER_TRUST_PROXY as boolean,
     rateLimitPerSecond: values.ROSTER_RATE_LIMIT_PER_SECOND as number,
     rateLimitBurst: values.ROSTER_RATE_LIMIT_BURST as number,
+    rateLimitStore: values.ROSTER_RATE_LIMIT_STORE as Config['rateLimitStore'],
+    authFailuresPerMinute: values.ROSTER_AUTH_FAILURES_PER_MINUTE as number,
+    keepAliveTimeoutMs: values.ROSTER_KEEP_ALIVE_TIMEOUT_MS as number,
+    passwordHashConcurrency: values.ROSTER_PASSWORD_HASH_CONCURRENCY as number | undefined,
+    passwordHashQueue: values.ROSTER_PASSWORD_HASH_QUEUE as number,
     statementTimeoutMs: values.ROSTER_STATEMENT_TIMEOUT_MS as number,
     preparedStatements: values.ROSTER_DB_PREPARED_STATEMENTS as boolean,
     metricsToken: values.ROSTER_METRICS_TOKEN as string | undefined,

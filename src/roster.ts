@@ -1,18 +1,28 @@
+import os from 'node:os';
 import argon2 from 'argon2';
+import { Pool } from 'pg';
 import type { Config } from './config';
 import { CredentialService } from './domain/credential.service';
 import { GroupService } from './domain/group.service';
 import { DEFAULT_ORGANIZATION, OrganizationService } from './domain/organization.service';
+import { BoundedHasher, defaultHashConcurrency } from './domain/password-hashing';
 import type { PasswordHasher } from './domain/ports';
 import { SettingsService } from './domain/settings.service';
 import { UserService } from './domain/user.service';
 import { openDatabase, type Database } from './orm/database';
 import { RevocationFeed } from './orm/revocation-feed';
 import { OrmUnitOfWork } from './orm/unit-of-work';
+import { createRateLimits, type CounterStore, type RateLimits } from './scim/rate-limit';
 
-/** argon2id for human passwords (never for tokens: that would cost ~100 ms a request). */
+/**
+ * argon2id for human passwords (never for tokens: that would cost ~200 ms a request):
+ * 64 MiB and 3 passes (the library's defaults), one lane. One lane keeps a hash on one
+ * thread, so ROSTER_PASSWORD_HASH_CONCURRENCY is the number of cores hashing can take
+ * (with the library's 4 lanes, one hash kept most of 2 cores busy). Hashes made with
+ * other parameters still verify: they are written in the hash.
+ */
 export const argon2idHasher: PasswordHasher = {
-  hash: (password) => argon2.hash(password, { type: argon2.argon2id }),
+  hash: (password) => argon2.hash(password, { type: argon2.argon2id, memoryCost: 65_536, timeCost: 3, parallelism: 1 }),
 };
 
 /** Everything a running Roster is made of, wired once: the composition root. */
@@ -24,6 +34,10 @@ export interface Roster {
   organizations: OrganizationService;
   settings: SettingsService;
   credentials: CredentialService;
+  /** The password hasher of every service, with its limits (ROSTER_PASSWORD_HASH_*). */
+  passwordHashing: BoundedHasher;
+  /** Per-credential request limits and per-address failed-authentication limits. */
+  rateLimits: RateLimits;
   close(): Promise<void>;
 }
 
@@ -47,16 +61,64 @@ export async function openRoster(
     migrate: options.migrate,
     shareRunningEmbedded: options.shareRunningEmbedded,
   });
-  if (!options.withRevocationFeed || database.embedded) return assemble(config, database);
+  if (!options.withRevocationFeed || database.embedded) return assemble(config, database, undefined, options.onWarning);
   // Embedded mode keeps no credential cache: one process, and no LISTEN to rely on.
   const feed = new RevocationFeed(database.url, options.onWarning);
   await feed.start();
-  return assemble(config, database, feed);
+  return assemble(config, database, feed, options.onWarning);
 }
 
-export function assemble(config: Config, database: Database, feed?: RevocationFeed): Roster {
+/**
+ * ROSTER_RATE_LIMIT_STORE=postgres: the counters in `rate_limit_counters`, through a
+ * small pool of its own (at most 4 connections), so a limit check never waits behind
+ * the requests' own pool. Each statement is bounded to 1 s; when one fails, the
+ * limiters answer from memory (rate-limit.ts) and a warning is logged at most once a
+ * minute.
+ */
+export function sharedCounterStore(database: Database, onWarning: (message: string) => void): { store: CounterStore; close(): Promise<void> } {
+  const pool = new Pool({
+    connectionString: database.url,
+    max: 4,
+    connectionTimeoutMillis: 1_000,
+    statement_timeout: 1_000,
+    query_timeout: 1_500,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  let warnedAt = 0;
+  pool.on('error', () => undefined); // an idle connection lost: the pool replaces it
+  const prepared = database.preparedStatements;
+  return {
+    store: {
+      query: (q) =>
+        pool.query(prepared ? q : { text: q.text, values: q.values }).catch((error: unknown) => {
+          if (Date.now() - warnedAt > 60_000) {
+            warnedAt = Date.now();
+            onWarning(`rate-limit store unavailable, counting in memory: ${error instanceof Error ? error.message : String(error)}`);
+          }
+          throw error;
+        }),
+    },
+    close: () => pool.end(),
+  };
+}
+
+export function assemble(
+  config: Config,
+  database: Database,
+  feed?: RevocationFeed,
+  onWarning: (message: string) => void = () => undefined,
+  /** argon2id except in tests; always used through a BoundedHasher with the configured limits. */
+  hasher: PasswordHasher = argon2idHasher,
+): Roster {
+  // (config.ts allows the shared store only with DATABASE_URL: the embedded database serves one process.)
+  const shared = config.rateLimitStore === 'postgres' ? sharedCounterStore(database, onWarning) : undefined;
   const uow = new OrmUnitOfWork(database.orm, database.preparedStatements);
-  const deps = { uow, passwords: argon2idHasher };
+  const passwordHashing = new BoundedHasher(hasher, {
+    concurrency: config.passwordHashConcurrency ?? defaultHashConcurrency(os.availableParallelism()),
+    queue: config.passwordHashQueue,
+  });
+  const deps = { uow, passwords: passwordHashing };
   const credentials = new CredentialService(uow, undefined, feed);
   return {
     config,
@@ -66,9 +128,12 @@ export function assemble(config: Config, database: Database, feed?: RevocationFe
     organizations: new OrganizationService(uow),
     settings: new SettingsService(uow),
     credentials,
+    passwordHashing,
+    rateLimits: createRateLimits(config, shared?.store),
     async close() {
       await feed?.stop();
       await credentials.settle();
+      await shared?.close();
       await database.close();
     },
   };

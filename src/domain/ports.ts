@@ -65,6 +65,8 @@ export interface UserRepository {
   insert(user: NewUser): Promise<User>;
   update(user: User, changes: Partial<UserFields> & { passwordHash?: string | null }): Promise<User>;
   delete(organizationId: string, id: string): Promise<boolean>;
+  /** Removes the enterprise manager from the users this user managed; returns them as updated. */
+  unlinkManager(organizationId: string, managerId: string): Promise<User[]>;
   /** Which of these ids are users of the organization. */
   existingIds(organizationId: string, ids: string[]): Promise<Set<string>>;
   /** The groups of each of these users, by user id. */
@@ -187,6 +189,18 @@ export interface UnitOfWork {
   write<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
 }
 
+/**
+ * Turns a new password into what is stored. Slow on purpose (argon2id, ~200 ms of
+ * CPU): callers hash outside any transaction, so no connection or lock is held while
+ * it runs. `owner` is whose change it is (an organization id): a hasher with limits
+ * (BoundedHasher) shares its capacity fairly among owners and may refuse with
+ * DomainError `unavailable` when it is full.
+ */
 export interface PasswordHasher {
-  hash(password: string): Promise<string>;
+  hash(password: string, owner?: string): Promise<string>;
+  /**
+   * Optional: runs `work` in one of `owner`'s turns, its hashes made within it, so the
+   * reads a password change needs before its hash wait for the turn too.
+   */
+  inTurn?<T>(owner: string, work: (hash: (password: string) => Promise<string>) => Promise<T>): Promise<T>;
 }

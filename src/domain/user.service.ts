@@ -58,7 +58,7 @@ export class UserService {
       if (draft.password !== undefined) {
         const settings = await this.deps.uow.read(async (r) => settingsFrom(await r.settings.all()));
         assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
-        passwordHash = await this.deps.passwords.hash(draft.password);
+        passwordHash = await this.deps.passwords.hash(draft.password, actor.organizationId);
       }
       return withLicenseCheck((licenseMode) => this.deps.uow.write(async (r) => {
         const current = settingsFrom(await r.settings.all());
@@ -73,6 +73,7 @@ export class UserService {
           desired: { ...fields, organizationId: actor.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
         });
         await checkLicense(r, actor.organizationId, fields.systemRole, licenseMode);
+        await assertManagerIsUser(r, actor.organizationId, null, fields.enterprise);
         // A taken userName (any case, any organization) is caught by the unique index: 409.
         const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
         await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
@@ -85,37 +86,103 @@ export class UserService {
    * Applies a change to one user: `change` receives the stored user (locked until the
    * transaction ends) and returns the user as the client wants it. Attributes the draft
    * leaves undefined keep their stored value. Used by PUT, PATCH and Bulk alike.
+   *
+   * A new password is never hashed inside the transaction: argon2 would hold the
+   * connection and the row lock for ~200 ms, and a burst of such changes the whole
+   * pool. With `mayChangePassword` (the request names a password), the change first
+   * waits for its turn in the hasher's bounded queue, holding nothing; then the draft
+   * is worked out from the user as stored, read without a transaction, and its password
+   * checked (version, policy, password policy) and hashed. Then the transaction locks the
+   * row and runs `change` again on it; when the draft still carries the same password
+   * (it comes from the request, so it nearly always does) the hash is used. When it
+   * carries another one, or a password nobody announced, the transaction goes as far as
+   * its checks (license, uniqueness), rolls back, the password is hashed outside, and
+   * the change is done again: at most PASSWORD_ATTEMPTS hashes in all.
    */
   async update(
     actor: Actor,
     id: string,
     change: (current: User) => UserDraft | Promise<UserDraft>,
     expectedVersion?: ExpectedVersion,
+    options: { mayChangePassword?: boolean } = {},
   ): Promise<User> {
-    return this.audit.refusals(actor, 'user.update', { targetId: id }, () =>
-      withLicenseCheck((licenseMode) => this.deps.uow.write(async (r) => {
+    return this.audit.refusals(actor, 'user.update', { targetId: id }, async () => {
+      let hashed = options.mayChangePassword ? await this.hashAhead(actor, id, change, expectedVersion) : undefined;
+      for (let hashes = hashed ? 1 : 0; ; hashes++) {
+        try {
+          return await this.applyUpdate(actor, id, change, expectedVersion, hashed);
+        } catch (error) {
+          if (!(error instanceof PasswordNotHashed)) throw error;
+          if (hashes >= PASSWORD_ATTEMPTS) {
+            throw new DomainError('unavailable', 'user.password_raced', 'the user kept changing while its new password was hashed; try again');
+          }
+          // Outside any transaction: no connection and no lock is held while argon2 runs.
+          hashed = { password: error.password, hash: await this.deps.passwords.hash(error.password, actor.organizationId) };
+        }
+      }
+    });
+  }
+
+  /**
+   * `update`'s first step for a change that may set a password, in a turn of the hasher:
+   * the draft from the user as stored (no transaction, no lock), refused now if the
+   * transaction would refuse it for its version, the policy or the password policy,
+   * else its password hashed.
+   */
+  private hashAhead(
+    actor: Actor,
+    id: string,
+    change: (current: User) => UserDraft | Promise<UserDraft>,
+    expectedVersion: ExpectedVersion,
+  ): Promise<HashedPassword | undefined> {
+    const passwords = this.deps.passwords;
+    const owner = actor.organizationId;
+    const inTurn = passwords.inTurn
+      ? passwords.inTurn.bind(passwords)
+      : <T>(_owner: string, work: (hash: (password: string) => Promise<string>) => Promise<T>) => work((password) => passwords.hash(password, owner));
+    return inTurn(owner, async (hash) => {
+      const [current, settings] = await this.deps.uow.read(
+        async (r) => [await r.users.findById(owner, id), settingsFrom(await r.settings.all())] as const,
+      );
+      if (!current) throw notFound('User', id);
+      assertVersion(current.version, expectedVersion);
+      const draft = await change(current);
+      if (draft.password === undefined) return undefined;
+      authorizedUpdate(actor, settings, current, draft);
+      assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
+      return { password: draft.password, hash: await hash(draft.password) };
+    });
+  }
+
+  /** One try of `update`, in one transaction; throws PasswordNotHashed when the draft's password is not `hashed`. */
+  private applyUpdate(
+    actor: Actor,
+    id: string,
+    change: (current: User) => UserDraft | Promise<UserDraft>,
+    expectedVersion: ExpectedVersion,
+    hashed: HashedPassword | undefined,
+  ): Promise<User> {
+    return withLicenseCheck((licenseMode) =>
+      this.deps.uow.write(async (r) => {
         const current = await r.users.lockById(actor.organizationId, id);
         if (!current) throw notFound('User', id);
         assertVersion(current.version, expectedVersion);
         const draft = await change(current);
         const settings = settingsFrom(await r.settings.all());
-        const desired = normalize({ ...pickFields(current), ...defined(draft) });
-        authorizeUserChange(actor, settings, {
-          action: 'update',
-          current: { ...pickFields(current), organizationId: current.organizationId, mfaEnabled: current.mfaEnabled },
-          desired: { ...desired, organizationId: current.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
-        });
+        const desired = authorizedUpdate(actor, settings, current, draft);
         if (accountTypeOf(desired.systemRole) !== accountTypeOf(current.systemRole)) {
           await checkLicense(r, current.organizationId, desired.systemRole, licenseMode);
         }
         const changes = diff(current, desired);
+        if (changes.enterprise !== undefined) await assertManagerIsUser(r, current.organizationId, current.enterprise, desired.enterprise);
         if (changes.userName !== undefined && (await r.users.userNameTaken(changes.userName, current.id))) {
           throw userNameTaken(changes.userName);
         }
         let passwordHash: string | undefined;
         if (draft.password !== undefined) {
           assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
-          passwordHash = await this.deps.passwords.hash(draft.password);
+          if (hashed?.password !== draft.password) throw new PasswordNotHashed(draft.password);
+          passwordHash = hashed.hash;
           // An administrator's new password is temporary: the user must change it (rule 9).
           if (!current.passwordResetRequired) changes.passwordResetRequired = true;
         }
@@ -123,7 +190,7 @@ export class UserService {
         const updated = await r.users.update(current, { ...changes, ...(passwordHash !== undefined ? { passwordHash } : {}) });
         await recordUpdate(r, actor, current, updated, Object.keys(changes).concat(passwordHash !== undefined ? ['password'] : []));
         return updated;
-      })),
+      }),
     );
   }
 
@@ -140,8 +207,46 @@ export class UserService {
         });
         await r.users.delete(actor.organizationId, id);
         await r.audit.record(AuditTrail.event(actor, 'user.deleted', current, { systemRole: current.systemRole }));
+        // Whoever this user managed has no manager now: a manager is a user of the organization.
+        for (const managed of await r.users.unlinkManager(actor.organizationId, id)) {
+          await r.audit.record(AuditTrail.event(actor, 'user.updated', managed, { changed: ['enterprise.manager'], reason: 'manager deleted' }));
+        }
       }),
     );
+  }
+}
+
+/** A new password and its hash, worked out outside any transaction. */
+interface HashedPassword {
+  password: string;
+  hash: string;
+}
+
+/** The user as the draft wants it (normalised), once the policy allows the change from `current`. */
+function authorizedUpdate(actor: Actor, settings: InstanceSettings, current: User, draft: UserDraft): UserFields {
+  const desired = normalize({ ...pickFields(current), ...defined(draft) });
+  authorizeUserChange(actor, settings, {
+    action: 'update',
+    current: { ...pickFields(current), organizationId: current.organizationId, mfaEnabled: current.mfaEnabled },
+    desired: { ...desired, organizationId: current.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
+  });
+  return desired;
+}
+
+/** How many times `update` may hash a new password before it gives up (the draft's password kept changing). */
+const PASSWORD_ATTEMPTS = 3;
+
+/**
+ * Thrown inside `update`'s transaction (rolling it back) when the draft carries a
+ * password that has not been hashed yet: it is hashed outside, then the change is redone.
+ */
+class PasswordNotHashed extends Error {
+  declare readonly password: string;
+
+  constructor(password: string) {
+    super('the new password is to be hashed outside the transaction');
+    // Not enumerable: never serialised or logged with the error.
+    Object.defineProperty(this, 'password', { value: password, enumerable: false });
   }
 }
 
@@ -153,6 +258,31 @@ async function recordUpdate(r: Repositories, actor: Actor, before: User, after: 
   }
   if (before.systemRole !== after.systemRole) {
     await r.audit.record(AuditTrail.event(actor, 'user.system_role_changed', after, { from: before.systemRole, to: after.systemRole }));
+  }
+}
+
+/** The id an enterprise extension names as the manager (a bare string or `{value}`), if any. */
+function managerOf(enterprise: Record<string, unknown> | null | undefined): unknown {
+  const manager = enterprise?.manager;
+  if (manager === undefined || manager === null) return undefined;
+  return typeof manager === 'object' && !Array.isArray(manager) ? (manager as Record<string, unknown>).value : manager;
+}
+
+/**
+ * The enterprise `manager.value` is the id of another user of the same organization
+ * (RFC 7643 section 4.3). Checked when it changes; a manager that is deleted is
+ * unlinked from the users it managed (UserService.delete).
+ */
+async function assertManagerIsUser(
+  r: Repositories,
+  organizationId: string,
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+): Promise<void> {
+  const value = managerOf(after);
+  if (value === undefined || value === managerOf(before)) return;
+  if (typeof value !== 'string' || !(await r.users.existingIds(organizationId, [value.toLowerCase()])).has(value.toLowerCase())) {
+    throw invalidValue('user.manager_unknown', `the enterprise manager "${String(value)}" is not the id of a user of this organization`);
   }
 }
 

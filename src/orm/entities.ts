@@ -105,6 +105,13 @@ export const User = new EntitySchema<UserEntity>({
       name: 'users_organization_user_name_lower_index',
       expression: 'create index "users_organization_user_name_lower_index" on "users" ("organization_id", lower("user_name"), "id")',
     },
+    {
+      // Finds the users a deleted user managed (enterprise manager.value), to unlink them.
+      name: 'users_organization_manager_index',
+      expression:
+        `create index "users_organization_manager_index" on "users" ("organization_id", lower("enterprise" #>> '{manager,value}')) ` +
+        `where ("enterprise" #>> '{manager,value}') is not null`,
+    },
   ],
   uniques: [
     {
@@ -418,6 +425,28 @@ export const UserAccountDelta = new EntitySchema<UserAccountDeltaEntity>({
   },
 });
 
+/**
+ * Rate-limit counters shared by every instance (ROSTER_RATE_LIMIT_STORE=postgres):
+ * rate-limiter-flexible's RateLimiterPostgres table, one row per key (a credential's
+ * requests, an address's failed authentications) with the points taken in the current
+ * window and when it ends (ms since the epoch).
+ */
+export interface RateLimitCounterEntity {
+  key: string;
+  points: number;
+  expire: string | null;
+}
+
+export const RateLimitCounter = new EntitySchema<RateLimitCounterEntity>({
+  name: 'RateLimitCounter',
+  tableName: 'rate_limit_counters',
+  properties: {
+    key: { type: 'string', columnType: 'varchar(255)', primary: true },
+    points: { type: 'integer', default: 0 },
+    expire: { type: 'bigint', nullable: true },
+  },
+});
+
 export const entities = [
   Organization,
   User,
@@ -431,4 +460,5 @@ export const entities = [
   UserCreatedRange,
   UserAccountCount,
   UserAccountDelta,
+  RateLimitCounter,
 ];

@@ -199,6 +199,17 @@ export class UserSqlRepository implements UserRepository {
     return (await this.sql.run('delete from users where id = ? and organization_id = ?', [id, organizationId])) > 0;
   }
 
+  async unlinkManager(organizationId: string, managerId: string): Promise<User[]> {
+    if (!isUuid(managerId)) return [];
+    const rows = await this.sql.all<Row>(
+      `update users set enterprise = enterprise - 'manager', version = version + 1, updated_at = clock_timestamp()
+        where organization_id = ? and (enterprise #>> '{manager,value}') is not null and lower(enterprise #>> '{manager,value}') = ?
+        returning *`,
+      [organizationId, managerId.toLowerCase()],
+    );
+    return rows.map(toUser);
+  }
+
   async existingIds(organizationId: string, ids: string[]): Promise<Set<string>> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Set();

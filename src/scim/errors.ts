@@ -8,6 +8,8 @@ export class ScimError extends Error {
     readonly status: number,
     readonly scimType: string | undefined,
     readonly detail: string,
+    /** Sent as `Retry-After` (seconds) with the error response. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail);
     this.name = 'ScimError';
@@ -39,6 +41,9 @@ const BY_KIND: Record<DomainErrorKind, [number, string | undefined]> = {
   unavailable: [503, undefined],
 };
 
+/** What a 503 asks the client to wait before it retries. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
 export const badRequest = (scimType: string, detail: string) => new ScimError(400, scimType, detail);
 export const unauthorized = () => new ScimError(401, undefined, 'a valid bearer token is required');
 export const routeNotFound = (method: string, path: string) =>
@@ -58,7 +63,8 @@ export function toScimError(error: unknown, requestId: string): ScimError {
   if (error instanceof ScimError) return error;
   if (error instanceof DomainError) {
     const [status, scimType] = BY_KIND[error.kind];
-    return new ScimError(status, scimType, error.message);
+    // Unavailable is passing (the database, the password hashing queue): clients back off on Retry-After.
+    return new ScimError(status, scimType, error.message, error.kind === 'unavailable' ? UNAVAILABLE_RETRY_AFTER_SECONDS : undefined);
   }
   const e = error as ScimmyErrorLike;
   if (e && (e as Error).name === 'SCIMError' && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

@@ -5,7 +5,7 @@ import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, send
 import { nextCursor } from './cursor';
 import { listRequestFrom } from './list-query';
 import { cursorListResponse, listResponse, listResponseText } from './list-response';
-import { applyPatch, parsePatchRequest } from './patch';
+import { applyPatch, parsePatchRequest, type PatchOperation } from './patch';
 import { userSchemaIndex } from './schema-index';
 import { isExcluded, project, projectionFrom, type Projection } from './projection';
 import { searchParams, type QueryParams } from './search';
@@ -29,13 +29,21 @@ export async function renderUsers(
   return list.map((u) => project(toScimUser(u, groups.get(u.id) ?? [], baseUrl), projection));
 }
 
+/** Whether a PATCH names a password (UserService then hashes it before its transaction). */
+const namesPassword = (operations: PatchOperation[]) =>
+  operations.some((o) =>
+    o.path
+      ? o.path.attribute.attribute.toLowerCase() === 'password'
+      : typeof o.value === 'object' && o.value !== null && Object.keys(o.value).some((key) => /(^|:)password$/i.test(key)),
+  );
+
 /** The writes of /Users, shared by the routes and by Bulk so both run the same checks. */
 export function userWrites(users: UserService) {
   return {
     create: (actor: Actor, body: unknown) => users.create(actor, userDraftFromScim(body)),
     replace: (actor: Actor, id: string, body: unknown, version?: number) => {
       const draft = userDraftFromScim(body);
-      return users.update(actor, id, () => draft, version);
+      return users.update(actor, id, () => draft, version, { mayChangePassword: draft.password !== undefined });
     },
     patch: (actor: Actor, id: string, body: unknown, baseUrl: string, version?: number) => {
       const index = userSchemaIndex();
@@ -45,6 +53,7 @@ export function userWrites(users: UserService) {
         id,
         (current) => userDraftFromScim(applyPatch(toScimUser(current, [], baseUrl), operations, index), { complete: true }),
         version,
+        { mayChangePassword: namesPassword(operations) },
       );
     },
     remove: (actor: Actor, id: string, version?: number) => users.delete(actor, id, version),
