@@ -359,6 +359,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     await parsed.command.run(roster, parsed.args, parsed.flags, io);
     return 0;
   } catch (error) {
+    if (error instanceof OutputClosed) return 0;
     if (error instanceof UsageError) {
       io.err(`roster: ${error.message}\n\n${USAGE}`);
       return 2;
@@ -374,9 +375,25 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
   }
 }
 
+/** stdout was closed by its reader (`roster users export | head`): the command stops quietly. */
+export class OutputClosed extends Error {
+  constructor() {
+    super('stdout was closed');
+    this.name = 'OutputClosed';
+  }
+}
+
 if (require.main === module) {
+  let closed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed = true;
+  });
   runCli(process.argv.slice(2), process.env, {
-    out: (t) => process.stdout.write(`${t}\n`),
+    out: (t) => {
+      if (closed) throw new OutputClosed();
+      process.stdout.write(`${t}\n`);
+    },
     err: (t) => process.stderr.write(`${t}\n`),
   }).then((code) => {
     process.exitCode = code;

@@ -6,9 +6,11 @@ import { scimBaseUrl, sendScim } from './http';
 import { DEFAULT_COUNT } from './list-query';
 import { MAX_RESULTS } from './limits';
 import { listResponse } from './list-response';
-import { SCIMMY } from './scimmy';
+import { SCIMMY, withSuggestedValues } from './scimmy';
 
 type Json = Record<string, unknown>;
+
+export const RESOURCE_TYPE_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ResourceType';
 
 /** Points a discovery document's meta.location at this server's absolute URL. */
 function located(resource: Json, base: string, path: string): Json {
@@ -39,11 +41,12 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
   );
 
   const schemas = () =>
-    SCIMMY.Schemas.declared().map((definition) => JSON.parse(JSON.stringify(definition.describe())) as Json);
+    SCIMMY.Schemas.declared().map((definition) => withSuggestedValues(JSON.parse(JSON.stringify(definition.describe())) as Json));
   const resourceTypes = () =>
     Object.values(SCIMMY.Resources.declared() as Record<string, { describe(): unknown }>)
       .filter((r) => ['User', 'Group'].includes((r.describe() as Json).name as string))
-      .map((r) => JSON.parse(JSON.stringify(r.describe())) as Json);
+      // RFC 7643 sections 3 and 6: a ResourceType resource names its schema like any other.
+      .map((r): Json => ({ schemas: [RESOURCE_TYPE_SCHEMA], ...(JSON.parse(JSON.stringify(r.describe())) as Json) }));
 
   // RFC 7644 section 4: discovery endpoints do not filter; a filter SHOULD be refused with 403.
   router.get(['/Schemas', '/ResourceTypes'], (req, _res, next) => {

@@ -1,10 +1,10 @@
 import type { Group, GroupDraft, GroupMember } from '../domain/group';
 import { badRequest, validated } from './errors';
 import { memberIds } from './group-patch';
-import { normalizeResource } from './interop';
+import { foldQualifiedKeys, normalizeResource } from './interop';
 import { groupSchemaIndex } from './schema-index';
 import { GROUP_SCHEMA, SCIMMY } from './scimmy';
-import { weakETag } from './user.mapper';
+import { hasKey, weakETag } from './user.mapper';
 
 type Json = Record<string, unknown>;
 
@@ -40,12 +40,14 @@ export function toScimGroup(group: Group, members: GroupMember[] | undefined, ba
 /**
  * A SCIM Group request body (POST, PUT) as the group the client wants: the members it
  * lists become the whole membership, written as the difference to what is stored.
+ * `complete` says the body is a whole resource (a PATCH result), where a missing
+ * `externalId` was removed rather than left out.
  */
-export function groupDraftFromScim(body: unknown): GroupDraft {
+export function groupDraftFromScim(body: unknown, options: { complete?: boolean } = {}): GroupDraft {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('invalidSyntax', 'the request body must be a JSON object');
   }
-  const raw = { ...(body as Json) };
+  const raw = foldQualifiedKeys(body as Json, groupSchemaIndex());
   const schemas = Array.isArray(raw.schemas) ? (raw.schemas as unknown[]) : [];
   if (!schemas.some((s) => typeof s === 'string' && s.toLowerCase() === GROUP_SCHEMA.toLowerCase())) {
     throw badRequest('invalidSyntax', `schemas must include ${GROUP_SCHEMA}`);
@@ -58,7 +60,10 @@ export function groupDraftFromScim(body: unknown): GroupDraft {
   const group = validated(() => JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(normalized, 'in'))) as Json);
   return {
     displayName: group.displayName as string,
-    externalId: typeof group.externalId === 'string' ? group.externalId : null,
+    // Absent `externalId` keeps the stored link; `null` (or its removal by PATCH) clears it.
+    ...(options.complete === true || hasKey(raw, 'externalId')
+      ? { externalId: typeof group.externalId === 'string' ? group.externalId : null }
+      : {}),
     membership: [{ kind: 'replace', userIds }],
   };
 }

@@ -36,7 +36,7 @@ export function groupWrites(groups: GroupService) {
         id,
         (current) => {
           const plan = planGroupPatch(toScimGroup(current, undefined, baseUrl), operations, index);
-          return { ...groupDraftFromScim(plan.resource), membership: plan.membership };
+          return { ...groupDraftFromScim(plan.resource, { complete: true }), membership: plan.membership };
         },
         version,
       );

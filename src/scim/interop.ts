@@ -1,4 +1,5 @@
 import type { AttributeInfo, SchemaIndex } from './schema-index';
+import { badRequest } from './errors';
 
 type Json = Record<string, unknown>;
 
@@ -84,3 +85,57 @@ function normalizeExtension(block: Json, extension: string, index: SchemaIndex):
   }
   return out;
 }
+
+/**
+ * A body's URN-qualified attribute keys folded into the shape SCIM writes them in:
+ * `"urn:…:roster:2.0:User:systemRole": "…"` becomes `systemRole` inside the Roster
+ * extension block, and `"urn:…:core:2.0:User:userName"` becomes `userName`. A
+ * path-less PATCH already reads such keys as paths; POST and PUT read them the same
+ * way, so they reach the policy on every path instead of being dropped. An attribute
+ * given both ways is refused: the request would say two things at once.
+ */
+export function foldQualifiedKeys(body: Json, index: SchemaIndex): Json {
+  const out: Json = {};
+  const qualified: [string, unknown][] = [];
+  for (const [key, value] of Object.entries(body)) {
+    const colon = key.lastIndexOf(':');
+    if (colon > 0 && !index.extensionId(key) && qualifierOf(key.slice(0, colon), index) !== undefined) qualified.push([key, value]);
+    else out[key] = value;
+  }
+  for (const [key, value] of qualified) {
+    const colon = key.lastIndexOf(':');
+    const qualifier = qualifierOf(key.slice(0, colon), index) as string;
+    const name = key.slice(colon + 1);
+    let block: Json = out;
+    if (qualifier !== index.coreId) {
+      const blockKey = Object.keys(out).find((k) => k.toLowerCase() === qualifier.toLowerCase()) ?? qualifier;
+      const existing = out[blockKey];
+      if (existing !== undefined && (existing === null || typeof existing !== 'object' || Array.isArray(existing))) {
+        throw badRequest('invalidSyntax', `"${blockKey}" must be an object of its attributes`);
+      }
+      block = { ...((existing as Json | undefined) ?? {}) };
+      out[blockKey] = block;
+    }
+    const [attribute, sub] = name.split('.', 2);
+    const attributeKey = Object.keys(block).find((k) => k.toLowerCase() === attribute.toLowerCase());
+    if (sub === undefined) {
+      if (attributeKey !== undefined) throw givenTwice(key);
+      block[attribute] = value;
+      continue;
+    }
+    const parent = attributeKey === undefined ? {} : block[attributeKey];
+    if (!parent || typeof parent !== 'object' || Array.isArray(parent)) throw givenTwice(key);
+    if (Object.keys(parent).some((k) => k.toLowerCase() === sub.toLowerCase())) throw givenTwice(key);
+    block[attributeKey ?? attribute] = { ...(parent as Json), [sub]: value };
+  }
+  return out;
+}
+
+/** The schema a key's URN prefix names: the core schema or one of its extensions. */
+function qualifierOf(urn: string, index: SchemaIndex): string | undefined {
+  if (urn.toLowerCase() === index.coreId.toLowerCase()) return index.coreId;
+  return index.extensionId(urn);
+}
+
+const givenTwice = (key: string) =>
+  badRequest('invalidSyntax', `"${key}" is given twice: once URN-qualified and once inside its schema's block`);

@@ -1,6 +1,6 @@
 import type { AttributePath } from '../domain/filter';
 import { badRequest } from './errors';
-import { SCIMMY } from './scimmy';
+import { canonicalValuesOf, SCIMMY } from './scimmy';
 
 /** What Roster needs to know of one attribute of a schema, read from scimmy's definitions. */
 export interface AttributeInfo {
@@ -26,7 +26,7 @@ export interface ResolvedPath {
 interface ScimmyAttribute {
   name: string;
   type: string;
-  config: { multiValued?: boolean; caseExact?: boolean; mutable?: boolean | string; canonicalValues?: string[] };
+  config: { multiValued?: boolean; caseExact?: boolean; mutable?: boolean | string; canonicalValues?: string[] | false };
   subAttributes?: ScimmyAttribute[];
 }
 
@@ -45,7 +45,7 @@ function info(attribute: ScimmyAttribute): AttributeInfo {
     multiValued: attribute.config.multiValued === true,
     caseExact: attribute.config.caseExact === true,
     readOnly: attribute.config.mutable === false,
-    ...(Array.isArray(attribute.config.canonicalValues) ? { canonicalValues: attribute.config.canonicalValues } : {}),
+    ...(canonicalValuesOf(attribute) ? { canonicalValues: canonicalValuesOf(attribute) } : {}),
     subAttributes: new Map((attribute.subAttributes ?? []).map((s) => [s.name.toLowerCase(), info(s)])),
   };
 }

@@ -23,6 +23,9 @@ export function configureScimmy(): typeof SCIMMY {
     SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false).extend(rosterUserExtension as never, false),
   );
   SCIMMY.Resources.declare(SCIMMY.Resources.Group);
+  for (const definition of [SCIMMY.Schemas.User.definition, SCIMMY.Schemas.Group.definition]) {
+    openCanonicalValues(definition as unknown as ScimmyDefinition, definition.id);
+  }
   SCIMMY.Config.set({
     patch: true,
     filter: { supported: true, maxResults: MAX_RESULTS },
@@ -41,6 +44,67 @@ export function configureScimmy(): typeof SCIMMY {
   });
   configured = true;
   return SCIMMY;
+}
+
+interface ScimmyAttribute {
+  name: string;
+  type: string;
+  config: { multiValued?: boolean; mutable?: boolean | string; canonicalValues?: string[] | false };
+  subAttributes?: ScimmyAttribute[];
+}
+
+interface ScimmyDefinition {
+  id: string;
+  attributes: (ScimmyAttribute | ScimmyDefinition)[];
+}
+
+/** Canonical values that are suggestions, by attribute (for the schema index) and by path (for /Schemas). */
+const suggested = new WeakMap<object, string[]>();
+const suggestedByPath = new Map<string, string[]>();
+const pathKey = (schema: string, attribute: string, sub: string) => `${schema}#${attribute}.${sub}`.toLowerCase();
+
+/**
+ * RFC 7643 section 7 makes canonical values suggestions: `emails.type` may be
+ * "pager", `roles.type` anything. scimmy refuses every other value, so the
+ * sub-attributes of multi-valued attributes (`type`, mostly) stop enforcing theirs;
+ * they are still advertised in /Schemas and still fix the letter case of a value that
+ * is one of them. Single-valued attributes whose values DOMAIN.md fixes (the Roster
+ * extension's roles) keep refusing the rest.
+ */
+function openCanonicalValues(definition: ScimmyDefinition, schemaId: string): void {
+  for (const attribute of definition.attributes) {
+    if ('id' in attribute && Array.isArray((attribute as ScimmyDefinition).attributes)) {
+      openCanonicalValues(attribute as ScimmyDefinition, (attribute as ScimmyDefinition).id);
+      continue;
+    }
+    const a = attribute as ScimmyAttribute;
+    if (a.type !== 'complex' || a.config.multiValued !== true) continue;
+    for (const sub of a.subAttributes ?? []) {
+      const values = sub.config.canonicalValues;
+      if (!Array.isArray(values) || sub.config.mutable === false) continue;
+      suggested.set(sub, values);
+      suggestedByPath.set(pathKey(schemaId, a.name, sub.name), values);
+      sub.config.canonicalValues = false;
+    }
+  }
+}
+
+/** An attribute's canonical values, whether scimmy enforces them or they are suggestions. */
+export function canonicalValuesOf(attribute: { config: { canonicalValues?: unknown } }): string[] | undefined {
+  const values = attribute.config.canonicalValues;
+  return Array.isArray(values) ? (values as string[]) : suggested.get(attribute);
+}
+
+/** A /Schemas document with the suggested canonical values written back in. */
+export function withSuggestedValues(schema: Record<string, unknown>): Record<string, unknown> {
+  const attributes = Array.isArray(schema.attributes) ? (schema.attributes as Record<string, unknown>[]) : [];
+  for (const attribute of attributes) {
+    for (const sub of (attribute.subAttributes as Record<string, unknown>[] | undefined) ?? []) {
+      const values = suggestedByPath.get(pathKey(String(schema.id), String(attribute.name), String(sub.name)));
+      if (values && sub.canonicalValues === undefined) sub.canonicalValues = values;
+    }
+  }
+  return schema;
 }
 
 export { SCIMMY };

@@ -2,7 +2,7 @@ import { organizationRoleNamed, systemRoleNamed } from '../domain/roles';
 import { accountSettingsOf, type MultiValue, type User, type UserDraft } from '../domain/user';
 import { ROSTER_USER_SCHEMA } from '../extensions/roster-user';
 import { badRequest, validated } from './errors';
-import { normalizeResource } from './interop';
+import { foldQualifiedKeys, normalizeResource } from './interop';
 import { userSchemaIndex } from './schema-index';
 import { ENTERPRISE_USER_SCHEMA, SCIMMY, USER_SCHEMA } from './scimmy';
 
@@ -122,6 +122,9 @@ function normalizeBoolean(value: unknown): unknown {
   return typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : value;
 }
 
+/** Whether a body sets an attribute, in any letter case. */
+export const hasKey = (body: Json, name: string) => Object.keys(body).some((k) => k.toLowerCase() === name.toLowerCase());
+
 const list = (v: unknown) => (Array.isArray(v) ? (v as MultiValue[]) : []);
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
 
@@ -129,7 +132,8 @@ const str = (v: unknown) => (typeof v === 'string' ? v : null);
  * A SCIM User request body as the user the client wants. Validation (types,
  * required attributes, canonical values) is scimmy's schema coercion; read-only
  * attributes (id, meta, groups) are dropped by it. Every core attribute but `active`
- * is given, so a PUT clears what it leaves out; `active` left out keeps its value.
+ * but `active` and `externalId` is given, so a PUT clears what it leaves out; those two
+ * left out keep their value.
  * Roster extension attributes left out keep their value, unless `complete` says the
  * body is a whole resource (a PATCH result), where a missing one was removed.
  */
@@ -137,7 +141,7 @@ export function userDraftFromScim(body: unknown, options: { complete?: boolean }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('invalidSyntax', 'the request body must be a JSON object');
   }
-  const raw = body as Json;
+  const raw = foldQualifiedKeys(body as Json, userSchemaIndex());
   if (!Array.isArray(raw.schemas) || !raw.schemas.some((s) => typeof s === 'string' && s.toLowerCase() === USER_SCHEMA.toLowerCase())) {
     throw badRequest('invalidSyntax', `schemas must include ${USER_SCHEMA}`);
   }
@@ -158,7 +162,9 @@ export function userDraftFromScim(body: unknown, options: { complete?: boolean }
   return {
     ...rosterFields(user[ROSTER_USER_SCHEMA] as Json | undefined, rawRosterBlock(raw), options.complete === true),
     userName: user.userName as string,
-    externalId: str(user.externalId),
+    // Absent `externalId` keeps the stored link (a PUT that omits it must not unlink the
+    // identity provider's account); `null` clears it, and so does its removal by PATCH.
+    ...(options.complete === true || hasKey(raw, 'externalId') ? { externalId: str(user.externalId) } : {}),
     name: (user.name as UserDraft['name']) ?? {},
     displayName: str(user.displayName),
     nickName: str(user.nickName),

@@ -3,7 +3,9 @@ import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { assemble } from '../../src/roster';
-import { cli, processDatabase, type ProcessDatabase } from '../support/processes';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { childEnv, cli, processDatabase, type ProcessDatabase } from '../support/processes';
 
 let db: ProcessDatabase;
 beforeAll(async () => {
@@ -167,4 +169,37 @@ describe('roster CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/up to date/);
   }, 60_000);
+});
+
+describe('roster CLI writing into a closed pipe', () => {
+  it('ends quietly when stdout is closed early (`users export | head -n 1`)', async () => {
+    const database = await db.open();
+    try {
+      await database.orm.em.getConnection().execute(
+        `insert into users (organization_id, user_name, system_role, organization_role)
+         select o.id, 'piped-' || g || '@example.com', 'User', 'Read Only User'
+           from organizations o, generate_series(1, 3000) g where o.slug = 'acme'`,
+      );
+    } finally {
+      await database.close();
+    }
+    // Far more than a pipe holds, so the CLI writes after head has gone.
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" --import tsx src/cli.ts users export --org acme | head -n 1`], {
+        cwd: path.resolve(__dirname, '../..'),
+        env: childEnv(db.env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(result.stdout).toMatch(/^id,userName,/);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).not.toMatch(/EPIPE|Error|at /);
+    expect(result.code).toBe(0);
+  }, 120_000);
 });

@@ -40,6 +40,15 @@ describe('discovery', () => {
     expect(user.body.endpoint).toBe('/Users');
     expect(user.body.schemaExtensions.map((e: { schema: string }) => e.schema)).toEqual([ENTERPRISE, ROSTER]);
   });
+
+  it('names the ResourceType schema on every resource type, listed or read alone (RFC 7643 sections 3 and 6)', async () => {
+    const RESOURCE_TYPE = 'urn:ietf:params:scim:schemas:core:2.0:ResourceType';
+    const res = await scim.get('/ResourceTypes').expect(200);
+    for (const resource of res.body.Resources) expect(resource.schemas).toEqual([RESOURCE_TYPE]);
+    for (const id of ['User', 'Group']) expect((await scim.get(`/ResourceTypes/${id}`).expect(200)).body.schemas).toEqual([RESOURCE_TYPE]);
+    const schemas = await scim.get('/Schemas').expect(200);
+    for (const schema of schemas.body.Resources) expect(schema.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:Schema']);
+  });
 });
 
 describe('errors everywhere are SCIM errors', () => {

@@ -39,14 +39,15 @@ describe('creating a user', () => {
   });
 
   it('keeps the enterprise extension', async () => {
+    const manager = (await scim.post('/Users', userBody('ent.manager@example.com')).expect(201)).body.id;
     const res = await scim.post('/Users', {
       ...userBody('ent.user@example.com'),
       schemas: [USER, ENTERPRISE],
-      [ENTERPRISE]: { employeeNumber: '701984', department: 'Tour Operations', manager: { value: 'abc' } },
+      [ENTERPRISE]: { employeeNumber: '701984', department: 'Tour Operations', manager: { value: manager } },
     });
     expect(res.status).toBe(201);
     expect(res.body.schemas).toContain(ENTERPRISE);
-    expect(res.body[ENTERPRISE]).toMatchObject({ employeeNumber: '701984', department: 'Tour Operations' });
+    expect(res.body[ENTERPRISE]).toMatchObject({ employeeNumber: '701984', department: 'Tour Operations', manager: { value: manager } });
   });
 
   it('refuses a userName already taken, in any case, with 409 uniqueness', async () => {
