@@ -208,6 +208,8 @@ function authenticate(socket: Socket, expected: Buffer): Promise<Buffer | undefi
     };
     const refuse = (code: string, message: string) => {
       socket.end(errorResponse(code, message));
+      // A client that keeps its side open must not hold the connection for ever.
+      setTimeout(() => socket.destroy(), 1_000).unref();
       settle(undefined);
     };
     const onClose = () => settle(undefined);
@@ -238,7 +240,7 @@ function authenticate(socket: Socket, expected: Buffer): Promise<Buffer | undefi
         if (buffer[0] !== 0x70 || length < 5 || length > 1_024) return refuse('28P01', `password authentication failed for user "${user}"`);
         if (buffer.length < 1 + length) return;
         const given = buffer.subarray(5, length); // without the terminating NUL
-        if (!timingSafeEqual(digest(given), expected)) return refuse('28P01', `password authentication failed for user "${user}"`);
+        if (buffer[length] !== 0 || !timingSafeEqual(digest(given), expected)) return refuse('28P01', `password authentication failed for user "${user}"`);
         return settle(Buffer.concat([startup, buffer.subarray(1 + length)]));
       }
     };
@@ -275,7 +277,10 @@ interface LockContent {
 function readLock(lockFile: string): LockContent | undefined {
   try {
     const content = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as LockContent;
-    return Number.isInteger(content.pid) ? content : undefined;
+    if (!Number.isInteger(content.pid)) return undefined;
+    // Fields of another type are as good as absent (path functions throw on them).
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    return { pid: content.pid, url: text(content.url), socketDir: text(content.socketDir) };
   } catch {
     return undefined;
   }
@@ -364,6 +369,8 @@ export function runningEmbeddedUrl(dataDir: string): string | undefined {
 }
 
 function isRunning(pid: number): boolean {
+  // 0 and negative numbers name process groups (kill(0) and kill(-1) succeed), not a process.
+  if (pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
