@@ -19,7 +19,12 @@ export interface Config {
   publicBaseUrl: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxBodyBytes: number;
-  trustProxy: boolean;
+  /**
+   * Express `trust proxy`: false (the connection's address), true (every proxy: the
+   * left-most X-Forwarded-For entry), or the number of proxies in front of Roster (the
+   * entry the last of them added).
+   */
+  trustProxy: boolean | number;
   /** Requests per second each credential may make on average (0: no limit). */
   rateLimitPerSecond: number;
   /** Requests a credential may make at once before the average applies. */
@@ -83,7 +88,12 @@ const variables = {
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ROSTER_MAX_BODY_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
-  ROSTER_TRUST_PROXY: boolean.default(false),
+  ROSTER_TRUST_PROXY: z
+    .string()
+    .transform((s) => s.trim().toLowerCase())
+    .refine((s) => ['true', 'false', 'yes', 'no', '0'].includes(s) || /^([1-9]|10)$/.test(s), 'must be true, false or a number of proxies from 1 to 10')
+    .transform((s): boolean | number => (/^\d+$/.test(s) ? (s === '0' ? false : Number(s)) : ['true', 'yes'].includes(s)))
+    .default(false),
   ROSTER_RATE_LIMIT_PER_SECOND: integer(0, 100_000).default(100),
   ROSTER_RATE_LIMIT_BURST: integer(1, 1_000_000).default(200),
   ROSTER_RATE_LIMIT_STORE: z
@@ -128,7 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl: values.ROSTER_PUBLIC_URL as string | undefined,
     logLevel: values.LOG_LEVEL as Config['logLevel'],
     maxBodyBytes: values.ROSTER_MAX_BODY_BYTES as number,
-    trustProxy: values.ROSTER_TRUST_PROXY as boolean,
+    trustProxy: values.ROSTER_TRUST_PROXY as boolean | number,
     rateLimitPerSecond: values.ROSTER_RATE_LIMIT_PER_SECOND as number,
     rateLimitBurst: values.ROSTER_RATE_LIMIT_BURST as number,
     rateLimitStore: values.ROSTER_RATE_LIMIT_STORE as Config['rateLimitStore'],

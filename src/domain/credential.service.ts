@@ -24,6 +24,8 @@ export interface CredentialChanges {
 }
 
 const CACHE_TTL_MS = 60_000;
+const ACTIVE_REFRESH_MS = 10_000;
+const ACTIVE_MISS_REFRESH_MS = 1_000;
 const CACHE_MAX = 10_000;
 
 export interface IssueCredential {
@@ -48,6 +50,9 @@ export class CredentialService {
   private readonly cache = new Map<string, { credential: Credential; at: number }>();
   /** Bumped on every change: a lookup that raced a revocation is not cached. */
   private generation = 0;
+  /** The hashes of every active credential, read when an address is blocked (`mayBeActive`). */
+  private active?: { hashes: Set<string>; at: number; generation: number };
+  private activeLoading?: Promise<Set<string>>;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -100,7 +105,36 @@ export class CredentialService {
       await r.audit.record(credentialEvent('credential.issued', issued, { systemRole, organizationRole, expiresAt }));
       return issued;
     });
+    this.active = undefined;
     return { credential, secret };
+  }
+
+  /**
+   * Whether a secret is one of the active credentials, from a set of their hashes kept
+   * in memory (read again after ACTIVE_REFRESH_MS, after a change this process hears
+   * of, and on a miss at most every ACTIVE_MISS_REFRESH_MS): an address blocked for its
+   * failed authentications still lets such a token through, while guesses cost no
+   * lookup of their own.
+   */
+  async mayBeActive(secret: string): Promise<boolean> {
+    if (secret.length < 16 || secret.length > 512) return false;
+    const hash = hashSecret(secret);
+    const age = (active: typeof this.active) => (active && active.generation === this.generation ? Date.now() - active.at : Infinity);
+    if (age(this.active) < ACTIVE_REFRESH_MS && this.active?.hashes.has(hash)) return true;
+    // A miss reads the set again, at most every ACTIVE_MISS_REFRESH_MS: a token issued
+    // elsewhere a moment ago is found, and guesses cost one read a second at most.
+    if (age(this.active) < ACTIVE_MISS_REFRESH_MS) return false;
+    this.activeLoading ??= (async () => {
+      const generation = this.generation;
+      try {
+        const read = new Set(await this.uow.read((r) => r.credentials.activeSecretHashes(this.now())));
+        this.active = { hashes: read, at: Date.now(), generation };
+        return read;
+      } finally {
+        this.activeLoading = undefined;
+      }
+    })();
+    return (await this.activeLoading).has(hash);
   }
 
   /** The actor a bearer token stands for, or null for any kind of failure. */
@@ -132,6 +166,7 @@ export class CredentialService {
   }
 
   async revoke(id: string): Promise<Credential> {
+    this.active = undefined;
     return this.uow.write(async (r) => {
       const credential = await r.credentials.findById(id);
       if (!credential) throw notFound('Credential', id);

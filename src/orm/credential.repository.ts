@@ -29,6 +29,14 @@ export class CredentialSqlRepository implements CredentialRepository {
     return toCredential(await this.sql.one<Row>(`select ${COLUMNS} from api_credentials where secret_hash = ?`, [secretHash]));
   }
 
+  async activeSecretHashes(at: Date): Promise<string[]> {
+    const rows = await this.sql.all<{ secret_hash: string }>(
+      'select secret_hash from api_credentials where revoked_at is null and (expires_at is null or expires_at > ?)',
+      [at],
+    );
+    return rows.map((r) => r.secret_hash);
+  }
+
   async findById(id: string): Promise<Credential | null> {
     if (!isUuid(id)) return null;
     return toCredential(await this.sql.one<Row>(`select ${COLUMNS} from api_credentials where id = ?`, [id]));

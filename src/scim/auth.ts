@@ -43,9 +43,10 @@ export interface BearerAuthOptions {
  * up in logs and browser histories).
  *
  * A client address whose tokens failed `ROSTER_AUTH_FAILURES_PER_MINUTE` times this
- * minute gets 429 (with `Retry-After`) without a lookup, except for a token that
- * authenticated in this process within the last 15 minutes: an identity provider that
- * shares its addresses with a misconfigured or hostile client keeps working.
+ * minute gets 429 (with `Retry-After`) without a lookup, except for a token that is
+ * one of the active credentials (an in-memory set of their hashes, `mayBeActive`) or
+ * that authenticated in this process within the last 15 minutes: an identity provider
+ * that shares its addresses with a misconfigured or hostile client keeps working.
  */
 export function bearerAuth(credentials: CredentialService, options: BearerAuthOptions = {}) {
   const { failures, onRefused = () => undefined } = options;
@@ -72,6 +73,12 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
     knownGood.delete(hash);
     return false;
   };
+  /** A lookup that could not run (the database is away): 503 with Retry-After, as every 503. */
+  const sendAuthError = (res: Response, error: unknown) => {
+    const scimError = toScimError(error, locals(res).requestId);
+    if (scimError.status === 503) res.setHeader('Retry-After', '1');
+    sendScim(res, scimError.status, scimError);
+  };
   const refuse = (res: Response) => {
     onRefused('unauthorized');
     res.setHeader('WWW-Authenticate', 'Bearer realm="roster"');
@@ -83,12 +90,24 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
     if (token === undefined || Object.hasOwn(req.query ?? {}, 'access_token')) return refuse(res);
     const address = failures ? clientAddress(req) : '';
     const hash = failures ? hashSecret(token) : '';
+    // A lookup takes a point of its address's failure budget before it runs (so lookups
+    // at the same time count too) and gives it back if the token authenticates.
+    let counted = false;
     if (failures && !isKnownGood(hash)) {
-      const wait = await failures.blocked(address);
+      const wait = await failures.attempt(address);
+      counted = wait === 0;
       if (wait > 0) {
-        onRefused('blocked');
-        refuseTooMany(res, wait, `too many failed authentications from this address; retry after ${wait} s`);
-        return;
+        let active: boolean;
+        try {
+          active = await credentials.mayBeActive(token);
+        } catch (error) {
+          return sendAuthError(res, error);
+        }
+        if (!active) {
+          onRefused('blocked');
+          refuseTooMany(res, wait, `too many failed authentications from this address; retry after ${wait} s`);
+          return;
+        }
       }
     }
     // The strategy sees the header and nothing else: no query string, no body.
@@ -96,18 +115,15 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
     // No `initialize()`: since passport 0.6, `authenticate` sets up the request itself
     // (initialize only adds compatibility with strategies written for passport 0.4).
     authenticator.authenticate('scim-bearer', { session: false }, (error: unknown, actor: Actor | false) => {
-      if (error) {
-        const scimError = toScimError(error, locals(res).requestId);
-        sendScim(res, scimError.status, scimError);
-        return;
-      }
+      if (error) return sendAuthError(res, error);
       if (!actor) {
-        if (!failures) return refuse(res);
         knownGood.delete(hash);
-        failures.failed(address).then(() => refuse(res));
-        return;
+        return refuse(res);
       }
-      if (failures) remember(hash);
+      if (failures) {
+        remember(hash);
+        if (counted) void failures.succeeded(address);
+      }
       locals(res).actor = actor;
       next();
     })(view as unknown as Request, res, next);

@@ -56,13 +56,12 @@ class Counter {
     }
   }
 
-  /** Whether the key has used up its points in this window: 0 when not, else the seconds until it ends. */
-  async spent(key: string): Promise<number> {
+  /** Gives back `points` taken in this window (never rejects). */
+  async giveBack(key: string, points = 1): Promise<void> {
     try {
-      const state = await this.limiter.get(key);
-      return state && state.consumedPoints >= this.points ? secondsOf(state.msBeforeNext) : 0;
+      await this.limiter.reward(key, points);
     } catch {
-      return 0;
+      // No store answered: the point expires with its window.
     }
   }
 }
@@ -114,9 +113,13 @@ export class RateLimiter {
 
 /**
  * Failed authentications per client address: a token that was looked up and did not
- * authenticate counts one failure. An address with `perMinute` failures in its current
- * minute is refused (scim/auth.ts) until the minute ends. Missing or malformed headers
- * cost no lookup and are not counted.
+ * authenticate counts one failure. An address may have `perMinute` failures in its
+ * current minute; after that it is refused (scim/auth.ts) until the minute ends.
+ * Missing or malformed headers cost no lookup and are not counted.
+ *
+ * A lookup takes its point before it runs (`attempt`) and gives it back when the token
+ * authenticates (`succeeded`), so lookups that run at the same time count too: however
+ * many bad tokens an address sends at once, at most `perMinute` of them are looked up.
  */
 export class AuthFailureLimiter {
   private readonly counter: Counter;
@@ -125,14 +128,14 @@ export class AuthFailureLimiter {
     this.counter = new Counter('auth-failures', perMinute, 60, store);
   }
 
-  /** 0 when the address may still try a token, else the seconds until it may. */
-  blocked(address: string): Promise<number> {
-    return this.counter.spent(address);
+  /** Takes a point for one lookup: 0 when the address may try a token, else the seconds until it may. */
+  attempt(address: string): Promise<number> {
+    return this.counter.take(address);
   }
 
-  /** Counts one failed authentication of the address (never rejects). */
-  async failed(address: string): Promise<void> {
-    await this.counter.take(address);
+  /** The lookup authenticated: its point is given back (never rejects). */
+  succeeded(address: string): Promise<void> {
+    return this.counter.giveBack(address);
   }
 }
 

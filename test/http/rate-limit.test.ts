@@ -1,10 +1,11 @@
+import fc from 'fast-check';
 import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { sharedCounterStore } from '../../src/roster';
 import { createRateLimits } from '../../src/scim/rate-limit';
 import { startTestRoster, type TestRoster } from '../support/roster';
-import { expectScimError, scimClient, userBody } from '../support/scim';
+import { USER, expectScimError, scimClient, userBody } from '../support/scim';
 
 const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 const silent = pino({ level: 'silent' });
@@ -42,11 +43,14 @@ describe('failed authentications per client address', () => {
     await from(t.app, attacker, t.token).expect(200);
     // Another address has its own budget.
     expectScimError(await from(t.app, '198.51.100.9', UNKNOWN), 401);
-    // A token this process has not seen authenticate waits out the block like any other,
-    // then works from anywhere else at once.
+    // A token this process has not seen authenticate is one of the active credentials:
+    // it is served from the blocked address too, while a revoked one is refused unlooked.
     const fresh = await t.newOrganization('fresh-tenant');
-    expectTooMany(await from(t.app, attacker, fresh.token), 60);
-    await from(t.app, '198.51.100.10', fresh.token).expect(200);
+    await from(t.app, attacker, fresh.token).expect(200);
+    const gone = await t.roster.credentials.issue({ organizationId: fresh.org.id, name: 'gone' });
+    await t.roster.credentials.revoke(gone.credential.id);
+    expectTooMany(await from(t.app, attacker, gone.secret), 60);
+    expect(lookups).not.toHaveBeenCalledWith(gone.secret);
 
     const metrics = await request(t.app).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/roster_auth_refused_total\{reason="blocked"\} [2-9]/);
@@ -62,6 +66,46 @@ describe('failed authentications per client address', () => {
     }
     expect(lookups).toHaveBeenCalledTimes(3);
     expect(Object.fromEntries(statuses)).toEqual({ 401: 3, 429: 197 });
+  });
+
+  it('costs at most the budget in lookups when bad tokens arrive at the same time (generated batches)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 1, maxLength: 3 }), async (budget, batches) => {
+        const app = createApp({ ...t.roster, rateLimits: createRateLimits({ rateLimitPerSecond: 0, rateLimitBurst: 1, authFailuresPerMinute: budget }) }, silent);
+        const lookups = jest.spyOn(t.roster.credentials, 'authenticate');
+        try {
+          let n = 0;
+          const statuses: number[] = [];
+          for (const size of batches) {
+            const batch = await Promise.all(
+              Array.from({ length: size }, () => from(app, '192.0.2.201', `roster_burst_${++n}_${'y'.repeat(30)}`)),
+            );
+            statuses.push(...batch.map((r) => r.status));
+          }
+          expect(lookups.mock.calls.length).toBeLessThanOrEqual(budget);
+          expect(statuses.filter((s) => s === 401)).toHaveLength(lookups.mock.calls.length);
+          expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+          // The identity provider's token from the same address is served all the same.
+          await from(app, '192.0.2.201', t.token).expect(200);
+        } finally {
+          lookups.mockRestore();
+        }
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it('counts the address the proxy added, not one a client wrote into X-Forwarded-For, with ROSTER_TRUST_PROXY=1', async () => {
+    const behindOne = await startTestRoster({ authFailuresPerMinute: 2, trustProxy: 1, rateLimitPerSecond: 0 });
+    try {
+      const spoofed = (i: number) =>
+        request(behindOne.app).get('/scim/v2/Users').set('X-Forwarded-For', `10.9.${i}.1, 203.0.113.50`).set('Authorization', `Bearer ${UNKNOWN}`);
+      expectScimError(await spoofed(1), 401);
+      expectScimError(await spoofed(2), 401);
+      expectTooMany(await spoofed(3), 60);
+    } finally {
+      await behindOne.close();
+    }
   });
 
   it('counts an IPv6 /64 as one address, and an IPv4-mapped address as its IPv4 address', async () => {
@@ -165,5 +209,149 @@ describe('Bulk operations and the rate limit', () => {
       .getConnection()
       .execute<{ n: number }[]>("select count(*)::int as n from users where user_name like 'bulk.limited.%'");
     expect(rows[0].n).toBe(9);
+  });
+});
+
+describe('generated Bulk requests against a small limit', () => {
+  let t: TestRoster;
+  beforeAll(async () => {
+    t = await startTestRoster({ rateLimitPerSecond: 0 });
+  });
+  afterAll(() => t.close());
+
+  /** What an operation is, and the status it answers when it runs (each takes its point before it runs). */
+  const KINDS = {
+    create: '201',
+    invalid: '400', // a POST without userName
+    badPath: '400', // a path that is not /Users or /Groups
+    missing: '404', // a DELETE of a user that does not exist
+  } as const;
+  type Kind = keyof typeof KINDS;
+  const bulk = fc.array(fc.constantFrom<Kind>('create', 'create', 'invalid', 'badPath', 'missing'), { minLength: 1, maxLength: 20 });
+  let run = 0;
+
+  it('run at most the points of the window (the requests included), and answer 429 for every operation over them', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 12 }), fc.array(bulk, { minLength: 1, maxLength: 4 }), async (burst, requests) => {
+        run += 1;
+        // A limiter of the run's own. 1/16 per second makes the window 16 × burst seconds
+        // (points: burst), so no run comes near a window's end however slow the machine.
+        const app = createApp({ ...t.roster, rateLimits: createRateLimits({ rateLimitPerSecond: 1 / 16, rateLimitBurst: burst, authFailuresPerMinute: 0 }) }, silent);
+        const scim = scimClient(app, t.token);
+        const prefix = `bulkprop.r${run}.`;
+        let left = burst; // the model: points left in the window
+        let used = 0; // points the server granted: requests answered, plus operations that ran
+        let created = 0;
+        for (const [r, kinds] of requests.entries()) {
+          const Operations = kinds.map((kind, i) => {
+            const bulkId = `r${r}o${i}`;
+            if (kind === 'create') return { method: 'POST', path: '/Users', bulkId, data: userBody(`${prefix}${bulkId}@example.com`) };
+            if (kind === 'invalid') return { method: 'POST', path: '/Users', bulkId, data: { schemas: [USER] } };
+            if (kind === 'badPath') return { method: 'POST', path: '/Nope', bulkId, data: userBody(`${prefix}${bulkId}.nope@example.com`) };
+            return { method: 'DELETE', path: '/Users/00000000-0000-4000-8000-000000000000' };
+          });
+          const res = await scim.post('/Bulk', { schemas: [BULK], Operations });
+          if (left === 0) {
+            // The request itself is over the limit: nothing runs.
+            expectTooMany(res, 16 * burst);
+            continue;
+          }
+          left -= 1;
+          expect(res.status).toBe(200);
+          used += 1;
+          const results = res.body.Operations as { bulkId?: string; status: string; response?: { status: string; detail: string } }[];
+          expect(results).toHaveLength(kinds.length);
+          const expected = kinds.map((kind) => {
+            if (left === 0) return '429';
+            left -= 1;
+            return KINDS[kind];
+          });
+          expect(results.map((o) => o.status)).toEqual(expected);
+          for (const [i, o] of results.entries()) {
+            if (o.status === '429') {
+              expect(o.response).toMatchObject({ status: '429', detail: expect.stringMatching(/retry after \d+ s/) });
+              continue;
+            }
+            used += 1;
+            if (kinds[i] === 'create') created += 1;
+          }
+          expect(used).toBeLessThanOrEqual(burst);
+        }
+        // What the answers say ran is what ran: operations refused with 429 created nothing.
+        const rows = await t.roster.database.orm.em
+          .getConnection()
+          .execute<{ n: number }[]>(`select count(*)::int as n from users where user_name like '${prefix}%'`);
+        expect(rows[0].n).toBe(created);
+      }),
+      { numRuns: 8 },
+    );
+  });
+});
+
+describe('generated interleavings of bad tokens and a good token from one address', () => {
+  let t: TestRoster;
+  let revoked = '';
+  beforeAll(async () => {
+    t = await startTestRoster({ rateLimitPerSecond: 0, trustProxy: true });
+    const issued = await t.roster.credentials.issue({ organizationId: t.org.id, name: 'revoked' });
+    await t.roster.credentials.revoke(issued.credential.id);
+    revoked = issued.secret;
+  });
+  afterAll(() => t.close());
+  afterEach(() => jest.restoreAllMocks());
+
+  type Attempt = { kind: 'good' } | { kind: 'bad'; token: string } | { kind: 'malformed'; header: string };
+  const attempt: fc.Arbitrary<Attempt> = fc.oneof(
+    { arbitrary: fc.constant({ kind: 'good' as const }), weight: 2 },
+    // A revoked token still configured somewhere: a failure like any unknown one.
+    { arbitrary: fc.constant(null).map(() => ({ kind: 'bad' as const, token: revoked })), weight: 1 },
+    { arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{4,40}$/).map((s) => ({ kind: 'bad' as const, token: `roster_${s}` })), weight: 3 },
+    { arbitrary: fc.constantFrom('Bearer a b', 'Basic dXNlcjpwYXNz', 'Bearer', 'bearer  two-spaces').map((header) => ({ kind: 'malformed' as const, header })), weight: 1 },
+  );
+  /** The forms one client address takes: an IPv4 address and its IPv4-mapped form, or addresses of one IPv6 /64. */
+  const ADDRESSES = [
+    ['192.0.2.10', '::ffff:192.0.2.10'],
+    ['2001:db8:5:6::1', '2001:db8:5:6:ffff::2', '2001:0db8:0005:0006::9'],
+  ];
+
+  it('cost at most the budget in lookups for bad tokens, and a good token always gets 200', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.nat(ADDRESSES.length - 1),
+        fc.array(fc.tuple(attempt, fc.nat()), { minLength: 1, maxLength: 25 }),
+        async (budget, family, attempts) => {
+          // Failed authentications counted by a limiter of the run's own (and a fresh list of known-good tokens).
+          const app = createApp({ ...t.roster, rateLimits: createRateLimits({ rateLimitPerSecond: 0, rateLimitBurst: 1, authFailuresPerMinute: budget }) }, silent);
+          const lookups = jest.spyOn(t.roster.credentials, 'authenticate');
+          try {
+            let failures = 0;
+            for (const [a, form] of attempts) {
+              const forms = ADDRESSES[family];
+              const address = forms[form % forms.length];
+              const header = a.kind === 'good' ? `Bearer ${t.token}` : a.kind === 'bad' ? `Bearer ${a.token}` : a.header;
+              const res = await request(app).get('/scim/v2/Users?count=1').set('X-Forwarded-For', address).set('Authorization', header);
+              if (a.kind === 'malformed') {
+                expectScimError(res, 401); // no lookup, not counted
+              } else if (a.kind === 'good') {
+                // An active credential is served from a blocked address too, seen before or not.
+                expect(res.status).toBe(200);
+              } else if (failures < budget) {
+                expectScimError(res, 401);
+                failures += 1;
+              } else {
+                expectTooMany(res, 60);
+              }
+            }
+            const badLookups = lookups.mock.calls.filter(([token]) => token !== t.token).length;
+            expect(badLookups).toBeLessThanOrEqual(budget);
+            expect(badLookups).toBe(failures);
+          } finally {
+            lookups.mockRestore();
+          }
+        },
+      ),
+      { numRuns: 10 },
+    );
   });
 });

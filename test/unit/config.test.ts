@@ -54,6 +54,16 @@ describe('configuration', () => {
   });
 
   it.each([
+    ['true', true],
+    ['no', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+  ])('reads ROSTER_TRUST_PROXY=%s as %s (a number counts the proxies in front)', (value, expected) => {
+    expect(loadConfig({ ROSTER_TRUST_PROXY: value }).trustProxy).toBe(expected);
+  });
+
+  it.each([
     ['PORT', '80a'],
     ['PORT', '70000'],
     ['DATABASE_URL', 'localhost:5432'],
@@ -61,6 +71,7 @@ describe('configuration', () => {
     ['ROSTER_DB_POOL_MAX', '1'],
     ['ROSTER_PUBLIC_URL', 'roster.example.com'],
     ['ROSTER_TRUST_PROXY', 'perhaps'],
+    ['ROSTER_TRUST_PROXY', '11'],
     ['ROSTER_DB_PREPARED_STATEMENTS', 'sometimes'],
     ['ROSTER_RATE_LIMIT_STORE', 'redis'],
     ['ROSTER_AUTH_FAILURES_PER_MINUTE', '-1'],
