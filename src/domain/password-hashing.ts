@@ -26,9 +26,11 @@ export function hashingBusy(): DomainError {
  * transaction (UserService), so waiting here holds no database connection and no lock.
  *
  * Fair between owners (organizations): one owner may hold at most half of the waiting
- * places, and turns go round the owners that wait, one hash each, so a storm from one
- * organization delays another's password change by about one hash per running slot,
- * not by the whole queue.
+ * places; a quarter of them are kept for owners that have none yet (owners already
+ * waiting share the rest), so two storming organizations cannot fill the queue
+ * against a third; and turns go round the owners that wait, one hash each, so a storm
+ * from one organization delays another's password change by about one hash per
+ * running slot, not by the whole queue.
  */
 export class BoundedHasher implements PasswordHasher {
   private running = 0;
@@ -36,6 +38,8 @@ export class BoundedHasher implements PasswordHasher {
   /** Waiters by owner; the Map's order is the round: an owner served goes to its end. */
   private readonly waiting = new Map<string, (() => void)[]>();
   private readonly perOwner: number;
+  /** Waiting places only an owner with none may take. */
+  private readonly reserved: number;
 
   constructor(
     private readonly inner: PasswordHasher,
@@ -43,7 +47,8 @@ export class BoundedHasher implements PasswordHasher {
   ) {
     if (!Number.isInteger(limits.concurrency) || limits.concurrency < 1) throw new RangeError('concurrency must be a whole number of at least 1');
     if (!Number.isInteger(limits.queue) || limits.queue < 0) throw new RangeError('queue must be a whole number of at least 0');
-    this.perOwner = Math.ceil(limits.queue / 2);
+    this.perOwner = Math.max(1, Math.floor(limits.queue / 2));
+    this.reserved = Math.floor(limits.queue / 4);
   }
 
   stats(): HashingStats {
@@ -74,7 +79,9 @@ export class BoundedHasher implements PasswordHasher {
       return Promise.resolve();
     }
     const mine = this.waiting.get(owner);
-    if (this.waitingCount >= this.limits.queue || (mine?.length ?? 0) >= this.perOwner) return Promise.reject(hashingBusy());
+    const held = mine?.length ?? 0;
+    const over = held > 0 && (held >= this.perOwner || this.waitingCount >= this.limits.queue - this.reserved);
+    if (this.waitingCount >= this.limits.queue || over) return Promise.reject(hashingBusy());
     return new Promise<void>((resolve) => {
       if (mine) mine.push(resolve);
       else this.waiting.set(owner, [resolve]);
