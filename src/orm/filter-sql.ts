@@ -326,9 +326,10 @@ export function dateTimeValue(value: string, name: string): string {
   const realDay = year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
   if (!realDay || hour > 23 || minute > 59 || second > 60 || offsetHours > 23 || offsetMinutes > 59) throw invalid();
   const offset = (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
-  date.setUTCHours(hour, minute - offset, 0, 0);
+  // Second 60 (a leap second) rolls into the next minute: PostgreSQL refuses 23:59:60.5.
+  date.setUTCHours(hour, minute - offset, second, 0);
   const utcYear = date.getUTCFullYear(); // 0 (1 BC) to 10000 once the offset is applied
-  const rest = `${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(second)}${fraction}Z`;
+  const rest = `${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}${fraction}Z`;
   return utcYear >= 1 ? `${pad(utcYear, 4)}-${rest}` : `${pad(1 - utcYear, 4)}-${rest} BC`;
 }
 

@@ -473,6 +473,7 @@ describe('generated: hostile values in every comparison of every filterable attr
     hour: fc.integer({ min: 0, max: 25 }),
     minute: fc.integer({ min: 0, max: 61 }),
     second: fc.integer({ min: 0, max: 62 }),
+    fraction: fc.option(fc.stringMatching(/^[0-9]{1,12}$/), { nil: undefined }),
     offset: fc.option(fc.record({ sign: fc.constantFrom('+', '-'), hours: fc.integer({ min: 0, max: 25 }), minutes: fc.integer({ min: 0, max: 61 }) })),
   });
   const pad = (n: number, width = 2) => String(n).padStart(width, '0');
@@ -481,7 +482,8 @@ describe('generated: hostile values in every comparison of every filterable attr
     await fc.assert(
       fc.asyncProperty(dateParts, fc.constantFrom('meta.created', 'meta.lastModified'), fc.constantFrom('Users', 'Groups'), async (d, attribute, type) => {
         const zone = d.offset ? `${d.offset.sign}${pad(d.offset.hours)}:${pad(d.offset.minutes)}` : 'Z';
-        const value = `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}T${pad(d.hour)}:${pad(d.minute)}:${pad(d.second)}${zone}`;
+        const fraction = d.fraction === undefined ? '' : `.${d.fraction}`;
+        const value = `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}T${pad(d.hour)}:${pad(d.minute)}:${pad(d.second)}${fraction}${zone}`;
         const leap = d.year % 4 === 0 && (d.year % 100 !== 0 || d.year % 400 === 0);
         const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][d.month - 1] ?? 0;
         const valid =
