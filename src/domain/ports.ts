@@ -67,8 +67,11 @@ export interface UserRepository {
   delete(organizationId: string, id: string): Promise<boolean>;
   /** Removes the enterprise manager from the users this user managed; returns them as updated. */
   unlinkManager(organizationId: string, managerId: string): Promise<User[]>;
-  /** Which of these ids are users of the organization. */
-  existingIds(organizationId: string, ids: string[]): Promise<Set<string>>;
+  /**
+   * Which of these ids are users of the organization. `keyShare` holds them (FOR KEY
+   * SHARE) until the transaction ends, so none can be deleted while it refers to them.
+   */
+  existingIds(organizationId: string, ids: string[], options?: { keyShare?: boolean }): Promise<Set<string>>;
   /** The groups of each of these users, by user id. */
   groupsOf(organizationId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>>;
   /** Users of the organization by account type (disabled ones included). */
@@ -163,6 +166,8 @@ export interface AuditRepository {
 export interface CredentialRepository {
   /** The credential whose secret hashes to this value, revoked or not. */
   findBySecretHash(secretHash: string): Promise<Credential | null>;
+  /** The secret hashes of every credential neither revoked nor expired at `at`. */
+  activeSecretHashes(at: Date): Promise<string[]>;
   findById(id: string): Promise<Credential | null>;
   listByOrganization(organizationId: string): Promise<Credential[]>;
   insert(credential: Omit<Credential, 'id' | 'createdAt' | 'lastUsedAt' | 'revokedAt'> & { secretHash: string }): Promise<Credential>;

@@ -270,8 +270,9 @@ function managerOf(enterprise: Record<string, unknown> | null | undefined): unkn
 
 /**
  * The enterprise `manager.value` is the id of another user of the same organization
- * (RFC 7643 section 4.3). Checked when it changes; a manager that is deleted is
- * unlinked from the users it managed (UserService.delete).
+ * (RFC 7643 section 4.3). Checked when it changes, holding the manager's row (FOR KEY
+ * SHARE) so that it cannot be deleted before this change commits; a manager that is
+ * deleted is unlinked from the users it managed (UserService.delete).
  */
 async function assertManagerIsUser(
   r: Repositories,
@@ -281,7 +282,7 @@ async function assertManagerIsUser(
 ): Promise<void> {
   const value = managerOf(after);
   if (value === undefined || value === managerOf(before)) return;
-  if (typeof value !== 'string' || !(await r.users.existingIds(organizationId, [value.toLowerCase()])).has(value.toLowerCase())) {
+  if (typeof value !== 'string' || !(await r.users.existingIds(organizationId, [value.toLowerCase()], { keyShare: true })).has(value.toLowerCase())) {
     throw invalidValue('user.manager_unknown', `the enterprise manager "${String(value)}" is not the id of a user of this organization`);
   }
 }

@@ -210,11 +210,11 @@ export class UserSqlRepository implements UserRepository {
     return rows.map(toUser);
   }
 
-  async existingIds(organizationId: string, ids: string[]): Promise<Set<string>> {
+  async existingIds(organizationId: string, ids: string[], options: { keyShare?: boolean } = {}): Promise<Set<string>> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return new Set();
     const rows = await this.sql.all<{ id: string }>(
-      'select id from users where organization_id = ? and id = any(?::uuid[])',
+      `select id from users where organization_id = ? and id = any(?::uuid[])${options.keyShare ? ' for key share' : ''}`,
       [organizationId, uuidArray(valid)],
     );
     return new Set(rows.map((r) => r.id));

@@ -100,12 +100,17 @@ export function foldQualifiedKeys(body: Json, index: SchemaIndex): Json {
   for (const [key, value] of Object.entries(body)) {
     const colon = key.lastIndexOf(':');
     if (colon > 0 && !index.extensionId(key) && qualifierOf(key.slice(0, colon), index) !== undefined) qualified.push([key, value]);
-    else out[key] = value;
+    else own(out, key, value);
   }
   for (const [key, value] of qualified) {
     const colon = key.lastIndexOf(':');
     const qualifier = qualifierOf(key.slice(0, colon), index) as string;
-    const name = key.slice(colon + 1);
+    // The name must be an attribute (or attribute.sub) of that schema: 400 invalidPath otherwise.
+    const parts = key.slice(colon + 1).split('.');
+    if (parts.length > 2 || parts.some((part) => part === '')) throw badRequest('invalidPath', `"${key}" names no attribute`);
+    const resolved = index.resolve({ ...(qualifier === index.coreId ? {} : { schema: qualifier }), attribute: parts[0], ...(parts[1] !== undefined ? { subAttribute: parts[1] } : {}) });
+    const attribute = resolved.attribute.name;
+    const sub = resolved.sub?.name;
     let block: Json = out;
     if (qualifier !== index.coreId) {
       const blockKey = Object.keys(out).find((k) => k.toLowerCase() === qualifier.toLowerCase()) ?? qualifier;
@@ -116,7 +121,6 @@ export function foldQualifiedKeys(body: Json, index: SchemaIndex): Json {
       block = { ...((existing as Json | undefined) ?? {}) };
       out[blockKey] = block;
     }
-    const [attribute, sub] = name.split('.', 2);
     const attributeKey = Object.keys(block).find((k) => k.toLowerCase() === attribute.toLowerCase());
     if (sub === undefined) {
       if (attributeKey !== undefined) throw givenTwice(key);
@@ -129,6 +133,11 @@ export function foldQualifiedKeys(body: Json, index: SchemaIndex): Json {
     block[attributeKey ?? attribute] = { ...(parent as Json), [sub]: value };
   }
   return out;
+}
+
+/** Sets an own property, whatever its name: a `__proto__` key stays a key, as JSON.parse made it. */
+function own(object: Json, key: string, value: unknown): void {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** The schema a key's URN prefix names: the core schema or one of its extensions. */

@@ -87,6 +87,22 @@ describe('URN-qualified extension keys (rule 4 on every path)', () => {
     expectScimError(twice, 400, 'invalidSyntax');
   });
 
+  it('refuses a qualified key that names no attribute of its schema, and stores nothing', async () => {
+    const before = await countUsers();
+    for (const key of [`${ROSTER}:nosuch`, `${USER}:name.givenName.x`, `${USER}:`, `${ENTERPRISE}:__proto__`, `${USER}:name.`]) {
+      expectScimError(await admin.post('/Users', { ...userBody(name('badkey')), [key]: 'x' }), 400, 'invalidPath');
+    }
+    expect(await countUsers()).toBe(before);
+  });
+
+  it('keeps a "__proto__" key a key: it cannot smuggle attributes in', async () => {
+    const body = JSON.parse(`{"schemas":["${USER}"],"userName":"${name('proto')}","__proto__":{"password":"Smuggled-1","title":"x"}}`);
+    const res = await admin.post('/Users', body).expect(201);
+    expect(res.body.title).toBeUndefined();
+    const stored = await t.roster.users.get({ organizationId: t.org.id } as never, res.body.id);
+    expect(stored.passwordHash).toBeNull();
+  });
+
   const attributeValue = fc.oneof(
     fc.record({ attribute: fc.constant('systemRole'), value: fc.constantFrom('User', 'Administrator', 'Read Only User', 'Api User', 'nobody', 'user') }),
     fc.record({ attribute: fc.constant('organizationRole'), value: fc.constantFrom('Standard User', 'Organization Administrator', 'Read Only User', 'boss') }),
