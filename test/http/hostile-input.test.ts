@@ -37,8 +37,7 @@ afterAll(() => t.close());
 
 /** A request with a body sent exactly as this text or these bytes (superagent would serialise a Buffer as JSON). */
 const raw = (method: 'post' | 'put' | 'patch', path: string, body: string | Buffer, contentType = 'application/scim+json') =>
-  request(t.app)
-    [method](`/scim/v2${path}`)
+  request(t.app)[method](`/scim/v2${path}`)
     .set('Authorization', `Bearer ${t.token}`)
     .set('Content-Type', contentType)
     .serialize((data: unknown) => data as string)

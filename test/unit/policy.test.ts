@@ -4,7 +4,6 @@ import {
   IMPLIED_SYSTEM_ROLES,
   authorizeGroupChange,
   authorizeUserChange,
-  mayManageUsers,
   maySetSystemRoles,
   type DeploymentType,
   type PolicySettings,

@@ -1,0 +1,48 @@
+// The layering rule of docs/architecture.md, checked by `npm run lint` (depcruise src).
+// Type-only imports count: an `import type` across a boundary is still a dependency.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-imports-no-layer',
+      comment: 'src/domain/ imports nothing outside src/domain/: no other layer (scim, orm, extensions), no composition root (app, roster, ...).',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { pathNot: '^src/domain/', dependencyTypes: ['local'] },
+    },
+    {
+      name: 'domain-imports-no-framework',
+      comment: 'src/domain/ uses no package (express, scimmy, MikroORM, pg, knex, passport, ...): only node: builtins.',
+      severity: 'error',
+      from: { path: '^src/domain/' },
+      to: { dependencyTypesNot: ['local', 'core'] },
+    },
+    {
+      name: 'orm-imports-no-scim',
+      comment: 'src/orm/ depends on the domain, never on the SCIM layer (or its extensions).',
+      severity: 'error',
+      from: { path: '^src/orm/' },
+      to: { path: '^src/(scim|extensions)/' },
+    },
+    {
+      name: 'scim-imports-no-orm',
+      comment: 'src/scim/ depends on the domain, never on the persistence layer.',
+      severity: 'error',
+      from: { path: '^src/scim/' },
+      to: { path: '^src/orm/' },
+    },
+    {
+      name: 'extensions-import-no-orm',
+      comment: 'src/extensions/ belongs to the SCIM side: it never imports src/orm/.',
+      severity: 'error',
+      from: { path: '^src/extensions/' },
+      to: { path: '^src/orm/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};
