@@ -73,7 +73,7 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const { actor, route = 'unmatched' } = locals(res);
+      const { actor, route = 'unmatched', errorCode } = locals(res);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.latency.observe({ method: req.method, route }, ms / 1000);
@@ -88,6 +88,8 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
           ms: Math.round(ms * 10) / 10,
           credentialId: actor?.credentialId,
           organizationId: actor?.organizationId,
+          // The dotted code of a refusal (`patch.op_invalid`); absent on success.
+          errorCode,
         },
         'request',
       );

@@ -4,7 +4,7 @@ import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import type { Actor } from '../domain/actor';
 import { hashSecret, type CredentialService } from '../domain/credential.service';
 import { toScimError, unauthorized } from './errors';
-import { locals, sendScim } from './http';
+import { locals, sendScimError } from './http';
 import { clientAddress, refuseTooMany, type AuthFailureLimiter } from './rate-limit';
 
 /**
@@ -75,19 +75,20 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
   };
   /** A lookup that could not run (the database is away): 503 with Retry-After, as every 503. */
   const sendAuthError = (res: Response, error: unknown) => {
-    const scimError = toScimError(error, locals(res).requestId);
-    if (scimError.status === 503) res.setHeader('Retry-After', '1');
-    sendScim(res, scimError.status, scimError);
+    // A 503 carries its Retry-After (1 s): the error table gives it.
+    sendScimError(res, toScimError(error, locals(res).requestId));
   };
-  const refuse = (res: Response) => {
+  /** 401; `code` says why: no usable header, a token in the query string, or a token that does not authenticate. */
+  const refuse = (res: Response, code: 'auth.token_missing' | 'auth.token_in_query' | 'auth.token_rejected') => {
     onRefused('unauthorized');
     res.setHeader('WWW-Authenticate', 'Bearer realm="roster"');
-    sendScim(res, 401, unauthorized());
+    sendScimError(res, unauthorized(code, 'a valid bearer token is required'));
   };
 
   return async (req: Request, res: Response, next: NextFunction) => {
     const token = bearerToken(req.headers.authorization);
-    if (token === undefined || Object.hasOwn(req.query ?? {}, 'access_token')) return refuse(res);
+    if (token === undefined) return refuse(res, 'auth.token_missing');
+    if (Object.hasOwn(req.query ?? {}, 'access_token')) return refuse(res, 'auth.token_in_query');
     const address = failures ? clientAddress(req) : '';
     const hash = failures ? hashSecret(token) : '';
     // A lookup takes a point of its address's failure budget before it runs (so lookups
@@ -105,7 +106,7 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
         }
         if (!active) {
           onRefused('blocked');
-          refuseTooMany(res, wait, `too many failed authentications from this address; retry after ${wait} s`);
+          refuseTooMany(res, wait, 'auth.address_blocked', `too many failed authentications from this address; retry after ${wait} s`);
           return;
         }
       }
@@ -118,7 +119,7 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
       if (error) return sendAuthError(res, error);
       if (!actor) {
         knownGood.delete(hash);
-        return refuse(res);
+        return refuse(res, 'auth.token_rejected');
       }
       if (failures) {
         remember(hash);

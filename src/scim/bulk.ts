@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import type { Actor } from '../domain/actor';
 import type { GroupService } from '../domain/group.service';
 import type { UserService } from '../domain/user.service';
-import { badRequest, ScimError, toScimError } from './errors';
+import { conflict, invalidPath, invalidSyntax, invalidValue, payloadTooLarge, toScimError } from './errors';
 import { groupWrites } from './groups.routes';
 import { handler } from './handler';
 import { inputGuard, utf8Body } from './input-guard';
@@ -56,28 +56,28 @@ function resolve<T>(value: T, ids: Map<string, string>): T {
 }
 
 function parseRequest(body: unknown): { operations: Operation[]; failOnErrors?: number } {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalidSyntax', 'the request body must be a BulkRequest');
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidSyntax('bulk.body_not_object', 'the request body must be a BulkRequest');
   const request = body as Json;
   if (!Array.isArray(request.schemas) || !request.schemas.includes(BULK_REQUEST_SCHEMA)) {
-    throw badRequest('invalidSyntax', `schemas must be ["${BULK_REQUEST_SCHEMA}"]`);
+    throw invalidSyntax('bulk.schemas_invalid', `schemas must be ["${BULK_REQUEST_SCHEMA}"]`);
   }
   const failOnErrors = request.failOnErrors;
   if (failOnErrors !== undefined && (typeof failOnErrors !== 'number' || !Number.isInteger(failOnErrors) || failOnErrors < 1)) {
-    throw badRequest('invalidValue', 'failOnErrors must be a positive integer');
+    throw invalidValue('bulk.fail_on_errors_invalid', 'failOnErrors must be a positive integer');
   }
-  if (!Array.isArray(request.Operations)) throw badRequest('invalidSyntax', 'Operations must be an array');
+  if (!Array.isArray(request.Operations)) throw invalidSyntax('bulk.operations_not_array', 'Operations must be an array');
   if (request.Operations.length > BULK_MAX_OPERATIONS) {
-    throw new ScimError(413, undefined, `a bulk request may hold at most ${BULK_MAX_OPERATIONS} operations (maxOperations)`);
+    throw payloadTooLarge('bulk.too_many_operations', `a bulk request may hold at most ${BULK_MAX_OPERATIONS} operations (maxOperations)`);
   }
   const operations = request.Operations.map((raw: unknown, index: number): Operation => {
     const op = (raw ?? {}) as Json;
     const method = typeof op.method === 'string' ? (op.method.toUpperCase() as Method) : undefined;
     if (!method || !['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) {
-      throw badRequest('invalidSyntax', `operation ${index + 1}: method must be POST, PUT, PATCH or DELETE`);
+      throw invalidSyntax('bulk.method_invalid', `operation ${index + 1}: method must be POST, PUT, PATCH or DELETE`);
     }
-    if (typeof op.path !== 'string') throw badRequest('invalidSyntax', `operation ${index + 1}: path is required`);
+    if (typeof op.path !== 'string') throw invalidSyntax('bulk.path_missing', `operation ${index + 1}: path is required`);
     if (method === 'POST' && (typeof op.bulkId !== 'string' || op.bulkId === '')) {
-      throw badRequest('invalidSyntax', `operation ${index + 1}: a POST needs a bulkId`);
+      throw invalidSyntax('bulk.bulk_id_missing', `operation ${index + 1}: a POST needs a bulkId`);
     }
     return {
       index,
@@ -91,7 +91,7 @@ function parseRequest(body: unknown): { operations: Operation[]; failOnErrors?: 
   const seen = new Set<string>();
   for (const op of operations) {
     if (!op.bulkId) continue;
-    if (seen.has(op.bulkId)) throw badRequest('invalidValue', `bulkId "${op.bulkId}" is used twice`);
+    if (seen.has(op.bulkId)) throw invalidValue('bulk.bulk_id_duplicate', `bulkId "${op.bulkId}" is used twice`);
     seen.add(op.bulkId);
   }
   return { operations, failOnErrors: failOnErrors as number | undefined };
@@ -108,7 +108,9 @@ function versionOf(tag: string | undefined): number | undefined {
  * (and so the same validation and policy) as the single request, in a transaction of
  * its own. bulkId references are resolved, forward ones by running the operation
  * that creates the referenced resource first; what cannot be resolved (an unknown or
- * failed bulkId, a cycle) fails with 409 and creates nothing twice.
+ * failed bulkId, a cycle) fails with 409 and creates nothing twice: 409 Conflict without a
+ * scimType, as RFC 7644 section 3.7.1 has it for references that cannot be resolved
+ * (`invalidValue` belongs to 400 responses).
  */
 export function bulkRouter(deps: {
   users: UserService;
@@ -122,7 +124,7 @@ export function bulkRouter(deps: {
 
   async function run(actor: Actor, baseUrl: string, op: Operation): Promise<Result> {
     const match = /^\/(Users|Groups)(?:\/([^/]+))?$/i.exec(op.path);
-    if (!match) throw badRequest('invalidPath', `"${op.path}" is not /Users, /Groups or one of their resources`);
+    if (!match) throw invalidPath('bulk.path_unknown', `"${op.path}" is not /Users, /Groups or one of their resources`);
     const type = (match[1].toLowerCase() === 'users' ? 'Users' : 'Groups') as keyof typeof writes;
     const id = match[2];
     const w = writes[type];
@@ -135,10 +137,10 @@ export function bulkRouter(deps: {
       status: String(status),
     });
     if (op.method === 'POST') {
-      if (id) throw badRequest('invalidPath', 'POST goes to /Users or /Groups');
+      if (id) throw invalidPath('bulk.post_to_resource', 'POST goes to /Users or /Groups');
       return done(201, await w.create(actor, op.data));
     }
-    if (!id) throw badRequest('invalidPath', `${op.method} needs /${type}/{id}`);
+    if (!id) throw invalidPath('bulk.resource_id_missing', `${op.method} needs /${type}/{id}`);
     switch (op.method) {
       case 'PUT':
         return done(200, await w.replace(actor, id, op.data, version));
@@ -187,12 +189,12 @@ export function bulkRouter(deps: {
           }
           progressed = true;
           if (unresolved.length > 0) {
-            fail(op, new ScimError(409, 'invalidValue', `bulkId "${unresolved[0]}" does not name a resource created in this request`));
+            fail(op, conflict('bulk.bulk_id_unresolved', `bulkId "${unresolved[0]}" does not name a resource created in this request`));
             continue;
           }
           const wait = (await deps.rateLimiter?.take(actor.credentialId)) ?? 0;
           if (wait > 0) {
-            fail(op, tooManyRequests(wait));
+            fail(op, tooManyRequests(wait, 'bulk.rate_exceeded'));
             continue;
           }
           try {
@@ -204,7 +206,7 @@ export function bulkRouter(deps: {
           }
         }
         if (!progressed) {
-          for (const op of next) fail(op, new ScimError(409, 'invalidValue', 'circular bulkId references cannot be resolved'));
+          for (const op of next) fail(op, conflict('bulk.bulk_id_circular', 'circular bulkId references cannot be resolved'));
           break;
         }
         pending = next;

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { ListQuery, Page, PageKey } from '../domain/ports';
-import { ScimError } from './errors';
+import { invalidCursor } from './errors';
 import type { QueryParams } from './search';
 
 /**
@@ -30,8 +30,8 @@ export function fingerprint(params: QueryParams): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('base64url').slice(0, 16);
 }
 
-const invalidCursor = (detail: string) => new ScimError(400, 'invalidCursor', detail);
-const notIssued = () => invalidCursor('the cursor is not one this server issued');
+/** `why` says which check failed (`cursor.not_issued.<why>` in the log); the client is told only that the cursor is not ours. */
+const notIssued = (why: string) => invalidCursor(`cursor.not_issued.${why}`, 'the cursor is not one this server issued');
 
 /** Longer than any cursor this server issues (about 200 characters). */
 const MAX_CURSOR_LENGTH = 1024;
@@ -67,29 +67,29 @@ function isTimestamp(text: string): boolean {
  * reaches SQL: a forged or damaged cursor is `400 invalidCursor`, never a query error.
  */
 export function decodeCursor(text: string, expected: string): { after?: PageKey; offset?: number; total?: number } {
-  if (text.length > MAX_CURSOR_LENGTH || !BASE64URL.test(text)) throw notIssued();
+  if (text.length > MAX_CURSOR_LENGTH || !BASE64URL.test(text)) throw notIssued('encoding');
   const bytes = Buffer.from(text, 'base64url');
-  if (!isUtf8(bytes)) throw notIssued();
+  if (!isUtf8(bytes)) throw notIssued('utf8');
   let state: unknown;
   try {
     state = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw notIssued();
+    throw notIssued('json');
   }
-  if (!isRecord(state) || state.v !== 1 || typeof state.f !== 'string' || !FINGERPRINT.test(state.f)) throw notIssued();
-  if (Object.keys(state).some((key) => !['v', 'f', 'after', 'offset', 't'].includes(key))) throw notIssued();
-  if (state.f !== expected) throw invalidCursor('the cursor was issued for another filter or sort order');
-  if (state.t !== undefined && !isPosition(state.t)) throw notIssued();
+  if (!isRecord(state) || state.v !== 1 || typeof state.f !== 'string' || !FINGERPRINT.test(state.f)) throw notIssued('header');
+  if (Object.keys(state).some((key) => !['v', 'f', 'after', 'offset', 't'].includes(key))) throw notIssued('fields');
+  if (state.f !== expected) throw invalidCursor('cursor.query_mismatch', 'the cursor was issued for another filter or sort order');
+  if (state.t !== undefined && !isPosition(state.t)) throw notIssued('total');
   const total = state.t !== undefined ? { total: state.t } : {};
   const { after, offset } = state;
   if (after !== undefined && offset === undefined) {
-    if (!isRecord(after) || Object.keys(after).length !== 2) throw notIssued();
+    if (!isRecord(after) || Object.keys(after).length !== 2) throw notIssued('key_shape');
     const { createdAt, id } = after;
-    if (typeof createdAt !== 'string' || !isTimestamp(createdAt) || typeof id !== 'string' || !UUID.test(id)) throw notIssued();
+    if (typeof createdAt !== 'string' || !isTimestamp(createdAt) || typeof id !== 'string' || !UUID.test(id)) throw notIssued('key_value');
     return { after: { createdAt, id }, ...total };
   }
   if (offset !== undefined && after === undefined && isPosition(offset)) return { offset, ...total };
-  throw notIssued();
+  throw notIssued('position');
 }
 
 function encode(state: CursorState): string {

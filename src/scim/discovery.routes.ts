@@ -1,6 +1,5 @@
 import { Router, type Request } from 'express';
-import { notFound } from '../domain/errors';
-import { ScimError } from './errors';
+import { forbidden, notFound } from './errors';
 import { handler } from './handler';
 import { scimBaseUrl, sendScim } from './http';
 import { DEFAULT_COUNT } from './list-query';
@@ -50,7 +49,7 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
 
   // RFC 7644 section 4: discovery endpoints do not filter; a filter SHOULD be refused with 403.
   router.get(['/Schemas', '/ResourceTypes'], (req, _res, next) => {
-    if (req.query.filter !== undefined) throw new ScimError(403, undefined, 'discovery endpoints do not take a filter');
+    if (req.query.filter !== undefined) throw forbidden('discovery.filter_refused', 'discovery endpoints do not take a filter');
     next();
   });
   router.get(
@@ -64,7 +63,7 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
     '/Schemas/:id',
     handler(async (req, res) => {
       const found = schemas().find((s) => s.id === req.params.id);
-      if (!found) throw notFound('Schema', req.params.id as string);
+      if (!found) throw notFound('discovery.schema_not_found', 'Schema not found');
       sendScim(res, 200, located(found, base(req), `/Schemas/${found.id}`));
     }),
   );
@@ -79,7 +78,7 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
     '/ResourceTypes/:id',
     handler(async (req, res) => {
       const found = resourceTypes().find((r) => (r.id ?? r.name) === req.params.id);
-      if (!found) throw notFound('ResourceType', req.params.id as string);
+      if (!found) throw notFound('discovery.resource_type_not_found', 'ResourceType not found');
       sendScim(res, 200, located(found, base(req), `/ResourceTypes/${found.id ?? found.name}`));
     }),
   );

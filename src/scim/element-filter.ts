@@ -1,5 +1,5 @@
 import type { Filter, FilterValue } from '../domain/filter';
-import { badRequest } from './errors';
+import { invalidFilter } from './errors';
 import type { AttributeInfo } from './schema-index';
 
 type Json = Record<string, unknown>;
@@ -18,15 +18,15 @@ export function matchesElement(element: Json, filter: Filter, attribute: Attribu
     case 'not':
       return !matchesElement(element, filter.filter, attribute);
     case 'valuePath':
-      throw badRequest('invalidFilter', 'value filters cannot be nested');
+      throw invalidFilter('patch.value_filter_nested', 'value filters cannot be nested');
     default: {
       if (filter.path.schema || filter.path.subAttribute) {
-        throw badRequest('invalidFilter', `inside [...] name a sub-attribute of ${attribute.name}`);
+        throw invalidFilter('patch.value_filter_path_invalid', `inside [...] name a sub-attribute of ${attribute.name}`);
       }
       const name = filter.path.attribute.toLowerCase();
       const sub = attribute.subAttributes.get(name);
       if (!sub && attribute.subAttributes.size > 0) {
-        throw badRequest('invalidFilter', `unknown attribute "${attribute.name}.${filter.path.attribute}"`);
+        throw invalidFilter('patch.value_filter_attribute_unknown', `unknown attribute "${attribute.name}.${filter.path.attribute}"`);
       }
       const key = Object.keys(element).find((k) => k.toLowerCase() === name);
       const actual = key === undefined ? undefined : element[key];

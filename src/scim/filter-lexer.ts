@@ -40,10 +40,10 @@ export function tokenize(text: string): Token[] {
       const match = NUMBER.exec(text);
       const end = match ? i + match[0].length : i;
       if (!match || (end < text.length && WORD_CHAR.test(text[end]))) {
-        throw invalidFilter(`invalid number '${wordAt(text, i)}' at position ${pos}`);
+        throw invalidFilter(`invalid number '${wordAt(text, i)}' at position ${pos}`, 'filter.number_invalid');
       }
       const value = Number(match[0]);
-      if (!Number.isFinite(value)) throw invalidFilter(`the number ${match[0]} at position ${pos} is out of range`);
+      if (!Number.isFinite(value)) throw invalidFilter(`the number ${match[0]} at position ${pos} is out of range`, 'filter.number_out_of_range');
       tokens.push({ type: 'number', value, text: match[0], pos });
       i = end;
     } else if (WORD_START.test(c)) {
@@ -51,7 +51,7 @@ export function tokenize(text: string): Token[] {
       tokens.push({ type: 'word', text: word, pos });
       i += word.length;
     } else {
-      throw invalidFilter(`unexpected character '${c}' at position ${pos}`);
+      throw invalidFilter(`unexpected character '${c}' at position ${pos}`, 'filter.character_unexpected');
     }
   }
   tokens.push({ type: 'end', pos: text.length + 1 });
@@ -70,7 +70,7 @@ function stringEnd(text: string, start: number): number {
     if (text[i] === '\\') i++;
     else if (text[i] === '"') return i + 1;
   }
-  throw invalidFilter(`unterminated string starting at position ${start + 1}`);
+  throw invalidFilter(`unterminated string starting at position ${start + 1}`, 'filter.string_unterminated');
 }
 
 /**
@@ -83,11 +83,11 @@ function decodeString(literal: string, pos: number): string {
   try {
     value = JSON.parse(literal) as string;
   } catch {
-    throw invalidFilter(`invalid string ${literal} at position ${pos} (bad escape or control character)`);
+    throw invalidFilter(`invalid string ${literal} at position ${pos} (bad escape or control character)`, 'filter.string_invalid');
   }
-  if (value.includes('\u0000')) throw invalidFilter(`the string at position ${pos} holds a NUL character (\\u0000)`);
+  if (value.includes('\u0000')) throw invalidFilter(`the string at position ${pos} holds a NUL character (\\u0000)`, 'filter.string_nul');
   if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) {
-    throw invalidFilter(`the string at position ${pos} is not valid Unicode: it holds a lone surrogate`);
+    throw invalidFilter(`the string at position ${pos} is not valid Unicode: it holds a lone surrogate`, 'filter.string_lone_surrogate');
   }
   return value;
 }

@@ -44,9 +44,9 @@ const SCHEMA_URN = /^urn(?::[A-Za-z0-9._-]+)+$/i;
 export function parseFilter(text: string, limits: FilterLimits = {}): Filter {
   const maxLength = limits.maxLength ?? DEFAULT_MAX_FILTER_LENGTH;
   if (text.length > maxLength) {
-    throw invalidFilter(`filter is ${text.length} characters long; the limit is ${maxLength}`);
+    throw invalidFilter(`filter is ${text.length} characters long; the limit is ${maxLength}`, 'filter.too_long');
   }
-  if (text.trim() === '') throw invalidFilter('filter is empty');
+  if (text.trim() === '') throw invalidFilter('filter is empty', 'filter.empty');
   return new Parser(tokenize(text), limits.maxDepth ?? DEFAULT_MAX_FILTER_DEPTH).parse();
 }
 
@@ -60,11 +60,12 @@ export function parseAttributePath(text: string, position = 1): AttributePath {
   const schema = colon >= 0 ? text.slice(0, colon) : undefined;
   const parts = text.slice(colon + 1).split('.');
   if (schema !== undefined && !SCHEMA_URN.test(schema)) {
-    throw invalidFilter(`'${text}' at position ${position} is not an attribute path: '${schema}' is not a schema URN`);
+    throw invalidFilter(`'${text}' at position ${position} is not an attribute path: '${schema}' is not a schema URN`, 'filter.path_schema_invalid');
   }
   if (parts.length > 2 || !parts.every((part) => ATTRIBUTE_NAME.test(part))) {
     throw invalidFilter(
       `'${text}' at position ${position} is not an attribute path (expected attribute or attribute.subAttribute)`,
+      'filter.path_invalid',
     );
   }
   const path: AttributePath = { attribute: parts[0] };
@@ -86,11 +87,12 @@ class Parser {
     const filter = this.orExpr(false);
     const token = this.peek();
     if (token.type === ')' || token.type === ']') {
-      throw invalidFilter(`unbalanced '${token.type}' at position ${token.pos}`);
+      throw invalidFilter(`unbalanced '${token.type}' at position ${token.pos}`, 'filter.unbalanced');
     }
     if (token.type !== 'end') {
       throw invalidFilter(
         `expected 'and', 'or' or the end of the filter at position ${token.pos}, found ${describe(token)}`,
+        'filter.trailing_input',
       );
     }
     return filter;
@@ -120,19 +122,21 @@ class Parser {
     if (token.type === 'word' && token.text.toLowerCase() === 'not') {
       const open = this.next();
       if (open.type !== '(') {
-        throw invalidFilter(`expected '(' after 'not' at position ${open.pos}, found ${describe(open)}`);
+        throw invalidFilter(`expected '(' after 'not' at position ${open.pos}, found ${describe(open)}`, 'filter.not_without_group');
       }
       return { kind: 'not', filter: this.group(open, inValuePath) };
     }
     if (token.type !== 'word' || RESERVED.has(token.text.toLowerCase())) {
       throw invalidFilter(
         `expected an attribute path, '(' or 'not' at position ${token.pos}, found ${describe(token)}`,
+        'filter.expression_expected',
       );
     }
     const path = parseAttributePath(token.text, token.pos);
     if (inValuePath && (path.schema !== undefined || path.subAttribute !== undefined)) {
       throw invalidFilter(
         `'${token.text}' at position ${token.pos}: inside [...] name a sub-attribute of the element, without schema or '.'`,
+        'filter.value_path_sub_attribute_invalid',
       );
     }
     if (this.peek().type === '[') return this.valuePath(path, token, inValuePath);
@@ -149,9 +153,9 @@ class Parser {
 
   private valuePath(path: AttributePath, token: Token & { type: 'word' }, inValuePath: boolean): Filter {
     const open = this.next();
-    if (inValuePath) throw invalidFilter(`value paths cannot be nested ('[' at position ${open.pos})`);
+    if (inValuePath) throw invalidFilter(`value paths cannot be nested ('[' at position ${open.pos})`, 'filter.value_path_nested');
     if (path.subAttribute !== undefined) {
-      throw invalidFilter(`'${token.text}[' at position ${token.pos}: a value path must name an attribute, not a sub-attribute`);
+      throw invalidFilter(`'${token.text}[' at position ${token.pos}: a value path must name an attribute, not a sub-attribute`, 'filter.value_path_on_sub_attribute');
     }
     this.enter(open);
     let filter = this.orExpr(true);
@@ -161,7 +165,7 @@ class Parser {
       this.index++;
       const sub = parseAttributePath(after.text.slice(1), after.pos + 1);
       if (sub.schema !== undefined || sub.subAttribute !== undefined) {
-        throw invalidFilter(`'${after.text}' at position ${after.pos} is not a sub-attribute name`);
+        throw invalidFilter(`'${after.text}' at position ${after.pos} is not a sub-attribute name`, 'filter.value_path_suffix_invalid');
       }
       filter = { kind: 'and', left: filter, right: this.attributeExpression(sub, `${token.text}[...]${after.text}`) };
     }
@@ -175,7 +179,7 @@ class Parser {
     if (word === 'pr') {
       const following = this.peek();
       if (following.type === 'string' || following.type === 'number' || this.literal(following) !== undefined) {
-        throw invalidFilter(`'pr' takes no value, but ${describe(following)} follows it at position ${following.pos}`);
+        throw invalidFilter(`'pr' takes no value, but ${describe(following)} follows it at position ${following.pos}`, 'filter.present_with_value');
       }
       return { kind: 'present', path };
     }
@@ -185,9 +189,10 @@ class Parser {
     if (token.type === 'word') {
       throw invalidFilter(
         `unknown operator '${token.text}' at position ${token.pos}; expected one of eq, ne, co, sw, ew, gt, ge, lt, le, pr`,
+        'filter.operator_unknown',
       );
     }
-    throw invalidFilter(`expected an operator after '${written}' at position ${token.pos}, found ${describe(token)}`);
+    throw invalidFilter(`expected an operator after '${written}' at position ${token.pos}, found ${describe(token)}`, 'filter.operator_expected');
   }
 
   private value(op: string): FilterValue {
@@ -197,6 +202,7 @@ class Parser {
     if (literal !== undefined) return literal.value;
     throw invalidFilter(
       `missing value after '${op}' at position ${token.pos}: expected a quoted string, a number, true, false or null, found ${describe(token)}`,
+      'filter.value_missing',
     );
   }
 
@@ -217,7 +223,7 @@ class Parser {
   private enter(open: Token): void {
     this.depth++;
     if (this.depth > this.maxDepth) {
-      throw invalidFilter(`filter nests deeper than ${this.maxDepth} levels at position ${open.pos}`);
+      throw invalidFilter(`filter nests deeper than ${this.maxDepth} levels at position ${open.pos}`, 'filter.too_deep');
     }
   }
 
@@ -228,10 +234,11 @@ class Parser {
       return;
     }
     if (token.type === 'end') {
-      throw invalidFilter(`missing '${expected}' to close the '${open.type}' at position ${open.pos}`);
+      throw invalidFilter(`missing '${expected}' to close the '${open.type}' at position ${open.pos}`, 'filter.group_unclosed');
     }
     throw invalidFilter(
       `expected '${expected}' (closing the '${open.type}' at position ${open.pos}) at position ${token.pos}, found ${describe(token)}`,
+      'filter.group_close_expected',
     );
   }
 

@@ -1,6 +1,6 @@
 import type { Filter } from '../domain/filter';
 import type { MembershipChange } from '../domain/group';
-import { badRequest } from './errors';
+import { invalidPath, invalidValue } from './errors';
 import { applyPatch, type PatchOperation } from './patch';
 import type { SchemaIndex } from './schema-index';
 import { GROUP_SCHEMA } from './scimmy';
@@ -13,7 +13,7 @@ export function memberIds(value: unknown, where: string): string[] {
   return items.map((item, i) => {
     const id = item && typeof item === 'object' ? (item as Json).value ?? (item as Json).Value : item;
     if (typeof id !== 'string' || id.trim() === '') {
-      throw badRequest('invalidValue', `${where}: member ${i + 1} must carry the id of a user in "value"`);
+      throw invalidValue('group.member_id_missing', `${where}: member ${i + 1} must carry the id of a user in "value"`);
     }
     return id.trim();
   });
@@ -52,7 +52,7 @@ export function planGroupPatch(
     const core = !path?.attribute.schema || path.attribute.schema.toLowerCase() === GROUP_SCHEMA.toLowerCase();
     if (path && !path.extension && core && isMembers(path.attribute.attribute)) {
       if (path.attribute.subAttribute || path.subAttribute) {
-        if (operation.op === 'remove') throw badRequest('invalidPath', `${where}: remove whole members, not a sub-attribute`);
+        if (operation.op === 'remove') throw invalidPath('group.member_sub_attribute_remove', `${where}: remove whole members, not a sub-attribute`);
         continue; // members' display and type are read-only: ignored on input
       }
       if (path.filter) {

@@ -1,5 +1,5 @@
 import type { Group, GroupDraft, GroupMember } from '../domain/group';
-import { badRequest, validated } from './errors';
+import { invalidSyntax, validated } from './errors';
 import { memberIds } from './group-patch';
 import { foldQualifiedKeys, normalizeResource } from './interop';
 import { groupSchemaIndex } from './schema-index';
@@ -45,19 +45,19 @@ export function toScimGroup(group: Group, members: GroupMember[] | undefined, ba
  */
 export function groupDraftFromScim(body: unknown, options: { complete?: boolean } = {}): GroupDraft {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequest('invalidSyntax', 'the request body must be a JSON object');
+    throw invalidSyntax('group.body_not_object', 'the request body must be a JSON object');
   }
   const raw = foldQualifiedKeys(body as Json, groupSchemaIndex());
   const schemas = Array.isArray(raw.schemas) ? (raw.schemas as unknown[]) : [];
   if (!schemas.some((s) => typeof s === 'string' && s.toLowerCase() === GROUP_SCHEMA.toLowerCase())) {
-    throw badRequest('invalidSyntax', `schemas must include ${GROUP_SCHEMA}`);
+    throw invalidSyntax('group.schemas_invalid', `schemas must include ${GROUP_SCHEMA}`);
   }
   raw.schemas = schemas.filter((s) => typeof s !== 'string' || s.toLowerCase() !== MICROSOFT_GROUP_SCHEMA.toLowerCase());
   const normalized = normalizeResource(raw, groupSchemaIndex());
   const membersKey = Object.keys(normalized).find((k) => k.toLowerCase() === 'members');
   const userIds = membersKey === undefined ? [] : memberIds(normalized[membersKey], 'members');
   if (membersKey !== undefined) delete normalized[membersKey];
-  const group = validated(() => JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(normalized, 'in'))) as Json);
+  const group = validated('group.schema_invalid', () => JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(normalized, 'in'))) as Json);
   return {
     displayName: group.displayName as string,
     // Absent `externalId` keeps the stored link; `null` (or its removal by PATCH) clears it.

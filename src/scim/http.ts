@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Actor } from '../domain/actor';
-import { ScimError } from './errors';
+import { ScimError, unauthorized } from './errors';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -10,6 +10,8 @@ export interface ScimLocals {
   actor?: Actor;
   /** The matched route pattern, e.g. /scim/v2/Users/:id. */
   route?: string;
+  /** The dotted code of the error this request was refused with (the request log line shows it). */
+  errorCode?: string;
 }
 
 export function locals(res: Response): ScimLocals {
@@ -18,8 +20,14 @@ export function locals(res: Response): ScimLocals {
 
 export function actorOf(res: Response): Actor {
   const actor = locals(res).actor;
-  if (!actor) throw new ScimError(401, undefined, 'a valid bearer token is required');
+  if (!actor) throw unauthorized('auth.actor_missing', 'a valid bearer token is required');
   return actor;
+}
+
+/** Sends a SCIM error: its status, its body and its `Retry-After` if it has one. */
+export function sendScimError(res: Response, error: ScimError): void {
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  sendScim(res, error.status, error);
 }
 
 /**
@@ -33,6 +41,8 @@ export function actorOf(res: Response): Actor {
  * ETag is its version, set by sendResource).
  */
 export function sendScim(res: Response, status: number, body: unknown): void {
+  // A refusal's code goes on res.locals, where the request log line (app.ts) reads it.
+  if (body instanceof ScimError) locals(res).errorCode = body.code;
   sendScimText(res, status, JSON.stringify(body));
 }
 

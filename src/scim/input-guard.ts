@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
-import { badRequest } from './errors';
+import { invalidSyntax, invalidValue } from './errors';
 
 const MAX_DEPTH = 32;
 
@@ -58,28 +58,28 @@ function queryIsUtf8(url: string): boolean {
  */
 export function inputGuard(req: Request, _res: Response, next: NextFunction): void {
   if (!queryIsUtf8(req.originalUrl ?? req.url)) {
-    throw badRequest('invalidSyntax', 'the query string is not valid UTF-8 once percent-decoded');
+    throw invalidSyntax('request.query_not_utf8', 'the query string is not valid UTF-8 once percent-decoded');
   }
   for (const [name, value] of Object.entries(req.query)) {
     // Express's simple query parser gives strings, and arrays of them for repeated names.
     for (const text of [name, ...(Array.isArray(value) ? value : [value])]) {
       if (typeof text !== 'string') continue;
-      if (text.includes('\u0000')) throw badRequest('invalidValue', `the query parameter ${name} must not contain NUL characters`);
-      if (!isWellFormed(text)) throw badRequest('invalidSyntax', `the query parameter ${name} is not valid Unicode`);
+      if (text.includes('\u0000')) throw invalidValue('request.query_nul', `the query parameter ${name} must not contain NUL characters`);
+      if (!isWellFormed(text)) throw invalidSyntax('request.query_lone_surrogate', `the query parameter ${name} is not valid Unicode`);
     }
   }
   const stack: [unknown, number][] = [[req.body, 0]];
   while (stack.length > 0) {
     const [value, depth] = stack.pop() as [unknown, number];
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) throw badRequest('invalidValue', 'strings must not contain NUL characters');
+      if (value.includes('\u0000')) throw invalidValue('request.body_nul', 'strings must not contain NUL characters');
       if (!isWellFormed(value)) {
-        throw badRequest('invalidSyntax', 'the request body is not valid Unicode: a string holds a lone surrogate (\\ud800-\\udfff)');
+        throw invalidSyntax('request.body_lone_surrogate', 'the request body is not valid Unicode: a string holds a lone surrogate (\\ud800-\\udfff)');
       }
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_DEPTH) throw badRequest('invalidSyntax', `the request body is nested deeper than ${MAX_DEPTH} levels`);
+    if (depth >= MAX_DEPTH) throw invalidSyntax('request.body_too_deep', `the request body is nested deeper than ${MAX_DEPTH} levels`);
     const entries = Array.isArray(value) ? value : Object.entries(value as Record<string, unknown>).flat();
     for (const item of entries) stack.push([item, depth + 1]);
   }

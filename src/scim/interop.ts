@@ -1,5 +1,5 @@
 import type { AttributeInfo, SchemaIndex } from './schema-index';
-import { badRequest } from './errors';
+import { invalidPath, invalidSyntax } from './errors';
 
 type Json = Record<string, unknown>;
 
@@ -107,7 +107,7 @@ export function foldQualifiedKeys(body: Json, index: SchemaIndex): Json {
     const qualifier = qualifierOf(key.slice(0, colon), index) as string;
     // The name must be an attribute (or attribute.sub) of that schema: 400 invalidPath otherwise.
     const parts = key.slice(colon + 1).split('.');
-    if (parts.length > 2 || parts.some((part) => part === '')) throw badRequest('invalidPath', `"${key}" names no attribute`);
+    if (parts.length > 2 || parts.some((part) => part === '')) throw invalidPath('attribute.qualified_name_invalid', `"${key}" names no attribute`);
     const resolved = index.resolve({ ...(qualifier === index.coreId ? {} : { schema: qualifier }), attribute: parts[0], ...(parts[1] !== undefined ? { subAttribute: parts[1] } : {}) });
     const attribute = resolved.attribute.name;
     const sub = resolved.sub?.name;
@@ -116,7 +116,7 @@ export function foldQualifiedKeys(body: Json, index: SchemaIndex): Json {
       const blockKey = Object.keys(out).find((k) => k.toLowerCase() === qualifier.toLowerCase()) ?? qualifier;
       const existing = out[blockKey];
       if (existing !== undefined && (existing === null || typeof existing !== 'object' || Array.isArray(existing))) {
-        throw badRequest('invalidSyntax', `"${blockKey}" must be an object of its attributes`);
+        throw invalidSyntax('attribute.schema_block_not_object', `"${blockKey}" must be an object of its attributes`);
       }
       block = { ...((existing as Json | undefined) ?? {}) };
       out[blockKey] = block;
@@ -147,4 +147,4 @@ function qualifierOf(urn: string, index: SchemaIndex): string | undefined {
 }
 
 const givenTwice = (key: string) =>
-  badRequest('invalidSyntax', `"${key}" is given twice: once URN-qualified and once inside its schema's block`);
+  invalidSyntax('attribute.given_twice', `"${key}" is given twice: once URN-qualified and once inside its schema's block`);

@@ -2,7 +2,7 @@ import type { QueryParams } from './search';
 import type { AttributePath } from '../domain/filter';
 import type { ListQuery } from '../domain/ports';
 import { decodeCursor, fingerprint, type CursorContext } from './cursor';
-import { badRequest } from './errors';
+import { invalidPath, invalidValue } from './errors';
 import { parseAttributePath, parseFilter } from './filter-parser';
 import { MAX_RESULTS } from './limits';
 
@@ -10,7 +10,7 @@ export const DEFAULT_COUNT = 100;
 
 function single(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw badRequest('invalidValue', `${name} must be given once`);
+  if (typeof value !== 'string') throw invalidValue('query.parameter_repeated', `${name} must be given once`);
   return value;
 }
 
@@ -25,7 +25,7 @@ export const MAX_INDEX = Number.MAX_SAFE_INTEGER;
 function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const match = /^\s*([+-]?)0*(\d+)\s*$/.exec(value);
-  if (!match) throw badRequest('invalidValue', `${name} must be an integer`);
+  if (!match) throw invalidValue('query.integer_invalid', `${name} must be an integer`);
   const magnitude = match[2].length > 16 ? MAX_INDEX : Math.min(Number(match[2]), MAX_INDEX);
   return match[1] === '-' ? -magnitude : magnitude;
 }
@@ -36,7 +36,7 @@ export function attributePath(text: string, parameter: string): AttributePath {
     // `emails[type eq "work"]` in attributes= (Microsoft's test suite) means `emails`.
     return parseAttributePath(text.trim().replace(/\[.*\]$/, ''));
   } catch {
-    throw badRequest('invalidPath', `${parameter}: "${text}" is not an attribute path`);
+    throw invalidPath('query.attribute_path_invalid', `${parameter}: "${text}" is not an attribute path`);
   }
 }
 
@@ -48,7 +48,7 @@ export function listRequestFrom(params: QueryParams): { query: ListQuery; cursor
   const query = listQueryFrom(params);
   const cursorText = single(params.cursor, 'cursor');
   if (cursorText === undefined) return { query };
-  if (params.startIndex !== undefined) throw badRequest('invalidValue', 'startIndex and cursor cannot be used together');
+  if (params.startIndex !== undefined) throw invalidValue('query.cursor_with_start_index', 'startIndex and cursor cannot be used together');
   const context: CursorContext = { fingerprint: fingerprint(params), offset: 0 };
   if (cursorText === '') return { query: { ...query, startIndex: 1 }, cursor: context };
   const position = decodeCursor(cursorText, context.fingerprint);
@@ -70,7 +70,7 @@ export function listQueryFrom(query: QueryParams): ListQuery {
   const sortBy = single(query.sortBy, 'sortBy');
   const sortOrder = single(query.sortOrder, 'sortOrder')?.toLowerCase();
   if (sortOrder !== undefined && sortOrder !== 'ascending' && sortOrder !== 'descending') {
-    throw badRequest('invalidValue', 'sortOrder must be "ascending" or "descending"');
+    throw invalidValue('query.sort_order_invalid', 'sortOrder must be "ascending" or "descending"');
   }
   return {
     ...(filterText !== undefined && filterText.trim() !== '' ? { filter: parseFilter(filterText) } : {}),

@@ -1,5 +1,5 @@
 import type { AttributePath, Filter } from '../domain/filter';
-import { badRequest } from './errors';
+import { invalidPath, invalidSyntax, invalidValue, noTarget } from './errors';
 import { parseFilter } from './filter-parser';
 import { matchesElement } from './element-filter';
 import { normalizeValue } from './interop';
@@ -35,31 +35,31 @@ const OPS = new Set<PatchOpName>(['add', 'replace', 'remove']);
 /** Validates a PatchOp message (RFC 7644 section 3.5.2) and parses its paths. */
 export function parsePatchRequest(body: unknown, index: SchemaIndex): PatchOperation[] {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequest('invalidSyntax', 'the request body must be a PatchOp JSON object');
+    throw invalidSyntax('patch.body_not_object', 'the request body must be a PatchOp JSON object');
   }
   const message = body as Json;
   const schemas = Array.isArray(message.schemas) ? message.schemas : [];
   if (!schemas.some((s) => typeof s === 'string' && s.toLowerCase() === PATCH_OP_SCHEMA.toLowerCase())) {
-    throw badRequest('invalidSyntax', `schemas must be ["${PATCH_OP_SCHEMA}"]`);
+    throw invalidSyntax('patch.schemas_invalid', `schemas must be ["${PATCH_OP_SCHEMA}"]`);
   }
   const operations = message.Operations ?? message.operations;
   if (!Array.isArray(operations) || operations.length === 0) {
-    throw badRequest('invalidSyntax', 'Operations must be a non-empty array');
+    throw invalidSyntax('patch.operations_empty', 'Operations must be a non-empty array');
   }
   return operations.map((raw, i) => {
     const where = `operation ${i + 1}`;
-    if (!raw || typeof raw !== 'object') throw badRequest('invalidSyntax', `${where} must be an object`);
+    if (!raw || typeof raw !== 'object') throw invalidSyntax('patch.operation_not_object', `${where} must be an object`);
     const operation = raw as Json;
     const op = typeof operation.op === 'string' ? (operation.op.toLowerCase() as PatchOpName) : undefined;
-    if (!op || !OPS.has(op)) throw badRequest('invalidSyntax', `${where}: op must be "add", "replace" or "remove"`);
+    if (!op || !OPS.has(op)) throw invalidSyntax('patch.op_invalid', `${where}: op must be "add", "replace" or "remove"`);
     const pathText = typeof operation.path === 'string' && operation.path.trim() !== '' ? operation.path.trim() : undefined;
     if (operation.path !== undefined && typeof operation.path !== 'string') {
-      throw badRequest('invalidPath', `${where}: path must be a string`);
+      throw invalidPath('patch.path_not_string', `${where}: path must be a string`);
     }
-    if (op === 'remove' && !pathText) throw badRequest('noTarget', `${where}: remove needs a path`);
-    if (op !== 'remove' && !('value' in operation)) throw badRequest('invalidValue', `${where}: ${op} needs a value`);
+    if (op === 'remove' && !pathText) throw noTarget('patch.remove_without_path', `${where}: remove needs a path`);
+    if (op !== 'remove' && !('value' in operation)) throw invalidValue('patch.value_missing', `${where}: ${op} needs a value`);
     if (!pathText && (typeof operation.value !== 'object' || operation.value === null || Array.isArray(operation.value))) {
-      throw badRequest('invalidValue', `${where}: without a path the value must be an object of attributes`);
+      throw invalidValue('patch.value_not_object', `${where}: without a path the value must be an object of attributes`);
     }
     return { op, path: pathText ? parsePath(pathText, index) : undefined, value: operation.value, index: i };
   });
@@ -71,14 +71,14 @@ export function parsePath(text: string, index: SchemaIndex): PatchPath {
   const bracket = text.indexOf('[');
   if (bracket < 0) return { text, attribute: attributePath(text) };
   const close = text.lastIndexOf(']');
-  if (close < bracket) throw badRequest('invalidPath', `"${text}" is not a valid path`);
+  if (close < bracket) throw invalidPath('patch.path_brackets_unbalanced', `"${text}" is not a valid path`);
   const rest = text.slice(close + 1);
-  if (rest !== '' && !/^\.[A-Za-z$][\w$-]*$/.test(rest)) throw badRequest('invalidPath', `"${text}" is not a valid path`);
+  if (rest !== '' && !/^\.[A-Za-z$][\w$-]*$/.test(rest)) throw invalidPath('patch.path_after_filter_invalid', `"${text}" is not a valid path`);
   let filter: Filter;
   try {
     filter = parseFilter(text.slice(bracket + 1, close));
   } catch (error) {
-    throw badRequest('invalidPath', `"${text}": ${(error as Error).message}`);
+    throw invalidPath('patch.path_filter_invalid', `"${text}": ${(error as Error).message}`);
   }
   return { text, attribute: attributePath(text.slice(0, bracket)), filter, ...(rest ? { subAttribute: rest.slice(1) } : {}) };
 }
@@ -87,7 +87,7 @@ function attributePath(text: string): AttributePath {
   const colon = text.lastIndexOf(':');
   const schema = colon >= 0 ? text.slice(0, colon) : undefined;
   const [attribute, subAttribute, extra] = text.slice(colon + 1).split('.');
-  if (!attribute || extra !== undefined) throw badRequest('invalidPath', `"${text}" is not a valid path`);
+  if (!attribute || extra !== undefined) throw invalidPath('patch.path_invalid', `"${text}" is not a valid path`);
   return { ...(schema ? { schema } : {}), attribute, ...(subAttribute ? { subAttribute } : {}) };
 }
 
@@ -100,14 +100,8 @@ function attributePath(text: string): AttributePath {
 export function applyPatch(resource: Json, operations: PatchOperation[], index: SchemaIndex): Json {
   const out = structuredClone(resource);
   for (const operation of operations) {
-    try {
-      if (operation.path) applyAtPath(out, operation.op, operation.path, operation.value, index);
-      else applyObject(out, operation.op, operation.value as Json, index);
-    } catch (error) {
-      const e = error as Error & { detail?: string };
-      if (e.name === 'ScimError') e.message = `${e.message} (operation ${operation.index + 1})`;
-      throw error;
-    }
+    if (operation.path) applyAtPath(out, operation.op, operation.path, operation.value, index);
+    else applyObject(out, operation.op, operation.value as Json, index);
   }
   return out;
 }
@@ -154,7 +148,7 @@ function applyAtPath(resource: Json, op: PatchOpName, path: PatchPath, rawValue:
       return;
     }
     if (!rawValue || typeof rawValue !== 'object' || Array.isArray(rawValue)) {
-      throw badRequest('invalidValue', `"${path.text}" takes an object of its attributes`);
+      throw invalidValue('patch.extension_value_not_object', `"${path.text}" takes an object of its attributes`);
     }
     applyObject(resource, op, { [path.extension]: rawValue }, index);
     return;
@@ -173,15 +167,15 @@ function applyAtPath(resource: Json, op: PatchOpName, path: PatchPath, rawValue:
     const object = current && typeof current === 'object' ? (current as Json) : undefined;
     if (!object || !matchesElement(object, path.filter, attribute)) {
       if (op === 'remove') return;
-      throw badRequest('noTarget', `"${path.text}" matches no value`);
+      throw noTarget('patch.no_match', `"${path.text}" matches no value`);
     }
     applyAtPath(resource, op, { text: path.text, attribute: { ...path.attribute, ...(path.subAttribute ? { subAttribute: path.subAttribute } : {}) } }, rawValue, index);
     return;
   }
   if (path.filter) {
-    if (!attribute.multiValued) throw badRequest('invalidPath', `"${path.text}": ${name} is not multi-valued`);
+    if (!attribute.multiValued) throw invalidPath('patch.filter_on_single_value', `"${path.text}": ${name} is not multi-valued`);
     const sub = path.subAttribute ? attribute.subAttributes.get(path.subAttribute.toLowerCase()) : undefined;
-    if (path.subAttribute && !sub) throw badRequest('invalidPath', `unknown attribute "${path.text}"`);
+    if (path.subAttribute && !sub) throw invalidPath('patch.sub_attribute_unknown', `unknown attribute "${path.text}"`);
     const elements = Array.isArray(current) ? (current as Json[]) : [];
     const matched = elements.filter((e) => matchesElement(e, path.filter as Filter, attribute));
     if (op === 'remove') {
@@ -194,7 +188,7 @@ function applyAtPath(resource: Json, op: PatchOpName, path: PatchPath, rawValue:
       // add (and replace, as identity providers send it) on `emails[type eq "work"].value`
       // creates the element the filter describes when it is a plain conjunction of eq.
       const seed = seedFromFilter(path.filter);
-      if (!seed) throw badRequest('noTarget', `"${path.text}" matches no value`);
+      if (!seed) throw noTarget('patch.no_match_to_create', `"${path.text}" matches no value`);
       const element = sub ? { ...seed, [sub.name]: value } : { ...seed, ...(value as Json) };
       setKey(container, name, [...elements, element]);
       enforceSinglePrimary(container[name] as Json[], element);

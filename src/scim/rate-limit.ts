@@ -1,8 +1,8 @@
 import { isIPv6 } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { ScimError } from './errors';
-import { locals, sendScim } from './http';
+import { tooManyRequests as refusal, type ScimError } from './errors';
+import { locals, sendScimError } from './http';
 
 /** The table the shared counters live in (created by a migration, not by rate-limiter-flexible). */
 export const RATE_LIMIT_TABLE = 'rate_limit_counters';
@@ -69,13 +69,17 @@ class Counter {
 const secondsOf = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 /** The 429 answer: an integer `Retry-After` (Okta and Entra back off on it) and a SCIM error body. */
-export function tooManyRequests(wait: number, detail = `too many requests for this credential; retry after ${wait} s`): ScimError {
-  return new ScimError(429, undefined, detail);
+export function tooManyRequests(
+  wait: number,
+  code = 'rate.credential_exceeded',
+  detail = `too many requests for this credential; retry after ${wait} s`,
+): ScimError {
+  return refusal(code, detail, wait);
 }
 
-export function refuseTooMany(res: Response, wait: number, detail?: string): void {
-  res.setHeader('Retry-After', String(wait));
-  sendScim(res, 429, tooManyRequests(wait, detail));
+/** Sends the 429 (its `Retry-After` is `wait`). */
+export function refuseTooMany(res: Response, wait: number, code?: string, detail?: string): void {
+  sendScimError(res, tooManyRequests(wait, code, detail));
 }
 
 /**

@@ -4,7 +4,7 @@ import type { GroupService } from '../domain/group.service';
 import type { Page } from '../domain/ports';
 import type { UserService } from '../domain/user.service';
 import { renderGroups } from './groups.routes';
-import { badRequest } from './errors';
+import { invalidValue } from './errors';
 import { handler } from './handler';
 import { actorOf, scimBaseUrl, sendScim } from './http';
 import { listQueryFrom } from './list-query';
@@ -25,7 +25,7 @@ export function rootSearchRouter(users: UserService, groups: GroupService, publi
     handler(async (req, res) => {
       const params = searchParams(req.body);
       if (params.cursor !== undefined) {
-        throw badRequest('invalidValue', 'cursor paging is offered on /Users/.search and /Groups/.search, not across resource types');
+        throw invalidValue('search.cursor_across_types', 'cursor paging is offered on /Users/.search and /Groups/.search, not across resource types');
       }
       const query = { ...listQueryFrom(params), unknownAttributesMatchNothing: true };
       const projection = projectionFrom(params);

@@ -7,9 +7,9 @@ import { bearerAuth } from './auth';
 import { discoveryRouter } from './discovery.routes';
 import { bulkRouter } from './bulk';
 import { inputGuard, utf8Body } from './input-guard';
-import { badRequest, routeNotFound, ScimError, toScimError } from './errors';
+import { invalidSyntax, notImplemented, payloadTooLarge, routeNotFound, toScimError, unsupportedMediaType, type ScimError } from './errors';
 import { groupsRouter } from './groups.routes';
-import { locals, sendScim } from './http';
+import { locals, sendScimError } from './http';
 import { configureScimmy } from './scimmy';
 import { rootSearchRouter } from './root-search';
 import { usersRouter } from './users.routes';
@@ -49,7 +49,7 @@ export function scimRouter(deps: ScimDeps): Router {
   router.use(discoveryRouter(deps.publicBaseUrl));
   router.use(rootSearchRouter(deps.users, deps.groups, deps.publicBaseUrl));
   router.all(['/Me', '/Me/*rest'], () => {
-    throw new ScimError(501, undefined, '/Me is not supported: a provisioning token is not a user');
+    throw notImplemented('request.me_unsupported', '/Me is not supported: a provisioning token is not a user');
   });
   router.use((req: Request) => {
     throw routeNotFound(req.method, req.baseUrl + req.path);
@@ -67,8 +67,7 @@ export function scimErrorHandler(logger: Logger) {
     if (scimError.status >= 500 && scimError.status !== 503 && scimError.status !== 501) {
       logger.error({ err: error, requestId, method: req.method, path: req.baseUrl + req.path }, 'request failed');
     }
-    if (scimError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(scimError.retryAfterSeconds));
-    sendScim(res, scimError.status, scimError);
+    sendScimError(res, scimError);
   };
 }
 
@@ -80,20 +79,21 @@ export function scimErrorHandler(logger: Logger) {
 function bodyParserError(error: unknown): ScimError | undefined {
   const e = error as { type?: string; status?: number } | undefined;
   if (error instanceof URIError && e?.status === 400) {
-    return badRequest('invalidSyntax', 'the request path is not valid UTF-8 once percent-decoded');
+    return invalidSyntax('request.path_not_utf8', 'the request path is not valid UTF-8 once percent-decoded');
   }
   switch (e?.type) {
     case 'entity.parse.failed':
-      return badRequest('invalidSyntax', 'the request body is not valid JSON');
+      return invalidSyntax('request.body_not_json', 'the request body is not valid JSON');
     case 'entity.not.utf8':
-      return badRequest('invalidSyntax', 'the request body is not valid UTF-8');
+      return invalidSyntax('request.body_not_utf8', 'the request body is not valid UTF-8');
     case 'entity.too.large':
-      return new ScimError(413, undefined, 'the request body is larger than this server accepts');
+      return payloadTooLarge('request.body_too_large', 'the request body is larger than this server accepts');
     case 'encoding.unsupported':
+      return unsupportedMediaType('request.encoding_unsupported', 'the request body must be UTF-8 JSON');
     case 'charset.unsupported':
-      return new ScimError(415, undefined, 'the request body must be UTF-8 JSON');
+      return unsupportedMediaType('request.charset_unsupported', 'the request body must be UTF-8 JSON');
     case 'request.aborted':
-      return badRequest('invalidSyntax', 'the request body was cut short');
+      return invalidSyntax('request.body_aborted', 'the request body was cut short');
     default:
       return undefined;
   }

@@ -1,5 +1,5 @@
 import type { AttributePath } from '../domain/filter';
-import { badRequest } from './errors';
+import { invalidPath } from './errors';
 import { canonicalValuesOf, SCIMMY } from './scimmy';
 
 /** What Roster needs to know of one attribute of a schema, read from scimmy's definitions. */
@@ -83,15 +83,15 @@ export class SchemaIndex {
     let attributes = this.core;
     if (path.schema && path.schema.toLowerCase() !== this.coreId.toLowerCase()) {
       const found = this.extensions.get(path.schema.toLowerCase());
-      if (!found) throw badRequest('invalidPath', `unknown schema "${path.schema}"`);
+      if (!found) throw invalidPath('attribute.schema_unknown', `unknown schema "${path.schema}"`);
       extension = found.id;
       attributes = found.attributes;
     }
     const attribute = attributes.get(path.attribute.toLowerCase());
-    if (!attribute) throw badRequest('invalidPath', `unknown attribute "${describe(path)}"`);
+    if (!attribute) throw invalidPath('attribute.unknown', `unknown attribute "${describe(path)}"`);
     if (path.subAttribute === undefined) return { extension, attribute };
     const sub = attribute.subAttributes.get(path.subAttribute.toLowerCase());
-    if (!sub) throw badRequest('invalidPath', `unknown attribute "${describe(path)}"`);
+    if (!sub) throw invalidPath('attribute.sub_attribute_unknown', `unknown attribute "${describe(path)}"`);
     return { extension, attribute, sub };
   }
 }

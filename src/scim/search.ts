@@ -1,4 +1,4 @@
-import { badRequest } from './errors';
+import { invalidSyntax, invalidValue } from './errors';
 
 /** Query parameters of a list, from the URL or from a SearchRequest body. */
 export type QueryParams = Record<string, unknown>;
@@ -15,26 +15,26 @@ const LIST_FIELDS = ['attributes', 'excludedAttributes'];
  */
 export function searchParams(body: unknown): QueryParams {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequest('invalidSyntax', 'the request body must be a SearchRequest JSON object');
+    throw invalidSyntax('search.body_not_object', 'the request body must be a SearchRequest JSON object');
   }
   const request = body as Record<string, unknown>;
   const schemas = Array.isArray(request.schemas) ? request.schemas : [];
-  if (!schemas.includes(SEARCH_REQUEST_SCHEMA)) throw badRequest('invalidSyntax', `schemas must be ["${SEARCH_REQUEST_SCHEMA}"]`);
+  if (!schemas.includes(SEARCH_REQUEST_SCHEMA)) throw invalidSyntax('search.schemas_invalid', `schemas must be ["${SEARCH_REQUEST_SCHEMA}"]`);
   const params: QueryParams = {};
   for (const [key, value] of Object.entries(request)) {
     if (key === 'schemas' || value === undefined || value === null) continue;
     if (STRING_FIELDS.includes(key)) {
-      if (typeof value !== 'string') throw badRequest('invalidValue', `${key} must be a string`);
+      if (typeof value !== 'string') throw invalidValue('search.string_expected', `${key} must be a string`);
       params[key] = value;
     } else if (NUMBER_FIELDS.includes(key)) {
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw badRequest('invalidValue', `${key} must be an integer`);
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidValue('search.integer_expected', `${key} must be an integer`);
       params[key] = BigInt(value).toString(); // all its digits: String(1e21) is "1e+21"
     } else if (LIST_FIELDS.includes(key)) {
       const items = Array.isArray(value) ? value : [value];
-      if (!items.every((v) => typeof v === 'string')) throw badRequest('invalidValue', `${key} must be a list of attribute names`);
+      if (!items.every((v) => typeof v === 'string')) throw invalidValue('search.attribute_list_expected', `${key} must be a list of attribute names`);
       params[key] = items.join(',');
     } else {
-      throw badRequest('invalidSyntax', `unknown SearchRequest attribute "${key}"`);
+      throw invalidSyntax('search.attribute_unknown', `unknown SearchRequest attribute "${key}"`);
     }
   }
   return params;

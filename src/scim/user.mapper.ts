@@ -1,7 +1,7 @@
 import { organizationRoleNamed, systemRoleNamed } from '../domain/roles';
 import { accountSettingsOf, type MultiValue, type User, type UserDraft } from '../domain/user';
 import { ROSTER_USER_SCHEMA } from '../extensions/roster-user';
-import { badRequest, validated } from './errors';
+import { invalidSyntax, invalidValue, validated } from './errors';
 import { foldQualifiedKeys, normalizeResource } from './interop';
 import { userSchemaIndex } from './schema-index';
 import { ENTERPRISE_USER_SCHEMA, SCIMMY, USER_SCHEMA } from './scimmy';
@@ -89,7 +89,7 @@ function rawRosterBlock(raw: Json): Json | undefined {
 function canonicalRole<R>(value: unknown, named: (s: string) => R | undefined, what: string): R | undefined {
   if (value === undefined || value === null) return undefined;
   const role = typeof value === 'string' ? named(value) : undefined;
-  if (!role) throw badRequest('invalidValue', `${what} "${String(value)}" is not one of its canonical values`);
+  if (!role) throw invalidValue('user.role_not_canonical', `${what} "${String(value)}" is not one of its canonical values`);
   return role;
 }
 
@@ -112,7 +112,7 @@ function rosterFields(block: Json | undefined, raw: Json | undefined, complete: 
   const mfaKey = raw && Object.keys(raw).find((k) => k.toLowerCase() === 'mfaenabled');
   if (mfaKey !== undefined) {
     const mfa = normalizeBoolean(raw?.[mfaKey]);
-    if (typeof mfa !== 'boolean') throw badRequest('invalidValue', 'mfaEnabled must be a boolean');
+    if (typeof mfa !== 'boolean') throw invalidValue('user.mfa_enabled_not_boolean', 'mfaEnabled must be a boolean');
     out.mfaEnabled = mfa;
   }
   return out;
@@ -139,24 +139,25 @@ const str = (v: unknown) => (typeof v === 'string' ? v : null);
  */
 export function userDraftFromScim(body: unknown, options: { complete?: boolean } = {}): UserDraft {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequest('invalidSyntax', 'the request body must be a JSON object');
+    throw invalidSyntax('user.body_not_object', 'the request body must be a JSON object');
   }
   const raw = foldQualifiedKeys(body as Json, userSchemaIndex());
   if (!Array.isArray(raw.schemas) || !raw.schemas.some((s) => typeof s === 'string' && s.toLowerCase() === USER_SCHEMA.toLowerCase())) {
-    throw badRequest('invalidSyntax', `schemas must include ${USER_SCHEMA}`);
+    throw invalidSyntax('user.schemas_invalid', `schemas must include ${USER_SCHEMA}`);
   }
   const password = raw.password;
   if (password !== undefined && typeof password !== 'string') {
-    throw badRequest('invalidValue', 'password must be a string');
+    throw invalidValue('user.password_not_string', 'password must be a string');
   }
   const user = validated(
+    'user.schema_invalid',
     () => JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(normalizeResource(raw, userSchemaIndex()), 'in'))) as Json,
   );
   const enterprise = user[ENTERPRISE_USER_SCHEMA] as Json | undefined;
   for (const name of ['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates']) {
     const values = user[name];
     if (Array.isArray(values) && values.filter((v) => (v as Json)?.primary === true).length > 1) {
-      throw badRequest('invalidValue', `at most one of ${name} may be primary (RFC 7643 section 2.4)`);
+      throw invalidValue('user.primary_repeated', `at most one of ${name} may be primary (RFC 7643 section 2.4)`);
     }
   }
   return {

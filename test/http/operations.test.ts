@@ -94,6 +94,9 @@ describe('request logs', () => {
       expect(entry).toMatchObject({ msg: 'request', requestId: expect.any(String), method: expect.any(String), status: expect.any(Number), ms: expect.any(Number) });
     }
     expect(JSON.parse(lines[0])).toMatchObject({ route: '/scim/v2/Users', status: 201, organizationId: expect.any(String), credentialId: expect.any(String) });
+    expect(JSON.parse(lines[0]).errorCode).toBeUndefined();
+    // A refusal names its stable code, so an operator can tell one cause from another.
+    expect(JSON.parse(lines[2])).toMatchObject({ status: 401, errorCode: 'auth.token_rejected' });
     for (const secret of [other.token, password, 'wrong-token', 'logged.user@example.com']) expect(text).not.toContain(secret);
   });
 });
