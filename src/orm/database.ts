@@ -1,6 +1,6 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
-import { Client } from 'pg';
+import { Client, Pool, TypeOverrides, types } from 'pg';
 import { migrations } from '../../migrations';
 import { entities } from './entities';
 import { runningEmbeddedUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded';
@@ -28,8 +28,14 @@ export interface DatabaseOptions {
   shareRunningEmbedded?: boolean;
 }
 
-/** An open database: the ORM, where it runs, and how to close it. */
+/**
+ * An open database: Roster's own pg pool for the SQL it writes, MikroORM for entities
+ * and migrations, where it runs, and how to close it.
+ */
 export interface Database {
+  /** The connections Roster's repositories use (orm/sql.ts, orm/unit-of-work.ts). */
+  pool: Pool;
+  /** Entities and migrations, on a small connection pool of MikroORM's own. */
   orm: MikroORM;
   url: string;
   embedded: boolean;
@@ -43,14 +49,56 @@ export interface Database {
   ping(timeoutMs?: number): Promise<boolean>;
   /** Whether every migration has been applied. */
   migrated(): Promise<boolean>;
-  /** Connections of the pool in use, idle, and requests waiting for one. */
+  /** Connections of Roster's pool in use, idle, and requests waiting for one. */
   poolStats(): { used: number; free: number; pending: number };
   close(): Promise<void>;
 }
 
+/** MikroORM's own pool: migrations, the schema-diff test and tools only; the requests use `Database.pool`. */
+const ORM_POOL_MAX = 2;
+
+/**
+ * Timestamps, dates and intervals as PostgreSQL's text (and arrays of them as arrays
+ * of text), as MikroORM's PostgreSQL driver reads them: rows convert with toDate (sql.ts).
+ */
+function rosterTypes(): TypeOverrides {
+  const overrides = new TypeOverrides();
+  const textArray = types.getTypeParser(1009 as Parameters<typeof types.getTypeParser>[0]); // text[]: elements as strings, NULL as null
+  for (const oid of [1082, 1114, 1184, 1186]) overrides.setTypeParser(oid, (text: string) => text); // date, timestamp, timestamptz, interval
+  for (const oid of [1182, 1115, 1185, 1187]) overrides.setTypeParser(oid, textArray); // their arrays
+  return overrides;
+}
+
+/**
+ * The pool Roster's repositories run on. Every connection gets the same
+ * statement_timeout as MikroORM's; a request waits at most 5 s for a connection, so a
+ * database that is down makes it fail fast (503). An idle connection lost is reported
+ * to `onWarning` and replaced on the next use.
+ */
+export function createPool(url: string, poolMax: number, statementTimeoutMs = 15_000, onWarning: (message: string) => void = () => undefined): Pool {
+  const pool = new Pool({
+    connectionString: url,
+    max: poolMax,
+    min: 0,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    keepAlive: true,
+    types: rosterTypes(),
+  });
+  pool.on('connect', (client) => {
+    // A new connection's first statement: pg runs a client's queries in order, so nothing runs before it.
+    client.query(`set statement_timeout = ${Math.trunc(statementTimeoutMs)}`).catch(() => undefined);
+    // A connection lost while lent out (between a transaction's statements) must not crash the process:
+    // the next statement on it fails, and the pool drops it when it is given back.
+    client.on('error', () => undefined);
+  });
+  pool.on('error', (error) => onWarning(`database connection lost: ${error.message}`));
+  return pool;
+}
+
 export function ormOptions(
   url: string,
-  poolMax: number,
+  poolMax = ORM_POOL_MAX,
   statementTimeoutMs = 15_000,
   onWarning: (message: string) => void = () => undefined,
 ): Options {
@@ -71,6 +119,8 @@ export function ormOptions(
       // A database that is down makes requests fail fast (503), not wait a minute for a connection.
       acquireTimeoutMillis: 5_000,
       createTimeoutMillis: 3_000,
+      // Used for migrations at start: its connections are not kept idle beside Roster's pool.
+      idleTimeoutMillis: 5_000,
     },
     driverOptions: {
       connection: { connectionTimeoutMillis: 3_000, keepAlive: true },
@@ -96,14 +146,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const sharedEmbedded = !url && options.shareRunningEmbedded && options.dataDir ? runningEmbeddedUrl(options.dataDir) : undefined;
   if (sharedEmbedded) url = sharedEmbedded;
   if (!url) {
-    // Each pooled connection is one socket; a few spare for migrations and pings.
+    // Each connection is one socket: Roster's pool, MikroORM's (at most 2, for migrations) and spare ones.
     embedded = await startEmbeddedPostgres({ dataDir: options.dataDir, maxConnections: options.poolMax + 4 });
     url = embedded.url;
   }
   let orm: MikroORM | undefined;
   let oneSession = embedded !== undefined || sharedEmbedded !== undefined;
+  const pool = createPool(url, options.poolMax, options.statementTimeoutMs, options.onWarning);
   try {
-    orm = await MikroORM.init(ormOptions(url, options.poolMax, options.statementTimeoutMs, options.onWarning));
+    orm = await MikroORM.init(ormOptions(url, ORM_POOL_MAX, options.statementTimeoutMs, options.onWarning));
     if (!oneSession && options.preparedStatements !== false) {
       // An embedded PostgreSQL reached by URL (pglite-socket) serves one session too.
       const [row] = await orm.em.getConnection().execute<{ version: string }[]>('select version() as version');
@@ -117,12 +168,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
   } catch (error) {
     await orm?.close(true).catch(() => undefined);
+    await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
   const opened = orm;
+  pools.set(opened, pool);
+  if (oneSession) oneSessionPools.add(pool);
   let closed = false;
   return {
+    pool,
     orm: opened,
     url,
     embedded: embedded !== undefined,
@@ -132,9 +187,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       const timeout = new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
       });
-      const query = opened.em
-        .getConnection()
-        .execute('select 1 as ok')
+      const query = pool
+        .query('select 1 as ok')
         .then(() => true)
         .catch(() => false);
       try {
@@ -144,8 +198,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       }
     },
     poolStats() {
-      const pool = (opened.em.getConnection().getKnex().client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } }).pool;
-      return pool ? { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() } : { used: 0, free: 0, pending: 0 };
+      return { used: pool.totalCount - pool.idleCount, free: pool.idleCount, pending: pool.waitingCount };
     },
     async migrated() {
       try {
@@ -158,12 +211,30 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       if (closed) return;
       closed = true;
       try {
-        await opened.close(true);
+        await Promise.all([opened.close(true), pool.end()]);
       } finally {
         await embedded?.stop();
       }
     },
   };
+}
+
+const pools = new WeakMap<MikroORM, Pool>();
+const oneSessionPools = new WeakSet<Pool>();
+
+/**
+ * Whether this pool's database serves every connection from one session (the embedded
+ * PostgreSQL): statements with values must then run inside a transaction (Sql.onPool).
+ */
+export function servesOneSession(pool: Pool): boolean {
+  return oneSessionPools.has(pool);
+}
+
+/** The pg pool opened with this MikroORM (by openDatabase): code handed `Database.orm` reaches Roster's pool. */
+export function poolOf(orm: MikroORM): Pool {
+  const pool = pools.get(orm);
+  if (pool === undefined) throw new Error('this MikroORM was not opened by openDatabase: it has no Roster pool');
+  return pool;
 }
 
 const MIGRATION_LOCK = 7_205_361_001; // pg_advisory_lock key of Roster's migrations

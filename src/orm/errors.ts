@@ -59,7 +59,7 @@ export function normalizeDatabaseError(error: unknown): unknown {
     if (mapped) return mapped();
   }
   if (code && CONNECTION_CODES.has(code)) return databaseUnavailable();
-  if (/Connection terminated|timeout exceeded when trying to connect|Knex: Timeout acquiring a connection|Unable to acquire a connection/i.test(e.message ?? '')) {
+  if (/Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client was closed and is not queryable|Knex: Timeout acquiring a connection|Unable to acquire a connection/i.test(e.message ?? '')) {
     return databaseUnavailable();
   }
   return error;

@@ -3,7 +3,7 @@
  * persistence adapter builds one per resource type (Users, Groups) and hands it to
  * `filterToSql` / `sortToSql`. All SQL text in a catalog is trusted, written by us;
  * client values never go into it. Catalog SQL must not contain `?` (it would be taken
- * for a knex binding).
+ * for a binding: see `numbered` in ./sql).
  *
  * Attribute names and schema URNs are matched case-insensitively.
  */
@@ -139,7 +139,7 @@ export function isString(type: ScimType): boolean {
   return type === 'string' || type === 'reference' || type === 'binary';
 }
 
-/** Catalog SQL never carries `?`: knex would take it for a binding. */
+/** Catalog SQL never carries `?`: it would be taken for a binding. */
 function checked(sql: string): string {
   if (sql.includes('?')) throw new Error(`catalog SQL must not contain '?': ${sql}`);
   return sql;

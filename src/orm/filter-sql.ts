@@ -1,7 +1,7 @@
 /**
  * Translates a SCIM `Filter` into a parameterised PostgreSQL boolean expression, and a
  * `sortBy` into an ORDER BY term, using an attribute catalog (see ./filter-catalog).
- * Placeholders are knex-style `?`; values only ever travel in `params`.
+ * Placeholders are `?` (./sql numbers them); values only ever travel in `params`.
  *
  * Semantics worth knowing:
  * - Strings that are not caseExact compare with lower() on both sides; co/sw/ew use

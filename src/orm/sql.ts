@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import type { Pool, PoolClient } from 'pg';
 
 /**
  * Statements run as named prepared statements, so PostgreSQL parses and plans each
@@ -10,116 +10,91 @@ import type { EntityManager, Knex } from '@mikro-orm/postgresql';
  */
 const MAX_PREPARED_STATEMENTS = 2000;
 
-/** A statement's name and its text with PostgreSQL's `$n` placeholders (undefined: knex must compile it). */
+/** A statement as PostgreSQL receives it: its name, its text with `$n` placeholders, and how many values it binds. */
 interface Statement {
   name: string;
-  text: string | undefined;
-  /** How many values the text binds. */
+  text: string;
   bindings: number;
 }
 
 const statements = new Map<string, Statement>();
 
-function statement(sql: string): Statement | undefined {
+function statement(sql: string): { statement: Statement; cached: boolean } {
   const known = statements.get(sql);
-  if (known !== undefined || statements.size >= MAX_PREPARED_STATEMENTS) return known;
-  const name = `roster_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-  const made = { name, ...positional(sql) };
+  if (known !== undefined) return { statement: known, cached: true };
+  const made = { name: `roster_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`, ...numbered(sql) };
+  if (statements.size >= MAX_PREPARED_STATEMENTS) return { statement: made, cached: false };
   statements.set(sql, made);
-  return made;
+  return { statement: made, cached: true };
 }
 
 /**
- * The text knex would send for a raw statement: each `?` becomes `$1`, `$2`, …, and
- * `\?` a literal `?`. Identifier bindings (`??`) are left to knex (text undefined).
+ * Roster's SQL in PostgreSQL's own placeholders: each `?` becomes `$1`, `$2`, … in
+ * order. A `?` inside a quoted string ('…', '' doubling a quote), a quoted
+ * identifier ("…") or a `--` comment is text and stays. Roster writes no `??` and no `\?` (PostgreSQL's
+ * jsonb `?` operators are spelt as functions here): both are refused rather than guessed at.
  */
-function positional(sql: string): { text: string | undefined; bindings: number } {
+export function numbered(sql: string): { text: string; bindings: number } {
+  let text = '';
   let bindings = 0;
-  let identifiers = false;
-  const text = sql.replace(/\\?\?\??/g, (match) => {
-    if (match === '\\?') return '?';
-    if (match === '??') {
-      identifiers = true;
-      return match;
+  let from = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (c === "'" || c === '"') {
+      const end = sql.indexOf(c, i + 1);
+      if (end < 0) throw new Error(`unterminated ${c === "'" ? 'string' : 'identifier'} in SQL: ${sql}`);
+      i = end; // a doubled quote ('' or "") closes and reopens: the scan carries on inside
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end; // a comment: its text is not SQL
+    } else if (c === '?') {
+      if (sql[i + 1] === '?' || sql[i - 1] === '\\') throw new Error(`Roster's SQL binds values with a single ?: ${sql}`);
+      bindings += 1;
+      text += `${sql.slice(from, i)}$${bindings}`;
+      from = i + 1;
     }
-    bindings += 1;
-    return `$${bindings}`;
-  });
-  return { text: identifiers ? undefined : text, bindings };
+  }
+  return { text: text + sql.slice(from), bindings };
 }
-
-/** Arrays would be spread into several parameters by knex: such statements stay unnamed. */
-const preparable = (params: unknown[]) => !params.some((value) => Array.isArray(value));
 
 interface RawResult {
   rows: unknown[];
   rowCount: number | null;
 }
 
-/** The pg client of a pooled connection (what knex's pool hands out for PostgreSQL). */
-export interface PgClient {
+/** What statements are sent to: the pool (each statement on a free connection) or one held connection. */
+export interface Queryable {
   query(config: { name?: string; text: string; values?: unknown[] }): Promise<RawResult>;
 }
 
-/** What Sql needs of knex's client: its connection pool. */
-export interface KnexClient {
-  acquireConnection(): Promise<PgClient>;
-  releaseConnection(connection: PgClient): Promise<void>;
-}
-
-type Connection = ReturnType<EntityManager['getConnection']>;
-
 /**
- * Plain parameterised SQL on the connection (and transaction) of one EntityManager,
- * or on the connection pool itself (`Sql.onPool`: reads, each statement on whichever
- * connection is free, as a forked EntityManager outside a transaction would run it).
- * Placeholders are `?`; values are always bound, never spliced into the text.
+ * Plain parameterised SQL on the database's pg pool (`Sql.onPool`: reads, each
+ * statement on whichever connection is free) or on one connection a transaction
+ * holds (`Sql.onClient`). Placeholders are `?`; values are always bound, never
+ * spliced into the text.
  */
 export class Sql {
-  private readonly connection: () => Connection;
-  private readonly transaction: () => Knex.Transaction | undefined;
-  /** One connection held for a transaction (`Sql.onClient`), and the knex that compiles for it. */
-  private readonly client: { connection: PgClient; knex: Knex } | undefined;
-
   /** `prepare`: run statements as named prepared statements (not on a shared embedded session). */
   constructor(
-    source: EntityManager | { pool: Connection } | { client: PgClient; pool: Connection },
+    private readonly target: Queryable,
     private readonly prepare = false,
-  ) {
-    if ('pool' in source) {
-      const connection = source.pool;
-      this.connection = () => connection;
-      this.transaction = () => undefined;
-      if ('client' in source) this.client = { connection: source.client, knex: connection.getKnex() };
-    } else {
-      this.connection = () => source.getConnection();
-      this.transaction = () => source.getTransactionContext<Knex.Transaction>();
-    }
+  ) {}
+
+  /** Statements outside any transaction, each on whichever pooled connection is free. */
+  static onPool(pool: Pool, prepare = false, oneSession = false): Sql {
+    // On a database that serves every connection from one session (embedded), a statement with values
+    // runs in a transaction of its own: pglite-socket then keeps other connections' statements out.
+    if (oneSession) return new Sql({ query: (config) => transaction(pool, (client) => client.query(config)) }, prepare);
+    return new Sql({ query: (config) => onFreeConnection(pool, config) }, prepare);
   }
 
-  /**
-   * Statements outside any transaction, on the pool of this connection: no
-   * EntityManager per unit of work. Prepared statements go straight to a pooled pg
-   * client (the same pool, type parsers and statement names as through knex).
-   */
-  static onPool(connection: Connection, prepare = false): Sql {
-    return new Sql({ pool: connection }, prepare);
-  }
-
-  /**
-   * Statements on one pooled pg client the caller holds (and has begun a transaction
-   * on: see OrmUnitOfWork.write), sent straight to it; statements that cannot be
-   * prepared are compiled by knex first, as knex would send them.
-   */
-  static onClient(client: PgClient, pool: Connection, prepare = false): Sql {
-    return new Sql({ client, pool }, prepare);
+  /** Statements on one pooled connection the caller holds (and has begun a transaction on: see `transaction`). */
+  static onClient(client: PoolClient, prepare = false): Sql {
+    return new Sql(client as unknown as Queryable, prepare);
   }
 
   async all<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
-    if (this.client) return (await this.onHeldClient(sql, params)).rows as T[];
-    const prepared = await this.prepared(sql, params);
-    if (prepared) return prepared.rows as T[];
-    return this.connection().execute<T[]>(sql, params, 'all', this.transaction());
+    return (await this.send(sql, params)).rows as T[];
   }
 
   async one<T extends object>(sql: string, params: unknown[] = []): Promise<T | null> {
@@ -129,50 +104,52 @@ export class Sql {
 
   /** Runs a statement and returns the number of rows it touched. */
   async run(sql: string, params: unknown[] = []): Promise<number> {
-    if (this.client) return (await this.onHeldClient(sql, params)).rowCount ?? 0;
-    const prepared = await this.prepared(sql, params);
-    if (prepared) return prepared.rowCount ?? 0;
-    const result = await this.connection().execute<{ affectedRows: number }>(sql, params, 'run', this.transaction());
-    return result.affectedRows;
+    return (await this.send(sql, params)).rowCount ?? 0;
   }
 
-  /** Runs the statement as a named prepared statement (same connection or transaction as execute). */
-  private async prepared(sql: string, params: unknown[]): Promise<RawResult | undefined> {
-    const named = this.prepare && preparable(params) ? statement(sql) : undefined;
-    if (named === undefined) return undefined;
-    const transaction = this.transaction();
-    const knex = transaction ?? this.connection().getKnex();
-    if (transaction === undefined && named.text !== undefined) return this.pooled(knex.client as KnexClient, named, sql, params);
-    return (await knex.raw(sql, params as Knex.RawBinding[]).options({ name: named.name })) as unknown as RawResult;
-  }
-
-  private async onHeldClient(sql: string, params: unknown[]): Promise<RawResult> {
-    const { connection, knex } = this.client as NonNullable<Sql['client']>;
-    const named = this.prepare && preparable(params) ? statement(sql) : undefined;
-    if (named?.text !== undefined) {
-      checkBindings(named, sql, params);
-      return connection.query({ name: named.name, text: named.text, values: params });
-    }
-    const native = knex.raw(sql, params as Knex.RawBinding[]).toSQL().toNative();
-    return connection.query({ text: native.sql, values: native.bindings as unknown[] });
-  }
-
-  /** A prepared statement on a pooled connection, without compiling it through knex each time. */
-  private async pooled(client: KnexClient, named: Statement, sql: string, params: unknown[]): Promise<RawResult> {
-    checkBindings(named, sql, params);
-    const connection = await client.acquireConnection();
-    try {
-      return await connection.query({ name: named.name, text: named.text as string, values: params });
-    } finally {
-      await client.releaseConnection(connection);
-    }
+  private send(sql: string, params: unknown[]): Promise<RawResult> {
+    const { statement: s, cached } = statement(sql);
+    if (params.length !== s.bindings) throw new Error(`Expected ${params.length} bindings, saw ${s.bindings}`);
+    if (params.includes(undefined)) throw new Error(`Undefined binding(s) in: ${sql}`);
+    return this.target.query(this.prepare && cached ? { name: s.name, text: s.text, values: params } : { text: s.text, values: params });
   }
 }
 
-/** The checks knex.raw makes before it sends anything. */
-function checkBindings(named: Statement, sql: string, params: unknown[]): void {
-  if (params.length !== named.bindings) throw new Error(`Expected ${params.length} bindings, saw ${named.bindings}`);
-  if (params.includes(undefined)) throw new Error(`Undefined binding(s) detected when compiling RAW query: ${sql}`);
+/**
+ * One statement on a free pooled connection. Unlike `pool.query`, a statement that
+ * fails (a timeout, a refused value) does not cost the connection and its prepared
+ * statements: pg's pool drops a connection that is no longer queryable by itself.
+ */
+async function onFreeConnection(pool: Pool, config: { name?: string; text: string; values?: unknown[] }): Promise<RawResult> {
+  const client = await pool.connect();
+  try {
+    return await client.query(config);
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Runs `work` in one transaction on one pooled connection, held from BEGIN (`begin`:
+ * the statement that opens it) to COMMIT or ROLLBACK. A connection that cannot roll
+ * back is discarded (`release(error)`: pg closes it instead of pooling it again).
+ */
+export async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, begin = 'begin'): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query(begin);
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /** `(?, ?, ?)` for a list of values. */
@@ -184,10 +161,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const isUuid = (value: string): boolean => UUID.test(value);
 
-/**
- * A uuid[] parameter, bound as one PostgreSQL array literal (`{a,b}`) for
- * `= any(?::uuid[])`: knex would spread a JS array into a list of parameters.
- */
+/** A uuid[] parameter, bound as one PostgreSQL array literal (`{a,b}`) for `= any(?::uuid[])`, its ids checked first. */
 export function uuidArray(ids: string[]): string {
   const bad = ids.find((id) => !isUuid(id));
   if (bad !== undefined) throw new Error(`not a uuid: ${bad}`);
@@ -195,8 +169,8 @@ export function uuidArray(ids: string[]): string {
 }
 
 /**
- * A timestamptz as a Date. MikroORM's pg setup hands timestamps over as text
- * (`2026-01-02 03:04:05.123456+00`), so rows read with plain SQL convert here.
+ * A timestamptz as a Date. Roster's pool (database.ts), like MikroORM's driver,
+ * hands timestamps over as text (`2026-01-02 03:04:05.123456+00`): rows convert here.
  */
 export function toDate(value: unknown): Date {
   if (value instanceof Date) return value;

@@ -1,12 +1,14 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Pool } from 'pg';
 import type { Repositories, UnitOfWork } from '../domain/ports';
 import { AuditSqlRepository } from './audit.repository';
 import { CredentialSqlRepository } from './credential.repository';
+import { poolOf, servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
 import { GroupSqlRepository } from './group.repository';
 import { OrganizationSqlRepository } from './organization.repository';
 import { SettingsSqlRepository } from './settings.repository';
-import { Sql, type KnexClient, type PgClient } from './sql';
+import { Sql, transaction } from './sql';
 import { UserSqlRepository } from './user.repository';
 
 function repositories(sql: Sql): Repositories {
@@ -21,19 +23,26 @@ function repositories(sql: Sql): Repositories {
 }
 
 /**
- * The domain's unit of work on MikroORM's connection pool. A read runs its statements
- * on the pool, with no EntityManager of its own (the repositories hold no state, so
- * one set serves every read); a write holds one pooled connection for its transaction.
+ * The domain's unit of work on Roster's pg pool (Database.pool). A read runs its
+ * statements on the pool (the repositories hold no state, so one set serves every
+ * read); a write holds one pooled connection from BEGIN to COMMIT or ROLLBACK, and a
+ * connection that cannot roll back is discarded, not pooled again.
  */
 export class OrmUnitOfWork implements UnitOfWork {
+  private readonly pool: Pool;
   private readonly reads: Repositories;
 
-  /** `prepare`: run statements as named prepared statements (Database.preparedStatements). */
+  /**
+   * `source`: the pool, or the MikroORM of a Database (its pool is the one openDatabase
+   * opened with it). `prepare`: run statements as named prepared statements
+   * (Database.preparedStatements).
+   */
   constructor(
-    private readonly orm: MikroORM,
+    source: Pool | MikroORM,
     private readonly prepare = false,
   ) {
-    this.reads = repositories(Sql.onPool(orm.em.getConnection(), prepare));
+    this.pool = 'getMigrator' in source ? poolOf(source) : source;
+    this.reads = repositories(Sql.onPool(this.pool, prepare, servesOneSession(this.pool)));
   }
 
   async read<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
@@ -44,34 +53,11 @@ export class OrmUnitOfWork implements UnitOfWork {
     }
   }
 
-  /**
-   * One transaction on one pooled connection, held from BEGIN to COMMIT (or ROLLBACK),
-   * its statements sent straight to it: what an EntityManager's transaction does for
-   * plain SQL, without compiling each statement through knex. A connection that
-   * cannot roll back is not reused.
-   */
   async write<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    const pool = this.orm.em.getConnection();
-    const client = pool.getKnex().client as KnexClient;
-    let connection: PgClient;
     try {
-      connection = await client.acquireConnection();
+      return await transaction(this.pool, (client) => work(repositories(Sql.onClient(client, this.prepare))));
     } catch (error) {
       throw normalizeDatabaseError(error);
-    }
-    try {
-      await connection.query({ text: 'begin' });
-      const result = await work(repositories(Sql.onClient(connection, pool, this.prepare)));
-      await connection.query({ text: 'commit' });
-      return result;
-    } catch (error) {
-      await connection.query({ text: 'rollback' }).catch((rollbackError: unknown) => {
-        // knex's pool validates a connection before handing it out again: this one is not.
-        (connection as PgClient & { __knex__disposed?: unknown }).__knex__disposed = rollbackError;
-      });
-      throw normalizeDatabaseError(error);
-    } finally {
-      await client.releaseConnection(connection);
     }
   }
 }

@@ -1,6 +1,7 @@
-import { IsolationLevel } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { Sql } from './sql';
+import type { Pool } from 'pg';
+import { poolOf, servesOneSession } from './database';
+import { Sql, transaction } from './sql';
 
 /**
  * An order-statistic index of each organization's users, so a list page deep in the
@@ -170,29 +171,35 @@ export class UserOrderCompactor {
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
+  private readonly pool: Pool;
+
+  /** `source`: the pool, or the MikroORM of a Database (orm/database.ts). */
   constructor(
-    private readonly orm: MikroORM,
+    source: Pool | MikroORM,
     private readonly options: CompactorOptions = {},
-  ) {}
+  ) {
+    this.pool = 'getMigrator' in source ? poolOf(source) : source;
+  }
 
   async runOnce(): Promise<CompactionResult[]> {
     await this.compactAccountCounts();
     const rangeSize = this.options.rangeSize ?? DEFAULT_RANGE_SIZE;
-    const pending = await new Sql(this.orm.em.fork()).all<{ organization_id: string }>(
+    const pending = await Sql.onPool(this.pool, false, servesOneSession(this.pool)).all<{ organization_id: string }>(
       'select distinct organization_id from user_order_deltas',
     );
     const results: CompactionResult[] = [];
     for (const { organization_id: organizationId } of pending) {
       try {
-        const folded = await this.orm.em.fork().transactional(
-          async (em) => {
-            const row = await new Sql(em).one<{ folded: number }>('select roster_compact_user_order(?::uuid, ?::int) as folded', [
+        const folded = await transaction(
+          this.pool,
+          async (client) => {
+            const row = await Sql.onClient(client).one<{ folded: number }>('select roster_compact_user_order(?::uuid, ?::int) as folded', [
               organizationId,
               rangeSize,
             ]);
             return row?.folded ?? 0;
           },
-          { isolationLevel: IsolationLevel.REPEATABLE_READ },
+          'begin isolation level repeatable read',
         );
         results.push({ organizationId, folded });
       } catch (error) {
@@ -209,7 +216,7 @@ export class UserOrderCompactor {
    * and a concurrent run folds other rows, never the same ones twice.
    */
   async compactAccountCounts(): Promise<CompactionResult[]> {
-    const sql = new Sql(this.orm.em.fork());
+    const sql = Sql.onPool(this.pool, false, servesOneSession(this.pool));
     const pending = await sql.all<{ organization_id: string }>('select distinct organization_id from user_account_deltas');
     const results: CompactionResult[] = [];
     for (const { organization_id: organizationId } of pending) {

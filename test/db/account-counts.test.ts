@@ -23,7 +23,7 @@ let serial = 0;
 
 beforeAll(async () => {
   database = await openTestDatabase({ poolMax: 6 });
-  sql = new Sql(database.orm.em.fork());
+  sql = Sql.onPool(database.pool);
   users = new UserSqlRepository(sql);
   organizations = new OrganizationService(new OrmUnitOfWork(database.orm));
 });
@@ -103,7 +103,7 @@ describe('account-type counts', () => {
     const org = (await organizations.create('counted-race')).id;
     const compactors = [new UserOrderCompactor(database.orm), new UserOrderCompactor(database.orm)];
     const writer = async (w: number) => {
-      const db = new Sql(database.orm.em.fork());
+      const db = Sql.onPool(database.pool);
       for (let i = 0; i < 12; i++) {
         const role = SYSTEM_ROLES[(w * 5 + i) % SYSTEM_ROLES.length];
         await insertUsers(org, [role, 'User'], db);

@@ -59,11 +59,16 @@ describe('statement timeout', () => {
         // PGlite runs a statement to its end in its single thread; the setting is still applied.
         const rows = await bounded.orm.em.getConnection().execute<{ statement_timeout: string }[]>('show statement_timeout');
         expect(rows[0].statement_timeout).toBe('15s');
+        expect((await bounded.pool.query('show statement_timeout')).rows[0].statement_timeout).toBe('15s');
         return;
       }
       const started = Date.now();
       await expect(bounded.orm.em.getConnection().execute('select pg_sleep(3)')).rejects.toThrow(/statement timeout/);
       expect(Date.now() - started).toBeLessThan(2_000);
+      // Roster's own pool (the requests' connections) is bounded the same way.
+      const pooled = Date.now();
+      await expect(bounded.pool.query('select pg_sleep(3)')).rejects.toThrow(/statement timeout/);
+      expect(Date.now() - pooled).toBeLessThan(2_000);
     } finally {
       if (bounded !== first) await bounded.close();
       await first.close();

@@ -1,7 +1,7 @@
 import { OrganizationService } from '../../src/domain/organization.service';
 import type { ListQuery } from '../../src/domain/ports';
 import type { Database } from '../../src/orm/database';
-import { Sql } from '../../src/orm/sql';
+import { Sql, transaction } from '../../src/orm/sql';
 import { UserSqlRepository } from '../../src/orm/user.repository';
 import { UserOrderCompactor } from '../../src/orm/user-order';
 import { OrmUnitOfWork } from '../../src/orm/unit-of-work';
@@ -22,7 +22,7 @@ let serial = 0;
 
 beforeAll(async () => {
   database = await openTestDatabase({ poolMax: 6 });
-  sql = new Sql(database.orm.em.fork());
+  sql = Sql.onPool(database.pool);
   const organizations = new OrganizationService(new OrmUnitOfWork(database.orm));
   orgA = (await organizations.create('ranked-a')).id;
   orgB = (await organizations.create('ranked-b')).id;
@@ -128,10 +128,10 @@ describe('unfiltered user lists on the order-statistic index', () => {
   it('stays exact when compaction runs while users are created and deleted', async () => {
     const compactor = new UserOrderCompactor(database.orm, { rangeSize: 3 });
     const writer = async (round: number) => {
-      const db = new Sql(database.orm.em.fork());
+      const db = Sql.onPool(database.pool);
       for (let i = 0; i < 12; i++) {
-        await database.orm.em.fork().transactional(async (em) => {
-          const tx = new Sql(em);
+        await transaction(database.pool, async (client) => {
+          const tx = Sql.onClient(client);
           await insertUsers(orgA, 3, tx);
           if ((i + round) % 4 === 0) {
             await tx.run(`delete from users where id = (select id from users where organization_id = ? order by created_at desc, id limit 1)`, [orgA]);

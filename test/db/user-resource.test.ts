@@ -25,7 +25,7 @@ let serial = 0;
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  sql = new Sql(database.orm.em.fork());
+  sql = Sql.onPool(database.pool);
   users = new UserSqlRepository(sql);
   groups = new GroupSqlRepository(sql);
 });
