@@ -41,6 +41,10 @@ beforeAll(async () => {
   const { secret, credential } = await roster.credentials.issue({ organizationId: org.id });
   actor = { credentialId: credential.id, organizationId: org.id, systemRole: 'Api User', organizationRole: 'Organization Administrator' };
   scim = scimClient(createApp(roster, pino({ level: 'silent' })), secret);
+  // The token's first use records lastUsedAt in the background, on a connection of the
+  // pool: let that write finish, so the connections counted below are the requests' own.
+  await scim.get('/Users?count=0').expect(200);
+  await roster.credentials.settle();
 });
 afterEach(() => {
   hasher.onHash = undefined;
