@@ -38,6 +38,13 @@ module.exports = {
       from: { path: '^src/extensions/' },
       to: { path: '^src/orm/' },
     },
+    {
+      name: 'schema-imports-only-domain',
+      comment: 'src/schema/ (the attribute registry) is read by scim/ and orm/ alike: it imports only the domain, and no package.',
+      severity: 'error',
+      from: { path: '^src/schema/' },
+      to: { pathNot: '^src/(schema|domain)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

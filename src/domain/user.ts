@@ -49,6 +49,11 @@ export interface UserFields {
   tokenExpirationDays: number | null;
   includeInObservations: boolean | null;
   allowExceedApiLinkLimit: boolean | null;
+  /**
+   * Set when the user is created: the platform sends them an e-mail with their account
+   * details ("Send Account Info E-mail"). Write-only; later changes leave it as it was.
+   */
+  sendAccountInfoEmail: boolean;
 }
 
 export interface User extends UserFields {
@@ -104,6 +109,7 @@ export const USER_DEFAULTS: Omit<UserFields, 'userName'> = {
   tokenExpirationDays: null,
   includeInObservations: null,
   allowExceedApiLinkLimit: null,
+  sendAccountInfoEmail: false,
 };
 
 /** The account settings the Roster extension shows, one place for every reader (SCIM, export). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Group, GroupMember } from '../domain/group';
 import type { GroupRepository, ListQuery, Page } from '../domain/ports';
 import type { Filter } from '../domain/filter';
-import { listPage, memberFilterSql } from './catalogs';
+import { listPage, memberFilterSql } from './list-page';
 import { isUuid, toDate, uuidArray, type Sql } from './sql';
 
 type Row = Record<string, unknown>;

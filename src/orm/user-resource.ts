@@ -1,4 +1,6 @@
-import { ACCOUNT_TYPE_SQL } from './catalogs';
+import type { AttributeDefinition } from '../schema/registry';
+import { ENTERPRISE_USER_SCHEMA, ROSTER_USER_SCHEMA, USER_RESOURCE, USER_SCHEMA } from '../schema/resources';
+import { ACCOUNT_TYPE_SQL } from './attribute-sql';
 import type { SqlFragment } from './filter-sql';
 
 /**
@@ -13,10 +15,12 @@ import type { SqlFragment } from './filter-sql';
  * Text is concatenated rather than built with json_build_object so that unassigned
  * attributes (NULL, [] or {}) are left out as SCIM requires, at the top level only,
  * keeping PostgreSQL 15 (no ABSENT ON NULL) and stored values as they are.
+ *
+ * The attributes, their order and their columns come from the attribute registry
+ * (src/schema/resources.ts), as toScimUser's do.
  */
-const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const ROSTER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:roster:2.0:User';
+const ENTERPRISE_SCHEMA = ENTERPRISE_USER_SCHEMA;
+const ROSTER_SCHEMA = ROSTER_USER_SCHEMA;
 
 /** A SQL string literal of a JSON object key and its colon: `'"key":'`. */
 const key = (name: string) => `'${JSON.stringify(name).replace(/'/g, "''")}:'`;
@@ -24,11 +28,11 @@ const key = (name: string) => `'${JSON.stringify(name).replace(/'/g, "''")}:'`;
 /** `"key":value`, or NULL when the value (JSON text) is NULL, so concat_ws leaves it out. */
 const member = (name: string, jsonText: string) => `${key(name)} || ${jsonText}`;
 
-/** A text column (`name:column`) as JSON text (NULL stays NULL). */
-const scalar = (column: string) => member(column.split(':')[0], `to_json(u.${column.split(':')[1]})::text`);
+/** A text column as JSON text (NULL stays NULL). */
+const scalar = (name: string, column: string) => member(name, `to_json(u.${column})::text`);
 
-/** A boolean or integer column (`name:column`): its text is its JSON (no to_json call per value). */
-const plain = (column: string) => member(column.split(':')[0], `u.${column.split(':')[1]}::text`);
+/** A boolean or integer column: its text is its JSON (no to_json call per value). */
+const plain = (name: string, column: string) => member(name, `u.${column}::text`);
 
 /** A jsonb column as it is stored, unless unassigned (SQL or JSON null, [] or {}). */
 const stored = (name: string, column: string) =>
@@ -37,7 +41,8 @@ const stored = (name: string, column: string) =>
 /** An object of members, or NULL when none has a value. */
 const object = (members: string[]) => `('{' || nullif(concat_ws(',', ${members.join(', ')}), '') || '}')`;
 
-const ENTERPRISE = `nullif(nullif(u.enterprise, 'null'::jsonb), '{}'::jsonb)`;
+const ENTERPRISE_COLUMN = USER_RESOURCE.extensions.find((e) => e.id === ENTERPRISE_SCHEMA)?.jsonColumn ?? 'enterprise';
+const ENTERPRISE = `nullif(nullif(u.${ENTERPRISE_COLUMN}, 'null'::jsonb), '{}'::jsonb)`;
 
 /** The schemas a user's resource lists (the enterprise extension only when it holds something). */
 const SCHEMAS = `(case when ${ENTERPRISE} is null then '${JSON.stringify([USER_SCHEMA, ROSTER_SCHEMA])}'
@@ -56,74 +61,57 @@ export function userResourceColumns(baseUrl: string): SqlFragment {
   return { sql: RESOURCE_COLUMNS, params: [escaped, escaped] };
 }
 
-/** Built once: the text is the same for every request (and so is its prepared statement). */
-const RESOURCE_COLUMNS = resourceColumns();
+
+// Ids are uuids (nothing to escape); the base URL comes escaped; displayName is escaped here.
+const GROUPS = `(select '[' || string_agg('{"value":"' || g.id || '","$ref":"' || ?::text || '/Groups/' || g.id
+    || '","display":' || coalesce(to_json(g.display_name)::text, 'null') || ',"type":"direct"}', ',' order by g.display_name, g.id) || ']'
+  from group_members gm join groups g on g.id = gm.group_id where gm.user_id = u.id and g.organization_id = u.organization_id)`;
+
+/** The JSON text of `derived` and `relation` attributes (beside `id` and `meta`), by name. */
+const COMPUTED: Record<string, string> = {
+  // One of four constants: nothing to escape.
+  accountType: `'"' || ${ACCOUNT_TYPE_SQL} || '"'`,
+  groups: GROUPS,
+};
+
+/** One attribute as `"name":value` text, or undefined when it is not returned by default. */
+function memberOf(a: AttributeDefinition): string | undefined {
+  if (a.returned === 'never' || a.returned === 'request') return undefined;
+  const storage = a.storage;
+  switch (storage.kind) {
+    case 'column':
+      if (storage.columnType === 'jsonb') return stored(a.name, storage.column);
+      return storage.columnType === 'text' ? scalar(a.name, storage.column) : plain(a.name, storage.column);
+    case 'columns':
+      return member(
+        a.name,
+        object(a.subAttributes.flatMap((sub) => (sub.storage.kind === 'column' ? [scalar(sub.name, sub.storage.column)] : []))),
+      );
+    case 'derived':
+    case 'relation':
+      if (COMPUTED[a.name] === undefined) throw new Error(`no SQL for the attribute ${a.name}`);
+      return member(a.name, COMPUTED[a.name]);
+    default:
+      return undefined;
+  }
+}
 
 function resourceColumns(): string {
-  const name = object(
-    [
-      'formatted:name_formatted',
-      'familyName:name_family_name',
-      'givenName:name_given_name',
-      'middleName:name_middle_name',
-      'honorificPrefix:name_honorific_prefix',
-      'honorificSuffix:name_honorific_suffix',
-    ].map(scalar),
-  );
-  // Ids are uuids (nothing to escape); the base URL comes escaped; displayName is escaped here.
-  const groups = `(select '[' || string_agg('{"value":"' || g.id || '","$ref":"' || ?::text || '/Groups/' || g.id
-      || '","display":' || coalesce(to_json(g.display_name)::text, 'null') || ',"type":"direct"}', ',' order by g.display_name, g.id) || ']'
-    from group_members gm join groups g on g.id = gm.group_id where gm.user_id = u.id and g.organization_id = u.organization_id)`;
-  const roster = object([
-    ...['systemRole:system_role', 'organizationRole:organization_role'].map(scalar),
-    // One of four constants: nothing to escape.
-    member('accountType', `'"' || ${ACCOUNT_TYPE_SQL} || '"'`),
-    ...[
-      'customTqlTimeout:custom_tql_timeout',
-      'locked:locked',
-      'passwordResetRequired:password_reset_required',
-      'mfaEnabled:mfa_enabled',
-      'mfaResetRequired:mfa_reset_required',
-      'termsOfServiceAcceptanceRequired:terms_of_service_acceptance_required',
-      'logoutAfterMinutes:logout_after_minutes',
-    ].map(plain),
-    scalar('summaryEmailTime:summary_email_time'),
-    ...[
-      'tokenExpirationDays:token_expiration_days',
-      'includeInObservations:include_in_observations',
-      'allowExceedApiLinkLimit:allow_exceed_api_link_limit',
-    ].map(plain),
-  ]);
+  const members = [member('schemas', SCHEMAS), member('id', `'"' || u.id || '"'`)];
+  for (const a of USER_RESOURCE.core.attributes) {
+    if (a.name === 'id' || a.name === 'meta') continue;
+    const text = memberOf(a);
+    if (text) members.push(text);
+  }
+  for (const schema of USER_RESOURCE.extensions) {
+    if (schema.jsonColumn) members.push(member(schema.id, `${ENTERPRISE}::text`));
+    else members.push(member(schema.id, object(schema.attributes.flatMap((a) => memberOf(a) ?? []))));
+  }
   const meta = `'{"resourceType":"User","created":' || ${instant('created_at')} || ',"lastModified":' || ${instant('updated_at')}
     || ',"location":"' || ?::text || '/Users/' || u.id || '","version":"W/\\"' || u.version || '\\""}'`;
-  const resource = object([
-    member('schemas', SCHEMAS),
-    member('id', `'"' || u.id || '"'`),
-    ...['externalId:external_id', 'userName:user_name'].map(scalar),
-    member('name', name),
-    ...[
-      'displayName:display_name',
-      'nickName:nick_name',
-      'profileUrl:profile_url',
-      'title:title',
-      'userType:user_type',
-      'preferredLanguage:preferred_language',
-      'locale:locale',
-      'timezone:timezone',
-    ].map(scalar),
-    plain('active:active'),
-    stored('emails', 'emails'),
-    stored('phoneNumbers', 'phone_numbers'),
-    stored('ims', 'ims'),
-    stored('photos', 'photos'),
-    stored('addresses', 'addresses'),
-    stored('entitlements', 'entitlements'),
-    stored('roles', 'roles'),
-    stored('x509Certificates', 'x509_certificates'),
-    member('groups', groups),
-    member(ENTERPRISE_SCHEMA, `${ENTERPRISE}::text`),
-    member(ROSTER_SCHEMA, roster),
-    member('meta', meta),
-  ]);
-  return `u.id, ${resource} as resource_json`;
+  members.push(member('meta', meta));
+  return `u.id, ${object(members)} as resource_json`;
 }
+
+/** Built once: the text is the same for every request (and so is its prepared statement). */
+const RESOURCE_COLUMNS = resourceColumns();

@@ -1,128 +1,54 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountCounts, ListQuery, NewUser, Page, RenderedPage, UserRepository } from '../domain/ports';
-import type { AccountType, OrganizationRole, SystemRole } from '../domain/roles';
-import type { MultiValue, User, UserFields } from '../domain/user';
-import { listPage, packedColumns } from './catalogs';
+import type { AccountType } from '../domain/roles';
+import type { User, UserFields } from '../domain/user';
+import { USER_FIELDS } from './attribute-sql';
+import { listPage, packedColumns } from './list-page';
 import { userResourceColumns } from './user-resource';
 import { isUuid, placeholders, toDate, uuidArray, type Sql } from './sql';
 
-/** Domain field -> column, for the fields stored one to one. */
-const COLUMNS: Record<Exclude<keyof UserFields, 'name'>, string> = {
-  userName: 'user_name',
-  externalId: 'external_id',
-  displayName: 'display_name',
-  nickName: 'nick_name',
-  profileUrl: 'profile_url',
-  title: 'title',
-  userType: 'user_type',
-  preferredLanguage: 'preferred_language',
-  locale: 'locale',
-  timezone: 'timezone',
-  active: 'active',
-  emails: 'emails',
-  phoneNumbers: 'phone_numbers',
-  ims: 'ims',
-  photos: 'photos',
-  addresses: 'addresses',
-  entitlements: 'entitlements',
-  roles: 'roles',
-  x509Certificates: 'x509_certificates',
-  enterprise: 'enterprise',
-  systemRole: 'system_role',
-  organizationRole: 'organization_role',
-  customTqlTimeout: 'custom_tql_timeout',
-  locked: 'locked',
-  passwordResetRequired: 'password_reset_required',
-  mfaResetRequired: 'mfa_reset_required',
-  termsOfServiceAcceptanceRequired: 'terms_of_service_acceptance_required',
-  logoutAfterMinutes: 'logout_after_minutes',
-  summaryEmailTime: 'summary_email_time',
-  tokenExpirationDays: 'token_expiration_days',
-  includeInObservations: 'include_in_observations',
-  allowExceedApiLinkLimit: 'allow_exceed_api_link_limit',
-};
-
-const NAME_COLUMNS = {
-  formatted: 'name_formatted',
-  familyName: 'name_family_name',
-  givenName: 'name_given_name',
-  middleName: 'name_middle_name',
-  honorificPrefix: 'name_honorific_prefix',
-  honorificSuffix: 'name_honorific_suffix',
-} as const;
-
-const JSON_FIELDS = new Set(['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates', 'enterprise']);
-
 type Row = Record<string, unknown>;
 
-/** Column/value pairs for a set of user fields; `name` spreads over its columns. */
+/** Column/value pairs for a set of user fields (columns from the attribute registry: ./attribute-sql). */
 function columnValues(fields: Partial<UserFields>): [string, unknown][] {
   const out: [string, unknown][] = [];
-  for (const [field, value] of Object.entries(fields)) {
+  const values = fields as Record<string, unknown>;
+  for (const stored of USER_FIELDS) {
+    const value = values[stored.field];
     if (value === undefined) continue;
-    if (field === 'name') {
-      const name = (value ?? {}) as Record<string, string | undefined>;
-      for (const [part, column] of Object.entries(NAME_COLUMNS)) out.push([column, name[part] ?? null]);
-      continue;
+    if (stored.parts) {
+      const parts = (value ?? {}) as Record<string, string | undefined>;
+      for (const [part, column] of Object.entries(stored.parts)) out.push([column, parts[part] ?? null]);
+    } else if (stored.column) {
+      out.push([stored.column, stored.json && value !== null ? JSON.stringify(value) : value]);
     }
-    const column = COLUMNS[field as keyof typeof COLUMNS];
-    if (!column) continue;
-    out.push([column, JSON_FIELDS.has(field) && value !== null ? JSON.stringify(value) : value]);
   }
   return out;
 }
 
-/** A users row as a User. Plain property reads: this runs for every user of every list page. */
+/** A users row as a User: the registry's fields, then what the store keeps beside them. This runs for every user of a page. */
 function toUser(row: Row): User {
-  const name: User['name'] = {};
-  if (row.name_formatted != null) name.formatted = row.name_formatted as string;
-  if (row.name_family_name != null) name.familyName = row.name_family_name as string;
-  if (row.name_given_name != null) name.givenName = row.name_given_name as string;
-  if (row.name_middle_name != null) name.middleName = row.name_middle_name as string;
-  if (row.name_honorific_prefix != null) name.honorificPrefix = row.name_honorific_prefix as string;
-  if (row.name_honorific_suffix != null) name.honorificSuffix = row.name_honorific_suffix as string;
-  return {
-    id: row.id as string,
-    organizationId: row.organization_id as string,
-    userName: row.user_name as string,
-    externalId: row.external_id as User['externalId'],
-    name,
-    displayName: row.display_name as User['displayName'],
-    nickName: row.nick_name as User['nickName'],
-    profileUrl: row.profile_url as User['profileUrl'],
-    title: row.title as User['title'],
-    userType: row.user_type as User['userType'],
-    preferredLanguage: row.preferred_language as User['preferredLanguage'],
-    locale: row.locale as User['locale'],
-    timezone: row.timezone as User['timezone'],
-    active: row.active as boolean,
-    emails: row.emails as MultiValue[],
-    phoneNumbers: row.phone_numbers as MultiValue[],
-    ims: row.ims as MultiValue[],
-    photos: row.photos as MultiValue[],
-    addresses: row.addresses as User['addresses'],
-    entitlements: row.entitlements as MultiValue[],
-    roles: row.roles as MultiValue[],
-    x509Certificates: row.x509_certificates as MultiValue[],
-    enterprise: row.enterprise as User['enterprise'],
-    systemRole: row.system_role as SystemRole,
-    organizationRole: row.organization_role as OrganizationRole,
-    customTqlTimeout: row.custom_tql_timeout as User['customTqlTimeout'],
-    locked: row.locked as boolean,
-    passwordResetRequired: row.password_reset_required as boolean,
-    mfaEnabled: row.mfa_enabled as boolean,
-    mfaResetRequired: row.mfa_reset_required as boolean,
-    termsOfServiceAcceptanceRequired: row.terms_of_service_acceptance_required as boolean,
-    logoutAfterMinutes: row.logout_after_minutes as User['logoutAfterMinutes'],
-    summaryEmailTime: row.summary_email_time as User['summaryEmailTime'],
-    tokenExpirationDays: row.token_expiration_days as User['tokenExpirationDays'],
-    includeInObservations: row.include_in_observations as User['includeInObservations'],
-    allowExceedApiLinkLimit: row.allow_exceed_api_link_limit as User['allowExceedApiLinkLimit'],
-    passwordHash: row.password_hash as string | null,
-    createdAt: toDate(row.created_at),
-    updatedAt: toDate(row.updated_at),
-    version: row.version as number,
+  const user: Record<string, unknown> = {
+    id: row.id,
+    organizationId: row.organization_id,
   };
+  for (const stored of USER_FIELDS) {
+    if (stored.parts) {
+      const parts: Record<string, unknown> = {};
+      for (const part in stored.parts) {
+        const value = row[stored.parts[part]];
+        if (value != null) parts[part] = value;
+      }
+      user[stored.field] = parts;
+    } else if (stored.column) {
+      user[stored.field] = row[stored.column];
+    }
+  }
+  user.passwordHash = row.password_hash ?? null;
+  user.createdAt = toDate(row.created_at);
+  user.updatedAt = toDate(row.updated_at);
+  user.version = row.version;
+  return user as unknown as User;
 }
 
 /** A user's groups as JSON in the list query itself (no second round trip). */

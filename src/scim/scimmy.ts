@@ -2,20 +2,18 @@ import SCIMMY from 'scimmy';
 import { rosterUserExtension } from '../extensions/roster-user';
 import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES, MAX_RESULTS } from './limits';
 
-export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from '../schema/resources';
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-
 
 let configured = false;
 
 /**
  * scimmy keeps its schemas and service provider configuration in module state:
  * set them up once per process. Roster serves the HTTP side itself (see
- * docs/architecture.md); scimmy supplies schema definitions, validation, PATCH
- * application and the discovery documents.
+ * docs/architecture.md); scimmy supplies the schema definitions (the core ones as
+ * RFC 7643 writes them, Roster's built from the attribute registry), validation and
+ * the discovery documents. PATCH is Roster's own (./patch).
  */
 export function configureScimmy(): typeof SCIMMY {
   if (configured) return SCIMMY;

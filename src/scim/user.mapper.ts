@@ -1,6 +1,7 @@
-import { organizationRoleNamed, systemRoleNamed } from '../domain/roles';
-import { accountSettingsOf, type MultiValue, type User, type UserDraft } from '../domain/user';
-import { ROSTER_USER_SCHEMA } from '../extensions/roster-user';
+import { accountTypeOf, organizationRoleNamed, systemRoleNamed } from '../domain/roles';
+import type { MultiValue, User, UserDraft } from '../domain/user';
+import type { AttributeDefinition } from '../schema/registry';
+import { ROSTER_EXTENSION, ROSTER_USER_SCHEMA, USER_RESOURCE } from '../schema/resources';
 import { invalidSyntax, invalidValue, validated } from './errors';
 import { foldQualifiedKeys, normalizeResource } from './interop';
 import { userSchemaIndex } from './schema-index';
@@ -35,40 +36,77 @@ function put(out: Json, key: string, v: unknown): void {
   out[key] = v;
 }
 
-/** A stored user as a SCIM User resource (everything `returned` by default). */
+type Writer = (out: Json, user: User, groups: { id: string; displayName: string }[], baseUrl: string) => void;
+
+/** The scim side of `derived` attributes that are not `id` or `meta` (which every resource has). */
+const DERIVED_VALUES: Record<string, (user: User) => unknown> = {
+  accountType: (user) => accountTypeOf(user.systemRole),
+};
+
+/** How one attribute of a schema block is read from a User, for the attributes the registry returns by default. */
+function valueReader(a: AttributeDefinition): ((user: User) => unknown) | undefined {
+  if (a.returned === 'never' || a.returned === 'request') return undefined;
+  switch (a.storage.kind) {
+    case 'column':
+      return (user) => (user as unknown as Json)[a.name];
+    case 'columns':
+      return (user) => compact((user as unknown as Json)[a.name] as Json);
+    case 'derived': {
+      const read = DERIVED_VALUES[a.name];
+      if (!read) throw new Error(`no value for the derived attribute ${a.name}`);
+      return read;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * What toScimUser writes, attribute by attribute in the registry's order: compiled once
+ * from the registry (src/schema/resources.ts), since this runs for every user of a page.
+ */
+function userWriters(): Writer[] {
+  const writers: Writer[] = [];
+  for (const a of USER_RESOURCE.core.attributes) {
+    if (a.name === 'id' || a.name === 'meta') continue;
+    if (a.name === 'groups') {
+      writers.push((out, _user, groups, baseUrl) => {
+        if (groups.length > 0) out.groups = groups.map((g) => ({ value: g.id, $ref: `${baseUrl}/Groups/${g.id}`, display: g.displayName, type: 'direct' }));
+      });
+      continue;
+    }
+    const read = valueReader(a);
+    if (read) writers.push((out, user) => put(out, a.name, read(user)));
+  }
+  for (const schema of USER_RESOURCE.extensions) {
+    if (schema.field) {
+      const field = schema.field;
+      writers.push((out, user) => put(out, schema.id, (user as unknown as Json)[field]));
+      continue;
+    }
+    const readers = schema.attributes.flatMap((a) => {
+      const read = valueReader(a);
+      return read ? [[a.name, read] as const] : [];
+    });
+    writers.push((out, user) => {
+      const block: Json = {};
+      for (const [name, read] of readers) put(block, name, read(user));
+      put(out, schema.id, block);
+    });
+  }
+  return writers;
+}
+
+const USER_WRITERS = userWriters();
+
+/** A stored user as a SCIM User resource (everything `returned` by default), in the registry's order. */
 export function toScimUser(user: User, groups: { id: string; displayName: string }[], baseUrl: string): Json {
-  const enterprise = user.enterprise && !isEmpty(user.enterprise as Json) ? user.enterprise : null;
-  // Built in place, attribute by attribute, in the order SCIM lists them: this runs for
-  // every user of every list page.
+  const enterprise = user.enterprise && !isEmpty(user.enterprise as Json);
   const out: Json = {
     schemas: enterprise ? [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, ROSTER_USER_SCHEMA] : [USER_SCHEMA, ROSTER_USER_SCHEMA],
     id: user.id,
   };
-  put(out, 'externalId', user.externalId);
-  put(out, 'userName', user.userName);
-  put(out, 'name', compact(user.name as Json));
-  put(out, 'displayName', user.displayName);
-  put(out, 'nickName', user.nickName);
-  put(out, 'profileUrl', user.profileUrl);
-  put(out, 'title', user.title);
-  put(out, 'userType', user.userType);
-  put(out, 'preferredLanguage', user.preferredLanguage);
-  put(out, 'locale', user.locale);
-  put(out, 'timezone', user.timezone);
-  put(out, 'active', user.active);
-  put(out, 'emails', user.emails);
-  put(out, 'phoneNumbers', user.phoneNumbers);
-  put(out, 'ims', user.ims);
-  put(out, 'photos', user.photos);
-  put(out, 'addresses', user.addresses);
-  put(out, 'entitlements', user.entitlements);
-  put(out, 'roles', user.roles);
-  put(out, 'x509Certificates', user.x509Certificates);
-  if (groups.length > 0) {
-    out.groups = groups.map((g) => ({ value: g.id, $ref: `${baseUrl}/Groups/${g.id}`, display: g.displayName, type: 'direct' }));
-  }
-  if (enterprise) out[ENTERPRISE_USER_SCHEMA] = enterprise;
-  put(out, ROSTER_USER_SCHEMA, compact(accountSettingsOf(user)));
+  for (const write of USER_WRITERS) write(out, user, groups, baseUrl);
   out.meta = {
     resourceType: 'User',
     created: user.createdAt.toISOString(),
@@ -93,30 +131,46 @@ function canonicalRole<R>(value: unknown, named: (s: string) => R | undefined, w
   return role;
 }
 
+/** The domain's spelling of the roles whose canonical values DOMAIN.md fixes. */
+const CANONICAL: Record<string, (value: string) => string | undefined> = {
+  systemRole: systemRoleNamed,
+  organizationRole: organizationRoleNamed,
+};
+
 /**
- * The Roster extension's attributes a request sets. Only attributes present are
- * returned, so a request that leaves the block (or an attribute) out keeps what is
- * stored; `null` clears a nullable one. `mfaEnabled` is read-only and scimmy drops
- * it: it is read from the raw block so the policy can refuse a change to it.
+ * The Roster extension's attributes a request sets, by the registry's rules. Only
+ * attributes present are returned, so a request that leaves the block (or an
+ * attribute) out keeps what is stored; `null` clears a nullable one. A read-only
+ * attribute with a column (`mfaEnabled`) is dropped by scimmy: it is read from the raw
+ * block so the policy can refuse a change to it. A create-only one (`sendAccountInfoEmail`)
+ * is read from a create only.
  */
-function rosterFields(block: Json | undefined, raw: Json | undefined, complete: boolean): Partial<UserDraft> {
-  const out: Partial<UserDraft> = {};
-  const has = (name: string) => raw !== undefined && Object.keys(raw).some((k) => k.toLowerCase() === name.toLowerCase());
+function rosterFields(block: Json | undefined, raw: Json | undefined, options: DraftOptions): Partial<UserDraft> {
+  const out: Json = {};
+  const rawKey = (name: string) => (raw === undefined ? undefined : Object.keys(raw).find((k) => k.toLowerCase() === name.toLowerCase()));
   const value = (name: string) => (block ?? {})[name];
-  if (has('systemRole')) out.systemRole = canonicalRole(value('systemRole'), systemRoleNamed, 'systemRole');
-  if (has('organizationRole')) out.organizationRole = canonicalRole(value('organizationRole'), organizationRoleNamed, 'organizationRole');
-  const nullable = ['customTqlTimeout', 'logoutAfterMinutes', 'summaryEmailTime', 'tokenExpirationDays', 'includeInObservations', 'allowExceedApiLinkLimit'] as const;
-  for (const name of nullable) if (has(name) || complete) (out as Json)[name] = value(name) ?? null;
-  const flags = ['locked', 'passwordResetRequired', 'mfaResetRequired', 'termsOfServiceAcceptanceRequired'] as const;
-  for (const name of flags) if (has(name) && typeof value(name) === 'boolean') (out as Json)[name] = value(name);
-  const mfaKey = raw && Object.keys(raw).find((k) => k.toLowerCase() === 'mfaenabled');
-  if (mfaKey !== undefined) {
-    const mfa = normalizeBoolean(raw?.[mfaKey]);
-    if (typeof mfa !== 'boolean') throw invalidValue('user.mfa_enabled_not_boolean', 'mfaEnabled must be a boolean');
-    out.mfaEnabled = mfa;
+  for (const a of ROSTER_EXTENSION.attributes) {
+    if (a.storage.kind !== 'column') continue;
+    const sent = rawKey(a.name) !== undefined;
+    if (a.mutability === 'readOnly') {
+      if (!sent) continue;
+      const given = a.type === 'boolean' ? normalizeBoolean(raw?.[rawKey(a.name) as string]) : raw?.[rawKey(a.name) as string];
+      if (typeof given !== a.type) throw invalidValue(`user.${snake(a.name)}_not_${a.type}`, `${a.name} must be a${a.type === 'integer' ? 'n' : ''} ${a.type}`);
+      out[a.name] = given;
+    } else if (a.createOnly) {
+      if (sent && options.create === true && typeof value(a.name) === a.type) out[a.name] = value(a.name);
+    } else if (CANONICAL[a.name]) {
+      if (sent) out[a.name] = canonicalRole(value(a.name), CANONICAL[a.name], a.name);
+    } else if (a.storage.nullable) {
+      if (sent || options.complete === true) out[a.name] = value(a.name) ?? null;
+    } else if (sent && typeof value(a.name) === a.type) {
+      out[a.name] = value(a.name);
+    }
   }
-  return out;
+  return out as Partial<UserDraft>;
 }
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 function normalizeBoolean(value: unknown): unknown {
   return typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : value;
@@ -124,6 +178,18 @@ function normalizeBoolean(value: unknown): unknown {
 
 /** Whether a body sets an attribute, in any letter case. */
 export const hasKey = (body: Json, name: string) => Object.keys(body).some((k) => k.toLowerCase() === name.toLowerCase());
+
+/**
+ * `complete`: the body is a whole resource (a PATCH result), where a missing attribute
+ * was removed. `create`: the body creates the user (create-only attributes are read).
+ */
+export interface DraftOptions {
+  complete?: boolean;
+  create?: boolean;
+}
+
+/** The multi-valued attributes kept as sent (emails, phoneNumbers...): at most one element of each is primary. */
+const MULTI_VALUED = USER_RESOURCE.core.attributes.filter((a) => a.multiValued && a.storage.kind === 'column').map((a) => a.name);
 
 const list = (v: unknown) => (Array.isArray(v) ? (v as MultiValue[]) : []);
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
@@ -137,7 +203,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : null);
  * Roster extension attributes left out keep their value, unless `complete` says the
  * body is a whole resource (a PATCH result), where a missing one was removed.
  */
-export function userDraftFromScim(body: unknown, options: { complete?: boolean } = {}): UserDraft {
+export function userDraftFromScim(body: unknown, options: DraftOptions = {}): UserDraft {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw invalidSyntax('user.body_not_object', 'the request body must be a JSON object');
   }
@@ -153,40 +219,36 @@ export function userDraftFromScim(body: unknown, options: { complete?: boolean }
     'user.schema_invalid',
     () => JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(normalizeResource(raw, userSchemaIndex()), 'in'))) as Json,
   );
-  const enterprise = user[ENTERPRISE_USER_SCHEMA] as Json | undefined;
-  for (const name of ['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates']) {
-    const values = user[name];
+  for (const a of MULTI_VALUED) {
+    const values = user[a];
     if (Array.isArray(values) && values.filter((v) => (v as Json)?.primary === true).length > 1) {
-      throw invalidValue('user.primary_repeated', `at most one of ${name} may be primary (RFC 7643 section 2.4)`);
+      throw invalidValue('user.primary_repeated', `at most one of ${a} may be primary (RFC 7643 section 2.4)`);
     }
   }
+  const draft: Json = { ...rosterFields(user[ROSTER_USER_SCHEMA] as Json | undefined, rawRosterBlock(raw), options), userName: user.userName };
+  for (const a of USER_RESOURCE.core.attributes) {
+    if (a.mutability === 'readOnly' || a.name === 'userName') continue;
+    if (a.name === 'externalId') {
+      // Absent `externalId` keeps the stored link (a PUT that omits it must not unlink the
+      // identity provider's account); `null` clears it, and so does its removal by PATCH.
+      if (options.complete === true || hasKey(raw, 'externalId')) draft.externalId = str(user.externalId);
+    } else if (a.name === 'active') {
+      // Absent `active` keeps the stored state (a PUT that omits it must not re-enable a
+      // disabled account); a new user without it is active.
+      if (typeof user.active === 'boolean') draft.active = user.active;
+    } else if (a.storage.kind === 'columns') {
+      draft[a.name] = user[a.name] ?? {};
+    } else if (a.storage.kind === 'column') {
+      draft[a.name] = a.multiValued ? list(user[a.name]) : str(user[a.name]);
+    }
+  }
+  for (const schema of USER_RESOURCE.extensions) {
+    if (!schema.field) continue;
+    const block = user[schema.id] as Json | undefined;
+    draft[schema.field] = block && Object.keys(block).length > 0 ? block : null;
+  }
   return {
-    ...rosterFields(user[ROSTER_USER_SCHEMA] as Json | undefined, rawRosterBlock(raw), options.complete === true),
-    userName: user.userName as string,
-    // Absent `externalId` keeps the stored link (a PUT that omits it must not unlink the
-    // identity provider's account); `null` clears it, and so does its removal by PATCH.
-    ...(options.complete === true || hasKey(raw, 'externalId') ? { externalId: str(user.externalId) } : {}),
-    name: (user.name as UserDraft['name']) ?? {},
-    displayName: str(user.displayName),
-    nickName: str(user.nickName),
-    profileUrl: str(user.profileUrl),
-    title: str(user.title),
-    userType: str(user.userType),
-    preferredLanguage: str(user.preferredLanguage),
-    locale: str(user.locale),
-    timezone: str(user.timezone),
-    // Absent `active` keeps the stored state (a PUT that omits it must not re-enable a
-    // disabled account); a new user without it is active.
-    ...(typeof user.active === 'boolean' ? { active: user.active } : {}),
-    emails: list(user.emails),
-    phoneNumbers: list(user.phoneNumbers),
-    ims: list(user.ims),
-    photos: list(user.photos),
-    addresses: list(user.addresses),
-    entitlements: list(user.entitlements),
-    roles: list(user.roles),
-    x509Certificates: list(user.x509Certificates),
-    enterprise: enterprise && Object.keys(enterprise).length > 0 ? enterprise : null,
+    ...(draft as unknown as UserDraft),
     ...(typeof password === 'string' ? { password } : {}),
   };
 }

@@ -1,7 +1,7 @@
 import { OrganizationService } from '../../src/domain/organization.service';
 import type { AccountCounts } from '../../src/domain/ports';
 import { accountTypeOf, SYSTEM_ROLES, type SystemRole } from '../../src/domain/roles';
-import { ACCOUNT_TYPE_SQL } from '../../src/orm/catalogs';
+import { ACCOUNT_TYPE_SQL } from '../../src/orm/attribute-sql';
 import type { Database } from '../../src/orm/database';
 import { Sql } from '../../src/orm/sql';
 import { UserSqlRepository } from '../../src/orm/user.repository';

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import request from 'supertest';
-import { GROUP_CATALOG, USER_CATALOG } from '../../src/orm/catalogs';
+import { GROUP_CATALOG, USER_CATALOG } from '../../src/orm/attribute-sql';
 import type { AttributeCatalog, ScimType } from '../../src/orm/filter-sql';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { ENTERPRISE, GROUP, ROSTER, USER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
