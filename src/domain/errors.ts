@@ -29,8 +29,8 @@ export class DomainError extends Error {
 }
 
 export const invalidValue = (code: string, message: string) => new DomainError('invalid_value', code, message);
-/** A filter refused; `code` names the check (`filter.too_long`), `filter.invalid` when the site gives none. */
-export const invalidFilter = (message: string, code = 'filter.invalid') => new DomainError('invalid_filter', code, message);
+/** A filter refused; `code` names the check (`filter.too_long`, `filter.invalid_date`). */
+export const invalidFilter = (message: string, code: string) => new DomainError('invalid_filter', code, message);
 /** Not found, without echoing the id: a 404 must tell nothing about other organizations. */
 export const notFound = (what: string, _id: string) =>
   new DomainError('not_found', `${what.toLowerCase()}.not_found`, `${what} not found`);

@@ -164,9 +164,9 @@ export function lookup<T>(record: Record<string, T>, name: string): T | undefine
 export function resolveAttribute(catalog: AttributeCatalog, path: AttributePath): AttributeSpec {
   if (path.schema !== undefined) {
     const attributes = lookup(catalog.schemas, path.schema);
-    if (!attributes) throw invalidFilter(`unknown schema '${path.schema}'`);
+    if (!attributes) throw invalidFilter(`unknown schema '${path.schema}'`, 'filter.schema_unknown');
     const spec = lookup(attributes, path.attribute);
-    if (!spec) throw invalidFilter(`unknown attribute '${path.attribute}' in schema '${path.schema}'`);
+    if (!spec) throw invalidFilter(`unknown attribute '${path.attribute}' in schema '${path.schema}'`, 'filter.attribute_unknown');
     return spec;
   }
   const core = lookup(catalog.schemas, catalog.coreSchema);
@@ -175,7 +175,7 @@ export function resolveAttribute(catalog: AttributeCatalog, path: AttributePath)
     Object.values(catalog.schemas)
       .map((attributes) => lookup(attributes, path.attribute))
       .find((spec) => spec !== undefined);
-  if (!found) throw invalidFilter(`unknown attribute '${path.attribute}'`);
+  if (!found) throw invalidFilter(`unknown attribute '${path.attribute}'`, 'filter.attribute_unknown');
   return found;
 }
 

@@ -88,13 +88,13 @@ class Translator {
         return { sql: `NOT COALESCE(${inner.sql}, false)`, params: inner.params };
       }
       case 'valuePath':
-        if (scope) throw invalidFilter(`value paths cannot be nested ('${pathText(filter.path)}[...]')`);
+        if (scope) throw invalidFilter(`value paths cannot be nested ('${pathText(filter.path)}[...]')`, 'filter.value_path_nested');
         if (this.unknownToLenient(filter.path)) return { sql: 'false', params: [] };
         return this.valuePath(filter);
       default:
         if (scope) {
           if (filter.path.schema !== undefined || filter.path.subAttribute !== undefined) {
-            throw invalidFilter(`'${pathText(filter.path)}': inside [...] name a sub-attribute of the element`);
+            throw invalidFilter(`'${pathText(filter.path)}': inside [...] name a sub-attribute of the element`, 'filter.value_path_sub_attribute_missing');
           }
           return leaf(scope(filter.path.attribute), filter, filter.path.attribute);
         }
@@ -111,7 +111,7 @@ class Translator {
     switch (spec.kind) {
       case 'scalar':
         if (path.subAttribute !== undefined) {
-          throw invalidFilter(`'${path.attribute}' has no sub-attributes (in '${name}')`);
+          throw invalidFilter(`'${path.attribute}' has no sub-attributes (in '${name}')`, 'filter.sub_attribute_none');
         }
         return leaf(spec, filter, name);
       case 'complex': {
@@ -121,7 +121,7 @@ class Translator {
           return { sql: `(${parts.join(' OR ')})`, params: [] };
         }
         if (sub === undefined) {
-          throw invalidFilter(`'${name}' is complex: compare one of its sub-attributes (${subNames(spec.subAttributes, name)})`);
+          throw invalidFilter(`'${name}' is complex: compare one of its sub-attributes (${subNames(spec.subAttributes, name)})`, 'filter.complex_compared');
         }
         return leaf(subAttribute(spec.subAttributes, sub, path.attribute), filter, name);
       }
@@ -149,12 +149,12 @@ class Translator {
   private valuePath(filter: Extract<Filter, { kind: 'valuePath' }>): SqlFragment {
     const { path } = filter;
     if (path.subAttribute !== undefined) {
-      throw invalidFilter(`'${pathText(path)}[...]': a value path must name an attribute, not a sub-attribute`);
+      throw invalidFilter(`'${pathText(path)}[...]': a value path must name an attribute, not a sub-attribute`, 'filter.value_path_on_sub_attribute');
     }
     const spec = resolveAttribute(this.catalog, path);
     switch (spec.kind) {
       case 'scalar':
-        throw invalidFilter(`'${pathText(path)}' is not a complex attribute and cannot take a [...] filter`);
+        throw invalidFilter(`'${pathText(path)}' is not a complex attribute and cannot take a [...] filter`, 'filter.value_path_not_complex');
       case 'complex':
         return this.filter(filter.filter, (name) => subAttribute(spec.subAttributes, name, path.attribute));
       case 'jsonArray': {
@@ -184,7 +184,7 @@ function exists(from: string, condition: SqlFragment, correlate?: string): SqlFr
 function subAttribute<T>(subs: Record<string, T>, name: string, owner: string): T {
   const spec = lookup(subs, name);
   if (spec === undefined) {
-    throw invalidFilter(`unknown attribute '${owner}.${name}' (known: ${subNames(subs, owner)})`);
+    throw invalidFilter(`unknown attribute '${owner}.${name}' (known: ${subNames(subs, owner)})`, 'filter.sub_attribute_unknown');
   }
   return spec;
 }
@@ -225,15 +225,15 @@ function compare(spec: ScalarSpec, op: CompareOperator, value: FilterValue, name
   if (value === null) {
     if (op === 'eq') return { sql: `${spec.sql} IS NULL`, params: [] };
     if (op === 'ne') return { sql: `${spec.sql} IS NOT NULL`, params: [] };
-    throw invalidFilter(`'${name} ${op} null': '${op}' needs a value other than null`);
+    throw invalidFilter(`'${name} ${op} null': '${op}' needs a value other than null`, 'filter.null_operand');
   }
   if (isString(spec.type)) return compareString(spec, op, expect(value, 'string', spec, name), name);
   if (op === 'co' || op === 'sw' || op === 'ew') {
-    throw invalidFilter(`'${op}' applies to strings; '${name}' is ${spec.type}`);
+    throw invalidFilter(`'${op}' applies to strings; '${name}' is ${spec.type}`, 'filter.operator_not_for_type');
   }
   switch (spec.type) {
     case 'boolean':
-      if (op !== 'eq' && op !== 'ne') throw invalidFilter(`'${op}' cannot compare the boolean attribute '${name}'`);
+      if (op !== 'eq' && op !== 'ne') throw invalidFilter(`'${op}' cannot compare the boolean attribute '${name}'`, 'filter.operator_not_for_boolean');
       return binary(typed(spec, 'boolean'), op, '?', expect(value, 'boolean', spec, name));
     case 'integer':
     case 'decimal': {
@@ -263,7 +263,7 @@ function compareString(spec: ScalarSpec, op: CompareOperator, value: string, nam
     case 'ge':
     case 'lt':
     case 'le':
-      if (spec.type === 'binary') throw invalidFilter(`'${op}' cannot compare the binary attribute '${name}'`);
+      if (spec.type === 'binary') throw invalidFilter(`'${op}' cannot compare the binary attribute '${name}'`, 'filter.operator_not_for_binary');
       return binary(left, op, right, value);
     default:
       return binary(left, op, right, value);
@@ -286,7 +286,7 @@ function expect<T extends 'string' | 'number' | 'boolean'>(
   name: string,
 ): T extends 'string' ? string : T extends 'number' ? number : boolean {
   if (typeof value !== jsType) {
-    throw invalidFilter(`'${name}' is ${article(spec.type)} and cannot be compared with ${JSON.stringify(value)}`);
+    throw invalidFilter(`'${name}' is ${article(spec.type)} and cannot be compared with ${JSON.stringify(value)}`, 'filter.value_type_mismatch');
   }
   return value as never;
 }
@@ -315,7 +315,7 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
  */
 export function dateTimeValue(value: string, name: string): string {
   const m = DATE_TIME.exec(value.trim());
-  const invalid = () => invalidFilter(`'${name}' is a dateTime and ${JSON.stringify(value)} is not a date`);
+  const invalid = () => invalidFilter(`'${name}' is a dateTime and ${JSON.stringify(value)} is not a date`, 'filter.invalid_date');
   if (!m) throw invalid();
   const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) =>
     m[i] === undefined ? 0 : Number(m[i]),
@@ -360,11 +360,11 @@ function sortExpression(catalog: AttributeCatalog, path: AttributePath): string 
   const spec = resolveAttribute(catalog, path);
   switch (spec.kind) {
     case 'scalar':
-      if (path.subAttribute !== undefined) throw invalidFilter(`'${path.attribute}' has no sub-attributes`);
+      if (path.subAttribute !== undefined) throw invalidFilter(`'${path.attribute}' has no sub-attributes`, 'filter.sort_sub_attribute_none');
       return sortValue(spec);
     case 'complex': {
       const sub = path.subAttribute ?? spec.defaultSubAttribute;
-      if (sub === undefined) throw invalidFilter(`'${name}' is complex: sort by one of ${subNames(spec.subAttributes, name)}`);
+      if (sub === undefined) throw invalidFilter(`'${name}' is complex: sort by one of ${subNames(spec.subAttributes, name)}`, 'filter.sort_complex');
       return sortValue(subAttribute(spec.subAttributes, sub, path.attribute));
     }
     case 'jsonArray': {
@@ -380,7 +380,7 @@ function sortExpression(catalog: AttributeCatalog, path: AttributePath): string 
       );
     }
     case 'relation':
-      throw invalidFilter(`'${name}' is held in another table and cannot be sorted on`);
+      throw invalidFilter(`'${name}' is held in another table and cannot be sorted on`, 'filter.sort_relation');
   }
 }
 

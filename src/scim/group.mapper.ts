@@ -3,6 +3,7 @@ import { invalidSyntax, validated } from './errors';
 import { memberIds } from './group-patch';
 import { foldQualifiedKeys, normalizeResource } from './interop';
 import { groupSchemaIndex } from './schema-index';
+import { GROUP_RESOURCE } from '../schema/resources';
 import { GROUP_SCHEMA, SCIMMY } from './scimmy';
 import { hasKey, weakETag } from './user.mapper';
 
@@ -11,14 +12,16 @@ type Json = Record<string, unknown>;
 /** Microsoft Entra ID sends this extra schema URI on groups; it carries no attributes. */
 export const MICROSOFT_GROUP_SCHEMA = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group';
 
+/** The group's attributes kept in a column of their own (externalId, displayName), from the attribute registry. */
+const GROUP_COLUMNS = GROUP_RESOURCE.core.attributes.filter((a) => a.storage.kind === 'column' && a.returned === 'default').map((a) => a.name);
+
 /** A stored group as a SCIM Group resource; `members` undefined leaves the attribute out. */
 export function toScimGroup(group: Group, members: GroupMember[] | undefined, baseUrl: string): Json {
-  const out: Json = {
-    schemas: [GROUP_SCHEMA],
-    id: group.id,
-    ...(group.externalId !== null ? { externalId: group.externalId } : {}),
-    displayName: group.displayName,
-  };
+  const out: Json = { schemas: [GROUP_SCHEMA], id: group.id };
+  for (const name of GROUP_COLUMNS) {
+    const value = (group as unknown as Json)[name];
+    if (value !== null && value !== undefined) out[name] = value;
+  }
   if (members && members.length > 0) {
     out.members = members.map((m) => ({
       value: m.userId,

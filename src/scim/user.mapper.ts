@@ -152,13 +152,16 @@ function rosterFields(block: Json | undefined, raw: Json | undefined, options: D
   for (const a of ROSTER_EXTENSION.attributes) {
     if (a.storage.kind !== 'column') continue;
     const sent = rawKey(a.name) !== undefined;
-    if (a.mutability === 'readOnly') {
-      if (!sent) continue;
+    // scimmy leaves read-only and write-only values out of what it returns: they are read as sent.
+    const asSent = () => {
       const given = a.type === 'boolean' ? normalizeBoolean(raw?.[rawKey(a.name) as string]) : raw?.[rawKey(a.name) as string];
       if (typeof given !== a.type) throw invalidValue(`user.${snake(a.name)}_not_${a.type}`, `${a.name} must be a${a.type === 'integer' ? 'n' : ''} ${a.type}`);
-      out[a.name] = given;
+      return given;
+    };
+    if (a.mutability === 'readOnly') {
+      if (sent) out[a.name] = asSent();
     } else if (a.createOnly) {
-      if (sent && options.create === true && typeof value(a.name) === a.type) out[a.name] = value(a.name);
+      if (sent && options.create === true) out[a.name] = asSent();
     } else if (CANONICAL[a.name]) {
       if (sent) out[a.name] = canonicalRole(value(a.name), CANONICAL[a.name], a.name);
     } else if (a.storage.nullable) {
