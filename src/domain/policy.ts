@@ -16,7 +16,7 @@ import type { UserFields } from './user';
  *
  * On update, a rule about an attribute applies only when the change touches that
  * attribute (stored against desired); on create, only when the new user's value differs
- * from what a new user gets anyway (NEW_USER_BASELINE). So an unrelated edit is never
+ * from what a new user gets anyway (newUserBaseline). So an unrelated edit is never
  * refused because of what is already stored, except by rule 2 (the user's current
  * system role) and tenancy.
  */
@@ -82,7 +82,7 @@ export const SUMMARY_EMAIL_TIME = /^(?:[01]\d|2[0-3]):[0-5]\d$/;
 
 /** The attributes the rules look at, as a new user has them before the client says otherwise. */
 type Baseline = Pick<UserState, 'customTqlTimeout' | 'termsOfServiceAcceptanceRequired' | 'passwordResetRequired' | 'locked' | 'mfaEnabled'>;
-export function NEW_USER_BASELINE(settings: PolicySettings): Baseline {
+export function newUserBaseline(settings: PolicySettings): Baseline {
   return {
     customTqlTimeout: null,
     termsOfServiceAcceptanceRequired: settings.termsOfServiceRequireNewUserToAccept,
@@ -152,7 +152,7 @@ export const USER_CHANGE_RULES: readonly UserRule[] = [
 export function authorizeUserChange(actor: Actor, settings: PolicySettings, change: UserChange): void {
   const current = change.action === 'create' ? undefined : change.current;
   const desired = change.action === 'delete' ? undefined : change.desired;
-  const baseline = NEW_USER_BASELINE(settings);
+  const baseline = newUserBaseline(settings);
   const context: RuleContext = {
     actor,
     settings,
