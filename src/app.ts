@@ -1,6 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from 'pino';
 import { Metrics } from './metrics';
@@ -62,9 +62,40 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', roster.config.trustProxy);
-  const headers = securityHeaders();
+  app.use(requestContext(logger, metrics));
 
-  app.use((req, res, next) => {
+  // The SCIM service first: it takes nearly every request.
+  app.use(
+    '/scim/v2',
+    scimRouter({
+      users: roster.users,
+      groups: roster.groups,
+      credentials: roster.credentials,
+      publicBaseUrl: roster.config.publicBaseUrl,
+      maxBodyBytes: roster.config.maxBodyBytes,
+      logger,
+      rateLimiter: roster.rateLimits.requests,
+      onRateLimited: () => metrics.rateLimited.inc(),
+      authFailures: roster.rateLimits.authFailures,
+      onAuthRefused: (reason) => metrics.authRefused.inc({ reason }),
+    }),
+  );
+  addOperationsRoutes(app, roster, metrics);
+
+  app.use((req, res) => {
+    sendScim(res, 404, routeNotFound(req.method, req.path));
+  });
+  app.use(scimErrorHandler(logger));
+  return app;
+}
+
+/**
+ * Every request's first step: the security headers and a request id, then, when the
+ * response is finished, its metrics and one log line.
+ */
+function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
+  const headers = securityHeaders();
+  return (req, res, next) => {
     for (const [name, value] of headers) res.setHeader(name, value);
     // Express 5 parses the query string again on every read of req.query: once is enough.
     Object.defineProperty(req, 'query', { value: req.query, configurable: true, enumerable: true, writable: true });
@@ -95,25 +126,11 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
       );
     });
     next();
-  });
+  };
+}
 
-  // The SCIM service first: it takes nearly every request.
-  app.use(
-    '/scim/v2',
-    scimRouter({
-      users: roster.users,
-      groups: roster.groups,
-      credentials: roster.credentials,
-      publicBaseUrl: roster.config.publicBaseUrl,
-      maxBodyBytes: roster.config.maxBodyBytes,
-      logger,
-      rateLimiter: roster.rateLimits.requests,
-      onRateLimited: () => metrics.rateLimited.inc(),
-      authFailures: roster.rateLimits.authFailures,
-      onAuthRefused: (reason) => metrics.authRefused.inc({ reason }),
-    }),
-  );
-
+/** The operator's routes beside the SCIM service: liveness, readiness and metrics. */
+function addOperationsRoutes(app: Express, roster: Roster, metrics: Metrics): void {
   // Liveness: the process answers and so does its database.
   app.get('/healthz', async (_req, res) => {
     const ok = await roster.database.ping();
@@ -141,12 +158,6 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
     metrics.poolPending.set(pool.pending);
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-
-  app.use((req, res) => {
-    sendScim(res, 404, routeNotFound(req.method, req.path));
-  });
-  app.use(scimErrorHandler(logger));
-  return app;
 }
 
 /**

@@ -36,8 +36,3 @@ export const notFound = (what: string, _id: string) =>
   new DomainError('not_found', `${what.toLowerCase()}.not_found`, `${what} not found`);
 export const uniqueness = (code: string, message: string) => new DomainError('uniqueness', code, message);
 export const forbidden = (code: string, message: string) => new DomainError('forbidden', code, message);
-
-/** Throws an invalid-value error unless the condition holds. */
-export function assertValid(condition: unknown, code: string, message: string): asserts condition {
-  if (!condition) throw invalidValue(code, message);
-}

@@ -23,6 +23,35 @@ export function bearerToken(header: string | undefined): string | undefined {
 const KNOWN_GOOD_TTL_MS = 15 * 60_000;
 const KNOWN_GOOD_MAX = 10_000;
 
+/** The hashes of tokens that authenticated lately, each for KNOWN_GOOD_TTL_MS, at most KNOWN_GOOD_MAX (the oldest go first). */
+class KnownGoodTokens {
+  private readonly until = new Map<string, number>();
+
+  remember(hash: string): void {
+    this.until.delete(hash);
+    this.until.set(hash, Date.now() + KNOWN_GOOD_TTL_MS);
+    if (this.until.size > KNOWN_GOOD_MAX) this.until.delete(this.until.keys().next().value as string);
+  }
+
+  has(hash: string): boolean {
+    const until = this.until.get(hash);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.until.delete(hash);
+    return false;
+  }
+
+  forget(hash: string): void {
+    this.until.delete(hash);
+  }
+}
+
+/** A lookup that could not run (the database is away): 503 with Retry-After, as every 503. */
+function sendAuthError(res: Response, error: unknown): void {
+  // A 503 carries its Retry-After (1 s): the error table gives it.
+  sendScimError(res, toScimError(error, locals(res).requestId));
+}
+
 export interface BearerAuthOptions {
   /** Failed lookups per client address; undefined: not limited. */
   failures?: AuthFailureLimiter;
@@ -60,24 +89,7 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
       );
     }),
   );
-  const knownGood = new Map<string, number>();
-  const remember = (hash: string) => {
-    knownGood.delete(hash);
-    knownGood.set(hash, Date.now() + KNOWN_GOOD_TTL_MS);
-    if (knownGood.size > KNOWN_GOOD_MAX) knownGood.delete(knownGood.keys().next().value as string);
-  };
-  const isKnownGood = (hash: string) => {
-    const until = knownGood.get(hash);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    knownGood.delete(hash);
-    return false;
-  };
-  /** A lookup that could not run (the database is away): 503 with Retry-After, as every 503. */
-  const sendAuthError = (res: Response, error: unknown) => {
-    // A 503 carries its Retry-After (1 s): the error table gives it.
-    sendScimError(res, toScimError(error, locals(res).requestId));
-  };
+  const knownGood = new KnownGoodTokens();
   /** 401; `code` says why: no usable header, a token in the query string, or a token that does not authenticate. */
   const refuse = (res: Response, code: 'auth.token_missing' | 'auth.token_in_query' | 'auth.token_rejected') => {
     onRefused('unauthorized');
@@ -94,7 +106,7 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
     // A lookup takes a point of its address's failure budget before it runs (so lookups
     // at the same time count too) and gives it back if the token authenticates.
     let counted = false;
-    if (failures && !isKnownGood(hash)) {
+    if (failures && !knownGood.has(hash)) {
       const wait = await failures.attempt(address);
       counted = wait === 0;
       if (wait > 0) {
@@ -118,11 +130,11 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
     authenticator.authenticate('scim-bearer', { session: false }, (error: unknown, actor: Actor | false) => {
       if (error) return sendAuthError(res, error);
       if (!actor) {
-        knownGood.delete(hash);
+        knownGood.forget(hash);
         return refuse(res, 'auth.token_rejected');
       }
       if (failures) {
-        remember(hash);
+        knownGood.remember(hash);
         if (counted) void failures.succeeded(address);
       }
       locals(res).actor = actor;

@@ -140,19 +140,21 @@ function setKey(object: Json, name: string, value: unknown): void {
   object[name] = value;
 }
 
+/** Where one operation lands: the attribute's block in the resource and what it holds now. */
+interface Target {
+  op: PatchOpName;
+  path: PatchPath;
+  rawValue: unknown;
+  attribute: AttributeInfo;
+  /** The block that holds the attribute: the resource, or its extension's block. */
+  container: Json;
+  /** The attribute's name as the schema spells it. */
+  name: string;
+  current: unknown;
+}
+
 function applyAtPath(resource: Json, op: PatchOpName, path: PatchPath, rawValue: unknown, index: SchemaIndex): void {
-  if (path.extension) {
-    if (op === 'remove') {
-      const key = findKey(resource, path.extension);
-      if (key) delete resource[key];
-      return;
-    }
-    if (!rawValue || typeof rawValue !== 'object' || Array.isArray(rawValue)) {
-      throw invalidValue('patch.extension_value_not_object', `"${path.text}" takes an object of its attributes`);
-    }
-    applyObject(resource, op, { [path.extension]: rawValue }, index);
-    return;
-  }
+  if (path.extension) return applyToExtension(resource, op, path, path.extension, rawValue, index);
   const resolved = index.resolve(path.attribute);
   const attribute = resolved.attribute;
   // Read-only attributes are applied here and dropped (or refused, like mfaEnabled)
@@ -160,82 +162,104 @@ function applyAtPath(resource: Json, op: PatchOpName, path: PatchPath, rawValue:
   const container = containerOf(resource, resolved.extension, op !== 'remove');
   if (!container) return;
   const name = attribute.name;
-  const current = container[findKey(container, name) ?? name];
+  const target: Target = { op, path, rawValue, attribute, container, name, current: container[findKey(container, name) ?? name] };
 
-  if (path.filter && !attribute.multiValued && attribute.type === 'complex') {
-    // `manager[value eq "id"]` (sent by Entra): the single value, if the filter matches it.
-    const object = current && typeof current === 'object' ? (current as Json) : undefined;
-    if (!object || !matchesElement(object, path.filter, attribute)) {
-      if (op === 'remove') return;
-      throw noTarget('patch.no_match', `"${path.text}" matches no value`);
-    }
-    applyAtPath(resource, op, { text: path.text, attribute: { ...path.attribute, ...(path.subAttribute ? { subAttribute: path.subAttribute } : {}) } }, rawValue, index);
-    return;
-  }
-  if (path.filter) {
-    if (!attribute.multiValued) throw invalidPath('patch.filter_on_single_value', `"${path.text}": ${name} is not multi-valued`);
-    const sub = path.subAttribute ? attribute.subAttributes.get(path.subAttribute.toLowerCase()) : undefined;
-    if (path.subAttribute && !sub) throw invalidPath('patch.sub_attribute_unknown', `unknown attribute "${path.text}"`);
-    const elements = Array.isArray(current) ? (current as Json[]) : [];
-    const matched = elements.filter((e) => matchesElement(e, path.filter as Filter, attribute));
-    if (op === 'remove') {
-      if (sub) for (const e of matched) delete e[findKey(e, sub.name) ?? sub.name];
-      else setKey(container, name, elements.filter((e) => !matched.includes(e)));
-      return;
-    }
-    const value = normalizeValue(rawValue, sub ?? { ...attribute, multiValued: false });
-    if (matched.length === 0) {
-      // add (and replace, as identity providers send it) on `emails[type eq "work"].value`
-      // creates the element the filter describes when it is a plain conjunction of eq.
-      const seed = seedFromFilter(path.filter);
-      if (!seed) throw noTarget('patch.no_match_to_create', `"${path.text}" matches no value`);
-      const element = sub ? { ...seed, [sub.name]: value } : { ...seed, ...(value as Json) };
-      setKey(container, name, [...elements, element]);
-      enforceSinglePrimary(container[name] as Json[], element);
-      return;
-    }
-    for (const e of matched) {
-      if (sub) {
-        e[findKey(e, sub.name) ?? sub.name] = value;
-        continue;
-      }
-      if (op === 'replace') for (const k of Object.keys(e)) delete e[k];
-      Object.assign(e, value as Json);
-    }
-    enforceSinglePrimary(elements, matched[matched.length - 1]);
-    return;
-  }
+  if (path.filter && !attribute.multiValued && attribute.type === 'complex') return applyToFilteredSingleValue(resource, target, index);
+  if (path.filter) return applyToFilteredElements(target, path.filter);
+  if (path.attribute.subAttribute !== undefined) return applyToSubAttribute(target, resolved.sub as AttributeInfo);
+  if (op === 'remove') return removeAttribute(target);
+  setAttribute(target);
+}
 
-  const subName = path.attribute.subAttribute;
-  if (subName !== undefined) {
-    const sub = resolved.sub as AttributeInfo;
-    if (attribute.multiValued) {
-      // `emails.value` without a filter addresses every element.
-      const elements = Array.isArray(current) ? (current as Json[]) : [];
-      if (op === 'remove') elements.forEach((e) => delete e[findKey(e, sub.name) ?? sub.name]);
-      else elements.forEach((e) => (e[findKey(e, sub.name) ?? sub.name] = normalizeValue(rawValue, sub)));
-      return;
-    }
-    const object = current && typeof current === 'object' ? (current as Json) : {};
-    if (op === 'remove') delete object[findKey(object, sub.name) ?? sub.name];
-    else setKey(object, sub.name, normalizeValue(rawValue, sub));
-    setKey(container, name, object);
-    return;
-  }
-
+/** A path that names a whole extension block: remove drops it, add and replace apply its attributes. */
+function applyToExtension(resource: Json, op: PatchOpName, path: PatchPath, extension: string, rawValue: unknown, index: SchemaIndex): void {
   if (op === 'remove') {
-    const key = findKey(container, name);
-    if (!key) return;
-    if (attribute.multiValued && Array.isArray(rawValue) && Array.isArray(current)) {
-      // Remove only the listed values (how Entra removes group members and emails).
-      const drop = new Set<unknown>(rawValue.map((v: unknown) => valueOf(v)).filter((v: unknown) => v !== undefined));
-      container[key] = (current as Json[]).filter((e) => !drop.has(valueOf(e)));
-      return;
-    }
-    delete container[key];
+    const key = findKey(resource, extension);
+    if (key) delete resource[key];
     return;
   }
+  if (!rawValue || typeof rawValue !== 'object' || Array.isArray(rawValue)) {
+    throw invalidValue('patch.extension_value_not_object', `"${path.text}" takes an object of its attributes`);
+  }
+  applyObject(resource, op, { [extension]: rawValue }, index);
+}
 
+/** `manager[value eq "id"]` (sent by Entra): the single value, if the filter matches it. */
+function applyToFilteredSingleValue(resource: Json, { op, path, rawValue, attribute, current }: Target, index: SchemaIndex): void {
+  const object = current && typeof current === 'object' ? (current as Json) : undefined;
+  if (!object || !matchesElement(object, path.filter as Filter, attribute)) {
+    if (op === 'remove') return;
+    throw noTarget('patch.no_match', `"${path.text}" matches no value`);
+  }
+  applyAtPath(resource, op, { text: path.text, attribute: { ...path.attribute, ...(path.subAttribute ? { subAttribute: path.subAttribute } : {}) } }, rawValue, index);
+}
+
+/** `emails[type eq "work"]` or `emails[type eq "work"].value`: the elements the filter matches. */
+function applyToFilteredElements({ op, path, rawValue, attribute, container, name, current }: Target, filter: Filter): void {
+  if (!attribute.multiValued) throw invalidPath('patch.filter_on_single_value', `"${path.text}": ${name} is not multi-valued`);
+  const sub = path.subAttribute ? attribute.subAttributes.get(path.subAttribute.toLowerCase()) : undefined;
+  if (path.subAttribute && !sub) throw invalidPath('patch.sub_attribute_unknown', `unknown attribute "${path.text}"`);
+  const elements = Array.isArray(current) ? (current as Json[]) : [];
+  const matched = elements.filter((e) => matchesElement(e, filter, attribute));
+  if (op === 'remove') {
+    if (sub) for (const e of matched) delete e[findKey(e, sub.name) ?? sub.name];
+    else setKey(container, name, elements.filter((e) => !matched.includes(e)));
+    return;
+  }
+  const value = normalizeValue(rawValue, sub ?? { ...attribute, multiValued: false });
+  if (matched.length === 0) {
+    // add (and replace, as identity providers send it) on `emails[type eq "work"].value`
+    // creates the element the filter describes when it is a plain conjunction of eq.
+    const seed = seedFromFilter(filter);
+    if (!seed) throw noTarget('patch.no_match_to_create', `"${path.text}" matches no value`);
+    const element = sub ? { ...seed, [sub.name]: value } : { ...seed, ...(value as Json) };
+    setKey(container, name, [...elements, element]);
+    enforceSinglePrimary(container[name] as Json[], element);
+    return;
+  }
+  for (const e of matched) {
+    if (sub) {
+      e[findKey(e, sub.name) ?? sub.name] = value;
+      continue;
+    }
+    if (op === 'replace') for (const k of Object.keys(e)) delete e[k];
+    Object.assign(e, value as Json);
+  }
+  enforceSinglePrimary(elements, matched[matched.length - 1]);
+}
+
+/** `name.givenName`, or `emails.value` without a filter, which addresses every element. */
+function applyToSubAttribute({ op, rawValue, attribute, container, name, current }: Target, sub: AttributeInfo): void {
+  if (attribute.multiValued) {
+    const elements = Array.isArray(current) ? (current as Json[]) : [];
+    if (op === 'remove') elements.forEach((e) => delete e[findKey(e, sub.name) ?? sub.name]);
+    else elements.forEach((e) => (e[findKey(e, sub.name) ?? sub.name] = normalizeValue(rawValue, sub)));
+    return;
+  }
+  const object = current && typeof current === 'object' ? (current as Json) : {};
+  if (op === 'remove') delete object[findKey(object, sub.name) ?? sub.name];
+  else setKey(object, sub.name, normalizeValue(rawValue, sub));
+  setKey(container, name, object);
+}
+
+/** remove on a whole attribute; on a multi-valued one with a value, only the listed values. */
+function removeAttribute({ rawValue, attribute, container, name, current }: Target): void {
+  const key = findKey(container, name);
+  if (!key) return;
+  if (attribute.multiValued && Array.isArray(rawValue) && Array.isArray(current)) {
+    // Remove only the listed values (how Entra removes group members and emails).
+    const drop = new Set<unknown>(rawValue.map((v: unknown) => valueOf(v)).filter((v: unknown) => v !== undefined));
+    container[key] = (current as Json[]).filter((e) => !drop.has(valueOf(e)));
+    return;
+  }
+  delete container[key];
+}
+
+/**
+ * add or replace on a whole attribute: add appends new values to a multi-valued one and
+ * merges into a complex one; replace sets the list, or the complex value, anew.
+ */
+function setAttribute({ op, rawValue, attribute, container, name, current }: Target): void {
   const value = normalizeValue(rawValue, attribute);
   if (attribute.multiValued) {
     const incoming = (Array.isArray(value) ? value : [value]) as Json[];

@@ -1,8 +1,9 @@
 /**
  * Okta's documented SCIM 2.0 provisioning run, replayed in order against Roster
- * (developer.okta.com "SCIM 2.0 Protocol Reference" and "SCIM integration concepts",
- * copies in /work/shared/refs). The `it`s run in sequence and share state: each step
- * uses what the step before it created, and asserts what Okta checks at that point.
+ * (Okta's "SCIM 2.0 Protocol Reference" and "SCIM integration concepts"; the requests
+ * and Roster's answers are summarised in docs/conformance.md). The `it`s run in
+ * sequence and share state: each step uses what the step before it created, and
+ * asserts what Okta checks at that point.
  */
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { ERROR, GROUP, ROSTER, USER, expectScimError, patchOp, scimClient, type ScimClient } from '../support/scim';

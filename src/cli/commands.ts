@@ -1,0 +1,31 @@
+import { json, text, type Command } from './command';
+import { migrateCommand, settingsGet, settingsSet } from './instance';
+import { orgCreate, orgLimits, orgList, orgShow } from './organizations';
+import { audit, usersExport } from './reports';
+import { tokenCreate, tokenList, tokenRevoke } from './tokens';
+
+/** Every command of the CLI: its words, options and number of arguments, and what runs it. */
+export const COMMANDS: Command[] = [
+  { words: ['org', 'create'], options: { name: text }, positionals: 1, run: orgCreate },
+  { words: ['org', 'list'], options: { json }, positionals: 0, run: orgList },
+  {
+    words: ['token', 'create'],
+    options: { org: text, 'system-role': text, 'org-role': text, name: text, 'expires-in-days': text },
+    positionals: 0,
+    run: tokenCreate,
+  },
+  { words: ['token', 'list'], options: { org: text, json }, positionals: 0, run: tokenList },
+  { words: ['token', 'revoke'], options: {}, positionals: 1, run: tokenRevoke },
+  { words: ['settings', 'get'], options: { json }, positionals: 0, run: settingsGet },
+  { words: ['settings', 'set'], options: {}, positionals: 2, run: settingsSet },
+  {
+    words: ['org', 'limits'],
+    options: { standard: text, api: text, taxii: text, 'read-only': text, 'api-users': text },
+    positionals: 1,
+    run: orgLimits,
+  },
+  { words: ['org', 'show'], options: { json }, positionals: 1, run: orgShow },
+  { words: ['users', 'export'], options: { org: text, format: text }, positionals: 0, run: usersExport },
+  { words: ['audit'], options: { org: text, since: text, json }, positionals: 0, run: audit },
+  { words: ['migrate'], options: {}, positionals: 0, noMigrate: true, run: migrateCommand },
+];
