@@ -112,7 +112,7 @@ export const USER_DEFAULTS: Omit<UserFields, 'userName'> = {
   sendAccountInfoEmail: false,
 };
 
-/** The account settings the Roster extension shows, one place for every reader (SCIM, export). */
+/** A user's account settings, for readers outside SCIM (`roster export`); the write-only `sendAccountInfoEmail` included. */
 export function accountSettingsOf(user: User) {
   return {
     systemRole: user.systemRole,
@@ -129,5 +129,6 @@ export function accountSettingsOf(user: User) {
     tokenExpirationDays: user.tokenExpirationDays,
     includeInObservations: user.includeInObservations,
     allowExceedApiLinkLimit: user.allowExceedApiLinkLimit,
+    sendAccountInfoEmail: user.sendAccountInfoEmail,
   };
 }

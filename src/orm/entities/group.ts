@@ -1,16 +1,17 @@
 import { EntitySchema } from '@mikro-orm/core';
-import { text, timestamps, uuidKey } from './columns';
+import { GROUP_RESOURCE } from '../../schema/resources';
+import { registryColumns, timestamps, uuidKey } from './columns';
 import type { OrganizationEntity } from './organization';
 import type { UserEntity } from './user';
 
+/** A groups row: the attributes' columns come from the attribute registry (see registryColumns). */
 export interface GroupEntity {
   id: string;
   organization: OrganizationEntity;
-  displayName: string;
-  externalId: string | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
+  [attributeColumn: string]: unknown;
 }
 
 export const Group = new EntitySchema<GroupEntity>({
@@ -29,8 +30,7 @@ export const Group = new EntitySchema<GroupEntity>({
   properties: {
     id: uuidKey,
     organization: { kind: 'm:1', entity: 'Organization', deleteRule: 'cascade' },
-    displayName: { type: 'text' },
-    externalId: text,
+    ...registryColumns(GROUP_RESOURCE),
     version: { type: 'integer', default: 1 },
     ...timestamps,
   },
