@@ -1,8 +1,7 @@
 import type { Filter } from '../domain/filter';
 import type { MembershipChange } from '../domain/group';
 import { invalidPath, invalidValue } from './errors';
-import { applyPatch, type PatchOperation } from './patch';
-import type { SchemaIndex } from './schema-index';
+import type { PatchOperation } from './patch';
 import { GROUP_SCHEMA } from './scimmy';
 
 type Json = Record<string, unknown>;
@@ -88,14 +87,4 @@ export function splitGroupPatch(operations: PatchOperation[]): GroupPatchPlan {
     rest.push(operation);
   }
   return { membership, rest };
-}
-
-/** splitGroupPatch, with the rest applied to `group` (its SCIM form without members). */
-export function planGroupPatch(
-  group: Json,
-  operations: PatchOperation[],
-  index: SchemaIndex,
-): { resource: Json; membership: MembershipChange[] } {
-  const { membership, rest } = splitGroupPatch(operations);
-  return { resource: rest.length > 0 ? applyPatch(group, rest, index) : group, membership };
 }
