@@ -31,8 +31,11 @@ export class AuditTrail {
     };
   }
 
-  /** Runs a change; when the policy refuses it (403), records the refused attempt, then rethrows. */
-  async refusals<T>(
+  /**
+   * Runs a change and returns what it returns; when the policy refuses it (403), records
+   * the refused attempt (after the change's transaction rolled back), then rethrows.
+   */
+  async recordingRefusals<T>(
     actor: Actor,
     attempted: string,
     target: { targetId?: string; targetName?: string },

@@ -5,7 +5,7 @@ import { AuditTrail } from './audit';
 import { authorizeGroupChange } from './policy';
 import { settingsFrom } from './settings';
 import type { ListQuery, Page, Repositories } from './ports';
-import { assertVersion, type ExpectedVersion, type ServiceDeps } from './user.service';
+import { assertVersion, assertVersions, type ExpectedVersion, type ServiceDeps, type VersionConditions } from './service-deps';
 
 /**
  * Creates, changes and removes user groups and their membership, in one transaction
@@ -39,7 +39,7 @@ export class GroupService {
   }
 
   async create(actor: Actor, draft: GroupDraft): Promise<Group> {
-    return this.audit.refusals(actor, 'group.create', { targetName: draft.displayName }, () =>
+    return this.audit.recordingRefusals(actor, 'group.create', { targetName: draft.displayName }, () =>
       this.deps.uow.write(async (r) => {
         await this.authorize(r, actor, actor.organizationId);
         const displayName = validDisplayName(draft.displayName);
@@ -57,30 +57,30 @@ export class GroupService {
   }
 
   /**
-   * Applies a change to one group. `change` sees the stored group (locked until the
-   * transaction ends) and returns what the client wants; membership changes are
-   * applied in order as row inserts and deletes, and bump the group's version.
+   * Stores a group as the client wants it: `draft` is the desired state, worked out by
+   * the caller beforehand; attributes it leaves undefined keep their stored value. In
+   * one transaction the row is locked and the versions checked (`conditions`: If-Match
+   * first, 412; then `basedOn`, a stale draft is StaleDraft). Membership changes are
+   * applied in order as row inserts and deletes, whatever the stored state, and bump
+   * the group's version: a draft that only changes members needs no `basedOn`, so
+   * concurrent member changes of one group never conflict.
    */
-  async update(
-    actor: Actor,
-    id: string,
-    change: (current: Group) => GroupDraft | Promise<GroupDraft>,
-    expectedVersion?: ExpectedVersion,
-  ): Promise<Group> {
-    return this.audit.refusals(actor, 'group.update', { targetId: id }, () => this.deps.uow.write(async (r) => {
+  async update(actor: Actor, id: string, draft: GroupDraft, conditions: VersionConditions = {}): Promise<Group> {
+    return this.audit.recordingRefusals(actor, 'group.update', { targetId: id }, () => this.deps.uow.write(async (r) => {
       const current = await r.groups.lockById(actor.organizationId, id);
       if (!current) throw notFound('Group', id);
-      assertVersion(current.version, expectedVersion);
-      const draft = await change(current);
+      assertVersions(current.version, conditions);
       await this.authorize(r, actor, current.organizationId);
 
-      const displayName = validDisplayName(draft.displayName);
       const changes: { displayName?: string; externalId?: string | null } = {};
-      if (displayName !== current.displayName) {
-        if (await r.groups.displayNameTaken(actor.organizationId, displayName, current.id)) {
-          throw displayNameTaken(displayName);
+      if (draft.displayName !== undefined) {
+        const displayName = validDisplayName(draft.displayName);
+        if (displayName !== current.displayName) {
+          if (await r.groups.displayNameTaken(actor.organizationId, displayName, current.id)) {
+            throw displayNameTaken(displayName);
+          }
+          changes.displayName = displayName;
         }
-        changes.displayName = displayName;
       }
       if (draft.externalId !== undefined && draft.externalId !== current.externalId) changes.externalId = validExternalId(draft.externalId);
 
@@ -100,7 +100,7 @@ export class GroupService {
   }
 
   async delete(actor: Actor, id: string, expectedVersion?: ExpectedVersion): Promise<void> {
-    await this.audit.refusals(actor, 'group.delete', { targetId: id }, () =>
+    await this.audit.recordingRefusals(actor, 'group.delete', { targetId: id }, () =>
       this.deps.uow.write(async (r) => {
         const current = await r.groups.lockById(actor.organizationId, id);
         if (!current) throw notFound('Group', id);

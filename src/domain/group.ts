@@ -28,8 +28,9 @@ export type MembershipChange =
   /** Removes the members an element filter selects (`members[value eq "..."]`). */
   | { kind: 'removeMatching'; filter: Filter };
 
+/** A group as a client wants it; what is left undefined keeps its stored value (a new group needs a displayName). */
 export interface GroupDraft {
-  displayName: string;
+  displayName?: string;
   externalId?: string | null;
   /** Applied in order; undefined or empty leaves the membership as it is. */
   membership?: MembershipChange[];

@@ -113,3 +113,29 @@ export class BoundedHasher implements PasswordHasher {
 export function defaultHashConcurrency(cpus: number): number {
   return Math.max(1, Math.min(3, Math.floor(cpus / 2)));
 }
+
+/**
+ * The new passwords one request has had hashed, by password: a change that is worked
+ * out again (its draft was stale, see StaleDraft) reuses the hash instead of hashing
+ * twice. Passwords and hashes are kept in a private field: never enumerated,
+ * serialised or logged with the object.
+ */
+export class PasswordHashes {
+  readonly #hashes = new Map<string, string>();
+
+  get(password: string): string | undefined {
+    return this.#hashes.get(password);
+  }
+
+  set(password: string, hash: string): void {
+    this.#hashes.set(password, hash);
+  }
+
+  get size(): number {
+    return this.#hashes.size;
+  }
+
+  toJSON(): Record<string, never> {
+    return {};
+  }
+}

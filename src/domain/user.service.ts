@@ -1,20 +1,20 @@
 import type { Actor } from './actor';
 import { AuditTrail } from './audit';
-import { DomainError, invalidValue, notFound, uniqueness } from './errors';
+import { invalidValue, notFound, uniqueness } from './errors';
 import { checkLicense, withLicenseCheck } from './license';
 import { authorizeUserChange } from './policy';
-import type { ListQuery, Page, PasswordHasher, RenderedPage, Repositories, UnitOfWork } from './ports';
+import { PasswordHashes } from './password-hashing';
+import type { ListQuery, Page, RenderedPage, Repositories } from './ports';
 import { accountTypeOf } from './roles';
 import { assertPasswordMeetsPolicy, settingsFrom, type InstanceSettings } from './settings';
+import { assertVersion, assertVersions, type ExpectedVersion, type ServiceDeps, type VersionConditions } from './service-deps';
 import { USER_DEFAULTS, type User, type UserDraft, type UserFields } from './user';
 
-export interface ServiceDeps {
-  uow: UnitOfWork;
-  passwords: PasswordHasher;
+/** How a change to one user is conditioned, and the request's hashed passwords. */
+export interface UpdateOptions extends VersionConditions {
+  /** The passwords this request has had hashed; a retry passes the same ones (see update). */
+  hashes?: PasswordHashes;
 }
-
-/** A precondition on the stored version (If-Match); undefined means none. */
-export type ExpectedVersion = number | undefined;
 
 const FIELD_NAMES = Object.keys(USER_DEFAULTS).concat('userName') as (keyof UserFields)[];
 
@@ -52,7 +52,7 @@ export class UserService {
   }
 
   async create(actor: Actor, draft: UserDraft): Promise<User> {
-    return this.audit.refusals(actor, 'user.create', { targetName: draft.userName }, async () => {
+    return this.audit.recordingRefusals(actor, 'user.create', { targetName: draft.userName }, async () => {
       // Hash before the transaction: argon2 takes ~100 ms and must not hold locks.
       let passwordHash: string | null = null;
       if (draft.password !== undefined) {
@@ -83,58 +83,73 @@ export class UserService {
   }
 
   /**
-   * Applies a change to one user: `change` receives the stored user (locked until the
-   * transaction ends) and returns the user as the client wants it. Attributes the draft
-   * leaves undefined keep their stored value. Used by PUT, PATCH and Bulk alike.
+   * Stores a user as the client wants it: `draft` is the desired state, worked out by
+   * the caller before anything here runs (attributes it leaves undefined keep their
+   * stored value). Used by PUT, PATCH and Bulk alike. In one transaction the row is
+   * locked, the versions checked (`conditions`: If-Match first, 412; then `basedOn`, a
+   * stale draft is StaleDraft and the caller works it out again), the change authorized
+   * on what it changes, licenses and uniqueness checked, the row updated and audited.
    *
    * A new password is never hashed inside the transaction: argon2 would hold the
    * connection and the row lock for ~200 ms, and a burst of such changes the whole
-   * pool. With `mayChangePassword` (the request names a password), the change first
-   * waits for its turn in the hasher's bounded queue, holding nothing; then the draft
-   * is worked out from the user as stored, read without a transaction, and its password
-   * checked (version, policy, password policy) and hashed. Then the transaction locks the
-   * row and runs `change` again on it; when the draft still carries the same password
-   * (it comes from the request, so it nearly always does) the hash is used. When it
-   * carries another one, or a password nobody announced, the transaction goes as far as
-   * its checks (license, uniqueness), rolls back, the password is hashed outside, and
-   * the change is done again: at most PASSWORD_ATTEMPTS hashes in all.
+   * pool. So first, holding nothing, the change waits for its turn in the hasher's
+   * bounded queue, reads the user as stored (no transaction, no lock), is refused now if
+   * the transaction would refuse it for its versions, the policy or the password policy,
+   * and has its password hashed into `hashes`. A caller that tries again after a
+   * StaleDraft passes the same `hashes`, so a password is hashed once per request.
    */
-  async update(
-    actor: Actor,
-    id: string,
-    change: (current: User) => UserDraft | Promise<UserDraft>,
-    expectedVersion?: ExpectedVersion,
-    options: { mayChangePassword?: boolean } = {},
-  ): Promise<User> {
-    return this.audit.refusals(actor, 'user.update', { targetId: id }, async () => {
-      let hashed = options.mayChangePassword ? await this.hashAhead(actor, id, change, expectedVersion) : undefined;
-      for (let hashes = hashed ? 1 : 0; ; hashes++) {
-        try {
-          return await this.applyUpdate(actor, id, change, expectedVersion, hashed);
-        } catch (error) {
-          if (!(error instanceof PasswordNotHashed)) throw error;
-          if (hashes >= PASSWORD_ATTEMPTS) {
-            throw new DomainError('unavailable', 'user.password_raced', 'the user kept changing while its new password was hashed; try again');
-          }
-          // Outside any transaction: no connection and no lock is held while argon2 runs.
-          hashed = { password: error.password, hash: await this.deps.passwords.hash(error.password, actor.organizationId) };
-        }
+  async update(actor: Actor, id: string, draft: UserDraft, options: UpdateOptions = {}): Promise<User> {
+    return this.audit.recordingRefusals(actor, 'user.update', { targetId: id }, async () => {
+      const hashes = options.hashes ?? new PasswordHashes();
+      if (draft.password !== undefined && hashes.get(draft.password) === undefined) {
+        await this.hashAhead(actor, id, draft, draft.password, options, hashes);
       }
+      return withLicenseCheck((licenseMode) =>
+        this.deps.uow.write(async (r) => {
+          const current = await r.users.lockById(actor.organizationId, id);
+          if (!current) throw notFound('User', id);
+          assertVersions(current.version, options);
+          const settings = settingsFrom(await r.settings.all());
+          const desired = authorizedUpdate(actor, settings, current, draft);
+          if (accountTypeOf(desired.systemRole) !== accountTypeOf(current.systemRole)) {
+            await checkLicense(r, current.organizationId, desired.systemRole, licenseMode);
+          }
+          const changes = diff(current, desired);
+          if (changes.enterprise !== undefined) await assertManagerIsUser(r, current.organizationId, current.enterprise, desired.enterprise);
+          if (changes.userName !== undefined && (await r.users.userNameTaken(changes.userName, current.id))) {
+            throw userNameTaken(changes.userName);
+          }
+          let passwordHash: string | undefined;
+          if (draft.password !== undefined) {
+            // Checked again: the password policy may have changed since the hash.
+            assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
+            passwordHash = hashes.get(draft.password);
+            if (passwordHash === undefined) throw new Error('a new password reached the transaction unhashed');
+            // An administrator's new password is temporary: the user must change it (rule 9).
+            if (!current.passwordResetRequired) changes.passwordResetRequired = true;
+          }
+          if (Object.keys(changes).length === 0 && passwordHash === undefined) return current;
+          const updated = await r.users.update(current, { ...changes, ...(passwordHash !== undefined ? { passwordHash } : {}) });
+          await recordUpdate(r, actor, current, updated, Object.keys(changes).concat(passwordHash !== undefined ? ['password'] : []));
+          return updated;
+        }),
+      );
     });
   }
 
   /**
-   * `update`'s first step for a change that may set a password, in a turn of the hasher:
-   * the draft from the user as stored (no transaction, no lock), refused now if the
-   * transaction would refuse it for its version, the policy or the password policy,
-   * else its password hashed.
+   * `update`'s first step for a draft with a new password, in a turn of the hasher and
+   * outside any transaction: the user as stored, refused now if the transaction would
+   * refuse it (versions, policy, password policy), else the password hashed into `hashes`.
    */
   private hashAhead(
     actor: Actor,
     id: string,
-    change: (current: User) => UserDraft | Promise<UserDraft>,
-    expectedVersion: ExpectedVersion,
-  ): Promise<HashedPassword | undefined> {
+    draft: UserDraft,
+    password: string,
+    conditions: VersionConditions,
+    hashes: PasswordHashes,
+  ): Promise<void> {
     const passwords = this.deps.passwords;
     const owner = actor.organizationId;
     const inTurn = passwords.inTurn
@@ -145,57 +160,15 @@ export class UserService {
         async (r) => [await r.users.findById(owner, id), settingsFrom(await r.settings.all())] as const,
       );
       if (!current) throw notFound('User', id);
-      assertVersion(current.version, expectedVersion);
-      const draft = await change(current);
-      if (draft.password === undefined) return undefined;
+      assertVersions(current.version, conditions);
       authorizedUpdate(actor, settings, current, draft);
-      assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
-      return { password: draft.password, hash: await hash(draft.password) };
+      assertPasswordMeetsPolicy(password, settings.passwordPolicy);
+      hashes.set(password, await hash(password));
     });
   }
 
-  /** One try of `update`, in one transaction; throws PasswordNotHashed when the draft's password is not `hashed`. */
-  private applyUpdate(
-    actor: Actor,
-    id: string,
-    change: (current: User) => UserDraft | Promise<UserDraft>,
-    expectedVersion: ExpectedVersion,
-    hashed: HashedPassword | undefined,
-  ): Promise<User> {
-    return withLicenseCheck((licenseMode) =>
-      this.deps.uow.write(async (r) => {
-        const current = await r.users.lockById(actor.organizationId, id);
-        if (!current) throw notFound('User', id);
-        assertVersion(current.version, expectedVersion);
-        const draft = await change(current);
-        const settings = settingsFrom(await r.settings.all());
-        const desired = authorizedUpdate(actor, settings, current, draft);
-        if (accountTypeOf(desired.systemRole) !== accountTypeOf(current.systemRole)) {
-          await checkLicense(r, current.organizationId, desired.systemRole, licenseMode);
-        }
-        const changes = diff(current, desired);
-        if (changes.enterprise !== undefined) await assertManagerIsUser(r, current.organizationId, current.enterprise, desired.enterprise);
-        if (changes.userName !== undefined && (await r.users.userNameTaken(changes.userName, current.id))) {
-          throw userNameTaken(changes.userName);
-        }
-        let passwordHash: string | undefined;
-        if (draft.password !== undefined) {
-          assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
-          if (hashed?.password !== draft.password) throw new PasswordNotHashed(draft.password);
-          passwordHash = hashed.hash;
-          // An administrator's new password is temporary: the user must change it (rule 9).
-          if (!current.passwordResetRequired) changes.passwordResetRequired = true;
-        }
-        if (Object.keys(changes).length === 0 && passwordHash === undefined) return current;
-        const updated = await r.users.update(current, { ...changes, ...(passwordHash !== undefined ? { passwordHash } : {}) });
-        await recordUpdate(r, actor, current, updated, Object.keys(changes).concat(passwordHash !== undefined ? ['password'] : []));
-        return updated;
-      }),
-    );
-  }
-
   async delete(actor: Actor, id: string, expectedVersion?: ExpectedVersion): Promise<void> {
-    await this.audit.refusals(actor, 'user.delete', { targetId: id }, () =>
+    await this.audit.recordingRefusals(actor, 'user.delete', { targetId: id }, () =>
       this.deps.uow.write(async (r) => {
         const current = await r.users.lockById(actor.organizationId, id);
         if (!current) throw notFound('User', id);
@@ -216,12 +189,6 @@ export class UserService {
   }
 }
 
-/** A new password and its hash, worked out outside any transaction. */
-interface HashedPassword {
-  password: string;
-  hash: string;
-}
-
 /** The user as the draft wants it (normalised), once the policy allows the change from `current`. */
 function authorizedUpdate(actor: Actor, settings: InstanceSettings, current: User, draft: UserDraft): UserFields {
   const desired = normalize({ ...pickFields(current), ...defined(draft) });
@@ -231,23 +198,6 @@ function authorizedUpdate(actor: Actor, settings: InstanceSettings, current: Use
     desired: { ...desired, organizationId: current.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
   });
   return desired;
-}
-
-/** How many times `update` may hash a new password before it gives up (the draft's password kept changing). */
-const PASSWORD_ATTEMPTS = 3;
-
-/**
- * Thrown inside `update`'s transaction (rolling it back) when the draft carries a
- * password that has not been hashed yet: it is hashed outside, then the change is redone.
- */
-class PasswordNotHashed extends Error {
-  declare readonly password: string;
-
-  constructor(password: string) {
-    super('the new password is to be hashed outside the transaction');
-    // Not enumerable: never serialised or logged with the error.
-    Object.defineProperty(this, 'password', { value: password, enumerable: false });
-  }
 }
 
 /** One event for the update (naming what changed), and events of their own for disabling and system role changes. */
@@ -284,16 +234,6 @@ async function assertManagerIsUser(
   if (value === undefined || value === managerOf(before)) return;
   if (typeof value !== 'string' || !(await r.users.existingIds(organizationId, [value.toLowerCase()], { keyShare: true })).has(value.toLowerCase())) {
     throw invalidValue('user.manager_unknown', `the enterprise manager "${String(value)}" is not the id of a user of this organization`);
-  }
-}
-
-export function assertVersion(actual: number, expected: ExpectedVersion): void {
-  if (expected !== undefined && actual !== expected) {
-    throw new DomainError(
-      'precondition_failed',
-      'version.mismatch',
-      `the resource has changed: its version is ${actual}, the request expected ${expected}`,
-    );
   }
 }
 

@@ -7,8 +7,7 @@ import { groupWrites } from './groups.routes';
 import { handler } from './handler';
 import { inputGuard, utf8Body } from './input-guard';
 import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES } from './limits';
-import { actorOf, locals, scimBaseUrl, sendScim } from './http';
-import { weakETag } from './user.mapper';
+import { actorOf, etagOf, locals, scimBaseUrl, sendScim, versionDemanded } from './http';
 import { tooManyRequests } from './rate-limit';
 import { userWrites } from './users.routes';
 
@@ -97,12 +96,6 @@ function parseRequest(body: unknown): { operations: Operation[]; failOnErrors?: 
   return { operations, failOnErrors: failOnErrors as number | undefined };
 }
 
-function versionOf(tag: string | undefined): number | undefined {
-  if (tag === undefined || tag.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(tag);
-  return match ? Number(match[1]) : -1;
-}
-
 /**
  * `POST /Bulk` (RFC 7644 section 3.7). Each operation runs through the same writes
  * (and so the same validation and policy) as the single request, in a transaction of
@@ -128,12 +121,12 @@ export function bulkRouter(deps: {
     const type = (match[1].toLowerCase() === 'users' ? 'Users' : 'Groups') as keyof typeof writes;
     const id = match[2];
     const w = writes[type];
-    const version = versionOf(op.version);
+    const version = versionDemanded(op.version);
     const done = (status: number, resource: { id: string; version: number }): Result => ({
       method: op.method,
       ...(op.bulkId ? { bulkId: op.bulkId } : {}),
       location: `${baseUrl}/${type}/${resource.id}`,
-      version: weakETag(resource.version),
+      version: etagOf(resource.version),
       status: String(status),
     });
     if (op.method === 'POST') {

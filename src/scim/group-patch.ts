@@ -1,8 +1,7 @@
 import type { Filter } from '../domain/filter';
 import type { MembershipChange } from '../domain/group';
 import { invalidPath, invalidValue } from './errors';
-import { applyPatch, type PatchOperation } from './patch';
-import type { SchemaIndex } from './schema-index';
+import type { PatchOperation } from './patch';
 import { GROUP_SCHEMA } from './scimmy';
 
 type Json = Record<string, unknown>;
@@ -34,18 +33,24 @@ function idsOf(filter: Filter): string[] | undefined {
   return undefined;
 }
 
+/** A Group PATCH split in two: membership changes, and the operations on the rest of the group. */
+export interface GroupPatchPlan {
+  /** Written as row inserts and deletes, in order, whatever the stored membership. */
+  membership: MembershipChange[];
+  /** The operations on displayName, externalId...: applied in memory to the group's SCIM form. */
+  rest: PatchOperation[];
+}
+
 /**
  * Splits a Group PATCH into membership changes (written as row inserts and deletes,
- * never loading the membership) and the rest (displayName, externalId), which is
- * applied in memory to the group's SCIM form without its members.
+ * never loading the membership) and the operations on the rest (displayName,
+ * externalId), which need the group as stored. Each operation touches one side or the
+ * other (a path-less one is cut in two), so applying both sides keeps its meaning.
+ * Needs no stored state: a PATCH with no `rest` changes members only.
  */
-export function planGroupPatch(
-  group: Json,
-  operations: PatchOperation[],
-  index: SchemaIndex,
-): { resource: Json; membership: MembershipChange[] } {
-  let resource = group;
+export function splitGroupPatch(operations: PatchOperation[]): GroupPatchPlan {
   const membership: MembershipChange[] = [];
+  const rest: PatchOperation[] = [];
   for (const operation of operations) {
     const where = `operation ${operation.index + 1}`;
     const path = operation.path;
@@ -76,11 +81,10 @@ export function planGroupPatch(
         membership.push({ kind: operation.op === 'replace' ? 'replace' : 'add', userIds: ids });
         delete value[key];
       }
-      if (Object.keys(value).length === 0) continue;
-      resource = applyPatch(resource, [{ ...operation, value }], index);
+      if (Object.keys(value).length > 0) rest.push({ ...operation, value });
       continue;
     }
-    resource = applyPatch(resource, [operation], index);
+    rest.push(operation);
   }
-  return { resource, membership };
+  return { membership, rest };
 }

@@ -79,14 +79,33 @@ export function scimBaseUrl(req: Request, publicBaseUrl: string | undefined): st
 }
 
 /**
- * The version an If-Match header demands: undefined for none or `*`, a number for
- * `W/"n"` or `"n"`, and -1 (matches nothing) for any other tag.
+ * A resource's ETag: weak, naming its version (`W/"3"`). The one place the form is
+ * written; `versionOfETag` reads it back.
  */
-export function expectedVersion(req: Request): number | undefined {
-  const header = req.get('if-match');
-  if (header === undefined || header.trim() === '*') return undefined;
-  const versions = header.split(',').map(parseETag);
+export function etagOf(version: number): string {
+  return `W/"${version}"`;
+}
+
+/** The version an entity tag names (`W/"n"` or `"n"`), or undefined for any other tag. */
+export function versionOfETag(tag: string): number | undefined {
+  const match = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(tag);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The version an If-Match value (a header, or a Bulk operation's `version`) demands:
+ * undefined for none or `*`, a number for `W/"n"` or `"n"`, and -1 (matches nothing)
+ * for any other tag.
+ */
+export function versionDemanded(ifMatch: string | undefined): number | undefined {
+  if (ifMatch === undefined || ifMatch.trim() === '*') return undefined;
+  const versions = ifMatch.split(',').map(versionOfETag);
   return versions.find((v) => v !== undefined) ?? -1;
+}
+
+/** The version the request's If-Match header demands (see versionDemanded). */
+export function expectedVersion(req: Request): number | undefined {
+  return versionDemanded(req.get('if-match'));
 }
 
 /** Whether an If-None-Match header names this version (so a GET may answer 304). */
@@ -94,12 +113,12 @@ export function notModified(req: Request, version: number): boolean {
   const header = req.get('if-none-match');
   if (header === undefined) return false;
   if (header.trim() === '*') return true;
-  return header.split(',').some((tag) => parseETag(tag) === version);
+  return header.split(',').some((tag) => versionOfETag(tag) === version);
 }
 
-function parseETag(tag: string): number | undefined {
-  const match = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(tag);
-  return match ? Number(match[1]) : undefined;
+/** 304 Not Modified, with the resource's ETag. */
+export function sendNotModified(res: Response, version: number): void {
+  res.status(304).setHeader('ETag', etagOf(version)).end();
 }
 
 /**
@@ -111,6 +130,6 @@ export function wantsBody(req: Request): boolean {
 }
 
 export function sendNoContent(res: Response, version: number): void {
-  res.setHeader('ETag', `W/"${version}"`);
+  res.setHeader('ETag', etagOf(version));
   res.status(204).end();
 }

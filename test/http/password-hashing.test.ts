@@ -4,6 +4,8 @@ import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import type { Actor } from '../../src/domain/actor';
+import { PasswordHashes } from '../../src/domain/password-hashing';
+import { StaleDraft } from '../../src/domain/service-deps';
 import type { PasswordHasher } from '../../src/domain/ports';
 import { argon2idHasher, assemble, type Roster } from '../../src/roster';
 import { openTestDatabase } from '../support/database';
@@ -118,22 +120,42 @@ describe('password hashing holds no connection and no lock', () => {
     expect(await argon2.verify((await stored(id)).passwordHash as string, 'Meanwhile-Password-1')).toBe(true);
   });
 
-  it.each([
-    ['announced', true],
-    ['found in the transaction', false],
-  ])('hashes the password the change carries when it is stored (%s), if another was hashed first', async (_name, mayChangePassword) => {
-    // The first look at the user sees one password; by the time it is stored, the change carries another.
-    const userName = `raced.${mayChangePassword}@example.com`;
-    const id = await newUser(userName);
-    let password = 'First-Password-1';
-    hasher.onHash = async (hashing) => {
-      if (hashing === 'First-Password-1') password = 'Second-Password-2';
+  it('works a PATCH out again on the fresh user when another change commits while its password is hashed: hashed once, both changes kept', async () => {
+    const id = await newUser('raced.patch@example.com');
+    hasher.onHash = async () => {
+      // Commits while the hash runs: the password PATCH's draft, worked out from version 1, is stale.
+      await scim.patch(`/Users/${id}`, patchOp({ op: 'add', path: 'emails', value: [{ value: 'meanwhile@example.com', type: 'home' }] })).expect(204);
     };
-    await roster.users.update(actor, id, () => ({ userName, password }), undefined, { mayChangePassword });
-    expect(hasher.hashed).toEqual(['First-Password-1', 'Second-Password-2']);
-    const user = await stored(id);
-    expect(await argon2.verify(user.passwordHash as string, 'Second-Password-2')).toBe(true);
-    expect(user.version).toBe(2);
+    const password = patchOp({ op: 'replace', path: 'password', value: 'Raced-Password-1' }, { op: 'add', path: 'emails', value: [{ value: 'mine@example.com', type: 'work' }] });
+    await scim.patch(`/Users/${id}`, password).expect(204);
+    expect(hasher.hashed).toEqual(['Raced-Password-1']);
+    const user = (await scim.get(`/Users/${id}`).expect(200)).body;
+    expect(user.emails.map((e: { value: string }) => e.value).sort()).toEqual(['meanwhile@example.com', 'mine@example.com', 'raced.patch@example.com']);
+    expect(user.meta.version).toBe('W/"3"');
+    expect(await argon2.verify((await stored(id)).passwordHash as string, 'Raced-Password-1')).toBe(true);
+  });
+
+  it('refuses a stale draft (StaleDraft) and, tried again with the same PasswordHashes, stores it without hashing again', async () => {
+    const userName = 'raced.domain@example.com';
+    const id = await newUser(userName);
+    const hashes = new PasswordHashes();
+    // Stale before its hash: refused at once, nothing hashed.
+    await expect(roster.users.update(actor, id, { userName, password: 'Domain-Password-1' }, { basedOn: 0, hashes })).rejects.toBeInstanceOf(StaleDraft);
+    expect(hasher.hashed).toEqual([]);
+    // Stale once hashed (another change committed meanwhile): refused in the transaction, the hash kept.
+    hasher.onHash = async () => {
+      await roster.users.update(actor, id, { userName, title: 'Changed meanwhile' });
+    };
+    await expect(roster.users.update(actor, id, { userName, password: 'Domain-Password-1' }, { basedOn: 1, hashes })).rejects.toBeInstanceOf(StaleDraft);
+    expect(hasher.hashed).toEqual(['Domain-Password-1']);
+    expect(JSON.stringify(hashes)).toBe('{}');
+    expect((await stored(id)).passwordHash).toBeNull();
+    // Worked out again from version 2 with the same hashes: stored, not hashed twice.
+    const updated = await roster.users.update(actor, id, { userName, title: 'Changed meanwhile', password: 'Domain-Password-1' }, { basedOn: 2, hashes });
+    expect(hasher.hashed).toEqual(['Domain-Password-1']);
+    expect(updated.version).toBe(3);
+    expect(updated.title).toBe('Changed meanwhile');
+    expect(await argon2.verify(updated.passwordHash as string, 'Domain-Password-1')).toBe(true);
   });
 
   it('refuses a change before hashing its password: a stale If-Match, a role it may not grant, a password the policy refuses', async () => {

@@ -115,6 +115,16 @@ describe('PATCH forms identity providers send', () => {
     for (const path of fields) expect(user[path]).toBe(`${path}-set`);
     expect(user.meta.version).toBe(`W/"${fields.length + 1}"`);
   });
+
+  it('loses no element when PATCHes add to one multi-valued attribute concurrently (each stale one worked out again)', async () => {
+    const id = await newUser();
+    const added = Array.from({ length: 8 }, (_, i) => `concurrent.${i}@example.com`);
+    const results = await Promise.all(added.map((value) => scim.patch(`/Users/${id}`, patchOp({ op: 'add', path: 'emails', value: [{ value, type: 'other' }] }))));
+    expect(results.map((r) => r.status)).toEqual(added.map(() => 204));
+    const user = await read(id);
+    expect(user.emails.map((e: { value: string }) => e.value).sort()).toEqual([user.userName, ...added].sort());
+    expect(user.meta.version).toBe(`W/"${added.length + 1}"`);
+  });
 });
 
 describe('group membership PATCH', () => {
@@ -181,5 +191,20 @@ describe('group membership PATCH', () => {
     );
     expect(results.map((r) => r.status)).toEqual(extra.map(() => 204));
     expect(await memberIds()).toEqual([...members.slice(0, 2), ...extra].sort());
+  });
+
+  it('keeps every change when renames race member changes of one group', async () => {
+    const extra = [await newUser(), await newUser(), await newUser()];
+    const results = await Promise.all([
+      ...extra.map((value) => scim.patch(`/Groups/${groupId}`, patchOp({ op: 'add', path: 'members', value: [{ value }] }))),
+      scim.patch(`/Groups/${groupId}`, patchOp({ op: 'replace', path: 'displayName', value: `Raced ${counter}` })),
+      scim.patch(`/Groups/${groupId}`, patchOp({ op: 'replace', path: 'externalId', value: `ext-${counter}` }, { op: 'remove', path: `members[value eq "${members[0]}"]` })),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([204, 204, 204, 204, 204]);
+    const group = (await scim.get(`/Groups/${groupId}`).expect(200)).body;
+    expect(group.displayName).toBe(`Raced ${counter}`);
+    expect(group.externalId).toBe(`ext-${counter}`);
+    expect(await memberIds()).toEqual([members[1], ...extra].sort());
+    expect(group.meta.version).toBe('W/"6"');
   });
 });
