@@ -29,13 +29,6 @@ export default defineConfig(
     },
   },
   {
-    // TODO(#12): being split on another branch
-    files: ['src/scim/bulk.ts', 'src/scim/users.routes.ts'],
-    rules: {
-      'max-lines-per-function': 'off',
-    },
-  },
-  {
     // Tests build hostile input on purpose (control characters) and may load a module lazily.
     files: ['test/**/*.ts'],
     rules: {

@@ -96,6 +96,112 @@ function parseRequest(body: unknown): { operations: Operation[]; failOnErrors?: 
   return { operations, failOnErrors: failOnErrors as number | undefined };
 }
 
+type Writes = { Users: ReturnType<typeof userWrites>; Groups: ReturnType<typeof groupWrites> };
+
+interface BulkDeps {
+  users: UserService;
+  groups: GroupService;
+  publicBaseUrl: string | undefined;
+  /** Each operation takes a point of the credential's rate limit; one over it fails with 429 (rate-limit.ts). */
+  rateLimiter?: { take(credentialId: string): Promise<number> };
+}
+
+/** One operation, through the same writes as the single request. */
+async function runOperation(writes: Writes, actor: Actor, baseUrl: string, op: Operation): Promise<Result> {
+  const match = /^\/(Users|Groups)(?:\/([^/]+))?$/i.exec(op.path);
+  if (!match) throw invalidPath('bulk.path_unknown', `"${op.path}" is not /Users, /Groups or one of their resources`);
+  const type = (match[1].toLowerCase() === 'users' ? 'Users' : 'Groups') as keyof Writes;
+  const id = match[2];
+  const w = writes[type];
+  const version = versionDemanded(op.version);
+  const done = (status: number, resource: { id: string; version: number }): Result => ({
+    method: op.method,
+    ...(op.bulkId ? { bulkId: op.bulkId } : {}),
+    location: `${baseUrl}/${type}/${resource.id}`,
+    version: etagOf(resource.version),
+    status: String(status),
+  });
+  if (op.method === 'POST') {
+    if (id) throw invalidPath('bulk.post_to_resource', 'POST goes to /Users or /Groups');
+    return done(201, await w.create(actor, op.data));
+  }
+  if (!id) throw invalidPath('bulk.resource_id_missing', `${op.method} needs /${type}/{id}`);
+  switch (op.method) {
+    case 'PUT':
+      return done(200, await w.replace(actor, id, op.data, version));
+    case 'PATCH':
+      return done(200, await w.patch(actor, id, op.data, baseUrl, version));
+    default:
+      await w.remove(actor, id, version);
+      return { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), location: `${baseUrl}/${type}/${id}`, status: '204' };
+  }
+}
+
+/**
+ * Runs the operations in an order that creates what a bulkId names before it is used,
+ * until they are done or `failOnErrors` errors have happened; one result per operation run.
+ */
+async function runOperations(
+  deps: BulkDeps,
+  writes: Writes,
+  request: { actor: Actor; baseUrl: string; requestId: string },
+  operations: Operation[],
+  failOnErrors: number | undefined,
+): Promise<Result[]> {
+  const { actor, baseUrl, requestId } = request;
+  const created = new Map<string, string>();
+  const failedBulkIds = new Set<string>();
+  const definedBy = new Map(operations.filter((o) => o.method === 'POST' && o.bulkId).map((o) => [o.bulkId as string, o]));
+  const results: Result[] = [];
+  let errors = 0;
+  let pending = [...operations];
+
+  const fail = (op: Operation, error: unknown) => {
+    const scimError = toScimError(error, requestId);
+    errors += 1;
+    if (op.bulkId) failedBulkIds.add(op.bulkId);
+    results.push({ method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(scimError.status), response: scimError.toJSON() });
+  };
+  const stopped = () => failOnErrors !== undefined && errors >= failOnErrors;
+
+  while (pending.length > 0 && !stopped()) {
+    const next: Operation[] = [];
+    let progressed = false;
+    for (const op of pending) {
+      if (stopped()) break;
+      const unresolved = references(op).filter((ref) => !created.has(ref));
+      const waiting = unresolved.filter((ref) => definedBy.has(ref) && !failedBulkIds.has(ref) && definedBy.get(ref) !== op);
+      if (waiting.length > 0) {
+        next.push(op);
+        continue;
+      }
+      progressed = true;
+      if (unresolved.length > 0) {
+        fail(op, conflict('bulk.bulk_id_unresolved', `bulkId "${unresolved[0]}" does not name a resource created in this request`));
+        continue;
+      }
+      const wait = (await deps.rateLimiter?.take(actor.credentialId)) ?? 0;
+      if (wait > 0) {
+        fail(op, tooManyRequests(wait, 'bulk.rate_exceeded'));
+        continue;
+      }
+      try {
+        const result = await runOperation(writes, actor, baseUrl, resolve(op, created));
+        if (op.method === 'POST' && op.bulkId && result.location) created.set(op.bulkId, result.location.split('/').pop() as string);
+        results.push(result);
+      } catch (error) {
+        fail(op, error);
+      }
+    }
+    if (!progressed) {
+      for (const op of next) fail(op, conflict('bulk.bulk_id_circular', 'circular bulkId references cannot be resolved'));
+      break;
+    }
+    pending = next;
+  }
+  return results;
+}
+
 /**
  * `POST /Bulk` (RFC 7644 section 3.7). Each operation runs through the same writes
  * (and so the same validation and policy) as the single request, in a transaction of
@@ -105,46 +211,9 @@ function parseRequest(body: unknown): { operations: Operation[]; failOnErrors?: 
  * scimType, as RFC 7644 section 3.7.1 has it for references that cannot be resolved
  * (`invalidValue` belongs to 400 responses).
  */
-export function bulkRouter(deps: {
-  users: UserService;
-  groups: GroupService;
-  publicBaseUrl: string | undefined;
-  /** Each operation takes a point of the credential's rate limit; one over it fails with 429 (rate-limit.ts). */
-  rateLimiter?: { take(credentialId: string): Promise<number> };
-}): Router {
+export function bulkRouter(deps: BulkDeps): Router {
   const router = Router();
-  const writes = { Users: userWrites(deps.users), Groups: groupWrites(deps.groups) };
-
-  async function run(actor: Actor, baseUrl: string, op: Operation): Promise<Result> {
-    const match = /^\/(Users|Groups)(?:\/([^/]+))?$/i.exec(op.path);
-    if (!match) throw invalidPath('bulk.path_unknown', `"${op.path}" is not /Users, /Groups or one of their resources`);
-    const type = (match[1].toLowerCase() === 'users' ? 'Users' : 'Groups') as keyof typeof writes;
-    const id = match[2];
-    const w = writes[type];
-    const version = versionDemanded(op.version);
-    const done = (status: number, resource: { id: string; version: number }): Result => ({
-      method: op.method,
-      ...(op.bulkId ? { bulkId: op.bulkId } : {}),
-      location: `${baseUrl}/${type}/${resource.id}`,
-      version: etagOf(resource.version),
-      status: String(status),
-    });
-    if (op.method === 'POST') {
-      if (id) throw invalidPath('bulk.post_to_resource', 'POST goes to /Users or /Groups');
-      return done(201, await w.create(actor, op.data));
-    }
-    if (!id) throw invalidPath('bulk.resource_id_missing', `${op.method} needs /${type}/{id}`);
-    switch (op.method) {
-      case 'PUT':
-        return done(200, await w.replace(actor, id, op.data, version));
-      case 'PATCH':
-        return done(200, await w.patch(actor, id, op.data, baseUrl, version));
-      default:
-        await w.remove(actor, id, version);
-        return { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), location: `${baseUrl}/${type}/${id}`, status: '204' };
-    }
-  }
-
+  const writes: Writes = { Users: userWrites(deps.users), Groups: groupWrites(deps.groups) };
   // Mounted at /Bulk (scim/router.ts).
   router.post(
     '/',
@@ -152,58 +221,8 @@ export function bulkRouter(deps: {
     inputGuard,
     handler(async (req, res) => {
       const { operations, failOnErrors } = parseRequest(req.body);
-      const actor = actorOf(res);
-      const baseUrl = scimBaseUrl(req, deps.publicBaseUrl);
-      const requestId = locals(res).requestId;
-      const created = new Map<string, string>();
-      const failedBulkIds = new Set<string>();
-      const definedBy = new Map(operations.filter((o) => o.method === 'POST' && o.bulkId).map((o) => [o.bulkId as string, o]));
-      const results: Result[] = [];
-      let errors = 0;
-      let pending = [...operations];
-
-      const fail = (op: Operation, error: unknown) => {
-        const scimError = toScimError(error, requestId);
-        errors += 1;
-        if (op.bulkId) failedBulkIds.add(op.bulkId);
-        results.push({ method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(scimError.status), response: scimError.toJSON() });
-      };
-
-      while (pending.length > 0 && !(failOnErrors !== undefined && errors >= failOnErrors)) {
-        const next: Operation[] = [];
-        let progressed = false;
-        for (const op of pending) {
-          if (failOnErrors !== undefined && errors >= failOnErrors) break;
-          const unresolved = references(op).filter((ref) => !created.has(ref));
-          const waiting = unresolved.filter((ref) => definedBy.has(ref) && !failedBulkIds.has(ref) && definedBy.get(ref) !== op);
-          if (waiting.length > 0) {
-            next.push(op);
-            continue;
-          }
-          progressed = true;
-          if (unresolved.length > 0) {
-            fail(op, conflict('bulk.bulk_id_unresolved', `bulkId "${unresolved[0]}" does not name a resource created in this request`));
-            continue;
-          }
-          const wait = (await deps.rateLimiter?.take(actor.credentialId)) ?? 0;
-          if (wait > 0) {
-            fail(op, tooManyRequests(wait, 'bulk.rate_exceeded'));
-            continue;
-          }
-          try {
-            const result = await run(actor, baseUrl, resolve(op, created));
-            if (op.method === 'POST' && op.bulkId && result.location) created.set(op.bulkId, result.location.split('/').pop() as string);
-            results.push(result);
-          } catch (error) {
-            fail(op, error);
-          }
-        }
-        if (!progressed) {
-          for (const op of next) fail(op, conflict('bulk.bulk_id_circular', 'circular bulkId references cannot be resolved'));
-          break;
-        }
-        pending = next;
-      }
+      const request = { actor: actorOf(res), baseUrl: scimBaseUrl(req, deps.publicBaseUrl), requestId: locals(res).requestId };
+      const results = await runOperations(deps, writes, request, operations, failOnErrors);
       sendScim(res, 200, { schemas: [BULK_RESPONSE_SCHEMA], Operations: results });
     }),
   );

@@ -5,7 +5,8 @@ import { foldQualifiedKeys, normalizeResource } from './interop';
 import { groupSchemaIndex } from './schema-index';
 import { GROUP_RESOURCE } from '../schema/resources';
 import { GROUP_SCHEMA, SCIMMY } from './scimmy';
-import { hasKey, weakETag } from './user.mapper';
+import { etagOf } from './http';
+import { hasKey } from './user.mapper';
 
 type Json = Record<string, unknown>;
 
@@ -35,7 +36,7 @@ export function toScimGroup(group: Group, members: GroupMember[] | undefined, ba
     created: group.createdAt.toISOString(),
     lastModified: group.updatedAt.toISOString(),
     location: `${baseUrl}/Groups/${group.id}`,
-    version: weakETag(group.version),
+    version: etagOf(group.version),
   };
   return out;
 }

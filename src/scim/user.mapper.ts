@@ -3,13 +3,12 @@ import type { MultiValue, User, UserDraft } from '../domain/user';
 import type { AttributeDefinition } from '../schema/registry';
 import { ROSTER_EXTENSION, ROSTER_USER_SCHEMA, USER_RESOURCE } from '../schema/resources';
 import { invalidSyntax, invalidValue, validated } from './errors';
+import { etagOf } from './http';
 import { foldQualifiedKeys, normalizeResource } from './interop';
 import { userSchemaIndex } from './schema-index';
 import { ENTERPRISE_USER_SCHEMA, SCIMMY, USER_SCHEMA } from './scimmy';
 
 type Json = Record<string, unknown>;
-
-export const weakETag = (version: number) => `W/"${version}"`;
 
 /** Leaves out what has no value: SCIM does not return unassigned attributes. */
 function compact(object: Json): Json {
@@ -112,7 +111,7 @@ export function toScimUser(user: User, groups: { id: string; displayName: string
     created: user.createdAt.toISOString(),
     lastModified: user.updatedAt.toISOString(),
     location: `${baseUrl}/Users/${user.id}`,
-    version: weakETag(user.version),
+    version: etagOf(user.version),
   };
   return out;
 }

@@ -34,7 +34,7 @@ export async function renderUsers(
  */
 export function userWrites(users: UserService): ResourceWrites<User> {
   return {
-    create: async (actor, body) => users.create(actor, userDraftFromScim(body)),
+    create: async (actor, body) => users.create(actor, userDraftFromScim(body, { create: true })),
     // The body is the whole desired state: stored over whatever is there (no basedOn).
     replace: async (actor, id, body, expectedVersion) => users.update(actor, id, userDraftFromScim(body), { expectedVersion }),
     patch: async (actor, id, body, baseUrl, expectedVersion) => {
