@@ -253,6 +253,45 @@ describe('changing a user', () => {
   });
 });
 
+describe('sendAccountInfoEmail (write-only, read on create only)', () => {
+  const withFlag = (userName: string, flag: unknown) => userBody(userName, { schemas: [USER, ROSTER], [ROSTER]: { sendAccountInfoEmail: flag } });
+
+  it('is stored from a create for the platform to act on, and never sent back', async () => {
+    const res = await scim.post('/Users', withFlag('welcome.mail@example.com', true)).expect(201);
+    expect(JSON.stringify(res.body)).not.toContain('sendAccountInfoEmail');
+    expect((await scim.get(`/Users/${res.body.id}`).expect(200)).body[ROSTER]).not.toHaveProperty('sendAccountInfoEmail');
+    expect((await t.roster.users.get(actorOf(t), res.body.id)).sendAccountInfoEmail).toBe(true);
+    // Entra ID sends booleans as strings.
+    const entra = await scim.post('/Users', withFlag('welcome.entra@example.com', 'True')).expect(201);
+    expect((await t.roster.users.get(actorOf(t), entra.body.id)).sendAccountInfoEmail).toBe(true);
+    const without = await scim.post('/Users', userBody('no.welcome@example.com')).expect(201);
+    expect((await t.roster.users.get(actorOf(t), without.body.id)).sendAccountInfoEmail).toBe(false);
+  });
+
+  it('is read from a Bulk POST too', async () => {
+    const res = await scim
+      .post('/Bulk', {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+        Operations: [{ method: 'POST', path: '/Users', bulkId: 'w', data: withFlag('welcome.bulk@example.com', true) }],
+      })
+      .expect(200);
+    const id = (res.body.Operations[0].location as string).split('/').pop() as string;
+    expect((await t.roster.users.get(actorOf(t), id)).sendAccountInfoEmail).toBe(true);
+  });
+
+  it('is left as stored by a PUT or a PATCH that sends it (Okta repeats the whole profile on PUT)', async () => {
+    const id = (await scim.post('/Users', withFlag('welcome.kept@example.com', true)).expect(201)).body.id;
+    await scim.put(`/Users/${id}`, withFlag('welcome.kept@example.com', false)).expect(200);
+    await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: `${ROSTER}:sendAccountInfoEmail`, value: false })).expect(204);
+    expect((await t.roster.users.get(actorOf(t), id)).sendAccountInfoEmail).toBe(true);
+  });
+
+  it('refuses a value that is not a boolean, storing nothing', async () => {
+    expectScimError(await scim.post('/Users', withFlag('welcome.bad@example.com', 'soon')), 400, 'invalidValue');
+    expect((await scim.get(`/Users?filter=${encodeURIComponent('userName eq "welcome.bad@example.com"')}`).expect(200)).body.totalResults).toBe(0);
+  });
+});
+
 describe('deleting a user', () => {
   it('answers 204, then 404, and frees the userName', async () => {
     const { id } = (await scim.post('/Users', userBody('delete.me@example.com')).expect(201)).body;
