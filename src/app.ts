@@ -5,9 +5,9 @@ import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from 'pino';
 import { Metrics } from './metrics';
 import type { Roster } from './roster';
-import { routeNotFound } from './scim/errors';
-import { locals, sendScim } from './scim/http';
-import { scimErrorHandler, scimRouter } from './scim/router';
+import { routeNotFound } from './scim/http/errors';
+import { locals, sendScim } from './scim/http/http';
+import { scimErrorHandler, scimRouter } from './scim/http/router';
 
 /** Constant-time comparison of two secrets of any length. */
 function sameSecret(given: string, expected: string): boolean {

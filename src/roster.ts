@@ -12,7 +12,7 @@ import { UserService } from './domain/user.service';
 import { openDatabase, type Database } from './orm/database';
 import { RevocationFeed } from './orm/revocation-feed';
 import { OrmUnitOfWork } from './orm/unit-of-work';
-import { createRateLimits, type CounterStore, type RateLimits } from './scim/rate-limit';
+import { createRateLimits, type CounterStore, type RateLimits } from './scim/http/rate-limit';
 
 /**
  * argon2id for human passwords (never for tokens: that would cost ~200 ms a request):

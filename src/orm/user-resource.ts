@@ -5,7 +5,7 @@ import type { SqlFragment } from './filter-sql';
 
 /**
  * A user (a `users` row `u`) as its SCIM User resource with the attributes returned by
- * default, written as JSON text by PostgreSQL: what `toScimUser` (scim/user.mapper.ts)
+ * default, written as JSON text by PostgreSQL: what `toScimUser` (scim/resources/user.mapper.ts)
  * builds from a User, attribute for attribute and in the same order. A list page of
  * a hundred users then costs Node one string join instead of parsing each row,
  * building each resource and serialising it again (most of the server's time on

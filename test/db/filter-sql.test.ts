@@ -16,7 +16,7 @@ import {
   scalar,
   sortToSql,
 } from '../../src/orm/filter-sql';
-import { parseAttributePath, parseFilter } from '../../src/scim/filter-parser';
+import { parseAttributePath, parseFilter } from '../../src/scim/filter/filter-parser';
 
 interface PgClient {
   connect(): Promise<void>;

@@ -6,8 +6,8 @@ import { resolveAttribute, type AttributeCatalog } from '../../src/orm/filter-ca
 import { Sql } from '../../src/orm/sql';
 import { schemasOf, type AttributeDefinition, type ResourceSpec } from '../../src/schema/registry';
 import { GROUP_RESOURCE, USER_RESOURCE } from '../../src/schema/resources';
-import { canonicalValuesOf, configureScimmy, SCIMMY } from '../../src/scim/scimmy';
-import { toScimUser, userDraftFromScim } from '../../src/scim/user.mapper';
+import { canonicalValuesOf, configureScimmy, SCIMMY } from '../../src/scim/schema/scimmy';
+import { toScimUser, userDraftFromScim } from '../../src/scim/resources/user.mapper';
 import { openTestDatabase } from '../support/database';
 
 /**

@@ -8,7 +8,7 @@ import { GroupSqlRepository } from '../../src/orm/group.repository';
 import { Sql } from '../../src/orm/sql';
 import { UserSqlRepository } from '../../src/orm/user.repository';
 import { OrmUnitOfWork } from '../../src/orm/unit-of-work';
-import { toScimUser } from '../../src/scim/user.mapper';
+import { toScimUser } from '../../src/scim/resources/user.mapper';
 import { openTestDatabase } from '../support/database';
 
 /**

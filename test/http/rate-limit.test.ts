@@ -3,7 +3,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { sharedCounterStore } from '../../src/roster';
-import { createRateLimits } from '../../src/scim/rate-limit';
+import { createRateLimits } from '../../src/scim/http/rate-limit';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { USER, expectScimError, scimClient, userBody } from '../support/scim';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { ListQuery } from '../../src/domain/ports';
-import { decodeCursor, fingerprint, nextCursor } from '../../src/scim/cursor';
-import { ScimError } from '../../src/scim/errors';
+import { decodeCursor, fingerprint, nextCursor } from '../../src/scim/list/cursor';
+import { ScimError } from '../../src/scim/http/errors';
 
 const F = fingerprint({});
 const SORTED = fingerprint({ sortBy: 'userName' });

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import express from 'express';
 import pino from 'pino';
 import SCIMMY from 'scimmy';
@@ -36,9 +36,9 @@ import {
   unsupportedMediaType,
   validated,
   type ScimErrorConstructor,
-} from '../../src/scim/errors';
-import { locals } from '../../src/scim/http';
-import { scimErrorHandler } from '../../src/scim/router';
+} from '../../src/scim/http/errors';
+import { locals } from '../../src/scim/http/http';
+import { scimErrorHandler } from '../../src/scim/http/router';
 
 /** What each domain error kind answers. The Record type makes a new kind fail the typecheck until it is listed here. */
 const EXPECTED_BY_KIND: Record<DomainErrorKind, [number, string | undefined]> = {
@@ -184,9 +184,9 @@ describe('validated (scimmy schema coercion)', () => {
 
 describe('refusal codes in src/scim', () => {
   const dir = join(__dirname, '../../src/scim');
-  const sources = readdirSync(dir)
-    .filter((name) => name.endsWith('.ts'))
-    .map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8') }));
+  const sources = (readdirSync(dir, { recursive: true }) as string[])
+    .filter((path) => path.endsWith('.ts'))
+    .map((path) => ({ name: basename(path), text: readFileSync(join(dir, path), 'utf8') }));
   const CODE = /^[a-z]+(?:\.[a-z0-9_]+)+$/;
   const CALL =
     /\b(?:invalidFilter|tooMany|uniqueness|mutability|invalidSyntax|invalidPath|noTarget|invalidValue|invalidVers|sensitive|invalidCursor|unauthorized|forbidden|notFound|conflict|preconditionFailed|payloadTooLarge|unsupportedMediaType|internalError|notImplemented|unavailable|tooManyRequests|validated)\(\s*'([^']*)'/g;

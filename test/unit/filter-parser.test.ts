@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { DomainError } from '../../src/domain/errors';
 import type { Filter } from '../../src/domain/filter';
-import { parseAttributePath, parseFilter } from '../../src/scim/filter-parser';
+import { parseAttributePath, parseFilter } from '../../src/scim/filter/filter-parser';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 

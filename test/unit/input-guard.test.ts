@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { isUtf8 } from 'node:buffer';
 import type { NextFunction, Request, Response } from 'express';
-import { ScimError } from '../../src/scim/errors';
-import { inputGuard, utf8Body } from '../../src/scim/input-guard';
+import { ScimError } from '../../src/scim/http/errors';
+import { inputGuard, utf8Body } from '../../src/scim/http/input-guard';
 
 /** What inputGuard does with this request: 'next', or the error it throws. */
 function guard(body: unknown, url = '/scim/v2/Users', query: Record<string, unknown> = {}): 'next' | ScimError {

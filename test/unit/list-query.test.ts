@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { listQueryFrom, listRequestFrom, MAX_INDEX } from '../../src/scim/list-query';
-import { ScimError } from '../../src/scim/errors';
-import { searchParams } from '../../src/scim/search';
+import { listQueryFrom, listRequestFrom, MAX_INDEX } from '../../src/scim/list/list-query';
+import { ScimError } from '../../src/scim/http/errors';
+import { searchParams } from '../../src/scim/list/search';
 
 const SEARCH = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
 

@@ -5,11 +5,11 @@ import { PasswordHashes } from '../../src/domain/password-hashing';
 import { StaleDraft, type VersionConditions } from '../../src/domain/service-deps';
 import { USER_DEFAULTS, type User, type UserDraft } from '../../src/domain/user';
 import type { UpdateOptions, UserService } from '../../src/domain/user.service';
-import { ScimError } from '../../src/scim/errors';
-import { groupWrites } from '../../src/scim/groups.routes';
-import { PATCH_ATTEMPTS } from '../../src/scim/resource-router';
-import { configureScimmy } from '../../src/scim/scimmy';
-import { userWrites } from '../../src/scim/users.routes';
+import { ScimError } from '../../src/scim/http/errors';
+import { groupWrites } from '../../src/scim/resources/groups.routes';
+import { PATCH_ATTEMPTS } from '../../src/scim/resources/resource-router';
+import { configureScimmy } from '../../src/scim/schema/scimmy';
+import { userWrites } from '../../src/scim/resources/users.routes';
 
 /**
  * The PATCH writers against services that stand in for the domain: what they hand over

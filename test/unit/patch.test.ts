@@ -2,11 +2,11 @@ import type { Actor } from '../../src/domain/actor';
 import { authorizeUserChange, type PolicySettings, type UserState } from '../../src/domain/policy';
 import { USER_DEFAULTS } from '../../src/domain/user';
 import { ROSTER_USER_SCHEMA } from '../../src/extensions/roster-user';
-import { ScimError, toScimError } from '../../src/scim/errors';
-import { applyPatch, parsePatchRequest } from '../../src/scim/patch';
-import { userSchemaIndex } from '../../src/scim/schema-index';
-import { ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA, configureScimmy } from '../../src/scim/scimmy';
-import { userDraftFromScim } from '../../src/scim/user.mapper';
+import { ScimError, toScimError } from '../../src/scim/http/errors';
+import { applyPatch, parsePatchRequest } from '../../src/scim/patch/patch';
+import { userSchemaIndex } from '../../src/scim/schema/schema-index';
+import { ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA, configureScimmy } from '../../src/scim/schema/scimmy';
+import { userDraftFromScim } from '../../src/scim/resources/user.mapper';
 
 /*
  * PATCH (RFC 7644 section 3.5.2) on a user, in memory: parsePatchRequest checks the

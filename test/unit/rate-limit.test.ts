@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { AuthFailureLimiter, RateLimiter } from '../../src/scim/rate-limit';
+import { AuthFailureLimiter, RateLimiter } from '../../src/scim/http/rate-limit';
 
 /**
  * Generated sequences against the in-memory limiters. The counters read the clock

@@ -1,10 +1,10 @@
-import type { AttributePath, Filter } from '../domain/filter';
-import { invalidPath, invalidSyntax, invalidValue, noTarget } from './errors';
-import { parseFilter } from './filter-parser';
-import { matchesElement } from './element-filter';
-import { normalizeValue } from './interop';
-import type { AttributeInfo, SchemaIndex } from './schema-index';
-import { PATCH_OP_SCHEMA } from './scimmy';
+import type { AttributePath, Filter } from '../../domain/filter';
+import { invalidPath, invalidSyntax, invalidValue, noTarget } from '../http/errors';
+import { parseFilter } from '../filter/filter-parser';
+import { matchesElement } from '../filter/element-filter';
+import { normalizeValue } from '../schema/interop';
+import type { AttributeInfo, SchemaIndex } from '../schema/schema-index';
+import { PATCH_OP_SCHEMA } from '../schema/scimmy';
 
 type Json = Record<string, unknown>;
 

@@ -1,11 +1,11 @@
 import { Router, type Request } from 'express';
-import { forbidden, notFound } from './errors';
-import { handler } from './handler';
-import { scimBaseUrl, sendScim } from './http';
-import { DEFAULT_COUNT } from './list-query';
-import { MAX_RESULTS } from './limits';
-import { listResponse } from './list-response';
-import { SCIMMY, withSuggestedValues } from './scimmy';
+import { forbidden, notFound } from '../http/errors';
+import { handler } from '../http/handler';
+import { scimBaseUrl, sendScim } from '../http/http';
+import { DEFAULT_COUNT } from '../list/list-query';
+import { MAX_RESULTS } from '../http/limits';
+import { listResponse } from '../list/list-response';
+import { SCIMMY, withSuggestedValues } from '../schema/scimmy';
 
 type Json = Record<string, unknown>;
 

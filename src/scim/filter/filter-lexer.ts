@@ -4,7 +4,7 @@
  * decided by the parser from its position. Positions are 1-based character offsets,
  * used in error messages ("at position 12").
  */
-import { invalidFilter } from '../domain/errors';
+import { invalidFilter } from '../../domain/errors';
 
 export type Token =
   | { type: '(' | ')' | '[' | ']' | 'end'; pos: number }

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { Actor } from '../domain/actor';
+import type { Actor } from '../../domain/actor';
 import { ScimError, unauthorized } from './errors';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';

@@ -1,16 +1,16 @@
 import type { Router } from 'express';
-import type { Actor } from '../domain/actor';
-import { PasswordHashes } from '../domain/password-hashing';
-import { assertVersion } from '../domain/service-deps';
-import type { User } from '../domain/user';
-import type { UserService } from '../domain/user.service';
-import { listRequestFrom } from './list-query';
-import { listResponseText } from './list-response';
-import { applyPatch, parsePatchRequest } from './patch';
-import { isExcluded, project, projectionFrom, type Projection } from './projection';
+import type { Actor } from '../../domain/actor';
+import { PasswordHashes } from '../../domain/password-hashing';
+import { assertVersion } from '../../domain/service-deps';
+import type { User } from '../../domain/user';
+import type { UserService } from '../../domain/user.service';
+import { listRequestFrom } from '../list/list-query';
+import { listResponseText } from '../list/list-response';
+import { applyPatch, parsePatchRequest } from '../patch/patch';
+import { isExcluded, project, projectionFrom, type Projection } from '../list/projection';
 import { pageResponse, resourceRouter, untilFresh, type ListAnswer, type ResourceWrites } from './resource-router';
-import { userSchemaIndex } from './schema-index';
-import type { QueryParams } from './search';
+import { userSchemaIndex } from '../schema/schema-index';
+import type { QueryParams } from '../list/search';
 import { toScimUser, userDraftFromScim } from './user.mapper';
 
 /** Users as SCIM resources, with `groups` read only when the projection keeps it. */

@@ -24,8 +24,8 @@
  *
  * Every error is an `invalidFilter` naming what was wrong and its 1-based position.
  */
-import { invalidFilter } from '../domain/errors';
-import type { AttributePath, CompareOperator, Filter, FilterValue } from '../domain/filter';
+import { invalidFilter } from '../../domain/errors';
+import type { AttributePath, CompareOperator, Filter, FilterValue } from '../../domain/filter';
 import { describe, tokenize, type Token } from './filter-lexer';
 
 export interface FilterLimits {

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import type { ListQuery, Page, PageKey } from '../domain/ports';
-import { invalidCursor } from './errors';
+import type { ListQuery, Page, PageKey } from '../../domain/ports';
+import { invalidCursor } from '../http/errors';
 import type { QueryParams } from './search';
 
 /**

@@ -1,12 +1,12 @@
-import { accountTypeOf, organizationRoleNamed, systemRoleNamed } from '../domain/roles';
-import type { MultiValue, User, UserDraft } from '../domain/user';
-import type { AttributeDefinition } from '../schema/registry';
-import { ROSTER_EXTENSION, ROSTER_USER_SCHEMA, USER_RESOURCE } from '../schema/resources';
-import { invalidSyntax, invalidValue, validated } from './errors';
-import { etagOf } from './http';
-import { foldQualifiedKeys, normalizeResource } from './interop';
-import { userSchemaIndex } from './schema-index';
-import { ENTERPRISE_USER_SCHEMA, SCIMMY, USER_SCHEMA } from './scimmy';
+import { accountTypeOf, organizationRoleNamed, systemRoleNamed } from '../../domain/roles';
+import type { MultiValue, User, UserDraft } from '../../domain/user';
+import type { AttributeDefinition } from '../../schema/registry';
+import { ROSTER_EXTENSION, ROSTER_USER_SCHEMA, USER_RESOURCE } from '../../schema/resources';
+import { invalidSyntax, invalidValue, validated } from '../http/errors';
+import { etagOf } from '../http/http';
+import { foldQualifiedKeys, normalizeResource } from '../schema/interop';
+import { userSchemaIndex } from '../schema/schema-index';
+import { ENTERPRISE_USER_SCHEMA, SCIMMY, USER_SCHEMA } from '../schema/scimmy';
 
 type Json = Record<string, unknown>;
 

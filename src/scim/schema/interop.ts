@@ -1,5 +1,5 @@
 import type { AttributeInfo, SchemaIndex } from './schema-index';
-import { invalidPath, invalidSyntax } from './errors';
+import { invalidPath, invalidSyntax } from '../http/errors';
 
 type Json = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import SCIMMY from 'scimmy';
-import { DomainError, type DomainErrorKind } from '../domain/errors';
+import { DomainError, type DomainErrorKind } from '../../domain/errors';
 
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 

@@ -1,5 +1,5 @@
-import type { AttributePath } from '../domain/filter';
-import { invalidPath } from './errors';
+import type { AttributePath } from '../../domain/filter';
+import { invalidPath } from '../http/errors';
 import { canonicalValuesOf, SCIMMY } from './scimmy';
 
 /** What Roster needs to know of one attribute of a schema, read from scimmy's definitions. */

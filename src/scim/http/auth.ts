@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import passport from 'passport';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
-import type { Actor } from '../domain/actor';
-import { hashSecret, type CredentialService } from '../domain/credential.service';
+import type { Actor } from '../../domain/actor';
+import { hashSecret, type CredentialService } from '../../domain/credential.service';
 import { toScimError, unauthorized } from './errors';
 import { locals, sendScimError } from './http';
 import { clientAddress, refuseTooMany, type AuthFailureLimiter } from './rate-limit';

@@ -1,6 +1,6 @@
-import type { Filter, FilterValue } from '../domain/filter';
-import { invalidFilter } from './errors';
-import type { AttributeInfo } from './schema-index';
+import type { Filter, FilterValue } from '../../domain/filter';
+import { invalidFilter } from '../http/errors';
+import type { AttributeInfo } from '../schema/schema-index';
 
 type Json = Record<string, unknown>;
 

@@ -1,10 +1,10 @@
 import type { QueryParams } from './search';
-import type { AttributePath } from '../domain/filter';
-import type { ListQuery } from '../domain/ports';
+import type { AttributePath } from '../../domain/filter';
+import type { ListQuery } from '../../domain/ports';
 import { decodeCursor, fingerprint, type CursorContext } from './cursor';
-import { invalidPath, invalidValue } from './errors';
-import { parseAttributePath, parseFilter } from './filter-parser';
-import { MAX_RESULTS } from './limits';
+import { invalidPath, invalidValue } from '../http/errors';
+import { parseAttributePath, parseFilter } from '../filter/filter-parser';
+import { MAX_RESULTS } from '../http/limits';
 
 export const DEFAULT_COUNT = 100;
 

@@ -1,14 +1,14 @@
 import express, { Router } from 'express';
-import type { Actor } from '../domain/actor';
-import type { GroupService } from '../domain/group.service';
-import type { UserService } from '../domain/user.service';
-import { conflict, invalidPath, invalidSyntax, invalidValue, payloadTooLarge, toScimError } from './errors';
+import type { Actor } from '../../domain/actor';
+import type { GroupService } from '../../domain/group.service';
+import type { UserService } from '../../domain/user.service';
+import { conflict, invalidPath, invalidSyntax, invalidValue, payloadTooLarge, toScimError } from '../http/errors';
 import { groupWrites } from './groups.routes';
-import { handler } from './handler';
-import { inputGuard, utf8Body } from './input-guard';
-import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES } from './limits';
-import { actorOf, etagOf, locals, scimBaseUrl, sendScim, versionDemanded } from './http';
-import { tooManyRequests } from './rate-limit';
+import { handler } from '../http/handler';
+import { inputGuard, utf8Body } from '../http/input-guard';
+import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES } from '../http/limits';
+import { actorOf, etagOf, locals, scimBaseUrl, sendScim, versionDemanded } from '../http/http';
+import { tooManyRequests } from '../http/rate-limit';
 import { userWrites } from './users.routes';
 
 export const BULK_REQUEST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
@@ -214,7 +214,7 @@ async function runOperations(
 export function bulkRouter(deps: BulkDeps): Router {
   const router = Router();
   const writes: Writes = { Users: userWrites(deps.users), Groups: groupWrites(deps.groups) };
-  // Mounted at /Bulk (scim/router.ts).
+  // Mounted at /Bulk (scim/http/router.ts).
   router.post(
     '/',
     express.json({ type: ['application/scim+json', 'application/json', 'application/*+json'], limit: BULK_MAX_PAYLOAD_BYTES, verify: utf8Body }),

@@ -1,18 +1,18 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { CredentialService } from '../domain/credential.service';
-import type { GroupService } from '../domain/group.service';
-import type { UserService } from '../domain/user.service';
+import type { CredentialService } from '../../domain/credential.service';
+import type { GroupService } from '../../domain/group.service';
+import type { UserService } from '../../domain/user.service';
 import { bearerAuth } from './auth';
-import { discoveryRouter } from './discovery.routes';
-import { bulkRouter } from './bulk';
+import { discoveryRouter } from '../resources/discovery.routes';
+import { bulkRouter } from '../resources/bulk';
 import { inputGuard, utf8Body } from './input-guard';
 import { invalidSyntax, notImplemented, payloadTooLarge, routeNotFound, toScimError, unsupportedMediaType, type ScimError } from './errors';
-import { groupsRouter } from './groups.routes';
+import { groupsRouter } from '../resources/groups.routes';
 import { locals, sendScimError } from './http';
-import { configureScimmy } from './scimmy';
-import { rootSearchRouter } from './root-search';
-import { usersRouter } from './users.routes';
+import { configureScimmy } from '../schema/scimmy';
+import { rootSearchRouter } from '../list/root-search';
+import { usersRouter } from '../resources/users.routes';
 import type { AuthFailureLimiter, RateLimiter } from './rate-limit';
 
 export interface ScimDeps {

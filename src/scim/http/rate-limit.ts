@@ -87,7 +87,7 @@ export function refuseTooMany(res: Response, wait: number, code?: string, detail
  * `burst / perSecond` seconds rounded to a whole number (at least 1), and a credential
  * may take `perSecond × window` points in each window (at least `burst`): with the
  * defaults (100/s, burst 200), 200 every 2 seconds. Every request takes one point, and
- * a Bulk request one more per operation (scim/bulk.ts). Over the limit the answer is
+ * a Bulk request one more per operation (scim/resources/bulk.ts). Over the limit the answer is
  * 429 with an integer `Retry-After` and a SCIM error body.
  */
 export class RateLimiter {
@@ -118,7 +118,7 @@ export class RateLimiter {
 /**
  * Failed authentications per client address: a token that was looked up and did not
  * authenticate counts one failure. An address may have `perMinute` failures in its
- * current minute; after that it is refused (scim/auth.ts) until the minute ends.
+ * current minute; after that it is refused (scim/http/auth.ts) until the minute ends.
  * Missing or malformed headers cost no lookup and are not counted.
  *
  * A lookup takes its point before it runs (`attempt`) and gives it back when the token

@@ -1,11 +1,11 @@
-import type { Group, GroupDraft, GroupMember } from '../domain/group';
-import { invalidSyntax, validated } from './errors';
-import { memberIds } from './group-patch';
-import { foldQualifiedKeys, normalizeResource } from './interop';
-import { groupSchemaIndex } from './schema-index';
-import { GROUP_RESOURCE } from '../schema/resources';
-import { GROUP_SCHEMA, SCIMMY } from './scimmy';
-import { etagOf } from './http';
+import type { Group, GroupDraft, GroupMember } from '../../domain/group';
+import { invalidSyntax, validated } from '../http/errors';
+import { memberIds } from '../patch/group-patch';
+import { foldQualifiedKeys, normalizeResource } from '../schema/interop';
+import { groupSchemaIndex } from '../schema/schema-index';
+import { GROUP_RESOURCE } from '../../schema/resources';
+import { GROUP_SCHEMA, SCIMMY } from '../schema/scimmy';
+import { etagOf } from '../http/http';
 import { hasKey } from './user.mapper';
 
 type Json = Record<string, unknown>;

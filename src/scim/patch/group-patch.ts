@@ -1,8 +1,8 @@
-import type { Filter } from '../domain/filter';
-import type { MembershipChange } from '../domain/group';
-import { invalidPath, invalidValue } from './errors';
+import type { Filter } from '../../domain/filter';
+import type { MembershipChange } from '../../domain/group';
+import { invalidPath, invalidValue } from '../http/errors';
 import type { PatchOperation } from './patch';
-import { GROUP_SCHEMA } from './scimmy';
+import { GROUP_SCHEMA } from '../schema/scimmy';
 
 type Json = Record<string, unknown>;
 

@@ -1,17 +1,17 @@
 import { Router } from 'express';
-import { DomainError } from '../domain/errors';
-import type { GroupService } from '../domain/group.service';
-import type { Page } from '../domain/ports';
-import type { UserService } from '../domain/user.service';
-import { renderGroups } from './groups.routes';
-import { invalidValue } from './errors';
-import { handler } from './handler';
-import { actorOf, scimBaseUrl, sendScim } from './http';
+import { DomainError } from '../../domain/errors';
+import type { GroupService } from '../../domain/group.service';
+import type { Page } from '../../domain/ports';
+import type { UserService } from '../../domain/user.service';
+import { renderGroups } from '../resources/groups.routes';
+import { invalidValue } from '../http/errors';
+import { handler } from '../http/handler';
+import { actorOf, scimBaseUrl, sendScim } from '../http/http';
 import { listQueryFrom } from './list-query';
 import { listResponse } from './list-response';
 import { projectionFrom } from './projection';
 import { searchParams } from './search';
-import { renderUsers } from './users.routes';
+import { renderUsers } from '../resources/users.routes';
 
 /**
  * `POST /.search` at the service root (RFC 7644 section 3.4.3): Users, then Groups,

@@ -1,4 +1,4 @@
-import { LIST_RESPONSE_SCHEMA } from './scimmy';
+import { LIST_RESPONSE_SCHEMA } from '../schema/scimmy';
 
 /**
  * A ListResponse built from a page the database already cut: Resources are exactly

@@ -1,15 +1,15 @@
 import type { Router } from 'express';
-import type { Actor } from '../domain/actor';
-import type { Group } from '../domain/group';
-import type { GroupService } from '../domain/group.service';
-import { assertVersion } from '../domain/service-deps';
+import type { Actor } from '../../domain/actor';
+import type { Group } from '../../domain/group';
+import type { GroupService } from '../../domain/group.service';
+import { assertVersion } from '../../domain/service-deps';
 import { groupDraftFromScim, toScimGroup } from './group.mapper';
-import { splitGroupPatch } from './group-patch';
-import { listRequestFrom } from './list-query';
-import { applyPatch, parsePatchRequest } from './patch';
-import { isExcluded, project, projectionFrom, type Projection } from './projection';
+import { splitGroupPatch } from '../patch/group-patch';
+import { listRequestFrom } from '../list/list-query';
+import { applyPatch, parsePatchRequest } from '../patch/patch';
+import { isExcluded, project, projectionFrom, type Projection } from '../list/projection';
 import { pageResponse, resourceRouter, untilFresh, type ResourceWrites } from './resource-router';
-import { groupSchemaIndex } from './schema-index';
+import { groupSchemaIndex } from '../schema/schema-index';
 
 /** Groups as SCIM resources; members are read only when the projection keeps them. */
 export async function renderGroups(groups: GroupService, actor: Actor, baseUrl: string, list: Group[], projection: Projection) {

@@ -1,8 +1,8 @@
 import SCIMMY from 'scimmy';
-import { rosterUserExtension } from '../extensions/roster-user';
-import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES, MAX_RESULTS } from './limits';
+import { rosterUserExtension } from '../../extensions/roster-user';
+import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES, MAX_RESULTS } from '../http/limits';
 
-export { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from '../schema/resources';
+export { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from '../../schema/resources';
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 

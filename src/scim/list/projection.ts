@@ -1,5 +1,5 @@
 import type { QueryParams } from './search';
-import type { AttributePath } from '../domain/filter';
+import type { AttributePath } from '../../domain/filter';
 import { attributePath } from './list-query';
 
 type Json = Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { invalidSyntax, invalidValue } from './errors';
+import { invalidSyntax, invalidValue } from '../http/errors';
 
 /** Query parameters of a list, from the URL or from a SearchRequest body. */
 export type QueryParams = Record<string, unknown>;

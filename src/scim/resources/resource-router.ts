@@ -1,15 +1,15 @@
 import { Router, type Request, type Response } from 'express';
-import type { Actor } from '../domain/actor';
-import type { Page } from '../domain/ports';
-import { StaleDraft } from '../domain/service-deps';
-import { nextCursor } from './cursor';
-import { unavailable } from './errors';
-import { handler } from './handler';
-import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, sendNotModified, sendResource, sendScim, sendScimText, wantsBody } from './http';
-import type { listRequestFrom } from './list-query';
-import { cursorListResponse, listResponse } from './list-response';
-import { projectionFrom, type Projection } from './projection';
-import { searchParams, type QueryParams } from './search';
+import type { Actor } from '../../domain/actor';
+import type { Page } from '../../domain/ports';
+import { StaleDraft } from '../../domain/service-deps';
+import { nextCursor } from '../list/cursor';
+import { unavailable } from '../http/errors';
+import { handler } from '../http/handler';
+import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, sendNotModified, sendResource, sendScim, sendScimText, wantsBody } from '../http/http';
+import type { listRequestFrom } from '../list/list-query';
+import { cursorListResponse, listResponse } from '../list/list-response';
+import { projectionFrom, type Projection } from '../list/projection';
+import { searchParams, type QueryParams } from '../list/search';
 
 type Json = Record<string, unknown>;
 
