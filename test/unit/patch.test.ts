@@ -190,10 +190,9 @@ describe('applyPatch: replace', () => {
     expect(result.emails).toEqual([{ value: 'only@example.com', type: 'work' }]);
   });
 
-  it('on a complex attribute sets it anew: sub-attributes not given are gone (add merges)', () => {
-    // RFC 7644 section 3.5.2.3 leaves sub-attributes not given unchanged on replace; this
-    // pins what Roster does today, so a change to it is made on purpose.
-    expect(patched(ada(), { op: 'replace', path: 'name', value: { givenName: 'Augusta' } }).name).toEqual({ givenName: 'Augusta' });
+  it('on a complex attribute replaces the sub-attributes given and leaves the others (RFC 7644 section 3.5.2.3)', () => {
+    expect(patched(ada(), { op: 'replace', path: 'name', value: { givenName: 'Augusta' } }).name).toEqual({ givenName: 'Augusta', familyName: 'Lovelace' });
+    expect(patched(ada(), { op: 'replace', value: { name: { givenName: 'Augusta' } } }).name).toEqual({ givenName: 'Augusta', familyName: 'Lovelace' });
   });
 
   it('on a sub-attribute changes only that sub-attribute', () => {

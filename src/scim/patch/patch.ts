@@ -256,8 +256,10 @@ function removeAttribute({ rawValue, attribute, container, name, current }: Targ
 }
 
 /**
- * add or replace on a whole attribute: add appends new values to a multi-valued one and
- * merges into a complex one; replace sets the list, or the complex value, anew.
+ * add or replace on a whole attribute: add appends new values to a multi-valued one,
+ * replace sets the list anew. On a single-valued complex attribute both merge: the
+ * sub-attributes the value gives replace their values, the others are left unchanged
+ * (RFC 7644 section 3.5.2.3).
  */
 function setAttribute({ op, rawValue, attribute, container, name, current }: Target): void {
   const value = normalizeValue(rawValue, attribute);
@@ -276,7 +278,7 @@ function setAttribute({ op, rawValue, attribute, container, name, current }: Tar
     return;
   }
   if (attribute.type === 'complex' && value && typeof value === 'object' && !Array.isArray(value)) {
-    const base = op === 'add' && current && typeof current === 'object' ? (current as Json) : {};
+    const base = current && typeof current === 'object' && !Array.isArray(current) ? (current as Json) : {};
     setKey(container, name, { ...base, ...(value as Json) });
     return;
   }
