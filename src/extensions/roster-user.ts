@@ -16,7 +16,7 @@ export function scimmyConfig(definition: AttributeDefinition): Record<string, un
     returned,
     required: definition.required,
     caseExact: definition.caseExact,
-    uniqueness: definition.uniqueness === 'none' ? false : definition.uniqueness,
+    uniqueness: definition.uniqueness,
     ...(definition.canonicalValues && definition.canonicalValues.length > 0 ? { canonicalValues: [...definition.canonicalValues] } : {}),
     ...(definition.referenceTypes ? { referenceTypes: [...definition.referenceTypes] } : {}),
     ...(definition.description ? { description: definition.description } : {}),

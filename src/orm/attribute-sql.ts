@@ -141,6 +141,8 @@ export interface StoredField {
   /** `name`: part -> column. */
   parts?: Record<string, string>;
   json: boolean;
+  /** Read-only attributes (`mfaEnabled`) are read from the row, never written from a draft. */
+  writable: boolean;
 }
 
 /**
@@ -152,15 +154,17 @@ function storedFields(resource: ResourceSpec): StoredField[] {
   const out: StoredField[] = [];
   for (const schema of schemasOf(resource)) {
     if (schema.jsonColumn && schema.field) {
-      out.push({ field: schema.field, column: schema.jsonColumn, json: true });
+      out.push({ field: schema.field, column: schema.jsonColumn, json: true, writable: true });
       continue;
     }
     for (const a of schema.attributes) {
-      if (a.storage.kind === 'column') out.push({ field: a.name, column: a.storage.column, json: a.storage.columnType === 'jsonb' });
+      if (a.storage.kind === 'column') {
+        out.push({ field: a.name, column: a.storage.column, json: a.storage.columnType === 'jsonb', writable: a.mutability !== 'readOnly' });
+      }
       if (a.storage.kind === 'columns') {
         const parts: Record<string, string> = {};
         for (const s of a.subAttributes) if (s.storage.kind === 'column') parts[s.name] = s.storage.column;
-        out.push({ field: a.name, parts, json: false });
+        out.push({ field: a.name, parts, json: false, writable: a.mutability !== 'readOnly' });
       }
     }
   }

@@ -59,9 +59,10 @@ export class GroupSqlRepository implements GroupRepository {
     if (changes.displayName !== undefined) pairs.push(['display_name', changes.displayName]);
     if (changes.externalId !== undefined) pairs.push(['external_id', changes.externalId]);
     const sets = pairs.map(([c]) => `${c} = ?`).concat('version = version + 1', 'updated_at = clock_timestamp()');
-    const row = await this.sql.one<Row>(`update groups set ${sets.join(', ')} where id = ? returning *`, [
+    const row = await this.sql.one<Row>(`update groups set ${sets.join(', ')} where id = ? and organization_id = ? returning *`, [
       ...pairs.map(([, v]) => v),
       group.id,
+      group.organizationId,
     ]);
     return toGroup(row as Row);
   }

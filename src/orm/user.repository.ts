@@ -15,7 +15,7 @@ function columnValues(fields: Partial<UserFields>): [string, unknown][] {
   const values = fields as Record<string, unknown>;
   for (const stored of USER_FIELDS) {
     const value = values[stored.field];
-    if (value === undefined) continue;
+    if (value === undefined || !stored.writable) continue;
     if (stored.parts) {
       const parts = (value ?? {}) as Record<string, string | undefined>;
       for (const [part, column] of Object.entries(stored.parts)) out.push([column, parts[part] ?? null]);

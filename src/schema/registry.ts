@@ -8,7 +8,7 @@
  * - orm/: the filter and sort catalog, the repository's columns, the SQL that renders a
  *   page of users;
  * - the entity the migrations are generated from.
- * test/unit/registry.test.ts walks the registry and fails when any consumer disagrees.
+ * test/db/registry.test.ts walks the registry and fails when any consumer disagrees.
  *
  * Adding an attribute is one entry here and one migration (`npm run migration:create`).
  *

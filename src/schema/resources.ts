@@ -64,7 +64,7 @@ const userCore: SchemaSpec = {
     attribute('locale', 'string', text('locale')),
     attribute('timezone', 'string', text('timezone')),
     attribute('active', 'boolean', column('active', 'boolean', { nullable: false, default: 'true' })),
-    attribute('password', 'string', { kind: 'secret' }, { returned: 'never' }),
+    attribute('password', 'string', { kind: 'secret' }, { mutability: 'writeOnly', returned: 'never' }),
     typedElements('emails', ['work', 'home', 'other']),
     typedElements('phoneNumbers', ['work', 'home', 'mobile', 'fax', 'pager', 'other']),
     typedElements('ims', ['aim', 'gtalk', 'icq', 'xmpp', 'msn', 'skype', 'qq', 'yahoo']),
@@ -77,6 +77,9 @@ const userCore: SchemaSpec = {
         attribute('primary', 'boolean', json()),
       ],
     }),
+    typedElements('entitlements', []),
+    typedElements('roles', []),
+    typedElements('x509Certificates', [], attribute('value', 'binary', json(), { caseExact: true })),
     attribute('groups', 'complex', relation, {
       multiValued: true,
       mutability: 'readOnly',
@@ -87,9 +90,6 @@ const userCore: SchemaSpec = {
         attribute('type', 'string', relation, { mutability: 'readOnly', canonicalValues: ['direct', 'indirect'] }),
       ],
     }),
-    typedElements('entitlements', []),
-    typedElements('roles', []),
-    typedElements('x509Certificates', [], attribute('value', 'binary', json(), { caseExact: true })),
     meta,
   ],
 };

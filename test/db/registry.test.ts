@@ -1,12 +1,11 @@
 import { USER_DEFAULTS, type User } from '../../src/domain/user';
-import { scimmyConfig } from '../../src/extensions/roster-user';
 import { GROUP_CATALOG, USER_CATALOG, USER_FIELDS } from '../../src/orm/attribute-sql';
 import type { Database } from '../../src/orm/database';
-import { resolveAttribute, type AttributeCatalog } from '../../src/orm/filter-catalog';
+import { jsonText, resolveAttribute, type AttributeCatalog } from '../../src/orm/filter-catalog';
 import { Sql } from '../../src/orm/sql';
 import { schemasOf, type AttributeDefinition, type ResourceSpec } from '../../src/schema/registry';
-import { GROUP_RESOURCE, USER_RESOURCE } from '../../src/schema/resources';
-import { canonicalValuesOf, configureScimmy, SCIMMY } from '../../src/scim/schema/scimmy';
+import { ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, ROSTER_USER_SCHEMA, USER_RESOURCE } from '../../src/schema/resources';
+import { configureScimmy, SCIMMY, withSuggestedValues } from '../../src/scim/schema/scimmy';
 import { toScimUser, userDraftFromScim } from '../../src/scim/resources/user.mapper';
 import { openTestDatabase } from '../support/database';
 
@@ -18,11 +17,19 @@ import { openTestDatabase } from '../support/database';
  */
 type Json = Record<string, unknown>;
 
-interface ScimmyAttribute {
+/** An attribute as /Schemas shows it (RFC 7643 section 7). */
+interface Described {
   name: string;
   type: string;
-  config: Json;
-  subAttributes?: ScimmyAttribute[];
+  multiValued: boolean;
+  required: boolean;
+  caseExact: boolean;
+  mutability: string;
+  returned: string;
+  uniqueness?: string;
+  canonicalValues?: string[];
+  referenceTypes?: string[];
+  subAttributes?: Described[];
 }
 
 let database: Database;
@@ -35,10 +42,43 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
-const RESOURCES: [string, ResourceSpec, { definition: { id: string; attributes: unknown[] } }, AttributeCatalog][] = [
-  ['User', USER_RESOURCE, SCIMMY.Schemas.User as never, USER_CATALOG],
-  ['Group', GROUP_RESOURCE, SCIMMY.Schemas.Group as never, GROUP_CATALOG],
+const RESOURCES: [string, ResourceSpec, AttributeCatalog][] = [
+  ['User', USER_RESOURCE, USER_CATALOG],
+  ['Group', GROUP_RESOURCE, GROUP_CATALOG],
 ];
+
+/** What /Schemas serves for a schema: scimmy's description, with the suggested canonical values written back. */
+function served(id: string): Described[] {
+  const definition = SCIMMY.Schemas.declared().find((d) => d.id === id) as { describe(): unknown } | undefined;
+  if (!definition) throw new Error(`/Schemas has no ${id}`);
+  return (withSuggestedValues(JSON.parse(JSON.stringify(definition.describe())) as Json).attributes as Described[]).filter((a) => a.name !== 'schemas');
+}
+
+/** The characteristics the registry states, as /Schemas spells them. scimmy writes uniqueness `false` for some core attributes: that is `none`. */
+const fromRegistry = (a: AttributeDefinition) => ({
+  name: a.name,
+  type: a.type,
+  multiValued: a.multiValued,
+  required: a.required,
+  caseExact: a.caseExact,
+  mutability: a.mutability,
+  returned: a.returned,
+  uniqueness: a.uniqueness,
+  canonicalValues: a.canonicalValues && a.canonicalValues.length > 0 ? [...a.canonicalValues] : undefined,
+  referenceTypes: a.referenceTypes ? [...a.referenceTypes] : undefined,
+});
+const fromSchemas = (a: Described) => ({
+  name: a.name,
+  type: a.type,
+  multiValued: a.multiValued === true,
+  required: a.required === true,
+  caseExact: a.caseExact === true,
+  mutability: a.mutability,
+  returned: a.returned,
+  uniqueness: a.uniqueness === undefined || String(a.uniqueness) === 'false' ? 'none' : a.uniqueness,
+  canonicalValues: a.canonicalValues && a.canonicalValues.length > 0 ? a.canonicalValues : undefined,
+  referenceTypes: a.referenceTypes && a.referenceTypes.length > 0 ? a.referenceTypes : undefined,
+});
 
 /** Every attribute and sub-attribute of a resource, with its schema and its parent. */
 function walk(resource: ResourceSpec) {
@@ -52,48 +92,17 @@ function walk(resource: ResourceSpec) {
   return out;
 }
 
-/** scimmy's definition of a schema: the core one, or an extension attached to it. */
-function scimmySchema(definition: { id: string; attributes: unknown[] }, id: string): ScimmyAttribute[] {
-  if (definition.id === id) return definition.attributes as ScimmyAttribute[];
-  const extension = (definition.attributes as { id?: string; attributes?: unknown[] }[]).find((a) => a.id === id);
-  if (!extension?.attributes) throw new Error(`scimmy has no schema ${id}`);
-  return extension.attributes as ScimmyAttribute[];
-}
-
-/** The characteristics both sides state, in scimmy's spelling (scimmy writes uniqueness of some multi-valued attributes as `false`). */
-function characteristics(name: string, type: string, config: Json) {
-  const canonical = Array.isArray(config.canonicalValues) && config.canonicalValues.length > 0 ? [...(config.canonicalValues as string[])] : undefined;
-  return {
-    name,
-    type,
-    multiValued: config.multiValued === true,
-    mutable: config.mutable ?? true,
-    returned: config.returned ?? true,
-    required: config.required === true,
-    caseExact: config.caseExact === true,
-    canonicalValues: canonical,
-    referenceTypes: Array.isArray(config.referenceTypes) && config.referenceTypes.length > 0 ? config.referenceTypes : undefined,
-  };
-}
-
-describe.each(RESOURCES)('the registry of %s', (_name, resource, scimmyResource, catalog) => {
-  it('agrees with every attribute of scimmy schema definitions, both ways', () => {
+describe.each(RESOURCES)('the registry of %s', (_name, resource, catalog) => {
+  it('is what /Schemas serves, attribute by attribute, both ways', () => {
+    const common = ['id', 'externalId', 'meta']; // RFC 7643 section 3.1: /Schemas leaves them out
     for (const schema of schemasOf(resource)) {
-      const scimmyAttributes = scimmySchema(scimmyResource.definition, schema.id).filter((a) => a.name !== 'schemas' && a.config);
-      const ours = schema.attributes;
-      // The core definitions carry id, externalId and meta; an extension's attributes are its own.
-      expect(ours.map((a) => a.name).sort()).toEqual(scimmyAttributes.map((a) => a.name).filter((n) => schema.id === resource.core.id || !['id', 'externalId', 'meta'].includes(n)).sort());
+      const theirs = served(schema.id);
+      const ours = schema.attributes.filter((a) => !common.includes(a.name));
+      expect(ours.map((a) => a.name).sort()).toEqual(theirs.map((a) => a.name).sort());
       for (const a of ours) {
-        const theirs = scimmyAttributes.find((s) => s.name === a.name) as ScimmyAttribute;
-        expect(characteristics(a.name, a.type, scimmyConfig(a))).toEqual(characteristics(theirs.name, theirs.type, theirs.config));
-        expect(a.subAttributes.map((s) => s.name)).toEqual((theirs.subAttributes ?? []).map((s) => s.name));
-        for (const sub of a.subAttributes) {
-          const theirSub = (theirs.subAttributes ?? []).find((s) => s.name === sub.name) as ScimmyAttribute;
-          expect(characteristics(`${a.name}.${sub.name}`, sub.type, scimmyConfig(sub))).toEqual(
-            // Canonical values of sub-attributes of multi-valued attributes are suggestions, kept beside scimmy's config.
-            characteristics(`${a.name}.${theirSub.name}`, theirSub.type, { ...theirSub.config, canonicalValues: canonicalValuesOf(theirSub) }),
-          );
-        }
+        const described = theirs.find((d) => d.name === a.name) as Described;
+        expect(fromRegistry(a)).toEqual(fromSchemas(described));
+        expect(a.subAttributes.map(fromRegistry)).toEqual((described.subAttributes ?? []).map(fromSchemas));
       }
     }
   });
@@ -113,6 +122,31 @@ describe.each(RESOURCES)('the registry of %s', (_name, resource, scimmyResource,
       };
       if (filterable) expect(resolve).not.toThrow();
       else expect(resolve).toThrow();
+    }
+  });
+
+  it('compares each filterable attribute where it is stored, as its type, case-exactly where the registry says', () => {
+    const alias = resource.name === 'User' ? 'u' : 'g';
+    const stringLike = ['string', 'reference', 'binary'];
+    for (const { schema, attribute, parent } of walk(resource)) {
+      if (!attribute.filterable || (parent && !parent.filterable) || (!parent && attribute.subAttributes.length > 0)) continue;
+      const spec = resolveAttribute(catalog, parent ? { schema, attribute: parent.name, subAttribute: attribute.name } : { schema, attribute: attribute.name });
+      const target = (parent ? (spec as unknown as { subAttributes: Record<string, unknown> }).subAttributes[attribute.name] : spec) as {
+        sql?: string;
+        type: string;
+        caseExact: boolean;
+      };
+      const name = parent ? `${parent.name}.${attribute.name}` : attribute.name;
+      expect({ name, type: target.type }).toEqual({ name, type: attribute.type });
+      // A derived attribute's comparison is the store's own expression (orm/attribute-sql.ts DERIVED).
+      if (stringLike.includes(attribute.type) && attribute.storage.kind !== 'derived') {
+        const exact = attribute.caseExact || attribute.comparedExactly === true || attribute.type !== 'string';
+        expect({ name, caseExact: target.caseExact }).toEqual({ name, caseExact: exact });
+      }
+      if (attribute.storage.kind === 'column' && !parent) expect({ name, sql: target.sql }).toEqual({ name, sql: `${alias}.${attribute.storage.column}` });
+      if (attribute.storage.kind === 'column' && parent?.storage.kind === 'columns') expect(target.sql).toBe(`${alias}.${attribute.storage.column}`);
+      const jsonColumn = schemasOf(resource).find((x) => x.id === schema)?.jsonColumn;
+      if (attribute.storage.kind === 'json' && jsonColumn) expect(target.sql).toBe(jsonText(`${alias}.${jsonColumn}`, attribute.storage.keys));
     }
   });
 
@@ -166,11 +200,23 @@ describe('the registry of User, read and written', () => {
     expect(draft.enterprise).toMatchObject({ employeeNumber: 'employeeNumber-text' });
     // Every stored field has a column, and nothing the repository writes lacks an attribute.
     expect(USER_FIELDS.map((f) => f.field).sort()).toEqual(Object.keys({ ...USER_DEFAULTS, userName: '', mfaEnabled: false }).sort());
+    for (const stored of USER_FIELDS) {
+      const a = [...USER_RESOURCE.core.attributes, ...USER_RESOURCE.extensions[1].attributes].find((x) => x.name === stored.field);
+      if (stored.field === 'enterprise') expect(stored.column).toBe(USER_RESOURCE.extensions[0].jsonColumn);
+      else if (a?.storage.kind === 'column') expect([stored.field, stored.column, stored.writable]).toEqual([a.name, a.storage.column, a.mutability !== 'readOnly']);
+      else expect(Object.values(stored.parts ?? {})).toEqual(a?.subAttributes.map((sub) => (sub.storage as { column: string }).column));
+    }
 
     const user = { ...USER_DEFAULTS, ...draft, id: 'f7c0c1a2-0d1e-4b8e-9d7a-1a2b3c4d5e6f', organizationId: 'o', mfaEnabled: true, passwordHash: null, createdAt: new Date(0), updatedAt: new Date(0), version: 3 } as User;
     const resource = toScimUser(user, [{ id: 'g1', displayName: 'Group' }], 'https://roster.example/scim/v2');
     const returned = (a: AttributeDefinition) => a.returned === 'default' || a.returned === 'always';
     expect(Object.keys(resource).filter((k) => !k.startsWith('urn:'))).toEqual(['schemas', ...USER_RESOURCE.core.attributes.filter(returned).map((a) => a.name)]);
+    // The order clients have always seen: a change to it is made on purpose.
+    expect(Object.keys(resource)).toEqual([
+      'schemas', 'id', 'externalId', 'userName', 'name', 'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage',
+      'locale', 'timezone', 'active', 'emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates',
+      'groups', ENTERPRISE_USER_SCHEMA, ROSTER_USER_SCHEMA, 'meta',
+    ]);
     for (const schema of USER_RESOURCE.extensions) {
       const expected = schema.jsonColumn ? Object.keys(resource[schema.id] as Json) : schema.attributes.filter(returned).map((a) => a.name);
       expect(Object.keys(resource[schema.id] as Json)).toEqual(expected);

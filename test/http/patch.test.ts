@@ -1,3 +1,4 @@
+import { PATCH_ATTEMPTS } from '../../src/scim/resources/resource-router';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { ENTERPRISE, GROUP, USER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
@@ -116,9 +117,10 @@ describe('PATCH forms identity providers send', () => {
     expect(user.meta.version).toBe(`W/"${fields.length + 1}"`);
   });
 
-  it('loses no element when PATCHes add to one multi-valued attribute concurrently (each stale one worked out again)', async () => {
+  it('loses no element and refuses none when more PATCHes than retry attempts add to one multi-valued attribute at once', async () => {
     const id = await newUser();
-    const added = Array.from({ length: 8 }, (_, i) => `concurrent.${i}@example.com`);
+    // Twice PATCH_ATTEMPTS racers: each stale one waits its turn and is worked out again on the fresh user.
+    const added = Array.from({ length: 2 * PATCH_ATTEMPTS }, (_, i) => `concurrent.${i}@example.com`);
     const results = await Promise.all(added.map((value) => scim.patch(`/Users/${id}`, patchOp({ op: 'add', path: 'emails', value: [{ value, type: 'other' }] }))));
     expect(results.map((r) => r.status)).toEqual(added.map(() => 204));
     const user = await read(id);

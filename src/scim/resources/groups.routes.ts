@@ -32,7 +32,7 @@ export function groupWrites(groups: GroupService): ResourceWrites<Group> {
       // Members only: row inserts and deletes whatever is stored, so the draft changes no
       // attribute and depends on no version: concurrent member changes never conflict.
       if (rest.length === 0) return groups.update(actor, id, { membership }, { expectedVersion });
-      return untilFresh(async () => {
+      return untilFresh(`Group:${actor.organizationId}:${id}`, async () => {
         const current = await groups.get(actor, id);
         // The precondition before the operations: a stale If-Match is 412 whatever they do.
         assertVersion(current.version, expectedVersion);

@@ -118,23 +118,57 @@ export function resourceRouter<T extends { version: number }>(type: ResourceType
 /** How many times a PATCH is worked out again when the resource changed under it. */
 export const PATCH_ATTEMPTS = 20;
 
+/** The tail of each resource's queue of PATCH retries in this process, by key. */
+const retrying = new Map<string, Promise<void>>();
+
+/** Runs `work` after every earlier call with the same key has finished (a per-resource queue in this process). */
+async function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = retrying.get(key) ?? Promise.resolve();
+  let release: () => void = () => undefined;
+  const mine = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const tail = previous.then(() => mine);
+  retrying.set(key, tail);
+  try {
+    await previous;
+    return await work();
+  } finally {
+    release();
+    if (retrying.get(key) === tail) retrying.delete(key);
+  }
+}
+
+/** A few random milliseconds, growing with the attempts: racers in other processes spread out. */
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+
 /**
- * Runs one attempt of a PATCH (read the resource, apply the operations, store the
- * draft based on the version read) until its draft is not stale: each attempt that
- * loses to a concurrent change reads the fresh resource and applies the operations
- * again, so concurrent PATCHes of different attributes all keep their change. Each
- * round, one of the racing changes commits; a resource still changing after
- * PATCH_ATTEMPTS attempts is a 503 (try again).
+ * Runs a PATCH (read the resource, apply the operations, store the draft based on the
+ * version read) until its draft is not stale. The first attempt runs at once. One that
+ * lost to a concurrent change waits its turn in the resource's queue in this process
+ * (`key`: resource type, organization, id), then reads the fresh resource and applies
+ * the operations again, so concurrent PATCHes of different attributes all keep their
+ * change, and PATCHes racing in one process retry one after another instead of
+ * stampeding. A draft still stale (a writer in another process) is retried after a
+ * short random pause; a resource still changing after PATCH_ATTEMPTS attempts is a 503.
  */
-export async function untilFresh<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let attempts = 1; ; attempts++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!(error instanceof StaleDraft)) throw error;
-      if (attempts >= PATCH_ATTEMPTS) {
-        throw unavailable('patch.contended', `the resource kept changing while this PATCH was applied (${PATCH_ATTEMPTS} attempts); try again`);
+export async function untilFresh<T>(key: string, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if (!(error instanceof StaleDraft)) throw error;
+  }
+  return oneAtATime(key, async () => {
+    for (let attempts = 2; ; attempts++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof StaleDraft)) throw error;
+        if (attempts >= PATCH_ATTEMPTS) {
+          throw unavailable('patch.contended', `the resource kept changing while this PATCH was applied (${PATCH_ATTEMPTS} attempts); try again`);
+        }
+        await backoff(attempts);
       }
     }
-  }
+  });
 }

@@ -42,7 +42,7 @@ export function userWrites(users: UserService): ResourceWrites<User> {
       const operations = parsePatchRequest(body, index);
       // A new password is hashed once however many attempts it takes.
       const hashes = new PasswordHashes();
-      return untilFresh(async () => {
+      return untilFresh(`User:${actor.organizationId}:${id}`, async () => {
         const current = await users.get(actor, id);
         // The precondition before the operations: a stale If-Match is 412 whatever they do.
         assertVersion(current.version, expectedVersion);
