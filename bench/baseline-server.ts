@@ -41,10 +41,10 @@ app.get('/scim/v2/Users', async (req, res) => {
     res.status(400).json({ detail: 'only userName eq "..."' });
     return;
   }
-  const { rows } = await pool.query<Row>(
-    'select * from users where lower(user_name) = lower($1) and organization_id = $2',
-    [JSON.parse(`"${match[2]}"`) as string, organizationId],
-  );
+  const { rows } = await pool.query<Row>('select * from users where lower(user_name) = lower($1) and organization_id = $2', [
+    JSON.parse(`"${match[2]}"`) as string,
+    organizationId,
+  ]);
   const resources = rows.map((u) => ({
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
     id: u.id,
@@ -66,10 +66,10 @@ app.get('/scim/v2/Groups', async (req, res) => {
     res.status(400).json({ detail: 'only displayName eq "..."' });
     return;
   }
-  const { rows } = await pool.query<Row>(
-    'select * from groups where organization_id = $1 and lower(display_name) = lower($2)',
-    [organizationId, JSON.parse(`"${match[2]}"`) as string],
-  );
+  const { rows } = await pool.query<Row>('select * from groups where organization_id = $1 and lower(display_name) = lower($2)', [
+    organizationId,
+    JSON.parse(`"${match[2]}"`) as string,
+  ]);
   const resources = rows.map((g) => ({
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
     id: g.id,

@@ -23,8 +23,7 @@ export const BIG_GROUP_NAME = 'All Staff';
  */
 export const SPARE_USERS = 1_000;
 const USER_BATCH = 100_000;
-const SPARE_MEMBERSHIPS_DELETE =
-  `delete from group_members where user_id in (select md5('bench-spare-' || i)::uuid from generate_series(1, $1::int) as i)`;
+const SPARE_MEMBERSHIPS_DELETE = `delete from group_members where user_id in (select md5('bench-spare-' || i)::uuid from generate_series(1, $1::int) as i)`;
 
 export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -99,16 +98,101 @@ export interface SeedInfo {
 }
 
 const GIVEN = [
-  'Ada', 'Alan', 'Grace', 'Linus', 'Barbara', 'Dennis', 'Margaret', 'Ken', 'Radia', 'Edsger', 'Frances', 'Donald',
-  'Hedy', 'John', 'Katherine', 'Leslie', 'Shafi', 'Tim', 'Sophie', 'Vint', 'Anita', 'Guido', 'Joan', 'Bjarne',
-  'Mary', 'Niklaus', 'Adele', 'James', 'Karen', 'Robert', 'Evelyn', 'Carlos', 'Amara', 'Yuki', 'Priya', 'Omar',
-  'Ingrid', 'Mateo', 'Chen', 'Fatima', 'Lars', 'Zanele', 'Aiko', 'Diego', 'Noor', 'Pavel', 'Siobhan', 'Tariq', 'Elif',
+  'Ada',
+  'Alan',
+  'Grace',
+  'Linus',
+  'Barbara',
+  'Dennis',
+  'Margaret',
+  'Ken',
+  'Radia',
+  'Edsger',
+  'Frances',
+  'Donald',
+  'Hedy',
+  'John',
+  'Katherine',
+  'Leslie',
+  'Shafi',
+  'Tim',
+  'Sophie',
+  'Vint',
+  'Anita',
+  'Guido',
+  'Joan',
+  'Bjarne',
+  'Mary',
+  'Niklaus',
+  'Adele',
+  'James',
+  'Karen',
+  'Robert',
+  'Evelyn',
+  'Carlos',
+  'Amara',
+  'Yuki',
+  'Priya',
+  'Omar',
+  'Ingrid',
+  'Mateo',
+  'Chen',
+  'Fatima',
+  'Lars',
+  'Zanele',
+  'Aiko',
+  'Diego',
+  'Noor',
+  'Pavel',
+  'Siobhan',
+  'Tariq',
+  'Elif',
 ];
 const FAMILY = [
-  'Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Liskov', 'Ritchie', 'Hamilton', 'Thompson', 'Perlman', 'Dijkstra',
-  'Allen', 'Knuth', 'Lamarr', 'McCarthy', 'Johnson', 'Lamport', 'Goldwasser', 'Berners-Lee', 'Wilson', 'Cerf', 'Borg',
-  'van Rossum', 'Clarke', 'Stroustrup', 'Keller', 'Wirth', 'Goldberg', 'Gosling', 'Jones', 'Kahn', 'Nemeth', 'Silva',
-  'Okafor', 'Tanaka', 'Sharma', 'Haddad', 'Larsen', 'Garcia', 'Wang', 'Rahman', 'Nilsson', 'Dlamini', 'Sato', 'Lopez',
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Torvalds',
+  'Liskov',
+  'Ritchie',
+  'Hamilton',
+  'Thompson',
+  'Perlman',
+  'Dijkstra',
+  'Allen',
+  'Knuth',
+  'Lamarr',
+  'McCarthy',
+  'Johnson',
+  'Lamport',
+  'Goldwasser',
+  'Berners-Lee',
+  'Wilson',
+  'Cerf',
+  'Borg',
+  'van Rossum',
+  'Clarke',
+  'Stroustrup',
+  'Keller',
+  'Wirth',
+  'Goldberg',
+  'Gosling',
+  'Jones',
+  'Kahn',
+  'Nemeth',
+  'Silva',
+  'Okafor',
+  'Tanaka',
+  'Sharma',
+  'Haddad',
+  'Larsen',
+  'Garcia',
+  'Wang',
+  'Rahman',
+  'Nilsson',
+  'Dlamini',
+  'Sato',
+  'Lopez',
 ];
 const DEPARTMENTS = ['Engineering', 'Threat Research', 'Sales', 'Support', 'Finance', 'Legal', 'Operations', 'Marketing'];
 const TITLES = ['Analyst', 'Senior Analyst', 'Engineer', 'Manager', 'Director', 'Specialist', 'Consultant'];
@@ -145,12 +229,7 @@ function usersInsert(prefix: 'user' | 'visitor' | 'storm', idPrefix: string, cre
 
 type Progress = (line: string) => void;
 
-async function timed<T extends number>(
-  timings: SeedInfo['timings'],
-  step: string,
-  progress: Progress,
-  work: () => Promise<T>,
-): Promise<T> {
+async function timed<T extends number>(timings: SeedInfo['timings'], step: string, progress: Progress, work: () => Promise<T>): Promise<T> {
   const started = performance.now();
   const rows = await work();
   const seconds = (performance.now() - started) / 1000;
@@ -172,7 +251,12 @@ export async function seed(url: string, users: number, progress: Progress): Prom
     const orgs = (await c.query<{ id: string; slug: string }>('select id, slug from organizations')).rows;
     const foreign = orgs.filter((o) => o.slug !== BENCH_ORG_SLUG && o.slug !== STORM_ORG_SLUG);
     if (foreign.length > 0) {
-      throw new Error(`the database holds other organizations (${foreign.map((o) => o.slug).slice(0, 3).join(', ')}): use an empty or bench database`);
+      throw new Error(
+        `the database holds other organizations (${foreign
+          .map((o) => o.slug)
+          .slice(0, 3)
+          .join(', ')}): use an empty or bench database`,
+      );
     }
     const existing = orgs.find((o) => o.slug === BENCH_ORG_SLUG);
     if (existing) {

@@ -103,7 +103,10 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       }
       case '--only': {
-        const list = value().split(',').map((s) => s.trim()).filter(Boolean);
+        const list = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         if (list.length === 0) throw new UsageError('--only needs scenario numbers, e.g. --only 1,3');
         options.only = new Set(list.map((s) => wholeNumber('--only', s, 1, SCENARIO_NUMBERS.length)));
         break;

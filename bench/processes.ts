@@ -99,9 +99,12 @@ export async function waitUntilHealthy(child: Child, url: string, timeoutMs = 60
 export async function buildRoster(): Promise<number> {
   const started = performance.now();
   const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const child = startChild('tsc', process.execPath, [
-    tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--tsBuildInfoFile', path.join(BUILD_DIR, '.tsbuildinfo'),
-  ], process.env);
+  const child = startChild(
+    'tsc',
+    process.execPath,
+    [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--tsBuildInfoFile', path.join(BUILD_DIR, '.tsbuildinfo')],
+    process.env,
+  );
   const timer = setTimeout(() => void child.stop(1_000), 300_000);
   const { code } = await child.exited;
   clearTimeout(timer);

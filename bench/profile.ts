@@ -68,7 +68,9 @@ export function summarizeProfile(file: string, top = 25): string {
 
 export function newestProfile(dir: string): string | undefined {
   try {
-    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort();
     const last = files[files.length - 1];
     return last ? path.join(dir, last) : undefined;
   } catch {

@@ -103,7 +103,9 @@ export function targets(rows: Row[], peakRss: number | undefined): Target[] {
       ? {
           name: stormName,
           verdict: verdict(reads.p99 < 100 && clean(reads) && clean(health)),
-          detail: `reads p99 ${reads.p99} ms (${fmt(reads.rate)} req/s${dirty(reads)}); /healthz ${Object.entries(health.statusCounts).map(([c, n]) => `${c}×${n}`).join(', ')}, p99 ${health.p99} ms`,
+          detail: `reads p99 ${reads.p99} ms (${fmt(reads.rate)} req/s${dirty(reads)}); /healthz ${Object.entries(health.statusCounts)
+            .map(([c, n]) => `${c}×${n}`)
+            .join(', ')}, p99 ${health.p99} ms`,
         }
       : { name: stormName, verdict: 'not run', detail: '' },
   );
@@ -151,7 +153,8 @@ export function textTable(rows: Row[]): string {
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (i === header.length - 1 ? 0 : (r[i] as string).length))));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   return [line(header), ...body.map(line)].join('\n');
 }
 

@@ -9,29 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import {
-  adminUrl,
-  createFreshDatabase,
-  dropDatabase,
-  migrate,
-  seed,
-  serverInfo,
-  type SeedInfo,
-} from './database';
+import { adminUrl, createFreshDatabase, dropDatabase, migrate, seed, serverInfo, type SeedInfo } from './database';
 import { stopLoad } from './load';
 import { parseOptions, SCENARIO_NUMBERS, UsageError, USAGE, type BenchOptions } from './options';
-import {
-  BUILD_DIR,
-  Monitor,
-  REPO_ROOT,
-  buildRoster,
-  freePort,
-  killChildrenNow,
-  peakRss,
-  startChild,
-  waitUntilHealthy,
-  type Child,
-} from './processes';
+import { BUILD_DIR, Monitor, REPO_ROOT, buildRoster, freePort, killChildrenNow, peakRss, startChild, waitUntilHealthy, type Child } from './processes';
 import { newestProfile, summarizeProfile } from './profile';
 import { machine, targets, textTable, writeDoc, type Report } from './report';
 import { Interrupted, SCENARIOS, type Context, type Row } from './scenarios';
@@ -103,8 +84,15 @@ function gitDescription(): string {
 
 /** Variables the bench never takes from the shell, so that every run sees the same settings (the defaults, or the bench's). */
 const UNINHERITED_VARIABLES = [
-  'ROSTER_BOOTSTRAP_TOKEN', 'ROSTER_PUBLIC_URL', 'ROSTER_DB_POOL_MAX', 'ROSTER_TRUST_PROXY', 'ROSTER_MAX_BODY_BYTES',
-  'ROSTER_RATE_LIMIT_BURST', 'ROSTER_RATE_LIMIT_STORE', 'ROSTER_PASSWORD_HASH_CONCURRENCY', 'ROSTER_PASSWORD_HASH_QUEUE',
+  'ROSTER_BOOTSTRAP_TOKEN',
+  'ROSTER_PUBLIC_URL',
+  'ROSTER_DB_POOL_MAX',
+  'ROSTER_TRUST_PROXY',
+  'ROSTER_MAX_BODY_BYTES',
+  'ROSTER_RATE_LIMIT_BURST',
+  'ROSTER_RATE_LIMIT_STORE',
+  'ROSTER_PASSWORD_HASH_CONCURRENCY',
+  'ROSTER_PASSWORD_HASH_QUEUE',
 ];
 
 /**
@@ -170,7 +158,9 @@ async function main(): Promise<number> {
   const selected = SCENARIO_NUMBERS.filter((n) => !options.only || options.only.has(n));
   const runId = randomBytes(3).toString('hex');
   const date = new Date();
-  log(`Roster bench ${runId}: ${options.users.toLocaleString('en-US')} users, ${options.duration} s per scenario, ${options.connections} connections, scenarios ${selected.join(', ')}`);
+  log(
+    `Roster bench ${runId}: ${options.users.toLocaleString('en-US')} users, ${options.duration} s per scenario, ${options.connections} connections, scenarios ${selected.join(', ')}`,
+  );
 
   // 1. Build the server while the database is prepared.
   const building = buildRoster();
@@ -290,7 +280,9 @@ async function main(): Promise<number> {
   log('');
   log(textTable(rows));
   log('');
-  log(`peak RSS of the server: ${peak !== undefined ? (peak / 1024 / 1024).toFixed(0) : '?'} MB (VmHWM); highest sample ${(monitor.maxRss / 1024 / 1024).toFixed(0)} MB`);
+  log(
+    `peak RSS of the server: ${peak !== undefined ? (peak / 1024 / 1024).toFixed(0) : '?'} MB (VmHWM); highest sample ${(monitor.maxRss / 1024 / 1024).toFixed(0)} MB`,
+  );
   log('targets:');
   for (const t of targets(rows, peak)) log(`  ${t.verdict.padEnd(7)} ${t.name}${t.detail ? `: ${t.detail}` : ''}`);
   if (profile) log(`\nCPU profile of the server:\n${profile}`);

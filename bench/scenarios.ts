@@ -71,8 +71,7 @@ const authHeaders = (): Record<string, string> => ({ authorization: `Bearer ${BE
 const jsonHeaders = (): Record<string, string> => ({ ...authHeaders(), 'content-type': SCIM_JSON });
 
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
-const filterPath = (resource: 'Users' | 'Groups', filter: string, extra = '') =>
-  `/scim/v2/${resource}?filter=${encodeURIComponent(filter)}${extra}`;
+const filterPath = (resource: 'Users' | 'Groups', filter: string, extra = '') => `/scim/v2/${resource}?filter=${encodeURIComponent(filter)}${extra}`;
 
 class Interrupted extends Error {
   constructor() {
@@ -318,11 +317,19 @@ async function scenario5(ctx: Context): Promise<Row[]> {
       const path = `/scim/v2/Groups/${group.id}`;
       const problems: string[] = [];
       const added = await send(ctx.rosterUrl, 'PATCH', path, JSON.parse(memberPatch('add', spare, form)));
-      const inAfterAdd = await sqlCount(ctx.databaseUrl, 'select count(*)::int as n from group_members where group_id = $1 and user_id = $2', [group.id, spare]);
+      const inAfterAdd = await sqlCount(ctx.databaseUrl, 'select count(*)::int as n from group_members where group_id = $1 and user_id = $2', [
+        group.id,
+        spare,
+      ]);
       const removed = await send(ctx.rosterUrl, 'PATCH', path, JSON.parse(memberPatch('remove', spare, form)));
-      const inAfterRemove = await sqlCount(ctx.databaseUrl, 'select count(*)::int as n from group_members where group_id = $1 and user_id = $2', [group.id, spare]);
+      const inAfterRemove = await sqlCount(ctx.databaseUrl, 'select count(*)::int as n from group_members where group_id = $1 and user_id = $2', [
+        group.id,
+        spare,
+      ]);
       if (added.status !== 204 || removed.status !== 204 || inAfterAdd !== 1 || inAfterRemove !== 0) {
-        problems.push(`pre-check: add ${added.status} (member: ${inAfterAdd}), remove ${removed.status} (member: ${inAfterRemove}) ${added.text.slice(0, 120)}${removed.text.slice(0, 120)}`);
+        problems.push(
+          `pre-check: add ${added.status} (member: ${inAfterAdd}), remove ${removed.status} (member: ${inAfterRemove}) ${added.text.slice(0, 120)}${removed.text.slice(0, 120)}`,
+        );
       }
       // Each connection owns one spare user (in no group) and adds it, removes it, adds it…
       const load = () => {
@@ -363,7 +370,13 @@ async function scenario6(ctx: Context): Promise<Row[]> {
   rows.push(
     await measure(
       ctx,
-      { key: '6', scenario: 6, label: 'GET /Groups?filter=displayName eq "<group>"&excludedAttributes=members', problems, ...(b ? { baselineKey: b.key } : {}) },
+      {
+        key: '6',
+        scenario: 6,
+        label: 'GET /Groups?filter=displayName eq "<group>"&excludedAttributes=members',
+        problems,
+        ...(b ? { baselineKey: b.key } : {}),
+      },
       ctx.rosterUrl,
       () => dynamicGet(groupLookupPath),
     ),
@@ -469,7 +482,8 @@ async function scenario8(ctx: Context): Promise<Row[]> {
       try {
         const lookup = await get(ctx, ctx.rosterUrl, filterPath('Users', `userName eq "${name}"`));
         count(lookup.status);
-        if (lookup.status === 200 && lookup.body.totalResults !== 0 && problems.length < 5) problems.push(`lookup of ${name} found ${lookup.body.totalResults}`);
+        if (lookup.status === 200 && lookup.body.totalResults !== 0 && problems.length < 5)
+          problems.push(`lookup of ${name} found ${lookup.body.totalResults}`);
         const post = await send(ctx.rosterUrl, 'POST', '/scim/v2/Users', newUser(name, n, 'sync'));
         count(post.status);
         if (post.status === 201) created++;
@@ -566,7 +580,14 @@ function sampleRow(
   for (const s of samples) statusCounts[String(s.status)] = (statusCounts[String(s.status)] ?? 0) + 1;
   const errors = samples.filter((s) => s.status === 'error').length;
   const unexpected = samples.filter((s) => s.status !== 'error' && !expected(s.status)).length;
-  const problems = unexpected > 0 || errors > 0 ? [`statuses ${Object.entries(statusCounts).map(([c, n]) => `${c}×${n}`).join(', ')}`] : [];
+  const problems =
+    unexpected > 0 || errors > 0
+      ? [
+          `statuses ${Object.entries(statusCounts)
+            .map(([c, n]) => `${c}×${n}`)
+            .join(', ')}`,
+        ]
+      : [];
   return {
     key,
     scenario: 9,
@@ -601,7 +622,10 @@ async function scenario9(ctx: Context): Promise<Row[]> {
   monitor.start();
   const base = server.url;
   const stormHeaders = { authorization: `Bearer ${STORM_SECRET}`, accept: SCIM_JSON, 'content-type': SCIM_JSON };
-  const passwordPatch = () => ({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'password', value: `Storm-${Math.random().toString(36).slice(2)}-9a` }] });
+  const passwordPatch = () => ({
+    schemas: [PATCH_OP],
+    Operations: [{ op: 'replace', path: 'password', value: `Storm-${Math.random().toString(36).slice(2)}-9a` }],
+  });
   const bulkBody = (worker: number) =>
     JSON.stringify({
       schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
@@ -617,7 +641,10 @@ async function scenario9(ctx: Context): Promise<Row[]> {
     const probe = await request(`${base}/scim/v2/Bulk`, {
       method: 'POST',
       headers: stormHeaders,
-      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'PATCH', path: `/Users/${stormUserId(1)}`, data: passwordPatch() }] }),
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+        Operations: [{ method: 'PATCH', path: `/Users/${stormUserId(1)}`, data: passwordPatch() }],
+      }),
     });
     const probeStatus = probe.status === 200 ? (probe.json() as { Operations?: { status: string }[] }).Operations?.[0]?.status : undefined;
     if (probeStatus !== '200') problems.push(`pre-check: Bulk ${probe.status}, operation ${String(probeStatus)} ${probe.text.slice(0, 200)}`);
@@ -682,7 +709,8 @@ async function scenario9(ctx: Context): Promise<Row[]> {
     const passwords: Sample[] = [];
     const victimHeaders = jsonHeaders();
     let victimPasswords = 0;
-    const stormVersions = () => sqlCount(ctx.databaseUrl, 'select coalesce(sum(version), 0)::int as n from users where organization_id = $1', [storm.organizationId]);
+    const stormVersions = () =>
+      sqlCount(ctx.databaseUrl, 'select coalesce(sum(version), 0)::int as n from users where organization_id = $1', [storm.organizationId]);
     const versionsBefore = await stormVersions();
     monitor.beginWindow();
     const started = performance.now();
@@ -711,7 +739,10 @@ async function scenario9(ctx: Context): Promise<Row[]> {
     await Promise.all(workers);
     check(ctx);
 
-    const fmtCounts = (counts: Record<string, number>) => Object.entries(counts).map(([c, n]) => `${c}×${n}`).join(', ') || 'none';
+    const fmtCounts = (counts: Record<string, number>) =>
+      Object.entries(counts)
+        .map(([c, n]) => `${c}×${n}`)
+        .join(', ') || 'none';
     const stormRow: Row = {
       key: '9-storm',
       scenario: 9,
@@ -720,7 +751,9 @@ async function scenario9(ctx: Context): Promise<Row[]> {
       rate: stored / seconds,
       p50: 0,
       p99: 0,
-      non2xx: Object.entries(operationStatuses).filter(([c]) => !c.startsWith('2')).reduce((a, [, n]) => a + n, 0),
+      non2xx: Object.entries(operationStatuses)
+        .filter(([c]) => !c.startsWith('2'))
+        .reduce((a, [, n]) => a + n, 0),
       errors: bulkErrors,
       peakRss: window.peakRss,
       cpu: window.cpu,
@@ -730,7 +763,14 @@ async function scenario9(ctx: Context): Promise<Row[]> {
     };
     const rows = [
       stormRow,
-      sampleRow('9-read', `organization B meanwhile: GET /Users?filter=userName eq "<existing>", ${VICTIM_READS_PER_SECOND}/s open loop`, reads, seconds, window, (s) => s === 200),
+      sampleRow(
+        '9-read',
+        `organization B meanwhile: GET /Users?filter=userName eq "<existing>", ${VICTIM_READS_PER_SECOND}/s open loop`,
+        reads,
+        seconds,
+        window,
+        (s) => s === 200,
+      ),
       sampleRow('9-health', `/healthz meanwhile, every ${HEALTHZ_EVERY_MS} ms`, health, seconds, window, (s) => s === 200),
       sampleRow('9-pw', 'organization B meanwhile: PATCH /Users/{id} password, once a second', passwords, seconds, window, (s) => s === 204),
     ];
@@ -747,7 +787,10 @@ export const SOAK_REQUESTS = (ctx: Context): autocannon.Request[] => {
   let n = 0;
   let current = '';
   let disable = true;
-  const lookup = { method: 'GET' as const, setupRequest: (req: autocannon.Request) => ({ ...req, method: 'GET' as const, headers: authHeaders(), path: userLookupPath(ctx) }) };
+  const lookup = {
+    method: 'GET' as const,
+    setupRequest: (req: autocannon.Request) => ({ ...req, method: 'GET' as const, headers: authHeaders(), path: userLookupPath(ctx) }),
+  };
   const patch = {
     method: 'PATCH' as const,
     setupRequest: (req: autocannon.Request) => {

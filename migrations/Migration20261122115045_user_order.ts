@@ -1,18 +1,27 @@
 import { Migration } from '@mikro-orm/migrations';
 
 export class Migration20261122115045_user_order extends Migration {
-
   override async up(): Promise<void> {
-    this.addSql(`create table "user_created_ranges" ("organization_id" uuid not null, "lower_created_at" timestamptz not null, "lower_id" uuid not null, "size" int not null, "rows_before" int not null default 0, constraint "user_created_ranges_pkey" primary key ("organization_id", "lower_created_at", "lower_id"));`);
+    this.addSql(
+      `create table "user_created_ranges" ("organization_id" uuid not null, "lower_created_at" timestamptz not null, "lower_id" uuid not null, "size" int not null, "rows_before" int not null default 0, constraint "user_created_ranges_pkey" primary key ("organization_id", "lower_created_at", "lower_id"));`,
+    );
 
-    this.addSql(`create table "user_name_ranges" ("organization_id" uuid not null, "lower_bound" text not null, "size" int not null, "rows_before" int not null default 0, constraint "user_name_ranges_pkey" primary key ("organization_id", "lower_bound"));`);
+    this.addSql(
+      `create table "user_name_ranges" ("organization_id" uuid not null, "lower_bound" text not null, "size" int not null, "rows_before" int not null default 0, constraint "user_name_ranges_pkey" primary key ("organization_id", "lower_bound"));`,
+    );
 
-    this.addSql(`create table "user_order_deltas" ("id" bigserial primary key, "organization_id" uuid not null, "name_key" text not null, "created_at" timestamptz not null, "user_id" uuid not null, "delta" smallint not null);`);
+    this.addSql(
+      `create table "user_order_deltas" ("id" bigserial primary key, "organization_id" uuid not null, "name_key" text not null, "created_at" timestamptz not null, "user_id" uuid not null, "delta" smallint not null);`,
+    );
     this.addSql(`create index "user_order_deltas_organization_index" on "user_order_deltas" ("organization_id");`);
 
-    this.addSql(`alter table "user_created_ranges" add constraint "user_created_ranges_organization_id_foreign" foreign key ("organization_id") references "organizations" ("id") on update cascade on delete cascade;`);
+    this.addSql(
+      `alter table "user_created_ranges" add constraint "user_created_ranges_organization_id_foreign" foreign key ("organization_id") references "organizations" ("id") on update cascade on delete cascade;`,
+    );
 
-    this.addSql(`alter table "user_name_ranges" add constraint "user_name_ranges_organization_id_foreign" foreign key ("organization_id") references "organizations" ("id") on update cascade on delete cascade;`);
+    this.addSql(
+      `alter table "user_name_ranges" add constraint "user_name_ranges_organization_id_foreign" foreign key ("organization_id") references "organizations" ("id") on update cascade on delete cascade;`,
+    );
 
     // Every insert, delete or rename of users appends one delta per row and key (never a
     // counter update, so writers never wait on each other); orm/user-order.ts reads ranges
@@ -40,9 +49,15 @@ begin
   where lower(o.user_name) <> lower(n.user_name) or o.created_at <> n.created_at or o.organization_id <> n.organization_id;
   return null;
 end $$;`);
-    this.addSql(`create trigger users_order_inserted after insert on users referencing new table as roster_new_users for each statement execute function roster_user_order_inserted();`);
-    this.addSql(`create trigger users_order_deleted after delete on users referencing old table as roster_old_users for each statement execute function roster_user_order_deleted();`);
-    this.addSql(`create trigger users_order_updated after update on users referencing old table as roster_old_users new table as roster_new_users for each statement execute function roster_user_order_updated();`);
+    this.addSql(
+      `create trigger users_order_inserted after insert on users referencing new table as roster_new_users for each statement execute function roster_user_order_inserted();`,
+    );
+    this.addSql(
+      `create trigger users_order_deleted after delete on users referencing old table as roster_old_users for each statement execute function roster_user_order_deleted();`,
+    );
+    this.addSql(
+      `create trigger users_order_updated after update on users referencing old table as roster_old_users new table as roster_new_users for each statement execute function roster_user_order_updated();`,
+    );
 
     // Folds an organization's visible deltas into its ranges and splits every range larger
     // than 2 x target into ranges of target users. Needs one snapshot (repeatable read):
@@ -156,12 +171,13 @@ end $$;`);
     this.addSql(`drop trigger if exists users_order_inserted on users;`);
     this.addSql(`drop trigger if exists users_order_deleted on users;`);
     this.addSql(`drop trigger if exists users_order_updated on users;`);
-    this.addSql(`drop function if exists roster_user_order_inserted(), roster_user_order_deleted(), roster_user_order_updated(), roster_compact_user_order(uuid, integer);`);
+    this.addSql(
+      `drop function if exists roster_user_order_inserted(), roster_user_order_deleted(), roster_user_order_updated(), roster_compact_user_order(uuid, integer);`,
+    );
     this.addSql(`drop table if exists "user_created_ranges" cascade;`);
 
     this.addSql(`drop table if exists "user_name_ranges" cascade;`);
 
     this.addSql(`drop table if exists "user_order_deltas" cascade;`);
   }
-
 }

@@ -1,14 +1,19 @@
 import { Migration } from '@mikro-orm/migrations';
 
 export class Migration20261130163722_account_counts extends Migration {
-
   override async up(): Promise<void> {
-    this.addSql(`create table "user_account_counts" ("organization_id" uuid not null, "account_type" text not null, "users" int not null, constraint "user_account_counts_pkey" primary key ("organization_id", "account_type"));`);
+    this.addSql(
+      `create table "user_account_counts" ("organization_id" uuid not null, "account_type" text not null, "users" int not null, constraint "user_account_counts_pkey" primary key ("organization_id", "account_type"));`,
+    );
 
-    this.addSql(`create table "user_account_deltas" ("id" bigserial primary key, "organization_id" uuid not null, "account_type" text not null, "delta" int not null);`);
+    this.addSql(
+      `create table "user_account_deltas" ("id" bigserial primary key, "organization_id" uuid not null, "account_type" text not null, "delta" int not null);`,
+    );
     this.addSql(`create index "user_account_deltas_organization_type_index" on "user_account_deltas" ("organization_id", "account_type");`);
 
-    this.addSql(`alter table "user_account_counts" add constraint "user_account_counts_organization_id_foreign" foreign key ("organization_id") references "organizations" ("id") on update cascade on delete cascade;`);
+    this.addSql(
+      `alter table "user_account_counts" add constraint "user_account_counts_organization_id_foreign" foreign key ("organization_id") references "organizations" ("id") on update cascade on delete cascade;`,
+    );
 
     // domain/roles.ts accountTypeOf, in SQL (test/db/account-counts.test.ts holds them equal).
     this.addSql(`create function roster_account_type(system_role text) returns text language sql immutable as $$
@@ -44,9 +49,15 @@ begin
   group by 1, 2;
   return null;
 end $$;`);
-    this.addSql(`create trigger users_accounts_inserted after insert on users referencing new table as roster_new_users for each statement execute function roster_user_accounts_inserted();`);
-    this.addSql(`create trigger users_accounts_deleted after delete on users referencing old table as roster_old_users for each statement execute function roster_user_accounts_deleted();`);
-    this.addSql(`create trigger users_accounts_updated after update on users referencing old table as roster_old_users new table as roster_new_users for each statement execute function roster_user_accounts_updated();`);
+    this.addSql(
+      `create trigger users_accounts_inserted after insert on users referencing new table as roster_new_users for each statement execute function roster_user_accounts_inserted();`,
+    );
+    this.addSql(
+      `create trigger users_accounts_deleted after delete on users referencing old table as roster_old_users for each statement execute function roster_user_accounts_deleted();`,
+    );
+    this.addSql(
+      `create trigger users_accounts_updated after update on users referencing old table as roster_old_users new table as roster_new_users for each statement execute function roster_user_accounts_updated();`,
+    );
 
     // Folds an organization's deltas into its counts in one statement: a reader (counts
     // plus pending deltas, one snapshot) sees them before or after, never twice. Deltas
@@ -85,11 +96,12 @@ end $$;`);
     this.addSql(`drop trigger if exists users_accounts_inserted on users;`);
     this.addSql(`drop trigger if exists users_accounts_deleted on users;`);
     this.addSql(`drop trigger if exists users_accounts_updated on users;`);
-    this.addSql(`drop function if exists roster_user_accounts_inserted(), roster_user_accounts_deleted(), roster_user_accounts_updated(), roster_compact_user_accounts(uuid), roster_account_type(text);`);
+    this.addSql(
+      `drop function if exists roster_user_accounts_inserted(), roster_user_accounts_deleted(), roster_user_accounts_updated(), roster_compact_user_accounts(uuid), roster_account_type(text);`,
+    );
     this.addSql(`create index "users_organization_system_role_index" on "users" ("organization_id", "system_role");`);
     this.addSql(`drop table if exists "user_account_counts" cascade;`);
 
     this.addSql(`drop table if exists "user_account_deltas" cascade;`);
   }
-
 }

@@ -1,7 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
 export class Migration20261130171500_license_check extends Migration {
-
   override async up(): Promise<void> {
     // A license check far from the limit, in one round trip: takes the organization's
     // license lock shared (until the transaction ends), then reads the license and the
@@ -26,5 +25,4 @@ end $$;`);
   override async down(): Promise<void> {
     this.addSql(`drop function if exists roster_share_license(uuid, text);`);
   }
-
 }

@@ -1,7 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
 export class Migration20261201060000_send_account_info_email extends Migration {
-
   override async up(): Promise<void> {
     this.addSql(`alter table "users" add column "send_account_info_email" boolean not null default false;`);
   }
@@ -9,5 +8,4 @@ export class Migration20261201060000_send_account_info_email extends Migration {
   override async down(): Promise<void> {
     this.addSql(`alter table "users" drop column "send_account_info_email";`);
   }
-
 }

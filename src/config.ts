@@ -48,7 +48,10 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, detail: string) {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
     super(`Invalid configuration: ${variable} ${detail}`);
     this.name = 'ConfigError';
   }
@@ -96,9 +99,7 @@ const variables = {
     .default(false),
   ROSTER_RATE_LIMIT_PER_SECOND: integer(0, 100_000).default(100),
   ROSTER_RATE_LIMIT_BURST: integer(1, 1_000_000).default(200),
-  ROSTER_RATE_LIMIT_STORE: z
-    .enum(['memory', 'postgres'], { error: 'must be memory or postgres' })
-    .default('memory'),
+  ROSTER_RATE_LIMIT_STORE: z.enum(['memory', 'postgres'], { error: 'must be memory or postgres' }).default('memory'),
   ROSTER_AUTH_FAILURES_PER_MINUTE: integer(0, 100_000).default(30),
   // headersTimeout is keepAlive + 1 s and must stay below Node's requestTimeout (300 s).
   ROSTER_KEEP_ALIVE_TIMEOUT_MS: integer(1_000, 290_000).default(65_000),

@@ -59,5 +59,7 @@ export const orgShow: Handler = async (roster, [slug], flags, io) => {
       ['readOnly', license.readOnlyUsersFree ? 'free' : license.readOnlyUserLimit, counts.readOnly],
     ] as const
   ).map(([type, limit, used]) => ({ type, limit: limit ?? 'unlimited', used }));
-  io.out(`${organization.slug} (${organization.name}) ${organization.id}\nAPI users allowed: ${license.apiUsersAllowed ? 'yes' : 'no'}\n${table(rows, ['type', 'limit', 'used'])}`);
+  io.out(
+    `${organization.slug} (${organization.name}) ${organization.id}\nAPI users allowed: ${license.apiUsersAllowed ? 'yes' : 'no'}\n${table(rows, ['type', 'limit', 'used'])}`,
+  );
 };

@@ -82,5 +82,10 @@ export const audit: Handler = async (roster, _args, flags, io) => {
     details: e.details ?? {},
   }));
   if (flags.json) return io.out(JSON.stringify(rows, null, 2));
-  io.out(table(rows.map((r) => ({ ...r, details: JSON.stringify(r.details) })), ['occurredAt', 'actor', 'action', 'targetType', 'targetName', 'details']));
+  io.out(
+    table(
+      rows.map((r) => ({ ...r, details: JSON.stringify(r.details) })),
+      ['occurredAt', 'actor', 'action', 'targetType', 'targetName', 'details'],
+    ),
+  );
 };

@@ -35,12 +35,7 @@ export class AuditTrail {
    * Runs a change and returns what it returns; when the policy refuses it (403), records
    * the refused attempt (after the change's transaction rolled back), then rethrows.
    */
-  async recordingRefusals<T>(
-    actor: Actor,
-    attempted: string,
-    target: { targetId?: string; targetName?: string },
-    change: () => Promise<T>,
-  ): Promise<T> {
+  async recordingRefusals<T>(actor: Actor, attempted: string, target: { targetId?: string; targetName?: string }, change: () => Promise<T>): Promise<T> {
     try {
       return await change();
     } catch (error) {

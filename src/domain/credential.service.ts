@@ -211,12 +211,7 @@ function credentialEvent(action: string, credential: Credential, details: Record
   };
 }
 
-function roleOrDefault<R extends string>(
-  given: string | undefined,
-  fallback: R,
-  named: (s: string) => R | undefined,
-  what: string,
-): R {
+function roleOrDefault<R extends string>(given: string | undefined, fallback: R, named: (s: string) => R | undefined, what: string): R {
   if (given === undefined) return fallback;
   const role = named(given);
   if (!role) throw invalidValue('credential.role_invalid', `"${given}" is not a ${what}`);

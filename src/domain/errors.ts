@@ -32,7 +32,6 @@ export const invalidValue = (code: string, message: string) => new DomainError('
 /** A filter refused; `code` names the check (`filter.too_long`, `filter.invalid_date`). */
 export const invalidFilter = (message: string, code: string) => new DomainError('invalid_filter', code, message);
 /** Not found, without echoing the id: a 404 must tell nothing about other organizations. */
-export const notFound = (what: string, _id: string) =>
-  new DomainError('not_found', `${what.toLowerCase()}.not_found`, `${what} not found`);
+export const notFound = (what: string, _id: string) => new DomainError('not_found', `${what.toLowerCase()}.not_found`, `${what} not found`);
 export const uniqueness = (code: string, message: string) => new DomainError('uniqueness', code, message);
 export const forbidden = (code: string, message: string) => new DomainError('forbidden', code, message);

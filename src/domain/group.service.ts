@@ -66,37 +66,39 @@ export class GroupService {
    * concurrent member changes of one group never conflict.
    */
   async update(actor: Actor, id: string, draft: GroupDraft, conditions: VersionConditions = {}): Promise<Group> {
-    return this.audit.recordingRefusals(actor, 'group.update', { targetId: id }, () => this.deps.uow.write(async (r) => {
-      const current = await r.groups.lockById(actor.organizationId, id);
-      if (!current) throw notFound('Group', id);
-      assertVersions(current.version, conditions);
-      await this.authorize(r, actor, current.organizationId);
+    return this.audit.recordingRefusals(actor, 'group.update', { targetId: id }, () =>
+      this.deps.uow.write(async (r) => {
+        const current = await r.groups.lockById(actor.organizationId, id);
+        if (!current) throw notFound('Group', id);
+        assertVersions(current.version, conditions);
+        await this.authorize(r, actor, current.organizationId);
 
-      const changes: { displayName?: string; externalId?: string | null } = {};
-      if (draft.displayName !== undefined) {
-        const displayName = validDisplayName(draft.displayName);
-        if (displayName !== current.displayName) {
-          if (await r.groups.displayNameTaken(actor.organizationId, displayName, current.id)) {
-            throw displayNameTaken(displayName);
+        const changes: { displayName?: string; externalId?: string | null } = {};
+        if (draft.displayName !== undefined) {
+          const displayName = validDisplayName(draft.displayName);
+          if (displayName !== current.displayName) {
+            if (await r.groups.displayNameTaken(actor.organizationId, displayName, current.id)) {
+              throw displayNameTaken(displayName);
+            }
+            changes.displayName = displayName;
           }
-          changes.displayName = displayName;
         }
-      }
-      if (draft.externalId !== undefined && draft.externalId !== current.externalId) changes.externalId = validExternalId(draft.externalId);
+        if (draft.externalId !== undefined && draft.externalId !== current.externalId) changes.externalId = validExternalId(draft.externalId);
 
-      const members = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
-      const membershipChanged = members.added + members.removed > 0;
-      if (Object.keys(changes).length === 0 && !membershipChanged) return current;
-      const updated = Object.keys(changes).length > 0 ? await r.groups.update(current, changes) : await r.groups.touch(current);
-      await r.audit.record(
-        AuditTrail.event(actor, 'group.updated', updated, {
-          changed: Object.keys(changes).sort(),
-          membersAdded: members.added,
-          membersRemoved: members.removed,
-        }),
-      );
-      return updated;
-    }));
+        const members = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
+        const membershipChanged = members.added + members.removed > 0;
+        if (Object.keys(changes).length === 0 && !membershipChanged) return current;
+        const updated = Object.keys(changes).length > 0 ? await r.groups.update(current, changes) : await r.groups.touch(current);
+        await r.audit.record(
+          AuditTrail.event(actor, 'group.updated', updated, {
+            changed: Object.keys(changes).sort(),
+            membersAdded: members.added,
+            membersRemoved: members.removed,
+          }),
+        );
+        return updated;
+      }),
+    );
   }
 
   async delete(actor: Actor, id: string, expectedVersion?: ExpectedVersion): Promise<void> {

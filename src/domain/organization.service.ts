@@ -11,10 +11,7 @@ export class OrganizationService {
 
   async create(slug: string, name?: string): Promise<Organization> {
     if (!SLUG_PATTERN.test(slug)) {
-      throw invalidValue(
-        'organization.slug_invalid',
-        `"${slug}" is not a valid slug: use 1 to 64 lowercase letters, digits and inner hyphens`,
-      );
+      throw invalidValue('organization.slug_invalid', `"${slug}" is not a valid slug: use 1 to 64 lowercase letters, digits and inner hyphens`);
     }
     return this.uow.write(async (r) => {
       if (await r.organizations.findBySlug(slug)) {

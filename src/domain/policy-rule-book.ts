@@ -22,9 +22,7 @@ export type UserState = UserFields & { organizationId: string; mfaEnabled: boole
 /** What a client asks for: desired fields; mfaEnabled only if the request carried it. */
 export type UserWish = UserFields & { organizationId: string; mfaEnabled?: boolean };
 export type UserChange =
-  | { action: 'create'; desired: UserWish }
-  | { action: 'update'; current: UserState; desired: UserWish }
-  | { action: 'delete'; current: UserState };
+  { action: 'create'; desired: UserWish } | { action: 'update'; current: UserState; desired: UserWish } | { action: 'delete'; current: UserState };
 
 // ---------------------------------------------------------------------------------
 // The rule book's constants

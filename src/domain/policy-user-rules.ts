@@ -149,10 +149,7 @@ function termsOfServiceFlag({ actor, settings, desired, changes }: RuleContext) 
 function mfa({ settings, desired, changes }: RuleContext) {
   if (desired === undefined || !changes('mfaEnabled')) return undefined;
   if (settings.twoFactorAuthenticationRequired && desired.mfaEnabled === false) {
-    return forbidden(
-      'user.mfa_required',
-      'MFA cannot be turned off for a user while the instance setting twoFactorAuthenticationRequired is on (rule: MFA)',
-    );
+    return forbidden('user.mfa_required', 'MFA cannot be turned off for a user while the instance setting twoFactorAuthenticationRequired is on (rule: MFA)');
   }
   return new DomainError(
     'mutability',
@@ -193,8 +190,7 @@ function apiOnlyAttributes({ desired, changes }: RuleContext) {
     if (desired[attribute] === null || !(changes(attribute) || changes('systemRole'))) continue;
     return invalidValue(
       'user.api_only_attribute',
-      `${attribute} applies only to API users (system role ${list(API_SYSTEM_ROLES, 'or')}), not to system role ${desired.systemRole}; ` +
-        `leave it null`,
+      `${attribute} applies only to API users (system role ${list(API_SYSTEM_ROLES, 'or')}), not to system role ${desired.systemRole}; ` + `leave it null`,
     );
   }
   return undefined;

@@ -44,7 +44,8 @@ export function authorizeUserChange(actor: Actor, settings: PolicySettings, chan
       if (attribute === 'mfaEnabled' && desired.mfaEnabled === undefined) return false;
       const before = current !== undefined ? current[attribute] : (baseline as Partial<UserState>)[attribute];
       // On create, an attribute without a baseline (the roles, the ranged values) is set when given.
-      if (current === undefined && !(attribute in baseline)) return attribute === 'systemRole' || attribute === 'organizationRole' || desired[attribute] != null;
+      if (current === undefined && !(attribute in baseline))
+        return attribute === 'systemRole' || attribute === 'organizationRole' || desired[attribute] != null;
       return !sameValue(before, desired[attribute]);
     },
   };
@@ -58,7 +59,10 @@ export function authorizeUserChange(actor: Actor, settings: PolicySettings, chan
 export function authorizeGroupChange(actor: Actor, settings: PolicySettings, organizationId: string): void {
   if (organizationId !== actor.organizationId) throw new DomainError('not_found', 'group.not_found', 'Group not found');
   if (!mayManageUsers(actor, settings.deploymentType)) {
-    throw forbidden('group.manage_forbidden', `${mayOnlyRead(actor, settings.deploymentType, 'groups')}; managing user groups needs the same authority as managing users`);
+    throw forbidden(
+      'group.manage_forbidden',
+      `${mayOnlyRead(actor, settings.deploymentType, 'groups')}; managing user groups needs the same authority as managing users`,
+    );
   }
 }
 

@@ -28,11 +28,7 @@ export interface VersionConditions {
 
 export function assertVersion(actual: number, expected: ExpectedVersion): void {
   if (expected !== undefined && actual !== expected) {
-    throw new DomainError(
-      'precondition_failed',
-      'version.mismatch',
-      `the resource has changed: its version is ${actual}, the request expected ${expected}`,
-    );
+    throw new DomainError('precondition_failed', 'version.mismatch', `the resource has changed: its version is ${actual}, the request expected ${expected}`);
   }
 }
 
@@ -42,7 +38,10 @@ export function assertVersion(actual: number, expected: ExpectedVersion): void {
  * client, it is a 503: trying again is the answer.
  */
 export class StaleDraft extends DomainError {
-  constructor(readonly stored: number, readonly basedOn: number) {
+  constructor(
+    readonly stored: number,
+    readonly basedOn: number,
+  ) {
     super('unavailable', 'version.stale_draft', 'the resource changed while this change was worked out; try again');
     this.name = 'StaleDraft';
   }

@@ -60,25 +60,27 @@ export class UserService {
         assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
         passwordHash = await this.deps.passwords.hash(draft.password, actor.organizationId);
       }
-      return withLicenseCheck((licenseMode) => this.deps.uow.write(async (r) => {
-        const current = settingsFrom(await r.settings.all());
-        const fields = normalize({
-          ...USER_DEFAULTS,
-          termsOfServiceAcceptanceRequired: current.termsOfServiceRequireNewUserToAccept,
-          ...defined(draft),
-          userName: draft.userName,
-        });
-        authorizeUserChange(actor, current, {
-          action: 'create',
-          desired: { ...fields, organizationId: actor.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
-        });
-        await checkLicense(r, actor.organizationId, fields.systemRole, licenseMode);
-        await assertManagerIsUser(r, actor.organizationId, null, fields.enterprise);
-        // A taken userName (any case, any organization) is caught by the unique index: 409.
-        const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
-        await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
-        return user;
-      }));
+      return withLicenseCheck((licenseMode) =>
+        this.deps.uow.write(async (r) => {
+          const current = settingsFrom(await r.settings.all());
+          const fields = normalize({
+            ...USER_DEFAULTS,
+            termsOfServiceAcceptanceRequired: current.termsOfServiceRequireNewUserToAccept,
+            ...defined(draft),
+            userName: draft.userName,
+          });
+          authorizeUserChange(actor, current, {
+            action: 'create',
+            desired: { ...fields, organizationId: actor.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
+          });
+          await checkLicense(r, actor.organizationId, fields.systemRole, licenseMode);
+          await assertManagerIsUser(r, actor.organizationId, null, fields.enterprise);
+          // A taken userName (any case, any organization) is caught by the unique index: 409.
+          const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
+          await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
+          return user;
+        }),
+      );
     });
   }
 
@@ -142,23 +144,14 @@ export class UserService {
    * outside any transaction: the user as stored, refused now if the transaction would
    * refuse it (versions, policy, password policy), else the password hashed into `hashes`.
    */
-  private hashAhead(
-    actor: Actor,
-    id: string,
-    draft: UserDraft,
-    password: string,
-    conditions: VersionConditions,
-    hashes: PasswordHashes,
-  ): Promise<void> {
+  private hashAhead(actor: Actor, id: string, draft: UserDraft, password: string, conditions: VersionConditions, hashes: PasswordHashes): Promise<void> {
     const passwords = this.deps.passwords;
     const owner = actor.organizationId;
     const inTurn = passwords.inTurn
       ? passwords.inTurn.bind(passwords)
       : <T>(_owner: string, work: (hash: (password: string) => Promise<string>) => Promise<T>) => work((password) => passwords.hash(password, owner));
     return inTurn(owner, async (hash) => {
-      const [current, settings] = await this.deps.uow.read(
-        async (r) => [await r.users.findById(owner, id), settingsFrom(await r.settings.all())] as const,
-      );
+      const [current, settings] = await this.deps.uow.read(async (r) => [await r.users.findById(owner, id), settingsFrom(await r.settings.all())] as const);
       if (!current) throw notFound('User', id);
       assertVersions(current.version, conditions);
       authorizedUpdate(actor, settings, current, draft);

@@ -43,16 +43,11 @@ export class CredentialSqlRepository implements CredentialRepository {
   }
 
   async listByOrganization(organizationId: string): Promise<Credential[]> {
-    const rows = await this.sql.all<Row>(
-      `select ${COLUMNS} from api_credentials where organization_id = ? order by created_at, id`,
-      [organizationId],
-    );
+    const rows = await this.sql.all<Row>(`select ${COLUMNS} from api_credentials where organization_id = ? order by created_at, id`, [organizationId]);
     return rows.map((row) => toCredential(row) as Credential);
   }
 
-  async insert(
-    credential: Omit<Credential, 'id' | 'createdAt' | 'lastUsedAt' | 'revokedAt'> & { secretHash: string },
-  ): Promise<Credential> {
+  async insert(credential: Omit<Credential, 'id' | 'createdAt' | 'lastUsedAt' | 'revokedAt'> & { secretHash: string }): Promise<Credential> {
     const row = await this.sql.one<Row>(
       `insert into api_credentials (id, organization_id, name, secret_hash, system_role, organization_role, expires_at)
        values (?, ?, ?, ?, ?, ?, ?) returning ${COLUMNS}`,
@@ -77,10 +72,6 @@ export class CredentialSqlRepository implements CredentialRepository {
   }
 
   async markUsed(id: string, at: Date): Promise<void> {
-    await this.sql.run('update api_credentials set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)', [
-      at,
-      id,
-      at,
-    ]);
+    await this.sql.run('update api_credentials set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)', [at, id, at]);
   }
 }

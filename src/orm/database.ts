@@ -96,12 +96,7 @@ export function createPool(url: string, poolMax: number, statementTimeoutMs = 15
   return pool;
 }
 
-export function ormOptions(
-  url: string,
-  poolMax = ORM_POOL_MAX,
-  statementTimeoutMs = 15_000,
-  onWarning: (message: string) => void = () => undefined,
-): Options {
+export function ormOptions(url: string, poolMax = ORM_POOL_MAX, statementTimeoutMs = 15_000, onWarning: (message: string) => void = () => undefined): Options {
   return {
     clientUrl: url,
     entities,

@@ -7,16 +7,14 @@ import { DomainError, invalidValue, uniqueness } from '../domain/errors';
  */
 const UNIQUE_CONSTRAINTS: Record<string, () => DomainError> = {
   users_user_name_lower_unique: () => uniqueness('user.user_name_taken', 'userName is already taken'),
-  groups_organization_display_name_lower_unique: () =>
-    uniqueness('group.display_name_taken', 'a group with this displayName already exists'),
+  groups_organization_display_name_lower_unique: () => uniqueness('group.display_name_taken', 'a group with this displayName already exists'),
   organizations_slug_unique: () => uniqueness('organization.slug_taken', 'an organization with this slug already exists'),
   api_credentials_secret_hash_unique: () => uniqueness('credential.secret_taken', 'this token secret is already in use'),
 };
 
 /** Foreign keys a concurrent delete can break (a member deleted while being added). */
 const FOREIGN_KEYS: Record<string, () => DomainError> = {
-  group_members_user_id_foreign: () =>
-    invalidValue('group.member_not_found', 'members must be users of this organization: a user was deleted meanwhile'),
+  group_members_user_id_foreign: () => invalidValue('group.member_not_found', 'members must be users of this organization: a user was deleted meanwhile'),
   group_members_group_id_foreign: () => new DomainError('not_found', 'group.not_found', 'Group not found'),
 };
 
@@ -59,7 +57,11 @@ export function normalizeDatabaseError(error: unknown): unknown {
     if (mapped) return mapped();
   }
   if (code && CONNECTION_CODES.has(code)) return databaseUnavailable();
-  if (/Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client was closed and is not queryable|Knex: Timeout acquiring a connection|Unable to acquire a connection/i.test(e.message ?? '')) {
+  if (
+    /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client was closed and is not queryable|Knex: Timeout acquiring a connection|Unable to acquire a connection/i.test(
+      e.message ?? '',
+    )
+  ) {
     return databaseUnavailable();
   }
   return error;

@@ -95,12 +95,7 @@ export function scalar(sql: string, type: ScimType = 'string', options: ScalarOp
  * A value inside a jsonb object column: `jsonScalar('u.enterprise', ['manager', 'value'])`
  * reads `u.enterprise->'manager'->>'value'`.
  */
-export function jsonScalar(
-  column: string,
-  keys: readonly string[],
-  type: ScimType = 'string',
-  options: ScalarOptions = {},
-): ScalarSpec {
+export function jsonScalar(column: string, keys: readonly string[], type: ScimType = 'string', options: ScalarOptions = {}): ScalarSpec {
   return { ...scalar(jsonText(column, keys), type, options), json: true };
 }
 

@@ -21,15 +21,7 @@
  */
 import { invalidFilter, invalidValue, DomainError } from '../domain/errors';
 import type { AttributePath, CompareOperator, Filter, FilterValue } from '../domain/filter';
-import {
-  type AttributeCatalog,
-  type ElementField,
-  type ScalarSpec,
-  isString,
-  lookup,
-  pathText,
-  resolveAttribute,
-} from './filter-catalog';
+import { type AttributeCatalog, type ElementField, type ScalarSpec, isString, lookup, pathText, resolveAttribute } from './filter-catalog';
 
 export * from './filter-catalog';
 
@@ -159,9 +151,7 @@ class Translator {
         return this.filter(filter.filter, (name) => subAttribute(spec.subAttributes, name, path.attribute));
       case 'jsonArray': {
         const alias = this.alias();
-        const inner = this.filter(filter.filter, (name) =>
-          elementScalar(alias, subAttribute(spec.subAttributes, name, path.attribute), name),
-        );
+        const inner = this.filter(filter.filter, (name) => elementScalar(alias, subAttribute(spec.subAttributes, name, path.attribute), name));
         return exists(`jsonb_array_elements(${spec.sql}) AS ${alias}(v)`, inner);
       }
       case 'relation': {
@@ -299,8 +289,7 @@ function article(type: string): string {
  * xsd:dateTime / RFC 3339 (section 5.6), with what identity providers send besides: a
  * date alone, `t` or a space for `T`, no seconds, no zone, `+hhmm`.
  */
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:[Zz]|([+-])(\d{2}):?(\d{2}))?)?$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:[Zz]|([+-])(\d{2}):?(\d{2}))?)?$/;
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
@@ -317,9 +306,7 @@ export function dateTimeValue(value: string, name: string): string {
   const m = DATE_TIME.exec(value.trim());
   const invalid = () => invalidFilter(`'${name}' is a dateTime and ${JSON.stringify(value)} is not a date`, 'filter.invalid_date');
   if (!m) throw invalid();
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) =>
-    m[i] === undefined ? 0 : Number(m[i]),
-  );
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) => (m[i] === undefined ? 0 : Number(m[i])));
   const fraction = m[7] === undefined ? '' : `.${m[7].slice(0, 9)}`;
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
@@ -374,10 +361,7 @@ function sortExpression(catalog: AttributeCatalog, path: AttributePath): string 
       const primaryField = lookup(spec.subAttributes, primary);
       const primaryKey = (primaryField?.key ?? primary).replace(/'/g, "''");
       const first = primaryField ? `(scim_s.v->'${primaryKey}' = 'true'::jsonb) IS TRUE DESC, ` : '';
-      return (
-        `(SELECT ${value} FROM jsonb_array_elements(${spec.sql}) WITH ORDINALITY AS scim_s(v, n) ` +
-        `ORDER BY ${first}scim_s.n LIMIT 1)`
-      );
+      return `(SELECT ${value} FROM jsonb_array_elements(${spec.sql}) WITH ORDINALITY AS scim_s(v, n) ` + `ORDER BY ${first}scim_s.n LIMIT 1)`;
     }
     case 'relation':
       throw invalidFilter(`'${name}' is held in another table and cannot be sorted on`, 'filter.sort_relation');

@@ -47,10 +47,12 @@ export class GroupSqlRepository implements GroupRepository {
   }
 
   async insert(group: { organizationId: string; displayName: string; externalId: string | null }): Promise<Group> {
-    const row = await this.sql.one<Row>(
-      'insert into groups (id, organization_id, display_name, external_id) values (?, ?, ?, ?) returning *',
-      [randomUUID(), group.organizationId, group.displayName, group.externalId],
-    );
+    const row = await this.sql.one<Row>('insert into groups (id, organization_id, display_name, external_id) values (?, ?, ?, ?) returning *', [
+      randomUUID(),
+      group.organizationId,
+      group.displayName,
+      group.externalId,
+    ]);
     return toGroup(row as Row);
   }
 
@@ -98,10 +100,7 @@ export class GroupSqlRepository implements GroupRepository {
   }
 
   addMembers(groupId: string, userIds: string[]): Promise<number> {
-    return this.sql.run(
-      `insert into group_members (group_id, user_id) select ?, unnest(?::uuid[]) on conflict do nothing`,
-      [groupId, uuidArray(userIds)],
-    );
+    return this.sql.run(`insert into group_members (group_id, user_id) select ?, unnest(?::uuid[]) on conflict do nothing`, [groupId, uuidArray(userIds)]);
   }
 
   removeMembers(groupId: string, userIds: string[]): Promise<number> {
@@ -110,17 +109,14 @@ export class GroupSqlRepository implements GroupRepository {
 
   removeMembersExcept(groupId: string, keep: string[]): Promise<number> {
     if (keep.length === 0) return this.sql.run('delete from group_members where group_id = ?', [groupId]);
-    return this.sql.run('delete from group_members where group_id = ? and not (user_id = any(?::uuid[]))', [
-      groupId,
-      uuidArray(keep.filter(isUuid)),
-    ]);
+    return this.sql.run('delete from group_members where group_id = ? and not (user_id = any(?::uuid[]))', [groupId, uuidArray(keep.filter(isUuid))]);
   }
 
   removeMembersMatching(groupId: string, filter: Filter): Promise<number> {
     const condition = memberFilterSql(filter);
-    return this.sql.run(
-      `delete from group_members gm using users mu where gm.group_id = ? and mu.id = gm.user_id and (${condition.sql})`,
-      [groupId, ...condition.params],
-    );
+    return this.sql.run(`delete from group_members gm using users mu where gm.group_id = ? and mu.id = gm.user_id and (${condition.sql})`, [
+      groupId,
+      ...condition.params,
+    ]);
   }
 }

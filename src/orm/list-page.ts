@@ -34,13 +34,7 @@ const CATALOGS = { users: USER_CATALOG, groups: GROUP_CATALOG };
 type Table = keyof typeof CATALOGS;
 
 /** The WHERE clause of a list: always the organization, then the client's filter. */
-export function listWhere(
-  table: Table,
-  alias: string,
-  organizationId: string,
-  filter: Filter | undefined,
-  options: TranslateOptions = {},
-): SqlFragment {
+export function listWhere(table: Table, alias: string, organizationId: string, filter: Filter | undefined, options: TranslateOptions = {}): SqlFragment {
   if (!filter) return { sql: `${alias}.organization_id = ?`, params: [organizationId] };
   const translated = filterToSql(filter, CATALOGS[table], options);
   return { sql: `${alias}.organization_id = ? and (${translated.sql})`, params: [organizationId, ...translated.params] };
@@ -106,14 +100,16 @@ export async function listPage(
     : { sql: '', params: [] };
   const offset = query.after ? 0 : query.startIndex - 1;
   const windowCount = total < 0 ? ', count(*) over () as page_total' : '';
-  const rows = unpackRows(await sql.all<PackedRow>(
-    `select ${columns.sql}, ${alias}.created_at::text as page_created_at, page.page_ord${windowCount ? ', page.page_total' : ''}
+  const rows = unpackRows(
+    await sql.all<PackedRow>(
+      `select ${columns.sql}, ${alias}.created_at::text as page_created_at, page.page_ord${windowCount ? ', page.page_total' : ''}
      from (select ${alias}.id, row_number() over (order by ${order.sql}) as page_ord${windowCount}
            from ${table} ${alias} where ${where.sql}${after.sql} order by ${order.sql} limit ? offset ?) page
      join ${table} ${alias} on ${alias}.id = page.id
      order by page.page_ord`,
-    [...columns.params, ...order.params, ...where.params, ...after.params, ...order.params, query.count + 1, offset],
-  ));
+      [...columns.params, ...order.params, ...where.params, ...after.params, ...order.params, query.count + 1, offset],
+    ),
+  );
   if (total < 0) total = rows.length > 0 ? Number(rows[0].page_total) : offset === 0 ? 0 : await counted();
   const more = rows.length > query.count;
   const page = more ? rows.slice(0, query.count) : rows;

@@ -49,10 +49,10 @@ export class OrganizationSqlRepository implements OrganizationRepository {
   async shareLicense(id: string, type: AccountType): Promise<SharedLicense | null> {
     if (!isUuid(id)) return null;
     // One round trip: the function (migration license_check) locks, then reads with a fresh snapshot.
-    const row = await this.sql.one<OrganizationLicense & { users: number; sessions: number }>(
-      'select * from roster_share_license(?::uuid, ?::text)',
-      [id, type],
-    );
+    const row = await this.sql.one<OrganizationLicense & { users: number; sessions: number }>('select * from roster_share_license(?::uuid, ?::text)', [
+      id,
+      type,
+    ]);
     if (!row) return null;
     const { users, sessions, ...license } = row;
     return { license, users, unseenAtMost: sessions };
@@ -72,10 +72,7 @@ export class OrganizationSqlRepository implements OrganizationRepository {
   }
 
   async insert(org: { slug: string; name: string }): Promise<Organization> {
-    const row = await this.sql.one<Row>(
-      `insert into organizations (id, slug, name) values (?, ?, ?) returning ${COLUMNS}`,
-      [randomUUID(), org.slug, org.name],
-    );
+    const row = await this.sql.one<Row>(`insert into organizations (id, slug, name) values (?, ?, ?) returning ${COLUMNS}`, [randomUUID(), org.slug, org.name]);
     return toOrganization(row) as Organization;
   }
 }

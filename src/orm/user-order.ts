@@ -91,7 +91,10 @@ function positionCtes(o: OrderingSql): { total: string; start: string } {
        union all
        select ${o.keyColumns}, (w.first - s.before)::bigint, greatest(w.take, 0)
        from (select r.* from ranked r, want w where r.bound and r.before <= w.first
-             order by ${o.keyColumns.split(', ').map((c) => `r.${c} desc`).join(', ')} limit 1) s, want w
+             order by ${o.keyColumns
+               .split(', ')
+               .map((c) => `r.${c} desc`)
+               .join(', ')} limit 1) s, want w
        where (select deltas from pending))`;
   return { total, start };
 }

@@ -35,8 +35,7 @@ const scalar = (name: string, column: string) => member(name, `to_json(u.${colum
 const plain = (name: string, column: string) => member(name, `u.${column}::text`);
 
 /** A jsonb column as it is stored, unless unassigned (SQL or JSON null, [] or {}). */
-const stored = (name: string, column: string) =>
-  member(name, `nullif(nullif(nullif(u.${column}, 'null'::jsonb), '[]'::jsonb), '{}'::jsonb)::text`);
+const stored = (name: string, column: string) => member(name, `nullif(nullif(nullif(u.${column}, 'null'::jsonb), '[]'::jsonb), '{}'::jsonb)::text`);
 
 /** An object of members, or NULL when none has a value. */
 const object = (members: string[]) => `('{' || nullif(concat_ws(',', ${members.join(', ')}), '') || '}')`;
@@ -61,7 +60,6 @@ export function userResourceColumns(baseUrl: string): SqlFragment {
   return { sql: RESOURCE_COLUMNS, params: [escaped, escaped] };
 }
 
-
 // Ids are uuids (nothing to escape); the base URL comes escaped; displayName is escaped here.
 const GROUPS = `(select '[' || string_agg('{"value":"' || g.id || '","$ref":"' || ?::text || '/Groups/' || g.id
     || '","display":' || coalesce(to_json(g.display_name)::text, 'null') || ',"type":"direct"}', ',' order by g.display_name, g.id) || ']'
@@ -83,10 +81,7 @@ function memberOf(a: AttributeDefinition): string | undefined {
       if (storage.columnType === 'jsonb') return stored(a.name, storage.column);
       return storage.columnType === 'text' ? scalar(a.name, storage.column) : plain(a.name, storage.column);
     case 'columns':
-      return member(
-        a.name,
-        object(a.subAttributes.flatMap((sub) => (sub.storage.kind === 'column' ? [scalar(sub.name, sub.storage.column)] : []))),
-      );
+      return member(a.name, object(a.subAttributes.flatMap((sub) => (sub.storage.kind === 'column' ? [scalar(sub.name, sub.storage.column)] : []))));
     case 'derived':
     case 'relation':
       if (COMPUTED[a.name] === undefined) throw new Error(`no SQL for the attribute ${a.name}`);

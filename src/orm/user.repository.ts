@@ -62,9 +62,7 @@ export class UserSqlRepository implements UserRepository {
     const inline = query.includeGroups === true;
     const page = await listPage(this.sql, 'users', 'u', organizationId, query, packedColumns('u', inline ? GROUPS_COLUMN : ''));
     const items = page.rows.map(toUser);
-    const groups = inline
-      ? new Map(page.rows.map((row) => [row.id as string, (row.groups_json ?? []) as { id: string; displayName: string }[]]))
-      : undefined;
+    const groups = inline ? new Map(page.rows.map((row) => [row.id as string, (row.groups_json ?? []) as { id: string; displayName: string }[]])) : undefined;
     return { total: page.total, items, ...(page.next ? { next: page.next } : {}), ...(groups ? { groups } : {}) };
   }
 
@@ -95,12 +93,7 @@ export class UserSqlRepository implements UserRepository {
 
   async insert(user: NewUser): Promise<User> {
     const { organizationId, passwordHash, ...fields } = user;
-    const pairs: [string, unknown][] = [
-      ['id', randomUUID()],
-      ['organization_id', organizationId],
-      ['password_hash', passwordHash],
-      ...columnValues(fields),
-    ];
+    const pairs: [string, unknown][] = [['id', randomUUID()], ['organization_id', organizationId], ['password_hash', passwordHash], ...columnValues(fields)];
     const row = await this.sql.one<Row>(
       `insert into users (${pairs.map(([c]) => c).join(', ')}) values (${placeholders(pairs.length)}) returning *`,
       pairs.map(([, v]) => v),
@@ -113,10 +106,11 @@ export class UserSqlRepository implements UserRepository {
     const pairs = columnValues(fields);
     if (passwordHash !== undefined) pairs.push(['password_hash', passwordHash]);
     const sets = pairs.map(([c]) => `${c} = ?`).concat('version = version + 1', 'updated_at = clock_timestamp()');
-    const row = await this.sql.one<Row>(
-      `update users set ${sets.join(', ')} where id = ? and organization_id = ? returning *`,
-      [...pairs.map(([, v]) => v), user.id, user.organizationId],
-    );
+    const row = await this.sql.one<Row>(`update users set ${sets.join(', ')} where id = ? and organization_id = ? returning *`, [
+      ...pairs.map(([, v]) => v),
+      user.id,
+      user.organizationId,
+    ]);
     return toUser(row as Row);
   }
 

@@ -31,15 +31,24 @@ const externalId = (name: string) => attribute('externalId', 'string', text(name
 
 /** The four sub-attributes most multi-valued attributes share (RFC 7643 section 2.4). */
 function typedElements(name: string, types: readonly string[], value: AttributeDefinition = attribute('value', 'string', json())) {
-  return attribute(name, 'complex', column(name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), 'jsonb', { nullable: false, default: `'[]'::jsonb` }), {
-    multiValued: true,
-    subAttributes: [
-      value,
-      attribute('display', 'string', json()),
-      attribute('type', 'string', json(), { canonicalValues: types }),
-      attribute('primary', 'boolean', json()),
-    ],
-  });
+  return attribute(
+    name,
+    'complex',
+    column(
+      name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+      'jsonb',
+      { nullable: false, default: `'[]'::jsonb` },
+    ),
+    {
+      multiValued: true,
+      subAttributes: [
+        value,
+        attribute('display', 'string', json()),
+        attribute('type', 'string', json(), { canonicalValues: types }),
+        attribute('primary', 'boolean', json()),
+      ],
+    },
+  );
 }
 
 const nameParts = ['formatted', 'familyName', 'givenName', 'middleName', 'honorificPrefix', 'honorificSuffix'];
@@ -52,9 +61,14 @@ const userCore: SchemaSpec = {
     id,
     externalId('external_id'),
     attribute('userName', 'string', column('user_name', 'text', { nullable: false }), { required: true, uniqueness: 'server' }),
-    attribute('name', 'complex', { kind: 'columns' }, {
-      subAttributes: nameParts.map((part) => attribute(part, 'string', text(`name_${part.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`))),
-    }),
+    attribute(
+      'name',
+      'complex',
+      { kind: 'columns' },
+      {
+        subAttributes: nameParts.map((part) => attribute(part, 'string', text(`name_${part.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`))),
+      },
+    ),
     attribute('displayName', 'string', text('display_name')),
     attribute('nickName', 'string', text('nick_name')),
     attribute('profileUrl', 'reference', text('profile_url'), { referenceTypes: ['external'] }),
@@ -150,12 +164,18 @@ const roster: SchemaSpec = {
     attribute('tokenExpirationDays', 'integer', column('token_expiration_days', 'integer'), { description: 'API users only: days an API token lives.' }),
     attribute('includeInObservations', 'boolean', column('include_in_observations', 'boolean'), { description: 'API users only.' }),
     attribute('allowExceedApiLinkLimit', 'boolean', column('allow_exceed_api_link_limit', 'boolean'), { description: 'API users only.' }),
-    flag('sendAccountInfoEmail', 'send_account_info_email', false, 'Read on create only: the platform sends the new user an e-mail with their account details.', {
-      mutability: 'writeOnly',
-      returned: 'never',
-      createOnly: true,
-      filterable: false,
-    }),
+    flag(
+      'sendAccountInfoEmail',
+      'send_account_info_email',
+      false,
+      'Read on create only: the platform sends the new user an e-mail with their account details.',
+      {
+        mutability: 'writeOnly',
+        returned: 'never',
+        createOnly: true,
+        filterable: false,
+      },
+    ),
   ],
 };
 

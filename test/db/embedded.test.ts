@@ -191,7 +191,10 @@ describe('embedded PostgreSQL', () => {
           // Another user cannot even open the socket.
           const other = spawnSync(
             process.execPath,
-            ['-e', `require('net').connect(${JSON.stringify(socketFile)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`],
+            [
+              '-e',
+              `require('net').connect(${JSON.stringify(socketFile)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`,
+            ],
             { uid: 65534, gid: 65534, cwd: '/', env: {}, encoding: 'utf8', timeout: 30_000 },
           );
           expect(other.stdout.trim()).toBe('EACCES');
@@ -481,11 +484,22 @@ describe('the password gate, fuzzed', () => {
   const sslOrGss = fc.constantFrom(request(SSL_REQUEST), request(GSSENC_REQUEST));
   /** A startup message whose length field lies: too short, negative, too long, or longer than what follows. */
   const lyingStartup = fc
-    .tuple(startup, fc.oneof(fc.integer({ min: -(2 ** 31), max: 7 }), fc.integer({ min: STARTUP_MAX + 1, max: 2 ** 31 - 1 }), fc.integer({ min: 8, max: STARTUP_MAX })))
+    .tuple(
+      startup,
+      fc.oneof(fc.integer({ min: -(2 ** 31), max: 7 }), fc.integer({ min: STARTUP_MAX + 1, max: 2 ** 31 - 1 }), fc.integer({ min: 8, max: STARTUP_MAX })),
+    )
     .map(([message, length]) => Buffer.concat([int32(length), message.subarray(4)]));
   /** A PasswordMessage whose length field lies, or of another type. */
   const lyingPassword = fc
-    .tuple(wrongPassword(), fc.oneof(fc.integer({ min: -(2 ** 31), max: 4 }), fc.integer({ min: PASSWORD_MESSAGE_MAX + 1, max: 2 ** 31 - 1 }), fc.integer({ min: 5, max: PASSWORD_MESSAGE_MAX })), fc.integer({ min: 0, max: 255 }))
+    .tuple(
+      wrongPassword(),
+      fc.oneof(
+        fc.integer({ min: -(2 ** 31), max: 4 }),
+        fc.integer({ min: PASSWORD_MESSAGE_MAX + 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 5, max: PASSWORD_MESSAGE_MAX }),
+      ),
+      fc.integer({ min: 0, max: 255 }),
+    )
     .map(([given, length, type]) => Buffer.concat([Buffer.from([type]), int32(length), given, Buffer.from([0])]));
 
   const hostileInput = fc.oneof(
@@ -493,52 +507,58 @@ describe('the password gate, fuzzed', () => {
     bytes(12_000),
     fc.tuple(startup, bytes(64)).map((parts) => Buffer.concat(parts)),
     fc.tuple(fc.array(sslOrGss, { minLength: 1, maxLength: 3 }), bytes(64)).map(([requests, junk]) => Buffer.concat([...requests, junk])),
-    fc.tuple(fc.array(sslOrGss, { maxLength: 2 }), startup, wrongPassword(), bytes(16)).map(([requests, message, given, after]) =>
-      Buffer.concat([...requests, message, passwordMessage(given), after]),
-    ),
+    fc
+      .tuple(fc.array(sslOrGss, { maxLength: 2 }), startup, wrongPassword(), bytes(16))
+      .map(([requests, message, given, after]) => Buffer.concat([...requests, message, passwordMessage(given), after])),
     // The right password, but not as a String: its terminating NUL replaced.
     fc.tuple(startup, fc.integer({ min: 1, max: 255 })).map(([message, terminator]) => Buffer.concat([message, passwordMessage(password, terminator)])),
     lyingStartup,
     fc.tuple(startup, lyingPassword).map((parts) => Buffer.concat(parts)),
-    fc.tuple(startup, fc.constantFrom(request(SSL_REQUEST), startupMessage([['user', 'postgres']]), typedMessage('Q', Buffer.from('select 1\0')))).map((parts) => Buffer.concat(parts)),
+    fc
+      .tuple(startup, fc.constantFrom(request(SSL_REQUEST), startupMessage([['user', 'postgres']]), typedMessage('Q', Buffer.from('select 1\0'))))
+      .map((parts) => Buffer.concat(parts)),
   );
 
   it('never lets in a wrong password, answers FATAL or waits, and always lets go of the connection', async () => {
     await fc.assert(
-      fc.asyncProperty(hostileInput, fc.oneof(fc.constant<number[] | 'bytes'>([]), fc.array(fc.nat(), { maxLength: 12 }), fc.constant<'bytes'>('bytes')), async (input, split) => {
-        const expected = expectedAnswer(input, password);
-        expect(expected.accepted).toBeUndefined(); // the generators hold no right password
-        const chunks = split === 'bytes' ? (input.length <= 64 ? [...input].map((byte) => Buffer.from([byte])) : [input]) : cut(input, split);
-        const { reply, closed } = await exchange(socketFile, chunks);
-        const parsed = parseReply(reply);
-        const seen = describeReply(parsed);
-        // Never past the gate: no AuthenticationOk, no ReadyForQuery, nothing PGlite would say.
-        expect(parsed.messages.some((m) => isAuthentication(m, 0))).toBe(false);
-        expect(parsed.messages.some((m) => m.type === 'Z')).toBe(false);
-        // Exactly what the protocol asks for: N*, then AuthenticationCleartextPassword once a startup is complete, then FATAL once refused.
-        expect(seen).toBe(
-          `${'N'.repeat(expected.ns)}${[expected.asked ? 'R3' : '', expected.error ? 'E' : ''].filter(Boolean).join(' ')}`,
-        );
-        if (expected.error) {
-          const error = errorFields(parsed.messages[parsed.messages.length - 1].body);
-          expect({ severity: error.S, code: error.C }).toEqual({ severity: 'FATAL', code: expected.error });
-        }
-        // Refused or merely waiting, the gate lets the connection go once the client ends its side.
-        expect(closed).toBe(true);
-      }),
+      fc.asyncProperty(
+        hostileInput,
+        fc.oneof(fc.constant<number[] | 'bytes'>([]), fc.array(fc.nat(), { maxLength: 12 }), fc.constant<'bytes'>('bytes')),
+        async (input, split) => {
+          const expected = expectedAnswer(input, password);
+          expect(expected.accepted).toBeUndefined(); // the generators hold no right password
+          const chunks = split === 'bytes' ? (input.length <= 64 ? [...input].map((byte) => Buffer.from([byte])) : [input]) : cut(input, split);
+          const { reply, closed } = await exchange(socketFile, chunks);
+          const parsed = parseReply(reply);
+          const seen = describeReply(parsed);
+          // Never past the gate: no AuthenticationOk, no ReadyForQuery, nothing PGlite would say.
+          expect(parsed.messages.some((m) => isAuthentication(m, 0))).toBe(false);
+          expect(parsed.messages.some((m) => m.type === 'Z')).toBe(false);
+          // Exactly what the protocol asks for: N*, then AuthenticationCleartextPassword once a startup is complete, then FATAL once refused.
+          expect(seen).toBe(`${'N'.repeat(expected.ns)}${[expected.asked ? 'R3' : '', expected.error ? 'E' : ''].filter(Boolean).join(' ')}`);
+          if (expected.error) {
+            const error = errorFields(parsed.messages[parsed.messages.length - 1].body);
+            expect({ severity: error.S, code: error.C }).toEqual({ severity: 'FATAL', code: expected.error });
+          }
+          // Refused or merely waiting, the gate lets the connection go once the client ends its side.
+          expect(closed).toBe(true);
+        },
+      ),
       { numRuns: 150 },
     );
     // No connection is left open on the server side.
-    expect(await eventually(() => acceptedConnections(socketFile), (open) => open.length === 0)).toEqual([]);
+    expect(
+      await eventually(
+        () => acceptedConnections(socketFile),
+        (open) => open.length === 0,
+      ),
+    ).toEqual([]);
     // And the database still serves the right password.
     expect(await servesTheRightPassword()).toBe(1);
   }, 300_000);
 
   it('closes a refused connection even when the client keeps its side open', async () => {
-    for (const input of [
-      Buffer.concat([int32(4), int32(0)]),
-      Buffer.concat([startupMessage([['user', 'postgres']]), passwordMessage(Buffer.from('wrong'))]),
-    ]) {
+    for (const input of [Buffer.concat([int32(4), int32(0)]), Buffer.concat([startupMessage([['user', 'postgres']]), passwordMessage(Buffer.from('wrong'))])]) {
       const socket = net.connect({ path: socketFile, allowHalfOpen: true });
       socket.on('error', () => undefined);
       try {
@@ -556,7 +576,12 @@ describe('the password gate, fuzzed', () => {
         // The refusal came, and the gate ended its side.
         expect(await ended).toBe(true);
         expect(parseReply(Buffer.concat(received)).messages.at(-1)?.type).toBe('E');
-        expect(await eventually(() => acceptedConnections(socketFile), (open) => open.length === 0)).toEqual([]);
+        expect(
+          await eventually(
+            () => acceptedConnections(socketFile),
+            (open) => open.length === 0,
+          ),
+        ).toEqual([]);
       } finally {
         socket.destroy();
       }
@@ -666,7 +691,10 @@ describe('hostile lock files', () => {
     const link = path.join(root, 'roster-pg-link');
     fs.symlinkSync(made.private.dir, link);
     const socketDirs = fc.oneof(
-      { arbitrary: fc.constantFrom(...Object.values(made)).map(({ dir, trusted }) => ({ value: dir as unknown, trusted: trusted as boolean | undefined })), weight: 3 },
+      {
+        arbitrary: fc.constantFrom(...Object.values(made)).map(({ dir, trusted }) => ({ value: dir as unknown, trusted: trusted as boolean | undefined })),
+        weight: 3,
+      },
       fc.constantFrom(file, link, path.join(root, 'missing'), 'relative', '', '/', '/etc', '/tmp', os.homedir(), '/proc/self').map((value) => ({
         value: value as unknown,
         trusted: value === link || value === file ? false : undefined, // undefined: decided by the kernel's answer below
@@ -686,7 +714,13 @@ describe('hostile lock files', () => {
       }));
     const lock = fc.oneof(
       { arbitrary: holders, weight: 3 },
-      fc.oneof(fc.string(), fc.string({ unit: 'binary' }), jsonJunk.map((value) => JSON.stringify(value) ?? '')).map((content) => ({ content, holder: undefined })),
+      fc
+        .oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          jsonJunk.map((value) => JSON.stringify(value) ?? ''),
+        )
+        .map((content) => ({ content, holder: undefined })),
     );
 
     let dirIndex = 0;
@@ -721,7 +755,13 @@ describe('hostile lock files', () => {
     type Decoy = { kind: string; make: (parent: string) => { socketDir: unknown; victim: string; removable: boolean } };
     const decoys: Decoy[] = [
       { kind: 'ours', make: (parent) => ({ ...dir(parent, 'roster-pg-ours'), removable: true }) },
-      { kind: 'ours, trailing slash', make: (parent) => { const d = dir(parent, 'roster-pg-slash'); return { socketDir: `${d.victim}/`, victim: d.victim, removable: true }; } },
+      {
+        kind: 'ours, trailing slash',
+        make: (parent) => {
+          const d = dir(parent, 'roster-pg-slash');
+          return { socketDir: `${d.victim}/`, victim: d.victim, removable: true };
+        },
+      },
       { kind: 'other name', make: (parent) => ({ ...dir(parent, 'decoy'), removable: false }) },
       { kind: 'prefix in the middle', make: (parent) => ({ ...dir(parent, 'x-roster-pg-decoy'), removable: false }) },
       {
@@ -765,7 +805,16 @@ describe('hostile lock files', () => {
         },
       },
       ...(isRoot
-        ? [{ kind: 'roster-pg of another user', make: (parent: string) => { const d = dir(parent, 'roster-pg-others'); fs.chownSync(d.victim, 65534, 65534); return { ...d, removable: false }; } }]
+        ? [
+            {
+              kind: 'roster-pg of another user',
+              make: (parent: string) => {
+                const d = dir(parent, 'roster-pg-others');
+                fs.chownSync(d.victim, 65534, 65534);
+                return { ...d, removable: false };
+              },
+            },
+          ]
         : []),
     ];
     function dir(parent: string, prefix: string) {
@@ -776,8 +825,18 @@ describe('hostile lock files', () => {
 
     fc.assert(
       fc.property(
-        fc.oneof(fc.constantFrom(...decoys).map((decoy) => ({ decoy, junk: undefined as unknown })), jsonJunk.map((junk) => ({ decoy: undefined, junk }))),
-        fc.oneof(fc.constant(deadPid), fc.constantFrom(0, -1, process.pid, process.ppid), fc.integer({ min: -5, max: 40_000 }), fc.double(), fc.string({ maxLength: 4 }), fc.constant(undefined)),
+        fc.oneof(
+          fc.constantFrom(...decoys).map((decoy) => ({ decoy, junk: undefined as unknown })),
+          jsonJunk.map((junk) => ({ decoy: undefined, junk })),
+        ),
+        fc.oneof(
+          fc.constant(deadPid),
+          fc.constantFrom(0, -1, process.pid, process.ppid),
+          fc.integer({ min: -5, max: 40_000 }),
+          fc.double(),
+          fc.string({ maxLength: 4 }),
+          fc.constant(undefined),
+        ),
         fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
         ({ decoy, junk }, pid, url) => {
           const parent = path.join(root, `takeover-${runIndex++}`);

@@ -5,17 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../src/domain/errors';
-import {
-  type AttributeCatalog,
-  complex,
-  field,
-  filterToSql,
-  jsonArray,
-  jsonScalar,
-  relation,
-  scalar,
-  sortToSql,
-} from '../../src/orm/filter-sql';
+import { type AttributeCatalog, complex, field, filterToSql, jsonArray, jsonScalar, relation, scalar, sortToSql } from '../../src/orm/filter-sql';
 import { parseAttributePath, parseFilter } from '../../src/scim/filter/filter-parser';
 
 interface PgClient {
@@ -228,10 +218,7 @@ function sortFor(catalog: AttributeCatalog, sortBy: string, sortOrder?: string) 
 
 async function sorted(sortBy: string, sortOrder?: string, catalog = userCatalog): Promise<string[]> {
   const { sql, params } = sortFor(catalog, sortBy, sortOrder);
-  const { rows } = await client.query(
-    `SELECT u.user_name FROM users u ORDER BY ${toPg(sql)}, u.user_name COLLATE "C"`,
-    params,
-  );
+  const { rows } = await client.query(`SELECT u.user_name FROM users u ORDER BY ${toPg(sql)}, u.user_name COLLATE "C"`, params);
   return rows.map((row) => row.user_name as string);
 }
 
@@ -248,17 +235,35 @@ beforeAll(async () => {
       created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
     CREATE TABLE group_members (group_id uuid NOT NULL, user_id uuid NOT NULL, PRIMARY KEY (group_id, user_id));`);
   for (const u of users) {
-    await client.query(
-      `INSERT INTO users VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [u.id, org, u.userName, u.externalId ?? null, u.displayName ?? null, u.title, u.active, u.given ?? null,
-        u.family ?? null, JSON.stringify(u.emails), u.enterprise && JSON.stringify(u.enterprise), u.timeout, u.created,
-        u.updated],
-    );
+    await client.query(`INSERT INTO users VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
+      u.id,
+      org,
+      u.userName,
+      u.externalId ?? null,
+      u.displayName ?? null,
+      u.title,
+      u.active,
+      u.given ?? null,
+      u.family ?? null,
+      JSON.stringify(u.emails),
+      u.enterprise && JSON.stringify(u.enterprise),
+      u.timeout,
+      u.created,
+      u.updated,
+    ]);
   }
-  for (const [name, id] of [['Admins', groups.admins], ['Readers', groups.readers], ['Empty', groups.empty]]) {
+  for (const [name, id] of [
+    ['Admins', groups.admins],
+    ['Readers', groups.readers],
+    ['Empty', groups.empty],
+  ]) {
     await client.query(`INSERT INTO groups VALUES ($1, $2, $3, NULL, now(), now())`, [id, org, name]);
   }
-  for (const [group, user] of [[groups.admins, ids.bjensen], [groups.admins, ids.jsmith], [groups.readers, ids.alice]]) {
+  for (const [group, user] of [
+    [groups.admins, ids.bjensen],
+    [groups.admins, ids.jsmith],
+    [groups.readers, ids.alice],
+  ]) {
     await client.query(`INSERT INTO group_members VALUES ($1, $2)`, [group, user]);
   }
 });
@@ -342,15 +347,8 @@ describe('filterToSql: logic', () => {
   });
 
   it('binds and tighter than or, and honours parentheses', async () => {
-    expect(await matching('userName eq "alice" or active eq true and title sw "tour"')).toEqual([
-      'a_b%c\\d',
-      'alice',
-      'bjensen',
-    ]);
-    expect(await matching('(userName eq "alice" or active eq true) and title sw "tour"')).toEqual([
-      'a_b%c\\d',
-      'bjensen',
-    ]);
+    expect(await matching('userName eq "alice" or active eq true and title sw "tour"')).toEqual(['a_b%c\\d', 'alice', 'bjensen']);
+    expect(await matching('(userName eq "alice" or active eq true) and title sw "tour"')).toEqual(['a_b%c\\d', 'bjensen']);
   });
 });
 
@@ -480,7 +478,7 @@ describe('filterToSql: relations', () => {
     expect(await matching('displayName eq "admins" and members pr', groupCatalog)).toEqual(['Admins']);
   });
 
-  it("filters users by their groups", async () => {
+  it('filters users by their groups', async () => {
     expect(await matching(`groups.value eq "${groups.admins}"`)).toEqual(['JSmith', 'bjensen']);
     expect(await matching('groups[display eq "readers"]')).toEqual(['alice']);
     expect(await matching('not (groups pr)')).toEqual(['a_b%c\\d', 'axbxcxd']);
@@ -488,9 +486,7 @@ describe('filterToSql: relations', () => {
 
   it('uses the catalog template', () => {
     expect(filterToSql(parseFilter('members[value eq "x"]'), groupCatalog)).toEqual({
-      sql:
-        'EXISTS (SELECT 1 FROM group_members gm JOIN users mu ON mu.id = gm.user_id ' +
-        'WHERE gm.group_id = g.id AND gm.user_id::text = ?)',
+      sql: 'EXISTS (SELECT 1 FROM group_members gm JOIN users mu ON mu.id = gm.user_id ' + 'WHERE gm.group_id = g.id AND gm.user_id::text = ?)',
       params: ['x'],
     });
   });
@@ -509,13 +505,7 @@ describe('sortToSql', () => {
 
   it('sorts by sub-attributes, extension attributes and jsonb numbers', async () => {
     expect((await sorted('name.givenName')).slice(0, 3)).toEqual(['alice', 'bjensen', 'JSmith']);
-    expect(await sorted(`${TEST_EXTENSION}:level`, 'descending')).toEqual([
-      'a_b%c\\d',
-      'alice',
-      'axbxcxd',
-      'JSmith',
-      'bjensen',
-    ]);
+    expect(await sorted(`${TEST_EXTENSION}:level`, 'descending')).toEqual(['a_b%c\\d', 'alice', 'axbxcxd', 'JSmith', 'bjensen']);
     expect(await sorted('meta.created', 'descending')).toEqual(['axbxcxd', 'a_b%c\\d', 'alice', 'JSmith', 'bjensen']);
   });
 

@@ -109,9 +109,7 @@ describe.each(RESOURCES)('the registry of %s', (_name, resource, catalog) => {
 
   it('lets filters name exactly the filterable attributes', () => {
     for (const { schema, attribute, parent } of walk(resource)) {
-      const path = parent
-        ? { schema, attribute: parent.name, subAttribute: attribute.name }
-        : { schema, attribute: attribute.name };
+      const path = parent ? { schema, attribute: parent.name, subAttribute: attribute.name } : { schema, attribute: attribute.name };
       const filterable = attribute.filterable && (!parent || parent.filterable);
       const resolve = () => {
         const spec = resolveAttribute(catalog, path);
@@ -160,7 +158,13 @@ describe.each(RESOURCES)('the registry of %s', (_name, resource, catalog) => {
     for (const { attribute } of walk(resource)) {
       if (attribute.storage.kind !== 'column') continue;
       const found = byName.get(attribute.storage.column);
-      expect({ attribute: attribute.name, column: found?.column_name, type: found?.data_type, nullable: found?.is_nullable === 'YES', default: found?.column_default ?? undefined }).toEqual({
+      expect({
+        attribute: attribute.name,
+        column: found?.column_name,
+        type: found?.data_type,
+        nullable: found?.is_nullable === 'YES',
+        default: found?.column_default ?? undefined,
+      }).toEqual({
         attribute: attribute.name,
         column: attribute.storage.column,
         type: types[attribute.storage.columnType],
@@ -203,19 +207,56 @@ describe('the registry of User, read and written', () => {
     for (const stored of USER_FIELDS) {
       const a = [...USER_RESOURCE.core.attributes, ...USER_RESOURCE.extensions[1].attributes].find((x) => x.name === stored.field);
       if (stored.field === 'enterprise') expect(stored.column).toBe(USER_RESOURCE.extensions[0].jsonColumn);
-      else if (a?.storage.kind === 'column') expect([stored.field, stored.column, stored.writable]).toEqual([a.name, a.storage.column, a.mutability !== 'readOnly']);
+      else if (a?.storage.kind === 'column')
+        expect([stored.field, stored.column, stored.writable]).toEqual([a.name, a.storage.column, a.mutability !== 'readOnly']);
       else expect(Object.values(stored.parts ?? {})).toEqual(a?.subAttributes.map((sub) => (sub.storage as { column: string }).column));
     }
 
-    const user = { ...USER_DEFAULTS, ...draft, id: 'f7c0c1a2-0d1e-4b8e-9d7a-1a2b3c4d5e6f', organizationId: 'o', mfaEnabled: true, passwordHash: null, createdAt: new Date(0), updatedAt: new Date(0), version: 3 } as User;
+    const user = {
+      ...USER_DEFAULTS,
+      ...draft,
+      id: 'f7c0c1a2-0d1e-4b8e-9d7a-1a2b3c4d5e6f',
+      organizationId: 'o',
+      mfaEnabled: true,
+      passwordHash: null,
+      createdAt: new Date(0),
+      updatedAt: new Date(0),
+      version: 3,
+    } as User;
     const resource = toScimUser(user, [{ id: 'g1', displayName: 'Group' }], 'https://roster.example/scim/v2');
     const returned = (a: AttributeDefinition) => a.returned === 'default' || a.returned === 'always';
-    expect(Object.keys(resource).filter((k) => !k.startsWith('urn:'))).toEqual(['schemas', ...USER_RESOURCE.core.attributes.filter(returned).map((a) => a.name)]);
+    expect(Object.keys(resource).filter((k) => !k.startsWith('urn:'))).toEqual([
+      'schemas',
+      ...USER_RESOURCE.core.attributes.filter(returned).map((a) => a.name),
+    ]);
     // The order clients have always seen: a change to it is made on purpose.
     expect(Object.keys(resource)).toEqual([
-      'schemas', 'id', 'externalId', 'userName', 'name', 'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage',
-      'locale', 'timezone', 'active', 'emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'entitlements', 'roles', 'x509Certificates',
-      'groups', ENTERPRISE_USER_SCHEMA, ROSTER_USER_SCHEMA, 'meta',
+      'schemas',
+      'id',
+      'externalId',
+      'userName',
+      'name',
+      'displayName',
+      'nickName',
+      'profileUrl',
+      'title',
+      'userType',
+      'preferredLanguage',
+      'locale',
+      'timezone',
+      'active',
+      'emails',
+      'phoneNumbers',
+      'ims',
+      'photos',
+      'addresses',
+      'entitlements',
+      'roles',
+      'x509Certificates',
+      'groups',
+      ENTERPRISE_USER_SCHEMA,
+      ROSTER_USER_SCHEMA,
+      'meta',
     ]);
     for (const schema of USER_RESOURCE.extensions) {
       const expected = schema.jsonColumn ? Object.keys(resource[schema.id] as Json) : schema.attributes.filter(returned).map((a) => a.name);

@@ -40,10 +40,7 @@ async function insertUsers(organizationId: string, count: number, db: Sql = sql)
     return [organizationId, name, created];
   });
   const values = rows.map(() => `(?::uuid, ?, 'Read Only User', 'Read Only User', ?::timestamptz)`).join(', ');
-  await db.run(
-    `insert into users (organization_id, user_name, system_role, organization_role, created_at) values ${values}`,
-    rows.flat(),
-  );
+  await db.run(`insert into users (organization_id, user_name, system_role, organization_role, created_at) values ${values}`, rows.flat());
 }
 
 const ORDERS = {

@@ -17,7 +17,10 @@ let admin: ScimClient; // Administrator
 beforeAll(async () => {
   t = await startTestRoster({ rateLimitPerSecond: 0 });
   orgAdmin = scimClient(t.app, t.token);
-  admin = scimClient(t.app, (await t.roster.credentials.issue({ organizationId: t.org.id, systemRole: 'Administrator', organizationRole: 'Organization Administrator' })).secret);
+  admin = scimClient(
+    t.app,
+    (await t.roster.credentials.issue({ organizationId: t.org.id, systemRole: 'Administrator', organizationRole: 'Organization Administrator' })).secret,
+  );
 });
 afterAll(() => t.close());
 
@@ -78,9 +81,7 @@ describe('URN-qualified extension keys (rule 4 on every path)', () => {
 
   it('folds qualified core and enterprise keys too, and refuses an attribute given twice', async () => {
     const userName = name('core');
-    const res = await admin
-      .post('/Users', { schemas: [USER, ENTERPRISE], [`${USER}:userName`]: userName, [`${ENTERPRISE}:department`]: 'Intel' })
-      .expect(201);
+    const res = await admin.post('/Users', { schemas: [USER, ENTERPRISE], [`${USER}:userName`]: userName, [`${ENTERPRISE}:department`]: 'Intel' }).expect(201);
     expect(res.body.userName).toBe(userName);
     expect(res.body[ENTERPRISE].department).toBe('Intel');
     const twice = await admin.post('/Users', { ...userBody(name('twice')), [ROSTER]: { locked: true }, [`${ROSTER}:locked`]: false });
@@ -152,7 +153,10 @@ describe('canonical values are suggestions on multi-valued sub-attributes (RFC 7
       .post(
         '/Users',
         userBody(name('types'), {
-          emails: [{ value: 'pager@forms.example', type: 'pager' }, { value: 'w@forms.example', type: 'Work' }],
+          emails: [
+            { value: 'pager@forms.example', type: 'pager' },
+            { value: 'w@forms.example', type: 'Work' },
+          ],
           roles: [{ value: 'analyst', type: 'work' }],
           x509Certificates: [{ value: 'MIIB', type: 'signing' }],
           phoneNumbers: [{ value: '+1 555', type: 'satellite' }],
@@ -183,7 +187,24 @@ describe('canonical values are suggestions on multi-valued sub-attributes (RFC 7
         const element = attribute === 'addresses' ? { streetAddress: '1 Main St', type: typeValue } : { value, type: typeValue };
         const res = await orgAdmin.post('/Users', userBody(name('anytype'), { [attribute]: [element] }));
         expect({ status: res.status, detail: res.body.detail }).toEqual({ status: 201, detail: undefined });
-        const canonical = ['work', 'home', 'other', 'mobile', 'fax', 'pager', 'photo', 'thumbnail', 'aim', 'gtalk', 'icq', 'xmpp', 'msn', 'skype', 'qq', 'yahoo'];
+        const canonical = [
+          'work',
+          'home',
+          'other',
+          'mobile',
+          'fax',
+          'pager',
+          'photo',
+          'thumbnail',
+          'aim',
+          'gtalk',
+          'icq',
+          'xmpp',
+          'msn',
+          'skype',
+          'qq',
+          'yahoo',
+        ];
         const expected = canonical.find((c) => c === typeValue.trim().toLowerCase()) ?? typeValue;
         expect(res.body[attribute][0].type).toBe(expected);
       }),
@@ -240,7 +261,11 @@ describe('externalId survives a PUT that leaves it out', () => {
 describe('the enterprise manager is a user of the organization', () => {
   it('refuses a manager that is no user of this organization, on POST, PUT and PATCH, and stores nothing', async () => {
     const other = await t.newOrganization(`forms-other-${++n}`);
-    const stranger = (await scimClient(t.app, other.token).post('/Users', userBody(name('stranger'))).expect(201)).body.id;
+    const stranger = (
+      await scimClient(t.app, other.token)
+        .post('/Users', userBody(name('stranger')))
+        .expect(201)
+    ).body.id;
     const before = await countUsers();
     for (const manager of ['abc', stranger, '00000000-0000-4000-8000-000000000000']) {
       const res = await orgAdmin.post('/Users', userBody(name('managed'), { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: { value: manager } } }));
@@ -251,7 +276,11 @@ describe('the enterprise manager is a user of the organization', () => {
     const userName = name('managed');
     const { id } = (await orgAdmin.post('/Users', userBody(userName)).expect(201)).body;
     expectScimError(await orgAdmin.patch(`/Users/${id}`, patchOp({ op: 'replace', path: `${ENTERPRISE}:manager`, value: stranger })), 400, 'invalidValue');
-    expectScimError(await orgAdmin.put(`/Users/${id}`, userBody(userName, { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: 'nobody' } })), 400, 'invalidValue');
+    expectScimError(
+      await orgAdmin.put(`/Users/${id}`, userBody(userName, { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: 'nobody' } })),
+      400,
+      'invalidValue',
+    );
     expect((await read(id))[ENTERPRISE]).toBeUndefined();
   });
 
@@ -275,7 +304,14 @@ describe('the enterprise manager is a user of the organization', () => {
   it('accepts any user of the organization and refuses any other string (generated)', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await orgAdmin.post('/Users', userBody(name('mgr'))).expect(201)).body.id);
-    const candidate = fc.oneof(fc.constantFrom(...ids).map((id) => ({ id, known: true })), fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim() !== '' && !s.includes('\u0000')).map((id) => ({ id, known: false })), fc.uuid().map((id) => ({ id, known: false })));
+    const candidate = fc.oneof(
+      fc.constantFrom(...ids).map((id) => ({ id, known: true })),
+      fc
+        .string({ minLength: 1, maxLength: 40 })
+        .filter((s) => s.trim() !== '' && !s.includes('\u0000'))
+        .map((id) => ({ id, known: false })),
+      fc.uuid().map((id) => ({ id, known: false })),
+    );
     await fc.assert(
       fc.asyncProperty(candidate, async ({ id, known }) => {
         const res = await orgAdmin.post('/Users', userBody(name('managed'), { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: { value: id } } }));

@@ -95,7 +95,11 @@ describe('tokens travel in the Authorization header only', () => {
   afterEach(() => jest.restoreAllMocks());
 
   const count = async (userName: string) =>
-    (await scimClient(t.app, t.token).get(`/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`).expect(200)).body.totalResults;
+    (
+      await scimClient(t.app, t.token)
+        .get(`/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`)
+        .expect(200)
+    ).body.totalResults;
 
   it('refuses a token in the query string when the header does not parse (a tab, two words), on a GET and on a POST', async () => {
     const lookups = jest.spyOn(t.roster.credentials, 'authenticate');
@@ -186,7 +190,11 @@ describe('tokens travel in the Authorization header only', () => {
                 .set('Content-Type', 'application/scim+json')
                 .send(
                   bulk
-                    ? { schemas: [BULK], Operations: [{ method: 'POST', path: '/Users', bulkId: 'p', data: { schemas: [USER], userName: 'prop@example.com' } }], ...inBody }
+                    ? {
+                        schemas: [BULK],
+                        Operations: [{ method: 'POST', path: '/Users', bulkId: 'p', data: { schemas: [USER], userName: 'prop@example.com' } }],
+                        ...inBody,
+                      }
                     : { schemas: [USER], userName: 'prop@example.com', ...inBody },
                 );
         if (value !== undefined) test.set('Authorization', value);

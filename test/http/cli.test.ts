@@ -143,7 +143,12 @@ describe('roster CLI', () => {
         .post('/scim/v2/Users')
         .set('Authorization', `Bearer ${secret}`)
         .set('Content-Type', 'application/scim+json')
-        .send({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'exported@example.com', password: 'Exported-Password-1', emails: [{ value: 'exported@example.com', primary: true }] })
+        .send({
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: 'exported@example.com',
+          password: 'Exported-Password-1',
+          emails: [{ value: 'exported@example.com', primary: true }],
+        })
         .expect(201);
     });
     const csv = await cli(['users', 'export', '--org', 'acme'], db.env);

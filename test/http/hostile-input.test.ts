@@ -36,12 +36,15 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 /** A request with a body sent exactly as this text or these bytes (superagent would serialise a Buffer as JSON). */
-const raw = (method: 'post' | 'put' | 'patch', path: string, body: string | Buffer, contentType = 'application/scim+json') =>
-  request(t.app)[method](`/scim/v2${path}`)
+const raw = (method: 'post' | 'put' | 'patch', path: string, body: string | Buffer, contentType = 'application/scim+json') => {
+  const agent = request(t.app);
+  const send = agent[method].bind(agent);
+  return send(`/scim/v2${path}`)
     .set('Authorization', `Bearer ${t.token}`)
     .set('Content-Type', contentType)
     .serialize((data: unknown) => data as string)
     .send(body);
+};
 
 const totals = async () => ({
   users: (await scim.get('/Users?count=0').expect(200)).body.totalResults as number,
@@ -108,7 +111,10 @@ describe('issue #11 item 4: a startIndex past the end is an empty page', () => {
     ['/Groups/.search', GROUPS],
     ['/.search', USERS + GROUPS],
   ])('POST %s', async (path, total) => {
-    for (const [startIndex, echoed] of [[3000000000, 3000000000], [1e21, Number.MAX_SAFE_INTEGER]]) {
+    for (const [startIndex, echoed] of [
+      [3000000000, 3000000000],
+      [1e21, Number.MAX_SAFE_INTEGER],
+    ]) {
       for (const sortBy of [{}, { sortBy: 'meta.created' }]) {
         const body = (await scim.post(path, { schemas: [SEARCH], startIndex, ...sortBy }).expect(200)).body;
         expect(body).toMatchObject({ totalResults: total, startIndex: echoed, itemsPerPage: 0, Resources: [] });
@@ -293,21 +299,46 @@ const loneSurrogate = fc.oneof(
   fc.integer({ min: 0xdc00, max: 0xdfff }).map((c) => String.fromCharCode(c)),
   fc.tuple(fc.integer({ min: 0xdc00, max: 0xdfff }), fc.integer({ min: 0xd800, max: 0xdbff })).map(([a, b]) => String.fromCharCode(a, b)),
 );
-const notUtf8 = fc.oneof(
-  fc.constantFrom(
-    [0xff], [0xfe, 0xff], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xe2, 0x82], [0x80], [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80],
-  ),
-  fc.array(fc.integer({ min: 0x80, max: 0xff }), { minLength: 1, maxLength: 5 }).filter((bytes) => !isUtf8(Buffer.from(bytes))),
-).map((bytes) => Buffer.from(bytes));
+const notUtf8 = fc
+  .oneof(
+    fc.constantFrom(
+      [0xff],
+      [0xfe, 0xff],
+      [0xc0, 0xaf],
+      [0xe0, 0x80, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xed, 0xbf, 0xbf],
+      [0xe2, 0x82],
+      [0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xf8, 0x88, 0x80, 0x80, 0x80],
+    ),
+    fc.array(fc.integer({ min: 0x80, max: 0xff }), { minLength: 1, maxLength: 5 }).filter((bytes) => !isUtf8(Buffer.from(bytes))),
+  )
+  .map((bytes) => Buffer.from(bytes));
 const text = fc.string({ maxLength: 6 }).filter((s) => !s.includes(MARK));
 
 type Path = (string | number)[];
 /** Every place a client can write a string in a User: core, multi-valued, extensions, and a key. */
 const USER_STRINGS: Path[] = [
-  ['userName'], ['externalId'], ['displayName'], ['nickName'], ['profileUrl'], ['title'], ['userType'], ['preferredLanguage'], ['locale'],
-  ['timezone'], ['password'], ['schemas', 0],
+  ['userName'],
+  ['externalId'],
+  ['displayName'],
+  ['nickName'],
+  ['profileUrl'],
+  ['title'],
+  ['userType'],
+  ['preferredLanguage'],
+  ['locale'],
+  ['timezone'],
+  ['password'],
+  ['schemas', 0],
   ...['formatted', 'familyName', 'givenName', 'middleName', 'honorificPrefix', 'honorificSuffix'].map((s) => ['name', s]),
-  ...['emails', 'phoneNumbers', 'ims', 'photos', 'entitlements', 'roles', 'x509Certificates'].flatMap((a) => [[a, 0, 'value'], [a, 0, 'type'], [a, 0, 'display']]),
+  ...['emails', 'phoneNumbers', 'ims', 'photos', 'entitlements', 'roles', 'x509Certificates'].flatMap((a) => [
+    [a, 0, 'value'],
+    [a, 0, 'type'],
+    [a, 0, 'display'],
+  ]),
   ...['formatted', 'streetAddress', 'locality', 'region', 'postalCode', 'country', 'type'].map((s) => ['addresses', 0, s]),
   ...['employeeNumber', 'costCenter', 'organization', 'division', 'department'].map((s) => [ENTERPRISE, s]),
   [ENTERPRISE, 'manager', 'value'],
@@ -338,7 +369,12 @@ describe('generated: a string that is not Unicode anywhere in any body', () => {
   const groupBase = () => ({ schemas: [GROUP], displayName: 'Generated Hostile', members: [{ value: userId }] });
   type Send = (body: string | Buffer) => Promise<request.Response>;
   const asBody = (body: Record<string, unknown>, bad: { surrogate: string } | { bytes: Buffer }) =>
-    'surrogate' in bad ? JSON.stringify(body).replaceAll(MARK, bad.surrogate.replace(/[\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`)) : withBytes(body, bad.bytes);
+    'surrogate' in bad
+      ? JSON.stringify(body).replaceAll(
+          MARK,
+          bad.surrogate.replace(/[\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`),
+        )
+      : withBytes(body, bad.bytes);
 
   /** Each way a body reaches the server, with the body holding MARK at `path`. */
   const transports = (kind: 'user' | 'group', path: Path, filler: string): [string, Record<string, unknown>, Send][] => {
@@ -358,7 +394,10 @@ describe('generated: a string that is not Unicode anywhere in any body', () => {
       [`POST /Bulk`, { schemas: [BULK], Operations: [{ method: 'POST', path: `/${type}`, bulkId: 'b', data: resource }] }, (b) => raw('post', '/Bulk', b)],
       [
         `POST /Bulk (PATCH)`,
-        { schemas: [BULK], Operations: [{ method: 'PATCH', path: `/${type}/${id}`, data: patchOp({ op: 'add', path: 'externalId', value: `${filler}${MARK}` }) }] },
+        {
+          schemas: [BULK],
+          Operations: [{ method: 'PATCH', path: `/${type}/${id}`, data: patchOp({ op: 'add', path: 'externalId', value: `${filler}${MARK}` }) }],
+        },
         (b) => raw('post', '/Bulk', b),
       ],
     ];
@@ -371,7 +410,10 @@ describe('generated: a string that is not Unicode anywhere in any body', () => {
       fc.constantFrom(...USER_STRINGS).map((path) => ['user', path] as const),
       fc.constantFrom(...GROUP_STRINGS).map((path) => ['group', path] as const),
     );
-    const bad = fc.oneof(loneSurrogate.map((surrogate) => ({ surrogate })), notUtf8.map((bytes) => ({ bytes })));
+    const bad = fc.oneof(
+      loneSurrogate.map((surrogate) => ({ surrogate })),
+      notUtf8.map((bytes) => ({ bytes })),
+    );
     await fc.assert(
       fc.asyncProperty(position, bad, text, fc.nat(4), async ([kind, path], badText, filler, which) => {
         const [name, body, send] = transports(kind, path, filler)[which];
@@ -414,9 +456,28 @@ const GROUP_FILTERABLE = filterable(GROUP_CATALOG);
 
 const OPERATORS = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'];
 const invalidDates = fc.constantFrom(
-  '0000-01-01T00:00:00Z', '2026-01-01T00:00:00+99:99', '2026-01-01T00:00:00+24:00', '2026-01-01T00:00:00-00:60', '10000-01-01T00:00:00Z',
-  '2026-02-29T00:00:00Z', '1900-02-29', '2026-04-31', '2026-01-01T24:00:00Z', '2026-01-01T23:60:00Z', '2026-01-01T23:59:61Z', '-0001-01-01T00:00:00Z',
-  '2026-1-1', '2026-00-10', '2026-13-01T00:00:00Z', 'infinity', '-infinity', 'epoch', 'now', 'today', 'allballs', '2026-01-01T00:00:00 BC',
+  '0000-01-01T00:00:00Z',
+  '2026-01-01T00:00:00+99:99',
+  '2026-01-01T00:00:00+24:00',
+  '2026-01-01T00:00:00-00:60',
+  '10000-01-01T00:00:00Z',
+  '2026-02-29T00:00:00Z',
+  '1900-02-29',
+  '2026-04-31',
+  '2026-01-01T24:00:00Z',
+  '2026-01-01T23:60:00Z',
+  '2026-01-01T23:59:61Z',
+  '-0001-01-01T00:00:00Z',
+  '2026-1-1',
+  '2026-00-10',
+  '2026-13-01T00:00:00Z',
+  'infinity',
+  '-infinity',
+  'epoch',
+  'now',
+  'today',
+  'allballs',
+  '2026-01-01T00:00:00 BC',
 );
 /** A value PostgreSQL cannot take, as it appears in a filter, and whether it is refused whatever the attribute. */
 const hostileValue: fc.Arbitrary<{ literal: string; always: boolean; date?: boolean }> = fc.oneof(
@@ -486,7 +547,13 @@ describe('generated: hostile values in every comparison of every filterable attr
         const leap = d.year % 4 === 0 && (d.year % 100 !== 0 || d.year % 400 === 0);
         const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][d.month - 1] ?? 0;
         const valid =
-          d.year >= 1 && d.year <= 9999 && d.day >= 1 && d.day <= days && d.hour <= 23 && d.minute <= 59 && d.second <= 60 &&
+          d.year >= 1 &&
+          d.year <= 9999 &&
+          d.day >= 1 &&
+          d.day <= days &&
+          d.hour <= 23 &&
+          d.minute <= 59 &&
+          d.second <= 60 &&
           (!d.offset || (d.offset.hours <= 23 && d.offset.minutes <= 59));
         const res = await scim.get(`/${type}?filter=${encodeQuery(`${attribute} ge "${value}"`)}`);
         expect({ value, status: res.status, scimType: res.body.scimType }).toEqual(
@@ -524,7 +591,9 @@ describe('generated: cursors', () => {
     const number = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(5e9, 1e20, 2 ** 31 - 1, 2 ** 31, -1, 0, Number.MAX_SAFE_INTEGER));
     const timestamp = fc.oneof(
       fc.constant(users.after.createdAt as string),
-      fc.date({ min: new Date(-70000000000000), max: new Date(300000000000000), noInvalidDate: true }).map((d) => d.toISOString().replace('T', ' ').replace('Z', '+00')),
+      fc
+        .date({ min: new Date(-70000000000000), max: new Date(300000000000000), noInvalidDate: true })
+        .map((d) => d.toISOString().replace('T', ' ').replace('Z', '+00')),
       fc.string(),
       fc.constantFrom('0000-01-01 00:00:00+00', '2026-01-01 00:00:00+16', '2026-01-01 24:00:00+00', 'infinity', '2026-01-01 00:00:00.1234567+00'),
     );
@@ -533,7 +602,11 @@ describe('generated: cursors', () => {
       {
         v: fc.oneof(fc.constant(1), fc.anything()),
         f: fc.oneof(fc.constantFrom(users.f, sorted.f, groups.f), fc.string()),
-        after: fc.oneof(fc.record({ createdAt: timestamp, id }), fc.record({ createdAt: timestamp, id, x: fc.anything() }, { requiredKeys: [] }), fc.anything()),
+        after: fc.oneof(
+          fc.record({ createdAt: timestamp, id }),
+          fc.record({ createdAt: timestamp, id, x: fc.anything() }, { requiredKeys: [] }),
+          fc.anything(),
+        ),
         offset: fc.oneof(number, fc.anything()),
         t: fc.oneof(number, fc.anything()),
       },
@@ -573,7 +646,13 @@ describe('generated: startIndex and count', () => {
   };
 
   it('answer 200 with the right page or 400 invalidValue, never a 500', async () => {
-    const order = fc.constantFrom('', '&sortBy=userName', '&sortBy=meta.created&sortOrder=descending', '&sortBy=title', `&filter=${encodeQuery('userName pr')}`);
+    const order = fc.constantFrom(
+      '',
+      '&sortBy=userName',
+      '&sortBy=meta.created&sortOrder=descending',
+      '&sortBy=title',
+      `&filter=${encodeQuery('userName pr')}`,
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('Users', 'Groups'), numeric, numeric, order, async (type, startText, countText, rest) => {
         const res = await scim.get(`/${type}?startIndex=${encodeQuery(startText)}&count=${encodeQuery(countText)}${type === 'Users' ? rest : ''}`);
@@ -597,7 +676,12 @@ describe('generated: startIndex and count', () => {
   });
 
   it('in a SearchRequest: any JSON number gives 200 or 400 invalidValue', async () => {
-    const number = fc.oneof(fc.integer(), fc.double(), fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(Number), fc.constantFrom(1e21, 1e308, -1e308, 3000000000));
+    const number = fc.oneof(
+      fc.integer(),
+      fc.double(),
+      fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(Number),
+      fc.constantFrom(1e21, 1e308, -1e308, 3000000000),
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('/Users/.search', '/Groups/.search', '/.search'), number, number, async (path, startIndex, count) => {
         const body = `{"schemas":["${SEARCH}"],"startIndex":${JSON.stringify(startIndex)},"count":${JSON.stringify(count)}}`;

@@ -56,10 +56,7 @@ describe('operations endpoints', () => {
 
   it('sends the same security headers on SCIM responses, errors included', async () => {
     const other = await t.newOrganization('headers-tenant');
-    for (const res of [
-      await scimClient(t.app, other.token).get('/Users?count=1').expect(200),
-      await request(t.app).get('/scim/v2/Users').expect(401),
-    ]) {
+    for (const res of [await scimClient(t.app, other.token).get('/Users?count=1').expect(200), await request(t.app).get('/scim/v2/Users').expect(401)]) {
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['x-frame-options']).toBe('DENY');
       expect(res.headers['referrer-policy']).toBe('no-referrer');
@@ -91,7 +88,13 @@ describe('request logs', () => {
     expect(lines.length).toBeGreaterThanOrEqual(3);
     for (const line of lines) {
       const entry = JSON.parse(line);
-      expect(entry).toMatchObject({ msg: 'request', requestId: expect.any(String), method: expect.any(String), status: expect.any(Number), ms: expect.any(Number) });
+      expect(entry).toMatchObject({
+        msg: 'request',
+        requestId: expect.any(String),
+        method: expect.any(String),
+        status: expect.any(Number),
+        ms: expect.any(Number),
+      });
     }
     expect(JSON.parse(lines[0])).toMatchObject({ route: '/scim/v2/Users', status: 201, organizationId: expect.any(String), credentialId: expect.any(String) });
     expect(JSON.parse(lines[0]).errorCode).toBeUndefined();

@@ -98,7 +98,10 @@ describe('password hashing holds no connection and no lock', () => {
     if (kind === 'patch') await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'password', value: password })).expect(204);
     if (kind === 'bulk') {
       const res = await scim
-        .post('/Bulk', { schemas: [BULK], Operations: [{ method: 'PATCH', path: `/Users/${id}`, data: patchOp({ op: 'replace', path: 'password', value: password }) }] })
+        .post('/Bulk', {
+          schemas: [BULK],
+          Operations: [{ method: 'PATCH', path: `/Users/${id}`, data: patchOp({ op: 'replace', path: 'password', value: password }) }],
+        })
         .expect(200);
       expect(res.body.Operations[0].status).toBe('200');
     }
@@ -126,7 +129,10 @@ describe('password hashing holds no connection and no lock', () => {
       // Commits while the hash runs: the password PATCH's draft, worked out from version 1, is stale.
       await scim.patch(`/Users/${id}`, patchOp({ op: 'add', path: 'emails', value: [{ value: 'meanwhile@example.com', type: 'home' }] })).expect(204);
     };
-    const password = patchOp({ op: 'replace', path: 'password', value: 'Raced-Password-1' }, { op: 'add', path: 'emails', value: [{ value: 'mine@example.com', type: 'work' }] });
+    const password = patchOp(
+      { op: 'replace', path: 'password', value: 'Raced-Password-1' },
+      { op: 'add', path: 'emails', value: [{ value: 'mine@example.com', type: 'work' }] },
+    );
     await scim.patch(`/Users/${id}`, password).expect(204);
     expect(hasher.hashed).toEqual(['Raced-Password-1']);
     const user = (await scim.get(`/Users/${id}`).expect(200)).body;
@@ -161,7 +167,10 @@ describe('password hashing holds no connection and no lock', () => {
   it('refuses a change before hashing its password: a stale If-Match, a role it may not grant, a password the policy refuses', async () => {
     const id = await newUser('refused.first@example.com');
     expectScimError(await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'password', value: 'Stale-Password-1' })).set('If-Match', 'W/"7"'), 412);
-    const upward = patchOp({ op: 'replace', path: 'password', value: 'Upward-Password-1' }, { op: 'replace', path: `${ROSTER}:systemRole`, value: 'Administrator' });
+    const upward = patchOp(
+      { op: 'replace', path: 'password', value: 'Upward-Password-1' },
+      { op: 'replace', path: `${ROSTER}:systemRole`, value: 'Administrator' },
+    );
     expectScimError(await scim.patch(`/Users/${id}`, upward), 403);
     expectScimError(await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'password', value: 'short' })), 400, 'invalidValue');
     expect(hasher.hashed).toEqual([]);

@@ -39,7 +39,9 @@ describe('PATCH forms identity providers send', () => {
 
   it('matches attribute paths in another case', async () => {
     const id = await newUser();
-    await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'Active', value: false }, { op: 'replace', path: 'Name.GivenName', value: 'Cased' })).expect(204);
+    await scim
+      .patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'Active', value: false }, { op: 'replace', path: 'Name.GivenName', value: 'Cased' }))
+      .expect(204);
     const user = await read(id);
     expect(user.active).toBe(false);
     expect(user.name.givenName).toBe('Cased');
@@ -103,7 +105,11 @@ describe('PATCH forms identity providers send', () => {
     expectScimError(await scim.patch(`/Users/${id}`, patchOp({ op: 'remove' })), 400, 'noTarget');
     expectScimError(await scim.patch(`/Users/${id}`, patchOp({ op: 'merge', path: 'title', value: 'x' })), 400, 'invalidSyntax');
     expectScimError(await scim.patch(`/Users/${id}`, { Operations: [{ op: 'replace', path: 'title', value: 'x' }] }), 400, 'invalidSyntax');
-    expectScimError(await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'title', value: 'Changed' }, { op: 'replace', path: 'emails[type eq', value: 'x' })), 400, 'invalidPath');
+    expectScimError(
+      await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'title', value: 'Changed' }, { op: 'replace', path: 'emails[type eq', value: 'x' })),
+      400,
+      'invalidPath',
+    );
     expect((await read(id)).title).toBe('Kept');
   });
 
@@ -121,7 +127,9 @@ describe('PATCH forms identity providers send', () => {
     const id = await newUser();
     // Twice PATCH_ATTEMPTS racers: each stale one waits its turn and is worked out again on the fresh user.
     const added = Array.from({ length: 2 * PATCH_ATTEMPTS }, (_, i) => `concurrent.${i}@example.com`);
-    const results = await Promise.all(added.map((value) => scim.patch(`/Users/${id}`, patchOp({ op: 'add', path: 'emails', value: [{ value, type: 'other' }] }))));
+    const results = await Promise.all(
+      added.map((value) => scim.patch(`/Users/${id}`, patchOp({ op: 'add', path: 'emails', value: [{ value, type: 'other' }] }))),
+    );
     expect(results.map((r) => r.status)).toEqual(added.map(() => 204));
     const user = await read(id);
     expect(user.emails.map((e: { value: string }) => e.value).sort()).toEqual([user.userName, ...added].sort());
@@ -132,13 +140,14 @@ describe('PATCH forms identity providers send', () => {
 describe('group membership PATCH', () => {
   let members: string[];
   let groupId: string;
-  const memberIds = async () =>
-    ((await scim.get(`/Groups/${groupId}`).expect(200)).body.members ?? []).map((m: { value: string }) => m.value).sort();
+  const memberIds = async () => ((await scim.get(`/Groups/${groupId}`).expect(200)).body.members ?? []).map((m: { value: string }) => m.value).sort();
 
   beforeEach(async () => {
     members = [await newUser(), await newUser(), await newUser()];
     counter += 1;
-    groupId = (await scim.post('/Groups', { schemas: [GROUP], displayName: `Group ${counter}`, members: members.slice(0, 2).map((value) => ({ value })) }).expect(201)).body.id;
+    groupId = (
+      await scim.post('/Groups', { schemas: [GROUP], displayName: `Group ${counter}`, members: members.slice(0, 2).map((value) => ({ value })) }).expect(201)
+    ).body.id;
   });
 
   it("removes only the listed members on Entra's remove with a value", async () => {
@@ -188,9 +197,7 @@ describe('group membership PATCH', () => {
 
   it('loses no member when adds run concurrently', async () => {
     const extra = [await newUser(), await newUser(), await newUser(), await newUser()];
-    const results = await Promise.all(
-      extra.map((value) => scim.patch(`/Groups/${groupId}`, patchOp({ op: 'add', path: 'members', value: [{ value }] }))),
-    );
+    const results = await Promise.all(extra.map((value) => scim.patch(`/Groups/${groupId}`, patchOp({ op: 'add', path: 'members', value: [{ value }] }))));
     expect(results.map((r) => r.status)).toEqual(extra.map(() => 204));
     expect(await memberIds()).toEqual([...members.slice(0, 2), ...extra].sort());
   });
@@ -200,7 +207,10 @@ describe('group membership PATCH', () => {
     const results = await Promise.all([
       ...extra.map((value) => scim.patch(`/Groups/${groupId}`, patchOp({ op: 'add', path: 'members', value: [{ value }] }))),
       scim.patch(`/Groups/${groupId}`, patchOp({ op: 'replace', path: 'displayName', value: `Raced ${counter}` })),
-      scim.patch(`/Groups/${groupId}`, patchOp({ op: 'replace', path: 'externalId', value: `ext-${counter}` }, { op: 'remove', path: `members[value eq "${members[0]}"]` })),
+      scim.patch(
+        `/Groups/${groupId}`,
+        patchOp({ op: 'replace', path: 'externalId', value: `ext-${counter}` }, { op: 'remove', path: `members[value eq "${members[0]}"]` }),
+      ),
     ]);
     expect(results.map((r) => r.status)).toEqual([204, 204, 204, 204, 204]);
     const group = (await scim.get(`/Groups/${groupId}`).expect(200)).body;

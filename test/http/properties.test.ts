@@ -27,9 +27,25 @@ const expectClientErrorOrSuccess = (res: request.Response, successes: number[]) 
 };
 
 const attribute = fc.constantFrom(
-  'userName', 'USERNAME', 'name.givenName', 'emails', 'emails.value', 'emails.type', 'active', 'title', 'meta.created',
-  'meta.lastModified', 'externalId', 'groups.value', `${ENTERPRISE}:department`, `${ENTERPRISE}:manager.value`,
-  `${ROSTER}:systemRole`, `${ROSTER}:customTqlTimeout`, 'nosuch', 'id', "x'; drop table users; --",
+  'userName',
+  'USERNAME',
+  'name.givenName',
+  'emails',
+  'emails.value',
+  'emails.type',
+  'active',
+  'title',
+  'meta.created',
+  'meta.lastModified',
+  'externalId',
+  'groups.value',
+  `${ENTERPRISE}:department`,
+  `${ENTERPRISE}:manager.value`,
+  `${ROSTER}:systemRole`,
+  `${ROSTER}:customTqlTimeout`,
+  'nosuch',
+  'id',
+  "x'; drop table users; --",
 );
 const operator = fc.constantFrom('eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le', 'EQ', 'xx', 'pr');
 const value = fc.oneof(
@@ -70,7 +86,10 @@ const pathArb = fc.oneof(
   fc.constantFrom('emails[type eq "work"].value', 'emails[type eq "work"]', 'members', 'name', `${ENTERPRISE}:manager`, ENTERPRISE, 'emails[', 'a..b', ''),
   fc.string({ maxLength: 20 }),
 );
-const jsonValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom('True', 'False', '', 'x'.repeat(300), { value: 'x' }, [{ value: 'y', type: 'work' }]));
+const jsonValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.constantFrom('True', 'False', '', 'x'.repeat(300), { value: 'x' }, [{ value: 'y', type: 'work' }]),
+);
 const operation = fc.record(
   {
     op: fc.oneof(fc.constantFrom('add', 'replace', 'remove', 'Replace', 'ADD'), fc.string({ maxLength: 8 })),

@@ -178,7 +178,9 @@ describe('POST .search', () => {
     const res = await scim.post('/.search', { schemas: [SEARCH], filter: 'displayName eq "Query Group" or userName eq "dave@q.example"' }).expect(200);
     expect(res.body.totalResults).toBe(2);
     expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual([ids['dave@q.example'], groupId]);
-    const paged = await scim.post('/.search', { schemas: [SEARCH], filter: 'displayName eq "Query Group" or userName eq "dave@q.example"', startIndex: 2, count: 5 }).expect(200);
+    const paged = await scim
+      .post('/.search', { schemas: [SEARCH], filter: 'displayName eq "Query Group" or userName eq "dave@q.example"', startIndex: 2, count: 5 })
+      .expect(200);
     expect(paged.body.Resources.map((r: { id: string }) => r.id)).toEqual([groupId]);
   });
 

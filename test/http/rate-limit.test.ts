@@ -71,15 +71,16 @@ describe('failed authentications per client address', () => {
   it('costs at most the budget in lookups when bad tokens arrive at the same time (generated batches)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 4 }), fc.array(fc.integer({ min: 1, max: 25 }), { minLength: 1, maxLength: 3 }), async (budget, batches) => {
-        const app = createApp({ ...t.roster, rateLimits: createRateLimits({ rateLimitPerSecond: 0, rateLimitBurst: 1, authFailuresPerMinute: budget }) }, silent);
+        const app = createApp(
+          { ...t.roster, rateLimits: createRateLimits({ rateLimitPerSecond: 0, rateLimitBurst: 1, authFailuresPerMinute: budget }) },
+          silent,
+        );
         const lookups = jest.spyOn(t.roster.credentials, 'authenticate');
         try {
           let n = 0;
           const statuses: number[] = [];
           for (const size of batches) {
-            const batch = await Promise.all(
-              Array.from({ length: size }, () => from(app, '192.0.2.201', `roster_burst_${++n}_${'y'.repeat(30)}`)),
-            );
+            const batch = await Promise.all(Array.from({ length: size }, () => from(app, '192.0.2.201', `roster_burst_${++n}_${'y'.repeat(30)}`)));
             statuses.push(...batch.map((r) => r.status));
           }
           expect(lookups.mock.calls.length).toBeLessThanOrEqual(budget);
@@ -195,7 +196,12 @@ describe('Bulk operations and the rate limit', () => {
 
   it('takes one point per operation: the operations past the limit fail with 429 in the BulkResponse, and run nothing', async () => {
     const scim = scimClient(t.app, t.token);
-    const Operations = Array.from({ length: 12 }, (_, i) => ({ method: 'POST', path: '/Users', bulkId: `u${i}`, data: userBody(`bulk.limited.${i}@example.com`) }));
+    const Operations = Array.from({ length: 12 }, (_, i) => ({
+      method: 'POST',
+      path: '/Users',
+      bulkId: `u${i}`,
+      data: userBody(`bulk.limited.${i}@example.com`),
+    }));
     const res = await scim.post('/Bulk', { schemas: [BULK], Operations }).expect(200);
     const statuses = res.body.Operations.map((o: { status: string }) => o.status);
     // The request took one point, so nine operations ran.
@@ -236,7 +242,10 @@ describe('generated Bulk requests against a small limit', () => {
         run += 1;
         // A limiter of the run's own. 1/16 per second makes the window 16 × burst seconds
         // (points: burst), so no run comes near a window's end however slow the machine.
-        const app = createApp({ ...t.roster, rateLimits: createRateLimits({ rateLimitPerSecond: 1 / 16, rateLimitBurst: burst, authFailuresPerMinute: 0 }) }, silent);
+        const app = createApp(
+          { ...t.roster, rateLimits: createRateLimits({ rateLimitPerSecond: 1 / 16, rateLimitBurst: burst, authFailuresPerMinute: 0 }) },
+          silent,
+        );
         const scim = scimClient(app, t.token);
         const prefix = `bulkprop.r${run}.`;
         let left = burst; // the model: points left in the window
@@ -306,7 +315,10 @@ describe('generated interleavings of bad tokens and a good token from one addres
     // A revoked token still configured somewhere: a failure like any unknown one.
     { arbitrary: fc.constant(null).map(() => ({ kind: 'bad' as const, token: revoked })), weight: 1 },
     { arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{4,40}$/).map((s) => ({ kind: 'bad' as const, token: `roster_${s}` })), weight: 3 },
-    { arbitrary: fc.constantFrom('Bearer a b', 'Basic dXNlcjpwYXNz', 'Bearer', 'bearer  two-spaces').map((header) => ({ kind: 'malformed' as const, header })), weight: 1 },
+    {
+      arbitrary: fc.constantFrom('Bearer a b', 'Basic dXNlcjpwYXNz', 'Bearer', 'bearer  two-spaces').map((header) => ({ kind: 'malformed' as const, header })),
+      weight: 1,
+    },
   );
   /** The forms one client address takes: an IPv4 address and its IPv4-mapped form, or addresses of one IPv6 /64. */
   const ADDRESSES = [
@@ -322,7 +334,10 @@ describe('generated interleavings of bad tokens and a good token from one addres
         fc.array(fc.tuple(attempt, fc.nat()), { minLength: 1, maxLength: 25 }),
         async (budget, family, attempts) => {
           // Failed authentications counted by a limiter of the run's own (and a fresh list of known-good tokens).
-          const app = createApp({ ...t.roster, rateLimits: createRateLimits({ rateLimitPerSecond: 0, rateLimitBurst: 1, authFailuresPerMinute: budget }) }, silent);
+          const app = createApp(
+            { ...t.roster, rateLimits: createRateLimits({ rateLimitPerSecond: 0, rateLimitBurst: 1, authFailuresPerMinute: budget }) },
+            silent,
+          );
           const lookups = jest.spyOn(t.roster.credentials, 'authenticate');
           try {
             let failures = 0;

@@ -43,7 +43,10 @@ describe('the Roster extension', () => {
 
   it('creates an API user with its API settings', async () => {
     const res = await orgAdmin
-      .post('/Users', withRoster(name('api'), { systemRole: 'api user', organizationRole: 'Standard User', tokenExpirationDays: 30, includeInObservations: true }))
+      .post(
+        '/Users',
+        withRoster(name('api'), { systemRole: 'api user', organizationRole: 'Standard User', tokenExpirationDays: 30, includeInObservations: true }),
+      )
       .expect(201);
     expect(res.body[ROSTER]).toMatchObject({ systemRole: 'Api User', accountType: 'api', tokenExpirationDays: 30, includeInObservations: true });
   });
@@ -95,7 +98,11 @@ describe('who may do what (DOMAIN.md)', () => {
   it('checks role pairs: Super User needs Organization Administrator, Read Only User a read-only organization role', async () => {
     expectScimError(await admin.post('/Users', withRoster(name('su'), { systemRole: 'Super User', organizationRole: 'Standard User' })), 400, 'invalidValue');
     await admin.post('/Users', withRoster(name('su'), { systemRole: 'Super User', organizationRole: 'Organization Administrator' })).expect(201);
-    expectScimError(await orgAdmin.post('/Users', withRoster(name('ro'), { systemRole: 'Read Only User', organizationRole: 'Sharing User' })), 400, 'invalidValue');
+    expectScimError(
+      await orgAdmin.post('/Users', withRoster(name('ro'), { systemRole: 'Read Only User', organizationRole: 'Sharing User' })),
+      400,
+      'invalidValue',
+    );
     await orgAdmin.post('/Users', withRoster(name('ro'), { systemRole: 'Read Only User', organizationRole: 'Read Only Commenter' })).expect(201);
   });
 

@@ -186,10 +186,7 @@ describe('changing a user', () => {
     const res = await scim
       .patch(
         `/Users/${id}?attributes=emails,title`,
-        patchOp(
-          { op: 'replace', path: 'emails[type eq "work"].value', value: 'patched.mail@example.com' },
-          { op: 'add', path: 'title', value: 'Hunter' },
-        ),
+        patchOp({ op: 'replace', path: 'emails[type eq "work"].value', value: 'patched.mail@example.com' }, { op: 'add', path: 'title', value: 'Hunter' }),
       )
       .expect(200);
     expect(res.body.emails).toEqual([{ value: 'patched.mail@example.com', type: 'work', primary: true }]);

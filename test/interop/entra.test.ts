@@ -67,8 +67,7 @@ describe('Microsoft Entra ID provisioning run (Microsoft SCIM endpoint tutorial,
   const renamed = `${suffix}updatedDisplayName`;
 
   const read = async (id: string) => (await scim.get(`/Users/${id}`).expect(200)).body;
-  const memberIds = async () =>
-    ((await scim.get(`/Groups/${groupId}`).expect(200)).body.members ?? []).map((m: { value: string }) => m.value).sort();
+  const memberIds = async () => ((await scim.get(`/Groups/${groupId}`).expect(200)).body.members ?? []).map((m: { value: string }) => m.value).sort();
 
   it('passes Test Connection: GET /Users?filter=userName eq "<random guid>" answers 200 with totalResults 0', async () => {
     const res = await scim.get(`/Users?filter=${q(`userName eq "${randomUUID()}"`)}`).expect(200);
@@ -196,7 +195,7 @@ describe('Microsoft Entra ID provisioning run (Microsoft SCIM endpoint tutorial,
     expect((await read(userId))[ENTERPRISE].manager).toBeUndefined();
   });
 
-  it('creates a group with Microsoft\'s extra schema URI (Create Group): 201 with Location', async () => {
+  it("creates a group with Microsoft's extra schema URI (Create Group): 201 with Location", async () => {
     const groupExternalId = randomUUID();
     const res = await scim
       .post('/Groups', { schemas: [GROUP, MICROSOFT_GROUP], externalId: groupExternalId, displayName: groupName, meta: { resourceType: 'Group' } })
@@ -235,7 +234,14 @@ describe('Microsoft Entra ID provisioning run (Microsoft SCIM endpoint tutorial,
     await scim
       .patch(
         `/Groups/${groupId}`,
-        entraPatch({ op: 'Add', path: 'members', value: [{ $ref: null, value: userId }, { $ref: null, value: managerId }] }),
+        entraPatch({
+          op: 'Add',
+          path: 'members',
+          value: [
+            { $ref: null, value: userId },
+            { $ref: null, value: managerId },
+          ],
+        }),
       )
       .expect(204);
     expect(await memberIds()).toEqual([userId, managerId].sort());
@@ -256,7 +262,7 @@ describe('Microsoft Entra ID provisioning run (Microsoft SCIM endpoint tutorial,
     expect((await scim.get(`/Users?filter=${q(`externalId eq "${externalId}"`)}`).expect(200)).body.totalResults).toBe(0);
   });
 
-  it('drops the deleted user from the group\'s members', async () => {
+  it("drops the deleted user from the group's members", async () => {
     const group = (await scim.get(`/Groups/${groupId}`).expect(200)).body;
     expect(group.members ?? []).toEqual([]);
     const byMember = await scim.get(`/Groups?filter=${q(`members.value eq "${userId}"`)}`).expect(200);

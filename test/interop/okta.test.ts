@@ -31,7 +31,13 @@ beforeAll(async () => {
   ]) {
     const userName = `${given}.${family}@app.example`.toLowerCase();
     const res = await scim
-      .post('/Users', { schemas: [USER], userName, name: { givenName: given, familyName: family }, emails: [{ value: userName, type: 'work', primary: true }], active: true })
+      .post('/Users', {
+        schemas: [USER],
+        userName,
+        name: { givenName: given, familyName: family },
+        emails: [{ value: userName, type: 'work', primary: true }],
+        active: true,
+      })
       .expect(201);
     existing.push(res.body.id);
   }
@@ -253,16 +259,14 @@ describe('Okta provisioning run (Okta SCIM 2.0 protocol reference, in order)', (
     expect(found.body.Resources.map((g: { id: string }) => g.id)).toEqual([groupId]);
   });
 
-  it('renames the group with Okta\'s PATCH replace value {id, displayName}', async () => {
+  it("renames the group with Okta's PATCH replace value {id, displayName}", async () => {
     await scim.patch(`/Groups/${groupId}`, patchOp({ op: 'replace', value: { id: groupId, displayName: 'Test SCIMv20' } })).expect(204);
     const group = (await scim.get(`/Groups/${groupId}`).expect(200)).body;
     expect(group).toMatchObject({ id: groupId, displayName: 'Test SCIMv20' });
   });
 
   it('adds a member with PATCH add path members [{value, display}]', async () => {
-    await scim
-      .patch(`/Groups/${groupId}`, patchOp({ op: 'add', path: 'members', value: [{ value: userId, display: OKTA_USER }] }))
-      .expect(204);
+    await scim.patch(`/Groups/${groupId}`, patchOp({ op: 'add', path: 'members', value: [{ value: userId, display: OKTA_USER }] })).expect(204);
     const group = (await scim.get(`/Groups/${groupId}`).expect(200)).body;
     expect(group.members).toEqual([expect.objectContaining({ value: userId, type: 'User', display: 'Test User' })]);
     expect(group.members[0].$ref).toBe(userLocation);

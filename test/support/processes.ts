@@ -76,7 +76,11 @@ export const cli = (args: string[], env: Record<string, string>) => run(['src/cl
 /** A Roster server process; resolves once it listens, with its port. */
 export function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [...TSX_ARGS, 'src/main.ts'], { cwd: ROOT, env: childEnv({ PORT: '0', HOST: '127.0.0.1', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [...TSX_ARGS, 'src/main.ts'], {
+      cwd: ROOT,
+      env: childEnv({ PORT: '0', HOST: '127.0.0.1', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

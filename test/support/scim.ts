@@ -10,10 +10,11 @@ export const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
 /** A SCIM client bound to one token: paths are relative to /scim/v2. */
 export function scimClient(app: Express, token: string) {
-  const prepare = (test: request.Test) =>
-    test.set('Authorization', `Bearer ${token}`).set('Accept', 'application/scim+json');
+  const prepare = (test: request.Test) => test.set('Authorization', `Bearer ${token}`).set('Accept', 'application/scim+json');
   const withBody = (test: request.Test, body: unknown) =>
-    prepare(test).set('Content-Type', 'application/scim+json').send(body as object);
+    prepare(test)
+      .set('Content-Type', 'application/scim+json')
+      .send(body as object);
   return {
     get: (path: string) => prepare(request(app).get(`/scim/v2${path}`)),
     delete: (path: string) => prepare(request(app).delete(`/scim/v2${path}`)),

@@ -27,7 +27,12 @@ describe('decodeCursor', () => {
   it('reads back the cursors nextCursor issues', () => {
     const keyset = nextCursor({ fingerprint: F, offset: 0 }, QUERY, { total: 9, next: KEY }, 2) as string;
     expect(decodeCursor(keyset, F)).toEqual({ after: KEY, total: 9 });
-    const offset = nextCursor({ fingerprint: SORTED, offset: 4 }, { ...QUERY, sortBy: { attribute: { attribute: 'userName' }, descending: false } }, { total: 9, next: KEY }, 2) as string;
+    const offset = nextCursor(
+      { fingerprint: SORTED, offset: 4 },
+      { ...QUERY, sortBy: { attribute: { attribute: 'userName' }, descending: false } },
+      { total: 9, next: KEY },
+      2,
+    ) as string;
     expect(decodeCursor(offset, SORTED)).toEqual({ offset: 6, total: 9 });
   });
 

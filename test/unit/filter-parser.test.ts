@@ -81,18 +81,12 @@ describe('parseFilter: comparisons', () => {
 
 describe('parseFilter: attribute paths', () => {
   it('parses sub-attributes', () => {
-    expect(parseFilter('name.familyName co "O\'Malley"')).toEqual(
-      cmp('name', 'co', "O'Malley", { subAttribute: 'familyName' }),
-    );
-    expect(parseFilter('meta.lastModified gt "2011-05-13T04:42:34Z"')).toEqual(
-      cmp('meta', 'gt', '2011-05-13T04:42:34Z', { subAttribute: 'lastModified' }),
-    );
+    expect(parseFilter('name.familyName co "O\'Malley"')).toEqual(cmp('name', 'co', "O'Malley", { subAttribute: 'familyName' }));
+    expect(parseFilter('meta.lastModified gt "2011-05-13T04:42:34Z"')).toEqual(cmp('meta', 'gt', '2011-05-13T04:42:34Z', { subAttribute: 'lastModified' }));
   });
 
   it('parses URN-qualified paths: the schema is everything up to the last colon', () => {
-    expect(parseFilter(`${ENTERPRISE}:employeeNumber eq "701984"`)).toEqual(
-      cmp('employeeNumber', 'eq', '701984', { schema: ENTERPRISE }),
-    );
+    expect(parseFilter(`${ENTERPRISE}:employeeNumber eq "701984"`)).toEqual(cmp('employeeNumber', 'eq', '701984', { schema: ENTERPRISE }));
     expect(parseFilter(`${ENTERPRISE}:manager.value eq "26118915-6090-4610-87e4-49d8ca9f808d"`)).toEqual(
       cmp('manager', 'eq', '26118915-6090-4610-87e4-49d8ca9f808d', { schema: ENTERPRISE, subAttribute: 'value' }),
     );
@@ -155,16 +149,10 @@ describe('parseFilter: logic and precedence', () => {
 
   it('parses the RFC 7644 examples', () => {
     expect(parseFilter('userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")')).toEqual(
-      and(
-        cmp('userType', 'eq', 'Employee'),
-        or(cmp('emails', 'co', 'example.com'), cmp('emails', 'co', 'example.org', { subAttribute: 'value' })),
-      ),
+      and(cmp('userType', 'eq', 'Employee'), or(cmp('emails', 'co', 'example.com'), cmp('emails', 'co', 'example.org', { subAttribute: 'value' }))),
     );
     expect(parseFilter('userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")')).toEqual(
-      and(
-        cmp('userType', 'ne', 'Employee'),
-        not(or(cmp('emails', 'co', 'example.com'), cmp('emails', 'co', 'example.org', { subAttribute: 'value' }))),
-      ),
+      and(cmp('userType', 'ne', 'Employee'), not(or(cmp('emails', 'co', 'example.com'), cmp('emails', 'co', 'example.org', { subAttribute: 'value' })))),
     );
     expect(parseFilter('userType eq "Employee" and emails[type eq "work" and value co "@example.com"]')).toEqual(
       and(cmp('userType', 'eq', 'Employee'), {
@@ -173,9 +161,7 @@ describe('parseFilter: logic and precedence', () => {
         filter: and(cmp('type', 'eq', 'work'), cmp('value', 'co', '@example.com')),
       }),
     );
-    expect(
-      parseFilter('emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]'),
-    ).toEqual(
+    expect(parseFilter('emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]')).toEqual(
       or(
         { kind: 'valuePath', path: { attribute: 'emails' }, filter: and(cmp('type', 'eq', 'work'), cmp('value', 'co', '@example.com')) },
         { kind: 'valuePath', path: { attribute: 'ims' }, filter: and(cmp('type', 'eq', 'xmpp'), cmp('value', 'co', '@foo.com')) },
@@ -208,19 +194,13 @@ describe('parseFilter: value paths', () => {
       filter: and(cmp('type', 'eq', 'work'), cmp('value', 'eq', 'x@y')),
     });
     expect(parseFilter('emails[type eq "work"].display pr and active eq true')).toEqual(
-      and(
-        { kind: 'valuePath', path: { attribute: 'emails' }, filter: and(cmp('type', 'eq', 'work'), pr('display')) },
-        cmp('active', 'eq', true),
-      ),
+      and({ kind: 'valuePath', path: { attribute: 'emails' }, filter: and(cmp('type', 'eq', 'work'), pr('display')) }, cmp('active', 'eq', true)),
     );
   });
 
   it('combines value paths with not and parentheses', () => {
     expect(parseFilter('not (members[value eq "1"]) and (members.value eq "2")')).toEqual(
-      and(
-        not({ kind: 'valuePath', path: { attribute: 'members' }, filter: cmp('value', 'eq', '1') }),
-        cmp('members', 'eq', '2', { subAttribute: 'value' }),
-      ),
+      and(not({ kind: 'valuePath', path: { attribute: 'members' }, filter: cmp('value', 'eq', '1') }), cmp('members', 'eq', '2', { subAttribute: 'value' })),
     );
   });
 });

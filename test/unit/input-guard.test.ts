@@ -62,7 +62,9 @@ describe('utf8Body', () => {
 
 describe('inputGuard', () => {
   it('passes well-formed text, surrogate pairs included', () => {
-    expect(guard({ userName: 'a😀b', emails: [{ value: 'ü@x' }] }, '/scim/v2/Users?filter=userName%20eq%20%22%C3%BC%22', { filter: 'userName eq "ü"' })).toBe('next');
+    expect(guard({ userName: 'a😀b', emails: [{ value: 'ü@x' }] }, '/scim/v2/Users?filter=userName%20eq%20%22%C3%BC%22', { filter: 'userName eq "ü"' })).toBe(
+      'next',
+    );
   });
 
   it.each([

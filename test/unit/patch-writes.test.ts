@@ -25,7 +25,17 @@ beforeAll(() => configureScimmy());
 
 function storedUser(): User {
   const at = new Date('2026-01-01T00:00:00Z');
-  return { ...USER_DEFAULTS, userName: 'stored@example.com', id: ID, organizationId: 'o', mfaEnabled: false, passwordHash: null, createdAt: at, updatedAt: at, version: 1 };
+  return {
+    ...USER_DEFAULTS,
+    userName: 'stored@example.com',
+    id: ID,
+    organizationId: 'o',
+    mfaEnabled: false,
+    passwordHash: null,
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
 }
 
 /** A UserService that stores drafts as the domain would, checking basedOn; `meanwhile` runs before a check, as a concurrent change would. */
@@ -68,7 +78,12 @@ describe('user PATCH', () => {
       if (attempt === 1) Object.assign(stored, { nickName: 'Meanwhile 1', version: stored.version + 1 });
       if (attempt === 2) Object.assign(stored, { locale: 'fr-FR', version: stored.version + 1 });
     });
-    const user = await users.writes.patch(actor, ID, patchOp({ op: 'replace', path: 'title', value: 'Mine' }, { op: 'replace', path: 'password', value: 'P' }), BASE);
+    const user = await users.writes.patch(
+      actor,
+      ID,
+      patchOp({ op: 'replace', path: 'title', value: 'Mine' }, { op: 'replace', path: 'password', value: 'P' }),
+      BASE,
+    );
     expect(users.calls.map((c) => c.options.basedOn)).toEqual([1, 2, 3]);
     expect(users.reads()).toBe(3);
     expect(user).toMatchObject({ title: 'Mine', nickName: 'Meanwhile 1', locale: 'fr-FR', version: 4 });
@@ -126,11 +141,22 @@ describe('group PATCH', () => {
       stored.version += 1;
     });
     const member = '00000000-0000-4000-8000-000000000002';
-    await groups.writes.patch(actor, ID, patchOp({ op: 'add', path: 'members', value: [{ value: member }] }, { op: 'remove', path: `members[value eq "${member}"]` }), BASE, undefined);
+    await groups.writes.patch(
+      actor,
+      ID,
+      patchOp({ op: 'add', path: 'members', value: [{ value: member }] }, { op: 'remove', path: `members[value eq "${member}"]` }),
+      BASE,
+      undefined,
+    );
     expect(groups.reads()).toBe(0);
     expect(groups.calls).toEqual([
       {
-        draft: { membership: [{ kind: 'add', userIds: [member] }, { kind: 'remove', userIds: [member] }] },
+        draft: {
+          membership: [
+            { kind: 'add', userIds: [member] },
+            { kind: 'remove', userIds: [member] },
+          ],
+        },
         conditions: { expectedVersion: undefined },
       },
     ]);
@@ -141,12 +167,7 @@ describe('group PATCH', () => {
       if (attempt === 1) stored.version += 1;
     });
     const member = '00000000-0000-4000-8000-000000000003';
-    const group = await groups.writes.patch(
-      actor,
-      ID,
-      patchOp({ op: 'replace', value: { displayName: 'Renamed', members: [{ value: member }] } }),
-      BASE,
-    );
+    const group = await groups.writes.patch(actor, ID, patchOp({ op: 'replace', value: { displayName: 'Renamed', members: [{ value: member }] } }), BASE);
     expect(groups.calls.map((c) => c.conditions.basedOn)).toEqual([1, 2]);
     expect(groups.calls[1].draft).toMatchObject({ displayName: 'Renamed', membership: [{ kind: 'replace', userIds: [member] }] });
     expect(group.displayName).toBe('Renamed');

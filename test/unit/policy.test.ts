@@ -160,8 +160,7 @@ function oracle(cell: Cell): string {
   if (!mayManage) return '403 user.manage_forbidden';
 
   // Rule 2: not on a user whose current system role ranks above the actor's.
-  const currentRole: SystemRole | undefined =
-    cell.action === 'create' ? undefined : cell.action === 'update: role changes from User' ? 'User' : cell.target;
+  const currentRole: SystemRole | undefined = cell.action === 'create' ? undefined : cell.action === 'update: role changes from User' ? 'User' : cell.target;
   if (currentRole !== undefined && RANK[currentRole] > RANK[cell.actorRole]) return '403 user.act_upward';
 
   // Rules 3 and 4 apply when a system role is given: on create, or on an update that changes it.
@@ -198,9 +197,7 @@ describe('rules 1-4 and tenancy, every actor x action x target system role', () 
   });
 
   const rows = ALL_SYSTEM_ROLES.flatMap((actorRole) =>
-    ALL_ORGANIZATION_ROLES.flatMap((actorOrganizationRole) =>
-      DEPLOYMENTS.map((deployment) => [actorRole, actorOrganizationRole, deployment] as const),
-    ),
+    ALL_ORGANIZATION_ROLES.flatMap((actorOrganizationRole) => DEPLOYMENTS.map((deployment) => [actorRole, actorOrganizationRole, deployment] as const)),
   );
 
   it.each(rows)('actor %s / %s on %s: agrees with DOMAIN.md for every action and target', (actorRole, actorOrganizationRole, deployment) => {
@@ -324,9 +321,7 @@ describe('tenancy and rules 1-4, by example', () => {
   });
 
   it('rule 2 wins over rule 3 when both are broken', () => {
-    expect(outcome(ORG_ADMIN, update(stored({ systemRole: 'Community Leader' }), { systemRole: 'Administrator' }))).toBe(
-      '403 user.act_upward',
-    );
+    expect(outcome(ORG_ADMIN, update(stored({ systemRole: 'Community Leader' }), { systemRole: 'Administrator' }))).toBe('403 user.act_upward');
   });
 });
 
@@ -354,16 +349,12 @@ describe('rule 5: role pairs', () => {
     const error = errorOf(ADMIN, create(newUser({ systemRole: 'Super User', organizationRole: 'Standard User' })));
     expect(error.kind).toBe('invalid_value');
     expect(error.code).toBe('user.role_pair_invalid');
-    expect(error.message).toBe(
-      'system role Super User requires organization role Organization Administrator, not Standard User (rule: role pairs)',
-    );
+    expect(error.message).toBe('system role Super User requires organization role Organization Administrator, not Standard User (rule: role pairs)');
     expect(outcome(ADMIN, create(newUser({ systemRole: 'Super User', organizationRole: 'Organization Administrator' })))).toBe('allowed');
   });
 
   it('Read Only User requires organization role Read Only User or Read Only Commenter', () => {
-    expect(outcome(ORG_ADMIN, create(newUser({ systemRole: 'Read Only User', organizationRole: 'Sharing User' })))).toBe(
-      '400 user.role_pair_invalid',
-    );
+    expect(outcome(ORG_ADMIN, create(newUser({ systemRole: 'Read Only User', organizationRole: 'Sharing User' })))).toBe('400 user.role_pair_invalid');
     expect(outcome(ORG_ADMIN, create(newUser({ systemRole: 'Read Only User', organizationRole: 'Read Only User' })))).toBe('allowed');
     expect(outcome(ORG_ADMIN, create(newUser({ systemRole: 'Read Only User', organizationRole: 'Read Only Commenter' })))).toBe('allowed');
   });
@@ -389,9 +380,7 @@ describe('rule 5: role pairs', () => {
   });
 
   it('authority comes first: an Organization Administrator asking for Super User gets 403, not 400', () => {
-    expect(outcome(ORG_ADMIN, create(newUser({ systemRole: 'Super User', organizationRole: 'Standard User' })))).toBe(
-      '403 user.grant_upward',
-    );
+    expect(outcome(ORG_ADMIN, create(newUser({ systemRole: 'Super User', organizationRole: 'Standard User' })))).toBe('403 user.grant_upward');
   });
 });
 
@@ -455,12 +444,8 @@ describe('rule 7: termsOfServiceAcceptanceRequired', () => {
   });
 
   it('org admin cannot create a user with a terms flag other than the default', () => {
-    expect(outcome(ORG_ADMIN, create(newUser({ termsOfServiceAcceptanceRequired: false }, settingOn)), settingOn)).toBe(
-      '403 user.terms_flag_forbidden',
-    );
-    expect(outcome(ORG_ADMIN, create(newUser({ termsOfServiceAcceptanceRequired: true }, settingOff)), settingOff)).toBe(
-      '403 user.terms_flag_forbidden',
-    );
+    expect(outcome(ORG_ADMIN, create(newUser({ termsOfServiceAcceptanceRequired: false }, settingOn)), settingOn)).toBe('403 user.terms_flag_forbidden');
+    expect(outcome(ORG_ADMIN, create(newUser({ termsOfServiceAcceptanceRequired: true }, settingOff)), settingOff)).toBe('403 user.terms_flag_forbidden');
   });
 
   it('org admin cannot change the terms flag on update', () => {
@@ -482,9 +467,7 @@ describe('rule 7: termsOfServiceAcceptanceRequired', () => {
     expect(error.kind).toBe('forbidden');
     expect(error.code).toBe('user.terms_flag_setting_off');
     expect(error.message).toMatch(/termsOfServiceRequireNewUserToAccept is on/);
-    expect(outcome(ADMIN, create(newUser({ termsOfServiceAcceptanceRequired: true }, settingOff)), settingOff)).toBe(
-      '403 user.terms_flag_setting_off',
-    );
+    expect(outcome(ADMIN, create(newUser({ termsOfServiceAcceptanceRequired: true }, settingOff)), settingOff)).toBe('403 user.terms_flag_setting_off');
   });
 
   it('an admin may turn the terms flag off whatever the setting', () => {
@@ -545,9 +528,7 @@ describe('rule 9: passwordResetRequired', () => {
   });
 
   it('an update cannot clear passwordResetRequired', () => {
-    expect(outcome(ADMIN, update(stored({ passwordResetRequired: true }), { passwordResetRequired: false }))).toBe(
-      '400 user.password_reset_cannot_clear',
-    );
+    expect(outcome(ADMIN, update(stored({ passwordResetRequired: true }), { passwordResetRequired: false }))).toBe('400 user.password_reset_cannot_clear');
   });
 
   it('an admin may require a password reset again, and an edit may leave it cleared', () => {
@@ -557,7 +538,7 @@ describe('rule 9: passwordResetRequired', () => {
   });
 });
 
-describe("rule 11: locked", () => {
+describe('rule 11: locked', () => {
   it('a new user cannot be created locked', () => {
     expect(outcome(ADMIN, create(newUser({ locked: true })))).toBe('400 user.locked_set_by_platform');
   });
@@ -618,7 +599,8 @@ describe('ranges and formats', () => {
   });
 
   it('logoutAfterMinutes takes 1 to 43,200, or null', () => {
-    for (const value of [1, 43_200, null]) expect(outcome(ORG_ADMIN, update(stored({ logoutAfterMinutes: 60 }), { logoutAfterMinutes: value }))).toBe('allowed');
+    for (const value of [1, 43_200, null])
+      expect(outcome(ORG_ADMIN, update(stored({ logoutAfterMinutes: 60 }), { logoutAfterMinutes: value }))).toBe('allowed');
   });
 
   it.each(['00:00', '07:30', '23:59'])('summaryEmailTime %p is accepted', (value) => {
@@ -643,9 +625,7 @@ describe('ranges and formats', () => {
   });
 
   it('authority rules come before value rules', () => {
-    expect(outcome(ORG_ADMIN, create(newUser({ customTqlTimeout: 5, locked: true, timezone: 'x' })))).toBe(
-      '403 user.custom_tql_timeout_forbidden',
-    );
+    expect(outcome(ORG_ADMIN, create(newUser({ customTqlTimeout: 5, locked: true, timezone: 'x' })))).toBe('403 user.custom_tql_timeout_forbidden');
     expect(outcome(ADMIN, create(newUser({ locked: true, passwordResetRequired: false })))).toBe('400 user.password_reset_cannot_clear');
   });
 });
@@ -658,7 +638,6 @@ describe('exported helpers', () => {
   it.each(ALL_SYSTEM_ROLES)('maySetSystemRoles for %s', (role) => {
     expect(maySetSystemRoles(actor(role, 'Organization Administrator'))).toBe(role === 'Administrator' || role === 'Operations Administrator');
   });
-
 });
 
 // ---------------------------------------------------------------------------------
@@ -684,7 +663,9 @@ describe('authorizeGroupChange: the authority of rule 1, in the actor organizati
     const settings = { ...SETTINGS, deploymentType: deployment };
     for (const organization of ['same', 'other'] as const) {
       const got = groupOutcome(who, organization === 'same' ? OUR_ORG : OTHER_ORG, settings);
-      expect(`${organization} organization: ${got}`).toBe(`${organization} organization: ${groupOracle(systemRole, organizationRole, deployment, organization)}`);
+      expect(`${organization} organization: ${got}`).toBe(
+        `${organization} organization: ${groupOracle(systemRole, organizationRole, deployment, organization)}`,
+      );
     }
   });
 

@@ -63,10 +63,7 @@ export function parseAttributePath(text: string, position = 1): AttributePath {
     throw invalidFilter(`'${text}' at position ${position} is not an attribute path: '${schema}' is not a schema URN`, 'filter.path_schema_invalid');
   }
   if (parts.length > 2 || !parts.every((part) => ATTRIBUTE_NAME.test(part))) {
-    throw invalidFilter(
-      `'${text}' at position ${position} is not an attribute path (expected attribute or attribute.subAttribute)`,
-      'filter.path_invalid',
-    );
+    throw invalidFilter(`'${text}' at position ${position} is not an attribute path (expected attribute or attribute.subAttribute)`, 'filter.path_invalid');
   }
   const path: AttributePath = { attribute: parts[0] };
   if (schema !== undefined) path.schema = schema;
@@ -90,10 +87,7 @@ class Parser {
       throw invalidFilter(`unbalanced '${token.type}' at position ${token.pos}`, 'filter.unbalanced');
     }
     if (token.type !== 'end') {
-      throw invalidFilter(
-        `expected 'and', 'or' or the end of the filter at position ${token.pos}, found ${describe(token)}`,
-        'filter.trailing_input',
-      );
+      throw invalidFilter(`expected 'and', 'or' or the end of the filter at position ${token.pos}, found ${describe(token)}`, 'filter.trailing_input');
     }
     return filter;
   }
@@ -127,10 +121,7 @@ class Parser {
       return { kind: 'not', filter: this.group(open, inValuePath) };
     }
     if (token.type !== 'word' || RESERVED.has(token.text.toLowerCase())) {
-      throw invalidFilter(
-        `expected an attribute path, '(' or 'not' at position ${token.pos}, found ${describe(token)}`,
-        'filter.expression_expected',
-      );
+      throw invalidFilter(`expected an attribute path, '(' or 'not' at position ${token.pos}, found ${describe(token)}`, 'filter.expression_expected');
     }
     const path = parseAttributePath(token.text, token.pos);
     if (inValuePath && (path.schema !== undefined || path.subAttribute !== undefined)) {
@@ -155,7 +146,10 @@ class Parser {
     const open = this.next();
     if (inValuePath) throw invalidFilter(`value paths cannot be nested ('[' at position ${open.pos})`, 'filter.value_path_nested');
     if (path.subAttribute !== undefined) {
-      throw invalidFilter(`'${token.text}[' at position ${token.pos}: a value path must name an attribute, not a sub-attribute`, 'filter.value_path_on_sub_attribute');
+      throw invalidFilter(
+        `'${token.text}[' at position ${token.pos}: a value path must name an attribute, not a sub-attribute`,
+        'filter.value_path_on_sub_attribute',
+      );
     }
     this.enter(open);
     let filter = this.orExpr(true);

@@ -86,15 +86,13 @@ export const notImplemented = withStatus(501);
 export const internalError = withStatus(500);
 
 /** 429, sent with an integer `Retry-After` of `waitSeconds`. */
-export const tooManyRequests = (code: string, detail: string, waitSeconds: number) =>
-  new ScimError(429, undefined, code, detail, waitSeconds);
+export const tooManyRequests = (code: string, detail: string, waitSeconds: number) => new ScimError(429, undefined, code, detail, waitSeconds);
 
 /** What a 503 asks the client to wait before it retries. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 
 /** 503: something passing (the database, the password hashing queue); clients back off on `Retry-After`. */
-export const unavailable = (code: string, detail: string) =>
-  new ScimError(503, undefined, code, detail, UNAVAILABLE_RETRY_AFTER_SECONDS);
+export const unavailable = (code: string, detail: string) => new ScimError(503, undefined, code, detail, UNAVAILABLE_RETRY_AFTER_SECONDS);
 
 /** The one table from domain error kinds to SCIM errors; the domain error's code and message carry over. */
 export const BY_KIND: Readonly<Record<DomainErrorKind, ScimErrorConstructor>> = {
@@ -112,8 +110,7 @@ export const BY_KIND: Readonly<Record<DomainErrorKind, ScimErrorConstructor>> = 
   unavailable,
 };
 
-export const routeNotFound = (method: string, path: string) =>
-  notFound('request.route_unknown', `no SCIM endpoint answers ${method} ${path}`);
+export const routeNotFound = (method: string, path: string) => notFound('request.route_unknown', `no SCIM endpoint answers ${method} ${path}`);
 
 /**
  * scimmy's own error class. scimmy exports it as `Types.Error` (its typings call it

@@ -43,10 +43,8 @@ const MAX_POSITION = 2 ** 31 - 1;
 /** `created_at::text` as PostgreSQL writes a timestamptz (DateStyle ISO), e.g. `2026-01-02 03:04:05.123456+00`. */
 const PG_TIMESTAMPTZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2})(?::(\d{2}))?)?$/;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value);
-const isPosition = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_POSITION;
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isPosition = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_POSITION;
 
 /** Whether `text` is a timestamp as PostgreSQL writes one and reads back: year 1-9999, a real day and time, offset up to ±15:59:59. */
 function isTimestamp(text: string): boolean {
@@ -97,12 +95,7 @@ function encode(state: CursorState): string {
 }
 
 /** The cursor of the page after this one (which showed `shown` resources), or undefined on the last page. */
-export function nextCursor(
-  context: CursorContext,
-  query: ListQuery,
-  page: Pick<Page<unknown>, 'total' | 'next'>,
-  shown: number,
-): string | undefined {
+export function nextCursor(context: CursorContext, query: ListQuery, page: Pick<Page<unknown>, 'total' | 'next'>, shown: number): string | undefined {
   if (!page.next) return undefined;
   if (query.sortBy) return encode({ v: 1, f: context.fingerprint, offset: context.offset + shown, t: page.total });
   return encode({ v: 1, f: context.fingerprint, after: page.next, t: page.total });

@@ -64,4 +64,3 @@ async function countOrNothing(list: () => Promise<Page<unknown>>): Promise<numbe
     throw error;
   }
 }
-

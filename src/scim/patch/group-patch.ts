@@ -10,7 +10,7 @@ type Json = Record<string, unknown>;
 export function memberIds(value: unknown, where: string): string[] {
   const items = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
   return items.map((item, i) => {
-    const id = item && typeof item === 'object' ? (item as Json).value ?? (item as Json).Value : item;
+    const id = item && typeof item === 'object' ? ((item as Json).value ?? (item as Json).Value) : item;
     if (typeof id !== 'string' || id.trim() === '') {
       throw invalidValue('group.member_id_missing', `${where}: member ${i + 1} must carry the id of a user in "value"`);
     }
@@ -22,7 +22,13 @@ const isMembers = (name: string | undefined) => name?.toLowerCase() === 'members
 
 /** The ids of `value eq "a" or value eq "b"`, or undefined for any other filter. */
 function idsOf(filter: Filter): string[] | undefined {
-  if (filter.kind === 'compare' && filter.op === 'eq' && filter.path.attribute.toLowerCase() === 'value' && !filter.path.subAttribute && typeof filter.value === 'string') {
+  if (
+    filter.kind === 'compare' &&
+    filter.op === 'eq' &&
+    filter.path.attribute.toLowerCase() === 'value' &&
+    !filter.path.subAttribute &&
+    typeof filter.value === 'string'
+  ) {
     return [filter.value];
   }
   if (filter.kind === 'or') {

@@ -191,7 +191,13 @@ function applyToFilteredSingleValue(resource: Json, { op, path, rawValue, attrib
     if (op === 'remove') return;
     throw noTarget('patch.no_match', `"${path.text}" matches no value`);
   }
-  applyAtPath(resource, op, { text: path.text, attribute: { ...path.attribute, ...(path.subAttribute ? { subAttribute: path.subAttribute } : {}) } }, rawValue, index);
+  applyAtPath(
+    resource,
+    op,
+    { text: path.text, attribute: { ...path.attribute, ...(path.subAttribute ? { subAttribute: path.subAttribute } : {}) } },
+    rawValue,
+    index,
+  );
 }
 
 /** `emails[type eq "work"]` or `emails[type eq "work"].value`: the elements the filter matches. */
@@ -203,7 +209,12 @@ function applyToFilteredElements({ op, path, rawValue, attribute, container, nam
   const matched = elements.filter((e) => matchesElement(e, filter, attribute));
   if (op === 'remove') {
     if (sub) for (const e of matched) delete e[findKey(e, sub.name) ?? sub.name];
-    else setKey(container, name, elements.filter((e) => !matched.includes(e)));
+    else
+      setKey(
+        container,
+        name,
+        elements.filter((e) => !matched.includes(e)),
+      );
     return;
   }
   const value = normalizeValue(rawValue, sub ?? { ...attribute, multiValued: false });

@@ -39,8 +39,7 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
     }),
   );
 
-  const schemas = () =>
-    SCIMMY.Schemas.declared().map((definition) => withSuggestedValues(JSON.parse(JSON.stringify(definition.describe())) as Json));
+  const schemas = () => SCIMMY.Schemas.declared().map((definition) => withSuggestedValues(JSON.parse(JSON.stringify(definition.describe())) as Json));
   const resourceTypes = () =>
     Object.values(SCIMMY.Resources.declared() as Record<string, { describe(): unknown }>)
       .filter((r) => ['User', 'Group'].includes((r.describe() as Json).name as string))

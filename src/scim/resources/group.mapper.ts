@@ -65,9 +65,7 @@ export function groupDraftFromScim(body: unknown, options: { complete?: boolean 
   return {
     displayName: group.displayName as string,
     // Absent `externalId` keeps the stored link; `null` (or its removal by PATCH) clears it.
-    ...(options.complete === true || hasKey(raw, 'externalId')
-      ? { externalId: typeof group.externalId === 'string' ? group.externalId : null }
-      : {}),
+    ...(options.complete === true || hasKey(raw, 'externalId') ? { externalId: typeof group.externalId === 'string' ? group.externalId : null } : {}),
     membership: [{ kind: 'replace', userIds }],
   };
 }

@@ -5,7 +5,18 @@ import { StaleDraft } from '../../domain/service-deps';
 import { nextCursor } from '../list/cursor';
 import { unavailable } from '../http/errors';
 import { handler } from '../http/handler';
-import { actorOf, expectedVersion, notModified, scimBaseUrl, sendNoContent, sendNotModified, sendResource, sendScim, sendScimText, wantsBody } from '../http/http';
+import {
+  actorOf,
+  expectedVersion,
+  notModified,
+  scimBaseUrl,
+  sendNoContent,
+  sendNotModified,
+  sendResource,
+  sendScim,
+  sendScimText,
+  wantsBody,
+} from '../http/http';
 import type { listRequestFrom } from '../list/list-query';
 import { cursorListResponse, listResponse } from '../list/list-response';
 import { projectionFrom, type Projection } from '../list/projection';
@@ -69,8 +80,14 @@ export function resourceRouter<T extends { version: number }>(type: ResourceType
     sendResource(res, status, resource);
   }
 
-  router.get('/', handler((req, res) => list(req, res, req.query)));
-  router.post('/.search', handler((req, res) => list(req, res, searchParams(req.body))));
+  router.get(
+    '/',
+    handler((req, res) => list(req, res, req.query)),
+  );
+  router.post(
+    '/.search',
+    handler((req, res) => list(req, res, searchParams(req.body))),
+  );
 
   router.post(
     '/',

@@ -24,7 +24,11 @@ export async function renderUsers(
 ) {
   const groups = isExcluded(projection, 'groups')
     ? new Map<string, { id: string; displayName: string }[]>()
-    : (known ?? (await users.groupsOf(actor, list.map((u) => u.id))));
+    : (known ??
+      (await users.groupsOf(
+        actor,
+        list.map((u) => u.id),
+      )));
   return list.map((u) => project(toScimUser(u, groups.get(u.id) ?? [], baseUrl), projection));
 }
 

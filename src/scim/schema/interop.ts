@@ -57,8 +57,7 @@ export function normalizeResource(body: Json, index: SchemaIndex): Json {
   for (const [key, value] of Object.entries(body)) {
     const extension = index.extensionId(key);
     if (extension) {
-      out[extension] =
-        value && typeof value === 'object' && !Array.isArray(value) ? normalizeExtension(value as Json, extension, index) : value;
+      out[extension] = value && typeof value === 'object' && !Array.isArray(value) ? normalizeExtension(value as Json, extension, index) : value;
       continue;
     }
     let resolved;
@@ -108,7 +107,11 @@ export function foldQualifiedKeys(body: Json, index: SchemaIndex): Json {
     // The name must be an attribute (or attribute.sub) of that schema: 400 invalidPath otherwise.
     const parts = key.slice(colon + 1).split('.');
     if (parts.length > 2 || parts.some((part) => part === '')) throw invalidPath('attribute.qualified_name_invalid', `"${key}" names no attribute`);
-    const resolved = index.resolve({ ...(qualifier === index.coreId ? {} : { schema: qualifier }), attribute: parts[0], ...(parts[1] !== undefined ? { subAttribute: parts[1] } : {}) });
+    const resolved = index.resolve({
+      ...(qualifier === index.coreId ? {} : { schema: qualifier }),
+      attribute: parts[0],
+      ...(parts[1] !== undefined ? { subAttribute: parts[1] } : {}),
+    });
     const attribute = resolved.attribute.name;
     const sub = resolved.sub?.name;
     let block: Json = out;
@@ -146,5 +149,4 @@ function qualifierOf(urn: string, index: SchemaIndex): string | undefined {
   return index.extensionId(urn);
 }
 
-const givenTwice = (key: string) =>
-  invalidSyntax('attribute.given_twice', `"${key}" is given twice: once URN-qualified and once inside its schema's block`);
+const givenTwice = (key: string) => invalidSyntax('attribute.given_twice', `"${key}" is given twice: once URN-qualified and once inside its schema's block`);

@@ -17,9 +17,7 @@ let configured = false;
  */
 export function configureScimmy(): typeof SCIMMY {
   if (configured) return SCIMMY;
-  SCIMMY.Resources.declare(
-    SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false).extend(rosterUserExtension as never, false),
-  );
+  SCIMMY.Resources.declare(SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false).extend(rosterUserExtension as never, false));
   SCIMMY.Resources.declare(SCIMMY.Resources.Group);
   for (const definition of [SCIMMY.Schemas.User.definition, SCIMMY.Schemas.Group.definition]) {
     openCanonicalValues(definition as unknown as ScimmyDefinition, definition.id);
