@@ -48,6 +48,15 @@ const rosterBody = (block: Json, fields: Json = {}): Json => ({
 const groupBody = (fields: Json = {}): Json => ({ schemas: [GROUP_SCHEMA], displayName: 'Analysts', ...fields });
 
 /** The SCIM error a client gets for `run`: its status, scimType and detail (scimmy's own errors as the server answers them). */
+function catching(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a refusal');
+}
+
 function refusal(run: () => unknown): { status: number; scimType?: string; detail: string } {
   try {
     run();
@@ -276,6 +285,13 @@ describe('userDraftFromScim: the Roster extension', () => {
   it('refuses a role that is not one of the canonical values: 400 invalidValue', () => {
     expect(refusal(() => userDraftFromScim(rosterBody({ systemRole: 'Overlord' })))).toMatchObject({ status: 400, scimType: 'invalidValue' });
     expect(refusal(() => userDraftFromScim(rosterBody({ organizationRole: 42 })))).toMatchObject({ status: 400, scimType: 'invalidValue' });
+    // Refused by Roster's own role check, so the log names the rule (errorCode), not a schema failure.
+    expect(
+      toScimError(
+        catching(() => userDraftFromScim(rosterBody({ systemRole: 'Overlord' }))),
+        'request-1',
+      ).code,
+    ).toBe('user.role_not_canonical');
   });
 
   it('keeps omitted roles and settings (undefined)', () => {

@@ -217,6 +217,12 @@ export function userDraftFromScim(body: unknown, options: DraftOptions = {}): Us
   if (password !== undefined && typeof password !== 'string') {
     throw invalidValue('user.password_not_string', 'password must be a string');
   }
+  // Roles first, as sent: a role that is not one of DOMAIN.md's is refused with its own code.
+  const rosterBlock = rawRosterBlock(raw);
+  for (const [name, named] of Object.entries(CANONICAL)) {
+    const key = rosterBlock && Object.keys(rosterBlock).find((k) => k.toLowerCase() === name.toLowerCase());
+    if (key !== undefined) canonicalRole(rosterBlock?.[key], named, name);
+  }
   const user = validated(
     'user.schema_invalid',
     () => JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(normalizeResource(raw, userSchemaIndex()), 'in'))) as Json,
