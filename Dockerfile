@@ -1,5 +1,6 @@
 # Build: compile TypeScript to dist/ (dist/src/main.js, dist/src/cli.js, dist/migrations).
-FROM node:20-bookworm-slim AS build
+# Node 24 is the current LTS; Roster itself needs Node 20 or later (package.json engines).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,14 +10,18 @@ COPY migrations ./migrations
 RUN npm run build
 
 # Runtime: production dependencies and the compiled output only.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# `roster` on PATH: the package's bin (dist/src/cli.js starts with #!/usr/bin/env node),
+# so `docker compose exec roster roster token create --org default` works.
 # Without DATABASE_URL the embedded database lives in ./data: make it writable for `node`.
-RUN mkdir -p /app/data && chown node:node /app/data
+RUN chmod 0755 dist/src/cli.js \
+  && ln -s /app/dist/src/cli.js /usr/local/bin/roster \
+  && mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
 CMD ["node", "dist/src/main.js"]

@@ -1,5 +1,8 @@
+#!/usr/bin/env node
 /**
- * The operator's command line: `npm run --silent roster -- <command>`.
+ * The operator's command line: `roster <command>` (the package's `bin`, compiled to
+ * dist/src/cli.js; on PATH in the Docker image), or `npm run --silent roster -- <command>`
+ * in a source checkout.
  * stdout carries only the result, so scripts can capture it; messages go to stderr.
  * Unknown commands and bad arguments print usage on stderr and exit 2.
  * The commands themselves are the table in cli/commands.ts.
@@ -7,33 +10,14 @@
 import { parseArgs } from 'node:util';
 import { UsageError, type Command, type Flags, type Io } from './cli/command';
 import { COMMANDS } from './cli/commands';
+import { asksForHelp, USAGE } from './cli/usage';
 import { ConfigError, loadConfig } from './config';
 import { DomainError } from './domain/errors';
 import { DataDirLockedError } from './orm/embedded';
 import { openRoster, type Roster } from './roster';
 
 export { UsageError, type Io } from './cli/command';
-
-export const USAGE = `usage: npm run --silent roster -- <command>
-
-commands:
-  org create <slug> [--name "Display name"]
-  org list [--json]
-  token create --org <slug> [--system-role R] [--org-role R] [--name L] [--expires-in-days N]
-  token list --org <slug> [--json]
-  token revoke <id>
-  settings get [--json]
-  settings set <key> <value>      keys: tqlQueryTimeout, twoFactorAuthenticationRequired,
-                                  termsOfServiceRequireNewUserToAccept, deploymentType (cloud|dedicated|onprem),
-                                  passwordPolicy.minLength|maxLength|requireUppercase|requireLowercase|requireDigit|requireSymbol
-  org limits <slug> [--standard N] [--api N] [--taxii N] [--read-only N|free] [--api-users on|off]
-                                  (N: a whole number, or "unlimited")
-  org show <slug> [--json]
-  users export --org <slug> [--format csv|json]
-  audit --org <slug> [--since ISO-8601] [--json]
-  migrate
-
-The database is DATABASE_URL when set, else the embedded one in ROSTER_DATA_DIR (./data).`;
+export { USAGE } from './cli/usage';
 
 function parse(argv: string[]): { command: Command; args: string[]; flags: Flags } {
   const command = COMMANDS.find((c) => c.words.every((w, i) => argv[i] === w));
@@ -52,6 +36,10 @@ function parse(argv: string[]): { command: Command; args: string[]; flags: Flags
 
 /** Runs one command; returns the exit code. */
 export async function runCli(argv: string[], env: Record<string, string | undefined>, io: Io): Promise<number> {
+  if (asksForHelp(argv)) {
+    io.out(USAGE);
+    return 0;
+  }
   let parsed;
   try {
     parsed = parse(argv);

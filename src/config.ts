@@ -1,10 +1,12 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
 /**
  * Roster's configuration, read once from the environment at start and passed down.
  * Nothing else reads process.env. A bad value stops the start with one line that
- * names the variable.
+ * names the variable. The secrets may come from files instead (`DATABASE_URL_FILE`
+ * and the like, as Docker and Kubernetes secrets are mounted), read here too.
  */
 export interface Config {
   port: number;
@@ -108,21 +110,61 @@ const variables = {
   ROSTER_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
   ROSTER_DB_PREPARED_STATEMENTS: boolean.default(true),
   ROSTER_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
+  // The secrets' files: each names a file whose content (a trailing newline dropped) is the value.
+  DATABASE_URL_FILE: z.string().optional(),
+  ROSTER_BOOTSTRAP_TOKEN_FILE: z.string().optional(),
+  ROSTER_METRICS_TOKEN_FILE: z.string().optional(),
 };
+
+/** Every environment variable Roster reads (the README's configuration table lists exactly these). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(variables);
+
+/** The variables whose value may instead be read from the file `<name>_FILE` names; never shown in a message. */
+const SECRETS = ['DATABASE_URL', 'ROSTER_BOOTSTRAP_TOKEN', 'ROSTER_METRICS_TOKEN'] as const;
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * The environment with each secret given as `<name>_FILE` read from its file: the
+ * content without its trailing line break(s). Both forms at once, or a file that
+ * cannot be read, is a ConfigError naming the variable (never the content).
+ */
+function withSecretFiles(env: Env): { env: Env; fromFile: Set<string> } {
+  const resolved: Env = {};
+  for (const [name, value] of Object.entries(env)) resolved[name] = value === '' ? undefined : value;
+  const fromFile = new Set<string>();
+  for (const name of SECRETS) {
+    const file = resolved[`${name}_FILE`];
+    if (file === undefined) continue;
+    if (resolved[name] !== undefined) throw new ConfigError(`${name}_FILE`, `and ${name} are both set: set only one of them`);
+    let content: string;
+    try {
+      content = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+      throw new ConfigError(`${name}_FILE`, `names a file that cannot be read (${code}: "${file}")`);
+    }
+    content = content.replace(/[\r\n]+$/, '');
+    if (content === '') throw new ConfigError(`${name}_FILE`, `names an empty file ("${file}")`);
+    resolved[name] = content;
+    fromFile.add(name);
+  }
+  return { env: resolved, fromFile };
+}
+
 /** Parses the environment; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(given: Env = process.env): Config {
+  const { env, fromFile } = withSecretFiles(given);
   const values: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(variables)) {
-    const raw = env[name] === '' ? undefined : env[name];
+    const raw = env[name];
     const parsed = (schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const secret = name === 'ROSTER_BOOTSTRAP_TOKEN' || name === 'ROSTER_METRICS_TOKEN' || name === 'DATABASE_URL';
+      const message = parsed.error.issues[0]?.message ?? 'is invalid';
+      if (fromFile.has(name)) throw new ConfigError(`${name}_FILE`, `names a file whose content ${message}`);
+      const secret = (SECRETS as readonly string[]).includes(name);
       const shown = raw === undefined || secret ? '' : ` (got "${raw}")`;
-      throw new ConfigError(name, `${issue?.message ?? 'is invalid'}${shown}`);
+      throw new ConfigError(name, `${message}${shown}`);
     }
     values[name] = parsed.data;
   }

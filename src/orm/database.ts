@@ -47,8 +47,12 @@ export interface Database {
   preparedStatements: boolean;
   /** Whether the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<boolean>;
-  /** Whether every migration has been applied. */
-  migrated(): Promise<boolean>;
+  /**
+   * Whether the migrations table holds every migration this build knows, answered
+   * within `timeoutMs`. Once true, it stays true without asking again (a migration is
+   * never taken back while Roster runs), so readiness is then one ping.
+   */
+  migrated(timeoutMs?: number): Promise<boolean>;
   /** Connections of Roster's pool in use, idle, and requests waiting for one. */
   poolStats(): { used: number; free: number; pending: number };
   close(): Promise<void>;
@@ -171,36 +175,25 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   pools.set(opened, pool);
   if (oneSession) oneSessionPools.add(pool);
   let closed = false;
+  let allMigrated = false;
   return {
     pool,
     orm: opened,
     url,
     embedded: embedded !== undefined,
     preparedStatements: !oneSession && options.preparedStatements !== false,
-    async ping(timeoutMs = 2000) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      });
-      const query = pool
-        .query('select 1 as ok')
-        .then(() => true)
-        .catch(() => false);
-      try {
-        return await Promise.race([query, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+    ping(timeoutMs = 2000) {
+      return answersWithin(
+        pool.query('select 1 as ok').then(() => true),
+        timeoutMs,
+      );
     },
     poolStats() {
       return { used: pool.totalCount - pool.idleCount, free: pool.idleCount, pending: pool.waitingCount };
     },
-    async migrated() {
-      try {
-        return (await opened.getMigrator().getPendingMigrations()).length === 0;
-      } catch {
-        return false;
-      }
+    async migrated(timeoutMs = 2000) {
+      if (!allMigrated) allMigrated = await answersWithin(appliedEveryMigration(pool), timeoutMs);
+      return allMigrated;
     },
     async close() {
       if (closed) return;
@@ -212,6 +205,30 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       }
     },
   };
+}
+
+/** What `check` answers, or false when it fails or takes longer than `timeoutMs`. */
+async function answersWithin(check: Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([check.catch(() => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Whether MikroORM's migrations table (in schema public, where the migrator keeps it)
+ * names every migration of migrations/index.ts. One read on Roster's pool: unlike the
+ * migrator's own check, it never creates the table.
+ */
+async function appliedEveryMigration(pool: Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ name: string }>(`select name from public.${MIGRATIONS_TABLE}`);
+  const applied = new Set(rows.map((row) => row.name));
+  return migrations.every((migration) => applied.has(migration.name));
 }
 
 const pools = new WeakMap<MikroORM, Pool>();

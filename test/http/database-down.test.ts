@@ -5,13 +5,20 @@ import { expectScimError, scimClient } from '../support/scim';
 let t: TestRoster;
 beforeAll(async () => {
   t = await startTestRoster();
+  // Ready before the outage: the migration check has passed and is remembered.
+  await request(t.app).get('/readyz').expect(200);
   await t.roster.database.close();
 });
 
 describe('when the database does not answer', () => {
-  it('answers /healthz with 503', async () => {
-    const res = await request(t.app).get('/healthz').expect(503);
-    expect(res.body.status).not.toBe('ok');
+  it('still answers /healthz with 200: the process is alive, restarting it would not help', async () => {
+    const res = await request(t.app).get('/healthz').expect(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  it('answers /readyz with 503, naming the database', async () => {
+    const res = await request(t.app).get('/readyz').expect(503);
+    expect(res.body).toEqual({ status: 'not ready', database: false, migrations: false });
   });
 
   it('answers SCIM requests with a SCIM 503, never 401 or 404', async () => {

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 
@@ -89,5 +91,68 @@ describe('configuration', () => {
 
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' })).toMatchObject({ databaseUrl: undefined, port: 8080 });
+  });
+});
+
+describe('secrets from files (*_FILE)', () => {
+  let dir: string;
+  const file = (name: string, content: string) => {
+    const target = path.join(dir, name);
+    fs.writeFileSync(target, content, { mode: 0o600 });
+    return target;
+  };
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roster-config-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads DATABASE_URL_FILE, ROSTER_BOOTSTRAP_TOKEN_FILE and ROSTER_METRICS_TOKEN_FILE, dropping the trailing newline', () => {
+    const config = loadConfig({
+      DATABASE_URL_FILE: file('url', 'postgres://roster:pw@db:5432/roster\n'),
+      ROSTER_BOOTSTRAP_TOKEN_FILE: file('bootstrap', `${'b'.repeat(40)}\r\n`),
+      ROSTER_METRICS_TOKEN_FILE: file('metrics', 'm'.repeat(20)),
+    });
+    expect(config).toMatchObject({
+      databaseUrl: 'postgres://roster:pw@db:5432/roster',
+      bootstrapToken: 'b'.repeat(40),
+      metricsToken: 'm'.repeat(20),
+    });
+  });
+
+  it('treats an empty *_FILE as unset, and the variable itself still works', () => {
+    expect(loadConfig({ DATABASE_URL_FILE: '', DATABASE_URL: 'postgres://u@db/r' }).databaseUrl).toBe('postgres://u@db/r');
+  });
+
+  it.each(['DATABASE_URL', 'ROSTER_BOOTSTRAP_TOKEN', 'ROSTER_METRICS_TOKEN'])('refuses %s together with the same variable ending in _FILE', (name) => {
+    const value = name === 'DATABASE_URL' ? 'postgres://u@db/r' : 'x'.repeat(40);
+    const env = { [name]: value, [`${name}_FILE`]: file(`${name}-both`, value) };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration: ${name}_FILE and ${name} are both set`));
+  });
+
+  it('names the variable of a file that cannot be read, and its path', () => {
+    const missing = path.join(dir, 'missing');
+    expect(() => loadConfig({ ROSTER_METRICS_TOKEN_FILE: missing })).toThrow(
+      `Invalid configuration: ROSTER_METRICS_TOKEN_FILE names a file that cannot be read (ENOENT: "${missing}")`,
+    );
+    expect(() => loadConfig({ ROSTER_METRICS_TOKEN_FILE: dir })).toThrow(
+      /^Invalid configuration: ROSTER_METRICS_TOKEN_FILE names a file that cannot be read \(EISDIR/,
+    );
+  });
+
+  it('refuses an empty file', () => {
+    expect(() => loadConfig({ ROSTER_BOOTSTRAP_TOKEN_FILE: file('empty', '\n') })).toThrow(
+      /^Invalid configuration: ROSTER_BOOTSTRAP_TOKEN_FILE names an empty file/,
+    );
+  });
+
+  it('checks the content as it checks the variable, naming the file variable and never the secret', () => {
+    const short = 'secret-but-short';
+    const check = () => loadConfig({ ROSTER_BOOTSTRAP_TOKEN_FILE: file('short', `${short}\n`) });
+    expect(check).toThrow(/^Invalid configuration: ROSTER_BOOTSTRAP_TOKEN_FILE names a file whose content must be at least 32 characters long/);
+    expect(check).toThrow(/^(?!.*secret-but-short)/);
+    const url = () => loadConfig({ DATABASE_URL_FILE: file('bad-url', 'mysql://root:hunter2@db/x') });
+    expect(url).toThrow(/^Invalid configuration: DATABASE_URL_FILE names a file whose content must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(url).toThrow(/^(?!.*hunter2)/);
   });
 });
