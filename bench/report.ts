@@ -97,13 +97,13 @@ export function targets(rows: Row[], peakRss: number | undefined): Target[] {
 
   const reads = by('9-read');
   const health = by('9-health');
-  const stormName = 'Scenario 9: while another organization storms Bulk password changes, reads p99 < 100 ms and /healthz always 200';
+  const stormName = 'Scenario 9: while another organization storms Bulk password changes, reads p99 < 100 ms and /readyz always 200';
   out.push(
     reads && health
       ? {
           name: stormName,
           verdict: verdict(reads.p99 < 100 && clean(reads) && clean(health)),
-          detail: `reads p99 ${reads.p99} ms (${fmt(reads.rate)} req/s${dirty(reads)}); /healthz ${Object.entries(health.statusCounts)
+          detail: `reads p99 ${reads.p99} ms (${fmt(reads.rate)} req/s${dirty(reads)}); /readyz ${Object.entries(health.statusCounts)
             .map(([c, n]) => `${c}×${n}`)
             .join(', ')}, p99 ${health.p99} ms`,
         }

@@ -610,7 +610,7 @@ function sampleRow(
  * PATCHes (each worker sends its next Bulk when the last one answers, and waits out a
  * 429's Retry-After, as a provisioning client does), while another organization reads
  * users by userName at VICTIM_READS_PER_SECOND, changes a password now and then, and
- * /healthz is polled. Runs on a Roster of its own with the default limits (rate limit,
+ * /readyz (the database ping) is polled. Runs on a Roster of its own with the default limits (rate limit,
  * pool, hashing), which is stopped afterwards: Bulk requests cut off by the client run on.
  */
 async function scenario9(ctx: Context): Promise<Row[]> {
@@ -718,7 +718,7 @@ async function scenario9(ctx: Context): Promise<Row[]> {
     const until = () => performance.now() - started >= ctx.options.duration * 1000 || ctx.aborted();
     await Promise.all([
       paced(1000 / VICTIM_READS_PER_SECOND, until, () => timedFetch(base + userLookupPath(ctx), { headers: authHeaders() }), reads),
-      paced(HEALTHZ_EVERY_MS, until, () => timedFetch(`${base}/healthz`, {}), health),
+      paced(HEALTHZ_EVERY_MS, until, () => timedFetch(`${base}/readyz`, {}), health),
       paced(
         VICTIM_PASSWORD_EVERY_MS,
         until,
@@ -771,7 +771,7 @@ async function scenario9(ctx: Context): Promise<Row[]> {
         window,
         (s) => s === 200,
       ),
-      sampleRow('9-health', `/healthz meanwhile, every ${HEALTHZ_EVERY_MS} ms`, health, seconds, window, (s) => s === 200),
+      sampleRow('9-health', `/readyz meanwhile, every ${HEALTHZ_EVERY_MS} ms`, health, seconds, window, (s) => s === 200),
       sampleRow('9-pw', 'organization B meanwhile: PATCH /Users/{id} password, once a second', passwords, seconds, window, (s) => s === 204),
     ];
     for (const row of rows) ctx.log(formatProgress(row) + (row.extra ? `  [${row.extra}]` : ''));
