@@ -11,6 +11,7 @@ import { Group, GroupMember } from './entities/group';
 import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
 import { RateLimitCounter } from './entities/rate-limit-counter';
+import { SigningKey } from './entities/signing-key';
 import { User } from './entities/user';
 import { UserAccountCount, UserAccountDelta } from './entities/user-account-counts';
 import { UserCreatedRange, UserNameRange, UserOrderDelta } from './entities/user-order-index';
@@ -21,6 +22,7 @@ export * from './entities/group';
 export * from './entities/instance-setting';
 export * from './entities/organization';
 export * from './entities/rate-limit-counter';
+export * from './entities/signing-key';
 export * from './entities/user';
 export * from './entities/user-account-counts';
 export * from './entities/user-order-index';
@@ -39,4 +41,5 @@ export const entities = [
   UserAccountCount,
   UserAccountDelta,
   RateLimitCounter,
+  SigningKey,
 ];
