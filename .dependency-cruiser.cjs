@@ -45,6 +45,20 @@ module.exports = {
       from: { path: '^src/schema/' },
       to: { pathNot: '^src/(schema|domain)/' },
     },
+    {
+      name: 'orm-imports-no-events',
+      comment: 'src/events/ (signing keys, SETs: jose) sits above the persistence layer: src/orm/ never imports it.',
+      severity: 'error',
+      from: { path: '^src/orm/' },
+      to: { path: '^src/events/' },
+    },
+    {
+      name: 'events-import-no-adapter',
+      comment: 'src/events/ depends on the domain (its ports), never on src/orm/ or src/scim/: roster.ts wires the store in.',
+      severity: 'error',
+      from: { path: '^src/events/' },
+      to: { path: '^src/(orm|scim|extensions)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

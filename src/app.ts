@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from 'pino';
+import { jwksRouter } from './events/jwks.routes';
 import { Metrics } from './metrics';
 import type { Roster } from './roster';
 import { routeNotFound } from './scim/http/errors';
@@ -56,7 +57,7 @@ export function securityHeaders(options: Readonly<HelmetOptions> = SECURITY_HEAD
   return headers;
 }
 
-/** The HTTP application: the SCIM service under /scim/v2, and /healthz, /readyz and /metrics. */
+/** The HTTP application: the SCIM service under /scim/v2, /healthz, /readyz, /metrics and the JWKS of the event signing keys. */
 export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new Metrics()): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -81,6 +82,7 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
     }),
   );
   addOperationsRoutes(app, roster, metrics);
+  app.use(jwksRouter(roster.signingKeys));
 
   app.use((req, res) => {
     sendScim(res, 404, routeNotFound(req.method, req.path));

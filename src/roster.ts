@@ -9,8 +9,10 @@ import { BoundedHasher, defaultHashConcurrency } from './domain/password-hashing
 import type { PasswordHasher } from './domain/ports';
 import { SettingsService } from './domain/settings.service';
 import { UserService } from './domain/user.service';
+import { SigningKeys } from './events/keys';
 import { openDatabase, type Database } from './orm/database';
 import { RevocationFeed } from './orm/revocation-feed';
+import { SigningKeySqlStore } from './orm/signing-key.repository';
 import { OrmUnitOfWork } from './orm/unit-of-work';
 import { createRateLimits, type CounterStore, type RateLimits } from './scim/http/rate-limit';
 
@@ -34,6 +36,8 @@ export interface Roster {
   organizations: OrganizationService;
   settings: SettingsService;
   credentials: CredentialService;
+  /** The keys Security Event Tokens are signed with, and the JWKS (src/events/). */
+  signingKeys: SigningKeys;
   /** The password hasher of every service, with its limits (ROSTER_PASSWORD_HASH_*). */
   passwordHashing: BoundedHasher;
   /** Per-credential request limits and per-address failed-authentication limits. */
@@ -61,11 +65,23 @@ export async function openRoster(
     migrate: options.migrate,
     shareRunningEmbedded: options.shareRunningEmbedded,
   });
-  if (!options.withRevocationFeed || database.embedded) return assemble(config, database, undefined, options.onWarning);
+  let feed: RevocationFeed | undefined;
   // Embedded mode keeps no credential cache: one process, and no LISTEN to rely on.
-  const feed = new RevocationFeed(database.url, options.onWarning);
-  await feed.start();
-  return assemble(config, database, feed, options.onWarning);
+  if (options.withRevocationFeed && !database.embedded) {
+    feed = new RevocationFeed(database.url, options.onWarning);
+    await feed.start();
+  }
+  const roster = assemble(config, database, feed, options.onWarning);
+  // The first start makes the signing key (`roster migrate` alone may run before the table exists).
+  if (options.migrate !== false) {
+    try {
+      await roster.signingKeys.ensureActive();
+    } catch (error) {
+      await roster.close();
+      throw error;
+    }
+  }
+  return roster;
 }
 
 /**
@@ -128,6 +144,7 @@ export function assemble(
     organizations: new OrganizationService(uow),
     settings: new SettingsService(uow),
     credentials,
+    signingKeys: new SigningKeys(new SigningKeySqlStore(database.pool)),
     passwordHashing,
     rateLimits: createRateLimits(config, shared?.store),
     async close() {

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT, type JWTPayload } from 'jose';
+import type { SigningKey } from '../domain/signing';
+import { privateKeyOf } from './keys';
+import { carriesAttributes, SUPPORTED_EVENT_URIS } from './uris';
+
+/** RFC 8417 section 2.3: the `typ` of a SET's JOSE header. */
+export const SET_TYPE = 'secevent+jwt';
+
+/** One provisioning change as the outbox records it: ids and attribute names only. */
+export interface OutboxEvent {
+  id: string;
+  organizationId: string;
+  resourceType: 'User' | 'Group';
+  resourceId: string;
+  /** RFC 9967 event URIs (EVENT_URIS): one SET may carry several events of one change. */
+  eventUris: string[];
+  /** The attribute paths the change created or modified (the notices' `attributes`). */
+  attributes: string[];
+  /** The transaction the change belongs to; the event id when absent. */
+  txn?: string;
+  createdAt: Date;
+}
+
+export interface SetOptions {
+  /** `iss`: the service's base URL. */
+  issuer: string;
+  /** `aud`: the receiver (its feed or stream URL). */
+  audience: string | string[];
+  /** The key to sign with (the active one, or a retired one still published). */
+  key: SigningKey;
+  /** When the SET is issued (`iat`); now by default. */
+  now?: Date;
+}
+
+const ENDPOINTS = { User: '/Users', Group: '/Groups' } as const;
+
+/** RFC 9493 `sub_id` in RFC 9967's "scim" format: the resource's path under the SCIM base URL, and its id. */
+export function scimSubjectId(event: Pick<OutboxEvent, 'resourceType' | 'resourceId'>): { format: 'scim'; uri: string; id: string } {
+  return { format: 'scim', uri: `${ENDPOINTS[event.resourceType]}/${event.resourceId}`, id: event.resourceId };
+}
+
+/**
+ * The claims of the SET for an outbox event (RFC 8417 section 2.2, RFC 9967 section
+ * 2): iss, iat, jti (unique per SET: a retransmission gets a new one), aud, txn (the
+ * same across every SET of one change), toe (when the change happened), sub_id and
+ * events. A notice's payload is `{ attributes }`; delete, activate and deactivate
+ * carry `{}`. No attribute value is ever included.
+ */
+export function setClaims(event: OutboxEvent, options: Omit<SetOptions, 'key'>): JWTPayload {
+  if (event.eventUris.length === 0) throw new Error(`outbox event ${event.id} names no event`);
+  const events: Record<string, Record<string, unknown>> = {};
+  for (const uri of event.eventUris) {
+    if (!SUPPORTED_EVENT_URIS.includes(uri)) throw new Error(`unsupported SCIM event URI: ${uri}`);
+    events[uri] = carriesAttributes(uri) ? { attributes: [...event.attributes] } : {};
+  }
+  return {
+    iss: options.issuer,
+    iat: Math.floor((options.now ?? new Date()).getTime() / 1000),
+    jti: randomUUID(),
+    aud: options.audience,
+    txn: event.txn ?? event.id,
+    toe: Math.floor(event.createdAt.getTime() / 1000),
+    sub_id: scimSubjectId(event),
+    events,
+  };
+}
+
+/** The SET for an outbox event, signed as a compact JWS (ES256, the key's kid, typ secevent+jwt). */
+export async function buildSet(event: OutboxEvent, options: SetOptions): Promise<string> {
+  return new SignJWT(setClaims(event, options))
+    .setProtectedHeader({ alg: options.key.algorithm, kid: options.key.kid, typ: SET_TYPE })
+    .sign(await privateKeyOf(options.key));
+}
