@@ -1,5 +1,6 @@
 import { json, text, type Command } from './command';
 import { migrateCommand, settingsGet, settingsSet } from './instance';
+import { keyList, keyRotate } from './keys';
 import { orgCreate, orgLimits, orgList, orgShow } from './organizations';
 import { audit, usersExport } from './reports';
 import { tokenCreate, tokenList, tokenRevoke } from './tokens';
@@ -27,5 +28,7 @@ export const COMMANDS: Command[] = [
   { words: ['org', 'show'], options: { json }, positionals: 1, run: orgShow },
   { words: ['users', 'export'], options: { org: text, format: text }, positionals: 0, run: usersExport },
   { words: ['audit'], options: { org: text, since: text, json }, positionals: 0, run: audit },
+  { words: ['key', 'rotate'], options: { 'retire-after-days': text }, positionals: 0, run: keyRotate },
+  { words: ['key', 'list'], options: { json }, positionals: 0, run: keyList },
   { words: ['migrate'], options: {}, positionals: 0, noMigrate: true, run: migrateCommand },
 ];

@@ -20,6 +20,8 @@ commands:
   org show <slug> [--json]
   users export --org <slug> [--format csv|json]
   audit --org <slug> [--since ISO-8601] [--json]
+  key rotate [--retire-after-days N]
+  key list [--json]
   migrate
 
 roster --help (or -h, or help) prints this text.
