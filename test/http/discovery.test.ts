@@ -23,6 +23,21 @@ describe('discovery', () => {
     expect(res.body.meta.location).toMatch(/\/scim\/v2\/ServiceProviderConfig$/);
   });
 
+  it('advertises Security Events as RFC 9967 section 4 names them: the event URIs, no asynchronous requests', async () => {
+    const res = await scim.get('/ServiceProviderConfig').expect(200);
+    expect(res.body.securityEvents).toEqual({
+      asyncRequest: 'none',
+      eventUris: [
+        'urn:ietf:params:scim:event:prov:create:notice',
+        'urn:ietf:params:scim:event:prov:put:notice',
+        'urn:ietf:params:scim:event:prov:patch:notice',
+        'urn:ietf:params:scim:event:prov:delete',
+        'urn:ietf:params:scim:event:prov:activate',
+        'urn:ietf:params:scim:event:prov:deactivate',
+      ],
+    });
+  });
+
   it('lists the User, Group, enterprise and Roster schemas', async () => {
     const res = await scim.get('/Schemas').expect(200);
     const ids = res.body.Resources.map((s: { id: string }) => s.id);

@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { SUPPORTED_EVENT_URIS } from '../../events/uris';
 import { forbidden, notFound } from '../http/errors';
 import { handler } from '../http/handler';
 import { scimBaseUrl, sendScim } from '../http/http';
@@ -35,6 +36,9 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
         defaultPageSize: DEFAULT_COUNT,
         maxPageSize: MAX_RESULTS,
       };
+      // RFC 9967 section 4: the SET event URIs Roster can issue (signed with the keys of
+      // /.well-known/jwks.json); no asynchronous SCIM requests.
+      config.securityEvents = { asyncRequest: 'none', eventUris: [...SUPPORTED_EVENT_URIS] };
       sendScim(res, 200, located(config, base(req), '/ServiceProviderConfig'));
     }),
   );
