@@ -10,6 +10,7 @@ import { AuditEvent } from './entities/audit-event';
 import { Group, GroupMember } from './entities/group';
 import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
+import { ProvisioningEvent } from './entities/provisioning-event';
 import { RateLimitCounter } from './entities/rate-limit-counter';
 import { User } from './entities/user';
 import { UserAccountCount, UserAccountDelta } from './entities/user-account-counts';
@@ -20,6 +21,7 @@ export * from './entities/audit-event';
 export * from './entities/group';
 export * from './entities/instance-setting';
 export * from './entities/organization';
+export * from './entities/provisioning-event';
 export * from './entities/rate-limit-counter';
 export * from './entities/user';
 export * from './entities/user-account-counts';
@@ -39,4 +41,5 @@ export const entities = [
   UserAccountCount,
   UserAccountDelta,
   RateLimitCounter,
+  ProvisioningEvent,
 ];
