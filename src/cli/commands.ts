@@ -1,7 +1,7 @@
 import { json, text, type Command } from './command';
 import { migrateCommand, settingsGet, settingsSet } from './instance';
 import { orgCreate, orgLimits, orgList, orgShow } from './organizations';
-import { audit, usersExport } from './reports';
+import { audit, events, usersExport } from './reports';
 import { tokenCreate, tokenList, tokenRevoke } from './tokens';
 
 /** Every command of the CLI: its words, options and number of arguments, and what runs it. */
@@ -27,5 +27,6 @@ export const COMMANDS: Command[] = [
   { words: ['org', 'show'], options: { json }, positionals: 1, run: orgShow },
   { words: ['users', 'export'], options: { org: text, format: text }, positionals: 0, run: usersExport },
   { words: ['audit'], options: { org: text, since: text, json }, positionals: 0, run: audit },
+  { words: ['events'], options: { org: text, since: text, limit: text, json }, positionals: 0, run: events },
   { words: ['migrate'], options: {}, positionals: 0, noMigrate: true, run: migrateCommand },
 ];

@@ -20,6 +20,7 @@ commands:
   org show <slug> [--json]
   users export --org <slug> [--format csv|json]
   audit --org <slug> [--since ISO-8601] [--json]
+  events --org <slug> [--since ISO-8601] [--limit N] [--json]
   migrate
 
 roster --help (or -h, or help) prints this text.
