@@ -2,7 +2,7 @@ import { json, text, type Command } from './command';
 import { migrateCommand, settingsGet, settingsSet } from './instance';
 import { keyList, keyRotate } from './keys';
 import { orgCreate, orgLimits, orgList, orgShow } from './organizations';
-import { audit, usersExport } from './reports';
+import { audit, events, usersExport } from './reports';
 import { tokenCreate, tokenList, tokenRevoke } from './tokens';
 
 /** Every command of the CLI: its words, options and number of arguments, and what runs it. */
@@ -30,5 +30,6 @@ export const COMMANDS: Command[] = [
   { words: ['audit'], options: { org: text, since: text, json }, positionals: 0, run: audit },
   { words: ['key', 'rotate'], options: { 'retire-after-days': text }, positionals: 0, run: keyRotate },
   { words: ['key', 'list'], options: { json }, positionals: 0, run: keyList },
+  { words: ['events'], options: { org: text, since: text, limit: text, json }, positionals: 0, run: events },
   { words: ['migrate'], options: {}, positionals: 0, noMigrate: true, run: migrateCommand },
 ];

@@ -66,13 +66,42 @@ export const usersExport: Handler = async (roster, _args, flags, io) => {
   if (format === 'json') io.out(JSON.stringify(all, null, 2));
 };
 
+/** events --org <slug> [--since ISO-8601] [--limit N] [--json]: the provisioning events, newest first. */
+export const events: Handler = async (roster, _args, flags, io) => {
+  const since = sinceFlag(flags.since as string | undefined);
+  const limitText = (flags.limit as string | undefined) ?? '100';
+  if (!/^[0-9]+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 10000) throw new UsageError('--limit takes a whole number from 1 to 10000');
+  const stored = await roster.organizations.events(required(flags, 'org'), since, Number(limitText));
+  const rows = stored.map((e) => ({
+    id: e.id,
+    time: e.createdAt.toISOString(),
+    resourceType: e.resourceType,
+    resourceId: e.resourceId,
+    events: e.eventUris,
+    attributes: e.attributes,
+    txn: e.txn ?? null,
+  }));
+  if (flags.json) return io.out(JSON.stringify(rows, null, 2));
+  const short = (uri: string) => uri.replace('urn:ietf:params:scim:event:', '');
+  io.out(
+    table(
+      rows.map((r) => ({ ...r, events: r.events.map(short).join(','), attributes: r.attributes.join(',') })),
+      ['id', 'time', 'resourceType', 'resourceId', 'events', 'attributes', 'txn'],
+    ),
+  );
+};
+
+function sinceFlag(text: string | undefined): Date | undefined {
+  const since = text === undefined ? undefined : new Date(text);
+  if (since && Number.isNaN(since.getTime())) throw new UsageError('--since takes an ISO 8601 date or time, e.g. 2026-01-31T00:00:00Z');
+  return since;
+}
+
 /** audit --org <slug> [--since ISO-8601] [--json] */
 export const audit: Handler = async (roster, _args, flags, io) => {
-  const sinceText = flags.since as string | undefined;
-  const since = sinceText === undefined ? undefined : new Date(sinceText);
-  if (since && Number.isNaN(since.getTime())) throw new UsageError('--since takes an ISO 8601 date or time, e.g. 2026-01-31T00:00:00Z');
-  const events = await roster.organizations.audit(required(flags, 'org'), since);
-  const rows = events.map((e) => ({
+  const since = sinceFlag(flags.since as string | undefined);
+  const trail = await roster.organizations.audit(required(flags, 'org'), since);
+  const rows = trail.map((e) => ({
     occurredAt: e.occurredAt.toISOString(),
     actor: e.actor,
     action: e.action,

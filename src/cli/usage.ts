@@ -22,6 +22,7 @@ commands:
   audit --org <slug> [--since ISO-8601] [--json]
   key rotate [--retire-after-days N]
   key list [--json]
+  events --org <slug> [--since ISO-8601] [--limit N] [--json]
   migrate
 
 roster --help (or -h, or help) prints this text.

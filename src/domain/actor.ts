@@ -9,4 +9,6 @@ export interface Actor {
   organizationId: string;
   systemRole: SystemRole;
   organizationRole: OrganizationRole;
+  /** The id of the request acting (the SCIM layer sets it); provisioning events carry it as `txn`. */
+  requestId?: string;
 }

@@ -2,6 +2,7 @@ import type { Actor } from './actor';
 import { invalidValue, notFound, uniqueness } from './errors';
 import type { Group, GroupDraft, GroupMember, MembershipChange } from './group';
 import { AuditTrail } from './audit';
+import { groupCreated, groupUpdated, resourceDeleted, type ChangeMethod } from './events';
 import { authorizeGroupChange } from './policy';
 import { settingsFrom } from './settings';
 import type { ListQuery, Page, Repositories } from './ports';
@@ -51,6 +52,7 @@ export class GroupService {
         });
         const members = await applyMembership(r, actor.organizationId, group.id, draft.membership ?? []);
         await r.audit.record(AuditTrail.event(actor, 'group.created', group, { membersAdded: members.added }));
+        await r.events.append([groupCreated(group, members.added, actor.requestId)]);
         return group;
       }),
     );
@@ -65,7 +67,7 @@ export class GroupService {
    * the group's version: a draft that only changes members needs no `basedOn`, so
    * concurrent member changes of one group never conflict.
    */
-  async update(actor: Actor, id: string, draft: GroupDraft, conditions: VersionConditions = {}): Promise<Group> {
+  async update(actor: Actor, id: string, draft: GroupDraft, conditions: VersionConditions & { method?: ChangeMethod } = {}): Promise<Group> {
     return this.audit.recordingRefusals(actor, 'group.update', { targetId: id }, () =>
       this.deps.uow.write(async (r) => {
         const current = await r.groups.lockById(actor.organizationId, id);
@@ -96,6 +98,7 @@ export class GroupService {
             membersRemoved: members.removed,
           }),
         );
+        await r.events.append(groupUpdated(updated, Object.keys(changes), membershipChanged, conditions.method ?? 'patch', actor.requestId));
         return updated;
       }),
     );
@@ -110,6 +113,7 @@ export class GroupService {
         await this.authorize(r, actor, current.organizationId);
         await r.groups.delete(actor.organizationId, id);
         await r.audit.record(AuditTrail.event(actor, 'group.deleted', current));
+        await r.events.append([resourceDeleted(current, actor.requestId)]);
       }),
     );
   }

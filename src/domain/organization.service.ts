@@ -1,5 +1,6 @@
 import { DomainError, invalidValue, uniqueness } from './errors';
 import { SLUG_PATTERN, type Organization, type OrganizationLicense } from './organization';
+import type { StoredEvent } from './events';
 import type { User } from './user';
 import type { AccountCounts, AuditEvent, UnitOfWork } from './ports';
 
@@ -84,6 +85,12 @@ export class OrganizationService {
   async audit(slug: string, since?: Date): Promise<AuditEvent[]> {
     const organization = await this.bySlug(slug);
     return this.uow.read((r) => r.audit.list(organization.id, since));
+  }
+
+  /** The organization's provisioning events, newest first (at most `limit`, from `since` on). */
+  async events(slug: string, since: Date | undefined, limit: number): Promise<StoredEvent[]> {
+    const organization = await this.bySlug(slug);
+    return this.uow.read((r) => r.events.recent(organization.id, since, limit));
   }
 
   /** Every user of the organization, in batches (for exports of any size). */

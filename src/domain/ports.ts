@@ -1,4 +1,5 @@
 import type { Credential } from './credential';
+import type { DomainEvent, StoredEvent } from './events';
 import type { AttributePath, Filter } from './filter';
 import type { Group, GroupMember } from './group';
 import type { Organization, OrganizationLicense } from './organization';
@@ -163,6 +164,16 @@ export interface AuditRepository {
   list(organizationId: string, since?: Date): Promise<AuditEvent[]>;
 }
 
+/**
+ * The transactional outbox of provisioning events: a change appends its events in its
+ * own transaction, so they commit or roll back with it.
+ */
+export interface EventOutbox {
+  append(events: DomainEvent[]): Promise<void>;
+  /** The organization's events, newest first: at most `limit`, those written at `since` or later. */
+  recent(organizationId: string, since: Date | undefined, limit: number): Promise<StoredEvent[]>;
+}
+
 export interface CredentialRepository {
   /** The credential whose secret hashes to this value, revoked or not. */
   findBySecretHash(secretHash: string): Promise<Credential | null>;
@@ -182,6 +193,7 @@ export interface Repositories {
   credentials: CredentialRepository;
   settings: SettingsRepository;
   audit: AuditRepository;
+  events: EventOutbox;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Actor } from './actor';
 import { AuditTrail } from './audit';
 import { invalidValue, notFound, uniqueness } from './errors';
+import { managerUnlinked, resourceDeleted, userCreated, userUpdated, type ChangeMethod } from './events';
 import { checkLicense, withLicenseCheck } from './license';
 import { authorizeUserChange } from './policy';
 import { PasswordHashes } from './password-hashing';
@@ -14,6 +15,8 @@ import { USER_DEFAULTS, type User, type UserDraft, type UserFields } from './use
 export interface UpdateOptions extends VersionConditions {
   /** The passwords this request has had hashed; a retry passes the same ones (see update). */
   hashes?: PasswordHashes;
+  /** How the client asked for the change, for its provisioning event: `put` or `patch` (the default). */
+  method?: ChangeMethod;
 }
 
 const FIELD_NAMES = Object.keys(USER_DEFAULTS).concat('userName') as (keyof UserFields)[];
@@ -78,6 +81,12 @@ export class UserService {
           // A taken userName (any case, any organization) is caught by the unique index: 409.
           const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
           await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
+          // The attributes the new user has other than the defaults (userName always).
+          const set: string[] = FIELD_NAMES.filter(
+            (k) => k === 'userName' || canonical(fields[k]) !== canonical(USER_DEFAULTS[k as keyof typeof USER_DEFAULTS]),
+          );
+          if (passwordHash !== null) set.push('password');
+          await r.events.append([userCreated(user, set, actor.requestId)]);
           return user;
         }),
       );
@@ -132,7 +141,9 @@ export class UserService {
           }
           if (Object.keys(changes).length === 0 && passwordHash === undefined) return current;
           const updated = await r.users.update(current, { ...changes, ...(passwordHash !== undefined ? { passwordHash } : {}) });
-          await recordUpdate(r, actor, current, updated, Object.keys(changes).concat(passwordHash !== undefined ? ['password'] : []));
+          const changed = Object.keys(changes).concat(passwordHash !== undefined ? ['password'] : []);
+          await recordUpdate(r, actor, current, updated, changed);
+          await r.events.append(userUpdated(current, updated, changed, options.method ?? 'patch', actor.requestId));
           return updated;
         }),
       );
@@ -173,9 +184,11 @@ export class UserService {
         });
         await r.users.delete(actor.organizationId, id);
         await r.audit.record(AuditTrail.event(actor, 'user.deleted', current, { systemRole: current.systemRole }));
+        await r.events.append([resourceDeleted(current, actor.requestId)]);
         // Whoever this user managed has no manager now: a manager is a user of the organization.
         for (const managed of await r.users.unlinkManager(actor.organizationId, id)) {
           await r.audit.record(AuditTrail.event(actor, 'user.updated', managed, { changed: ['enterprise.manager'], reason: 'manager deleted' }));
+          await r.events.append([managerUnlinked(managed, actor.requestId)]);
         }
       }),
     );

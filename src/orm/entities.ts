@@ -10,6 +10,7 @@ import { AuditEvent } from './entities/audit-event';
 import { Group, GroupMember } from './entities/group';
 import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
+import { ProvisioningEvent } from './entities/provisioning-event';
 import { RateLimitCounter } from './entities/rate-limit-counter';
 import { SigningKey } from './entities/signing-key';
 import { User } from './entities/user';
@@ -21,6 +22,7 @@ export * from './entities/audit-event';
 export * from './entities/group';
 export * from './entities/instance-setting';
 export * from './entities/organization';
+export * from './entities/provisioning-event';
 export * from './entities/rate-limit-counter';
 export * from './entities/signing-key';
 export * from './entities/user';
@@ -42,4 +44,5 @@ export const entities = [
   UserAccountDelta,
   RateLimitCounter,
   SigningKey,
+  ProvisioningEvent,
 ];

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { Repositories, UnitOfWork } from '../domain/ports';
 import { AuditSqlRepository } from './audit.repository';
 import { CredentialSqlRepository } from './credential.repository';
+import { EventOutboxSqlRepository } from './event-outbox.repository';
 import { poolOf, servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
 import { GroupSqlRepository } from './group.repository';
@@ -19,6 +20,7 @@ function repositories(sql: Sql): Repositories {
     credentials: new CredentialSqlRepository(sql),
     settings: new SettingsSqlRepository(sql),
     audit: new AuditSqlRepository(sql),
+    events: new EventOutboxSqlRepository(sql),
   };
 }
 

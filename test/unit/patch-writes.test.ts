@@ -102,14 +102,14 @@ describe('user PATCH', () => {
     expect(users.stored().title).toBeNull();
   });
 
-  it('refuses a stale If-Match before applying the operations, and PUT sends no basedOn', async () => {
+  it('refuses a stale If-Match before applying the operations, and PUT sends no basedOn (method put)', async () => {
     const users = fakeUsers();
     const bad = patchOp({ op: 'replace', path: 'active', value: 'sometimes' });
     await expect(users.writes.patch(actor, ID, bad, BASE)).rejects.toMatchObject({ status: 400 });
     await expect(users.writes.patch(actor, ID, bad, BASE, 7)).rejects.toMatchObject({ kind: 'precondition_failed' });
     expect(users.calls).toHaveLength(0);
     await users.writes.replace(actor, ID, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'put@example.com' }, 1);
-    expect(users.calls[0].options).toEqual({ expectedVersion: 1 });
+    expect(users.calls[0].options).toEqual({ expectedVersion: 1, method: 'put' });
   });
 });
 
@@ -157,7 +157,7 @@ describe('group PATCH', () => {
             { kind: 'remove', userIds: [member] },
           ],
         },
-        conditions: { expectedVersion: undefined },
+        conditions: { expectedVersion: undefined, method: 'patch' },
       },
     ]);
   });

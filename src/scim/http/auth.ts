@@ -137,7 +137,7 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
         knownGood.remember(hash);
         if (counted) void failures.succeeded(address);
       }
-      locals(res).actor = actor;
+      locals(res).actor = { ...actor, requestId: locals(res).requestId };
       next();
     })(view as unknown as Request, res, next);
   };

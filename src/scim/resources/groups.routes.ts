@@ -25,20 +25,20 @@ export function groupWrites(groups: GroupService): ResourceWrites<Group> {
   return {
     create: async (actor, body) => groups.create(actor, groupDraftFromScim(body)),
     // The body is the whole desired state, members included (no basedOn).
-    replace: async (actor, id, body, expectedVersion) => groups.update(actor, id, groupDraftFromScim(body), { expectedVersion }),
+    replace: async (actor, id, body, expectedVersion) => groups.update(actor, id, groupDraftFromScim(body), { expectedVersion, method: 'put' }),
     patch: async (actor, id, body, baseUrl, expectedVersion) => {
       const index = groupSchemaIndex();
       const { membership, rest } = splitGroupPatch(parsePatchRequest(body, index));
       // Members only: row inserts and deletes whatever is stored, so the draft changes no
       // attribute and depends on no version: concurrent member changes never conflict.
-      if (rest.length === 0) return groups.update(actor, id, { membership }, { expectedVersion });
+      if (rest.length === 0) return groups.update(actor, id, { membership }, { expectedVersion, method: 'patch' });
       return untilFresh(`Group:${actor.organizationId}:${id}`, async () => {
         const current = await groups.get(actor, id);
         // The precondition before the operations: a stale If-Match is 412 whatever they do.
         assertVersion(current.version, expectedVersion);
         const resource = applyPatch(toScimGroup(current, undefined, baseUrl), rest, index);
         const draft = { ...groupDraftFromScim(resource, { complete: true }), membership };
-        return groups.update(actor, id, draft, { expectedVersion, basedOn: current.version });
+        return groups.update(actor, id, draft, { expectedVersion, basedOn: current.version, method: 'patch' });
       });
     },
     remove: (actor, id, expectedVersion) => groups.delete(actor, id, expectedVersion),

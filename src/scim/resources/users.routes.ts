@@ -40,7 +40,7 @@ export function userWrites(users: UserService): ResourceWrites<User> {
   return {
     create: async (actor, body) => users.create(actor, userDraftFromScim(body, { create: true })),
     // The body is the whole desired state: stored over whatever is there (no basedOn).
-    replace: async (actor, id, body, expectedVersion) => users.update(actor, id, userDraftFromScim(body), { expectedVersion }),
+    replace: async (actor, id, body, expectedVersion) => users.update(actor, id, userDraftFromScim(body), { expectedVersion, method: 'put' }),
     patch: async (actor, id, body, baseUrl, expectedVersion) => {
       const index = userSchemaIndex();
       const operations = parsePatchRequest(body, index);
@@ -51,7 +51,7 @@ export function userWrites(users: UserService): ResourceWrites<User> {
         // The precondition before the operations: a stale If-Match is 412 whatever they do.
         assertVersion(current.version, expectedVersion);
         const draft = userDraftFromScim(applyPatch(toScimUser(current, [], baseUrl), operations, index), { complete: true });
-        return users.update(actor, id, draft, { expectedVersion, basedOn: current.version, hashes });
+        return users.update(actor, id, draft, { expectedVersion, basedOn: current.version, hashes, method: 'patch' });
       });
     },
     remove: (actor, id, expectedVersion) => users.delete(actor, id, expectedVersion),
