@@ -31,6 +31,11 @@ export interface SetOptions {
   key: SigningKey;
   /** When the SET is issued (`iat`); now by default. */
   now?: Date;
+  /**
+   * The SET's `jti`; a random UUID by default (push: a retransmission gets a new one).
+   * Poll delivery (RFC 8936) passes one stable per event: the receiver acknowledges it.
+   */
+  jti?: string;
 }
 
 const ENDPOINTS = { User: '/Users', Group: '/Groups' } as const;
@@ -42,7 +47,7 @@ export function scimSubjectId(event: Pick<OutboxEvent, 'resourceType' | 'resourc
 
 /**
  * The claims of the SET for an outbox event (RFC 8417 section 2.2, RFC 9967 section
- * 2): iss, iat, jti (unique per SET: a retransmission gets a new one), aud, txn (the
+ * 2): iss, iat, jti (unique per SET: a retransmission gets a new one, unless `jti` is given), aud, txn (the
  * same across every SET of one change), toe (when the change happened), sub_id and
  * events. A notice's payload is `{ attributes }`; delete, activate and deactivate
  * carry `{}`. No attribute value is ever included.
@@ -57,7 +62,7 @@ export function setClaims(event: OutboxEvent, options: Omit<SetOptions, 'key'>):
   return {
     iss: options.issuer,
     iat: Math.floor((options.now ?? new Date()).getTime() / 1000),
-    jti: randomUUID(),
+    jti: options.jti ?? randomUUID(),
     aud: options.audience,
     txn: event.txn ?? event.id,
     toe: Math.floor(event.createdAt.getTime() / 1000),

@@ -86,6 +86,13 @@ describe('Security Event Tokens (RFC 8417, RFC 9967)', () => {
     expect(decode(a).events).toEqual({ 'urn:ietf:params:scim:event:prov:delete': {} });
   });
 
+  it('carry the jti given (poll delivery: stable per event), the same on every build', async () => {
+    const { active } = await setup();
+    const decode = (set: string) => JSON.parse(Buffer.from(set.split('.')[1], 'base64url').toString());
+    const [a, b] = await Promise.all([0, 1].map(() => buildSet(event, { issuer: ISSUER, audience: AUDIENCE, key: active, jti: 'org.42' })));
+    expect([decode(a).jti, decode(b).jti]).toEqual(['org.42', 'org.42']);
+  });
+
   it('refuse an event URI Roster does not issue, and an event with none', async () => {
     const { active } = await setup();
     const options = { issuer: ISSUER, audience: AUDIENCE, key: active };
