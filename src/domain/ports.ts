@@ -172,6 +172,20 @@ export interface EventOutbox {
   append(events: DomainEvent[]): Promise<void>;
   /** The organization's events, newest first: at most `limit`, those written at `since` or later. */
   recent(organizationId: string, since: Date | undefined, limit: number): Promise<StoredEvent[]>;
+  /** Poll delivery (RFC 8936): the organization's events not yet acknowledged, oldest first, at most `limit`. */
+  unacknowledged(organizationId: string, limit: number): Promise<StoredEvent[]>;
+  /**
+   * Records acknowledgements of the organization's events (an `error` for a `setErrs`
+   * entry). An id that is not one of the organization's events, or is already
+   * acknowledged, changes nothing.
+   */
+  acknowledge(organizationId: string, acks: EventAck[]): Promise<void>;
+}
+
+/** A poller's acknowledgement of one event: `ack`, or `setErrs` with its error. */
+export interface EventAck {
+  eventId: string;
+  error?: { err: string; description?: string };
 }
 
 export interface CredentialRepository {

@@ -1,5 +1,5 @@
 import type { DomainEvent, StoredEvent } from '../domain/events';
-import type { EventOutbox } from '../domain/ports';
+import type { EventAck, EventOutbox } from '../domain/ports';
 import { toDate, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
@@ -35,5 +35,28 @@ export class EventOutboxSqlRepository implements EventOutbox {
       since ? [organizationId, since, limit] : [organizationId, limit],
     );
     return rows.map(toEvent);
+  }
+
+  async unacknowledged(organizationId: string, limit: number): Promise<StoredEvent[]> {
+    const rows = await this.sql.all<Row>(
+      `select e.* from provisioning_events e
+       where e.organization_id = ?
+         and not exists (select 1 from event_poll_acks a where a.organization_id = e.organization_id and a.event_id = e.id)
+       order by e.id limit ?`,
+      [organizationId, limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  async acknowledge(organizationId: string, acks: EventAck[]): Promise<void> {
+    for (const ack of acks) {
+      // Only an event of this organization: a foreign or unknown id inserts nothing.
+      await this.sql.run(
+        `insert into event_poll_acks (organization_id, event_id, error)
+         select organization_id, id, ?::jsonb from provisioning_events where organization_id = ? and id = ?
+         on conflict do nothing`,
+        [ack.error ? JSON.stringify(ack.error) : null, organizationId, ack.eventId],
+      );
+    }
   }
 }
