@@ -72,6 +72,7 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
       users: roster.users,
       groups: roster.groups,
       credentials: roster.credentials,
+      setPoller: roster.setPoller,
       publicBaseUrl: roster.config.publicBaseUrl,
       maxBodyBytes: roster.config.maxBodyBytes,
       logger,

@@ -9,7 +9,9 @@ import { BoundedHasher, defaultHashConcurrency } from './domain/password-hashing
 import type { PasswordHasher } from './domain/ports';
 import { SettingsService } from './domain/settings.service';
 import { UserService } from './domain/user.service';
+import { EventPollService } from './domain/event-poll.service';
 import { SigningKeys } from './events/keys';
+import { SetPoller } from './events/poll';
 import { openDatabase, type Database } from './orm/database';
 import { RevocationFeed } from './orm/revocation-feed';
 import { SigningKeySqlStore } from './orm/signing-key.repository';
@@ -38,6 +40,8 @@ export interface Roster {
   credentials: CredentialService;
   /** The keys Security Event Tokens are signed with, and the JWKS (src/events/). */
   signingKeys: SigningKeys;
+  /** Poll delivery of the organizations' events as SETs (RFC 8936, POST /scim/v2/Events/poll). */
+  setPoller: SetPoller;
   /** The password hasher of every service, with its limits (ROSTER_PASSWORD_HASH_*). */
   passwordHashing: BoundedHasher;
   /** Per-credential request limits and per-address failed-authentication limits. */
@@ -136,6 +140,7 @@ export function assemble(
   });
   const deps = { uow, passwords: passwordHashing };
   const credentials = new CredentialService(uow, undefined, feed);
+  const signingKeys = new SigningKeys(new SigningKeySqlStore(database.pool));
   return {
     config,
     database,
@@ -144,7 +149,8 @@ export function assemble(
     organizations: new OrganizationService(uow),
     settings: new SettingsService(uow),
     credentials,
-    signingKeys: new SigningKeys(new SigningKeySqlStore(database.pool)),
+    signingKeys,
+    setPoller: new SetPoller(new EventPollService(uow), signingKeys),
     passwordHashing,
     rateLimits: createRateLimits(config, shared?.store),
     async close() {

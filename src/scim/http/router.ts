@@ -6,6 +6,8 @@ import type { UserService } from '../../domain/user.service';
 import { bearerAuth } from './auth';
 import { discoveryRouter } from '../resources/discovery.routes';
 import { bulkRouter } from '../resources/bulk';
+import { eventPollRouter } from '../resources/event-poll.routes';
+import { POLL_PATH, type SetPoller } from '../../events/poll';
 import { inputGuard, utf8Body } from './input-guard';
 import { invalidSyntax, notImplemented, payloadTooLarge, routeNotFound, toScimError, unsupportedMediaType, type ScimError } from './errors';
 import { groupsRouter } from '../resources/groups.routes';
@@ -25,6 +27,8 @@ export interface ScimDeps {
   users: UserService;
   groups: GroupService;
   credentials: CredentialService;
+  /** Poll delivery of security events (RFC 8936) at POLL_PATH; undefined: not served. */
+  setPoller?: SetPoller;
   publicBaseUrl: string | undefined;
   maxBodyBytes: number;
   logger: Logger;
@@ -41,6 +45,8 @@ export function scimRouter(deps: ScimDeps): Router {
   // Bulk parses its own body, up to the maxPayloadSize it advertises. Mounted at its
   // path, so other requests pass it by one path test instead of walking its routes.
   router.use('/Bulk', bulkRouter(deps));
+  // Poll delivery (RFC 8936) reads its own body and answers RFC 8936 JSON, not SCIM.
+  if (deps.setPoller) router.use(POLL_PATH, eventPollRouter(deps.setPoller, deps.maxBodyBytes, deps.publicBaseUrl));
   router.use(express.json({ type: JSON_TYPES, limit: deps.maxBodyBytes, strict: true, verify: utf8Body }));
   router.use(inputGuard);
   // The resources first: they take nearly every request (no path is served twice).
