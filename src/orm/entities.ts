@@ -7,6 +7,7 @@
  */
 import { ApiCredential } from './entities/api-credential';
 import { AuditEvent } from './entities/audit-event';
+import { EventReceiver } from './entities/event-receiver';
 import { Group, GroupMember } from './entities/group';
 import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
@@ -19,6 +20,7 @@ import { UserCreatedRange, UserNameRange, UserOrderDelta } from './entities/user
 
 export * from './entities/api-credential';
 export * from './entities/audit-event';
+export * from './entities/event-receiver';
 export * from './entities/group';
 export * from './entities/instance-setting';
 export * from './entities/organization';
@@ -45,4 +47,5 @@ export const entities = [
   RateLimitCounter,
   SigningKey,
   ProvisioningEvent,
+  EventReceiver,
 ];
