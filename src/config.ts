@@ -47,6 +47,10 @@ export interface Config {
   preparedStatements: boolean;
   /** A bearer token /metrics requires; undefined: /metrics is open. */
   metricsToken: string | undefined;
+  /** Push receivers may be http, loopback or private addresses (development and tests only). */
+  receiversAllowPrivate: boolean;
+  /** Days an outbox event is kept once every receiver of its organization has it. */
+  eventRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -110,6 +114,8 @@ const variables = {
   ROSTER_STATEMENT_TIMEOUT_MS: integer(100, 3_600_000).default(15_000),
   ROSTER_DB_PREPARED_STATEMENTS: boolean.default(true),
   ROSTER_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
+  ROSTER_RECEIVERS_ALLOW_PRIVATE: boolean.default(false),
+  ROSTER_EVENT_RETENTION_DAYS: integer(1, 3650).default(7),
   // The secrets' files: each names a file whose content (a trailing newline dropped) is the value.
   DATABASE_URL_FILE: z.string().optional(),
   ROSTER_BOOTSTRAP_TOKEN_FILE: z.string().optional(),
@@ -192,5 +198,7 @@ export function loadConfig(given: Env = process.env): Config {
     statementTimeoutMs: values.ROSTER_STATEMENT_TIMEOUT_MS as number,
     preparedStatements: values.ROSTER_DB_PREPARED_STATEMENTS as boolean,
     metricsToken: values.ROSTER_METRICS_TOKEN as string | undefined,
+    receiversAllowPrivate: values.ROSTER_RECEIVERS_ALLOW_PRIVATE as boolean,
+    eventRetentionDays: values.ROSTER_EVENT_RETENTION_DAYS as number,
   };
 }

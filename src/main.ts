@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApp, startServer } from './app';
 import { ConfigError, loadConfig } from './config';
+import { Metrics } from './metrics';
 import { DataDirLockedError } from './orm/embedded';
 import { UserOrderCompactor } from './orm/user-order';
-import { ensureBootstrap, openRoster } from './roster';
+import { deliveryWorker, ensureBootstrap, openRoster, type Roster } from './roster';
 
 const SHUTDOWN_GRACE_MS = 8_000;
 
@@ -45,10 +46,13 @@ async function main() {
   });
   compactor.start();
 
-  const app = createApp(roster, logger);
+  const metrics = new Metrics();
+  const app = createApp(roster, logger, metrics);
   const server: Server = await startServer(app, config);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+
+  const delivery = startDelivery(roster, port, logger, metrics);
   logger.info({ port }, `Roster listening: SCIM at http://localhost:${port}/scim/v2`);
 
   let stopping = false;
@@ -63,8 +67,7 @@ async function main() {
     force.unref();
     server.close(() => {
       clearTimeout(force);
-      compactor
-        .stop()
+      Promise.all([compactor.stop(), delivery.stop()])
         .then(() => roster.close())
         .then(() => {
           logger.info('stopped');
@@ -79,6 +82,18 @@ async function main() {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Pushes the outbox's security events to the organizations' receivers (events/delivery.ts). */
+function startDelivery(roster: Roster, port: number, logger: Logger, metrics: Metrics) {
+  const delivery = deliveryWorker(roster, port, {
+    onFailing: (receiver) =>
+      logger.warn({ source: 'delivery', receiver: receiver.id, url: receiver.url, lastError: receiver.lastError }, 'event receiver failing for 72 hours'),
+    onFailingCount: (count) => metrics.receiversFailing.set(count),
+    onError: (error) => logger.warn({ err: error, source: 'delivery' }, 'event delivery round failed; retrying'),
+  });
+  delivery.start();
+  return delivery;
 }
 
 main().catch((error) => {

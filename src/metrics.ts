@@ -34,6 +34,11 @@ export class Metrics {
     help: 'Requests waiting for a database connection',
     registers: [this.registry],
   });
+  readonly receiversFailing = new Gauge({
+    name: 'roster_event_receivers_failing',
+    help: 'Push receivers of security events failing for 72 hours or more (still retried; their events are kept)',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'roster_' });

@@ -7,12 +7,15 @@ import { GroupService } from './domain/group.service';
 import { DEFAULT_ORGANIZATION, OrganizationService } from './domain/organization.service';
 import { BoundedHasher, defaultHashConcurrency } from './domain/password-hashing';
 import type { PasswordHasher } from './domain/ports';
+import type { ReceiverStore } from './domain/receivers';
 import { SettingsService } from './domain/settings.service';
 import { UserService } from './domain/user.service';
 import { EventPollService } from './domain/event-poll.service';
+import { DeliveryWorker, type DeliveryOptions } from './events/delivery';
 import { SigningKeys } from './events/keys';
 import { SetPoller } from './events/poll';
 import { openDatabase, type Database } from './orm/database';
+import { EventReceiverSqlStore } from './orm/event-receiver.repository';
 import { RevocationFeed } from './orm/revocation-feed';
 import { SigningKeySqlStore } from './orm/signing-key.repository';
 import { OrmUnitOfWork } from './orm/unit-of-work';
@@ -42,6 +45,8 @@ export interface Roster {
   signingKeys: SigningKeys;
   /** Poll delivery of the organizations' events as SETs (RFC 8936, POST /scim/v2/Events/poll). */
   setPoller: SetPoller;
+  /** The organizations' push receivers of security events and their cursors. */
+  receivers: ReceiverStore;
   /** The password hasher of every service, with its limits (ROSTER_PASSWORD_HASH_*). */
   passwordHashing: BoundedHasher;
   /** Per-credential request limits and per-address failed-authentication limits. */
@@ -151,6 +156,7 @@ export function assemble(
     credentials,
     signingKeys,
     setPoller: new SetPoller(new EventPollService(uow), signingKeys),
+    receivers: new EventReceiverSqlStore(database.pool),
     passwordHashing,
     rateLimits: createRateLimits(config, shared?.store),
     async close() {
@@ -171,4 +177,21 @@ export async function ensureBootstrap(roster: Roster, secret: string): Promise<'
   const { credential, created } = await roster.credentials.ensure(org.id, secret, 'bootstrap');
   if (created) return 'created';
   return credential.revokedAt ? 'revoked' : 'present';
+}
+
+/** The SETs' `iss`: the SCIM base URL at ROSTER_PUBLIC_URL, else at localhost on `port`. */
+export function eventIssuer(config: Config, port: number): string {
+  return `${config.publicBaseUrl ?? `http://localhost:${port}`}/scim/v2`;
+}
+
+/** The push delivery worker of this roster (src/events/delivery.ts); started by main.ts, by tests with faster options. */
+export function deliveryWorker(roster: Roster, port: number, options: Partial<DeliveryOptions> = {}): DeliveryWorker {
+  return new DeliveryWorker({
+    store: roster.receivers,
+    keys: roster.signingKeys,
+    issuer: eventIssuer(roster.config, port),
+    allowPrivate: roster.config.receiversAllowPrivate,
+    retentionDays: roster.config.eventRetentionDays,
+    ...options,
+  });
 }

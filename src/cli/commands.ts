@@ -1,6 +1,7 @@
 import { json, text, type Command } from './command';
 import { migrateCommand, settingsGet, settingsSet } from './instance';
 import { keyList, keyRotate } from './keys';
+import { receiverAdd, receiverList, receiverRemove } from './receivers';
 import { orgCreate, orgLimits, orgList, orgShow } from './organizations';
 import { audit, events, usersExport } from './reports';
 import { tokenCreate, tokenList, tokenRevoke } from './tokens';
@@ -31,5 +32,13 @@ export const COMMANDS: Command[] = [
   { words: ['key', 'rotate'], options: { 'retire-after-days': text }, positionals: 0, run: keyRotate },
   { words: ['key', 'list'], options: { json }, positionals: 0, run: keyList },
   { words: ['events'], options: { org: text, since: text, limit: text, json }, positionals: 0, run: events },
+  {
+    words: ['receiver', 'add'],
+    options: { org: text, url: text, audience: text, events: text, full: json },
+    positionals: 0,
+    run: receiverAdd,
+  },
+  { words: ['receiver', 'list'], options: { org: text, json }, positionals: 0, run: receiverList },
+  { words: ['receiver', 'remove'], options: {}, positionals: 1, run: receiverRemove },
   { words: ['migrate'], options: {}, positionals: 0, noMigrate: true, run: migrateCommand },
 ];

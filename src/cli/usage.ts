@@ -23,6 +23,9 @@ commands:
   key rotate [--retire-after-days N]
   key list [--json]
   events --org <slug> [--since ISO-8601] [--limit N] [--json]
+  receiver add --org <slug> --url <url> [--audience <aud>] [--events <uri,...>] [--full]
+  receiver list --org <slug> [--json]
+  receiver remove <id>
   migrate
 
 roster --help (or -h, or help) prints this text.

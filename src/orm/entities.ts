@@ -8,6 +8,7 @@
 import { ApiCredential } from './entities/api-credential';
 import { AuditEvent } from './entities/audit-event';
 import { EventPollAck } from './entities/event-poll-ack';
+import { EventReceiver } from './entities/event-receiver';
 import { Group, GroupMember } from './entities/group';
 import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
@@ -21,6 +22,7 @@ import { UserCreatedRange, UserNameRange, UserOrderDelta } from './entities/user
 export * from './entities/api-credential';
 export * from './entities/audit-event';
 export * from './entities/event-poll-ack';
+export * from './entities/event-receiver';
 export * from './entities/group';
 export * from './entities/instance-setting';
 export * from './entities/organization';
@@ -48,4 +50,5 @@ export const entities = [
   SigningKey,
   ProvisioningEvent,
   EventPollAck,
+  EventReceiver,
 ];

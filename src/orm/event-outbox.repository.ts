@@ -19,7 +19,16 @@ const toEvent = (row: Row): StoredEvent => ({
 export class EventOutboxSqlRepository implements EventOutbox {
   constructor(private readonly sql: Sql) {}
 
+  /**
+   * Appends in the change's transaction. It first takes the organization's outbox lock
+   * (held to commit), so an organization's events commit in id order: a reader that
+   * sees event n has every earlier event of that organization too, and a receiver's
+   * cursor never passes an event still being written.
+   */
   async append(events: DomainEvent[]): Promise<void> {
+    for (const organizationId of new Set(events.map((e) => e.organizationId)).values()) {
+      await this.sql.all(`select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || ?, 0))`, [organizationId]);
+    }
     for (const event of events) {
       await this.sql.run(
         `insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)

@@ -1,0 +1,68 @@
+import type { StoredEvent } from './events';
+
+/**
+ * A push receiver of an organization's security events (RFC 8935). Its cursor
+ * (`lastDeliveredId`) is the id of the last outbox event it has been given (or that it
+ * did not ask for): the events after it are pending. A receiver added later starts
+ * at the end of the outbox: it gets no history.
+ */
+export interface Receiver {
+  id: string;
+  organizationId: string;
+  url: string;
+  /** The SETs' `aud`; the url unless given. */
+  audience: string;
+  /** The event URIs it wants; null: all. */
+  events: string[] | null;
+  /** Wants the full form of events (stored; every receiver gets the notice form for now). */
+  full: boolean;
+  createdAt: Date;
+  lastDeliveredId: string;
+  lastDeliveredAt: Date | null;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  failingSince: Date | null;
+  failing: boolean;
+}
+
+export interface NewReceiver {
+  organizationId: string;
+  url: string;
+  audience: string;
+  events: string[] | null;
+  full: boolean;
+}
+
+/** What happened to one delivery attempt, as the store records it. */
+export type DeliveryOutcome =
+  /** `at` null: the cursor skips events the receiver did not ask for, its last delivery time stays. */
+  | { delivered: true; cursor: string; at: Date | null }
+  /** Nothing delivered: the receiver is due again at `retryAt`; failing after `failingAfterMs` of failures. */
+  | { delivered: false; error: string; at: Date; retryAt: Date; failingAfterMs: number };
+
+/** The receivers and their cursors (src/orm/event-receiver.repository.ts). */
+export interface ReceiverStore {
+  /** Stores the receiver with its cursor at the current end of the outbox. */
+  add(receiver: NewReceiver): Promise<Receiver>;
+  /** The organization's receivers, oldest first, each with its pending count. */
+  list(organizationId: string): Promise<(Receiver & { pending: number })[]>;
+  /** True when it existed. */
+  remove(id: string): Promise<boolean>;
+  /**
+   * Claims up to `limit` receivers due at `now` (next attempt null or past; receivers
+   * claimed by another instance are skipped: FOR UPDATE SKIP LOCKED) by moving their
+   * next attempt to `leaseUntil`, so no other instance sends their events meanwhile.
+   */
+  claimDue(now: Date, leaseUntil: Date, limit: number): Promise<Receiver[]>;
+  /** The receiver's next events after its cursor, id order, only those it asked for; and the organization's last event id. */
+  pending(receiver: Receiver, limit: number): Promise<{ events: StoredEvent[]; head: string }>;
+  /** Records an attempt; a success moves the cursor (never backwards) and ends a failure run. Returns the receiver after it. */
+  record(id: string, outcome: DeliveryOutcome): Promise<Receiver | null>;
+  /** Ends a claim early: the receiver is due again now. */
+  release(id: string): Promise<void>;
+  /** Deletes events created before `before` that every receiver of their organization has passed; returns how many. */
+  prune(before: Date): Promise<number>;
+  /** How many receivers are marked failing. */
+  failingCount(): Promise<number>;
+}

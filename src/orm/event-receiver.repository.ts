@@ -1,0 +1,183 @@
+import type { Pool } from 'pg';
+import type { StoredEvent } from '../domain/events';
+import type { DeliveryOutcome, NewReceiver, Receiver, ReceiverStore } from '../domain/receivers';
+import { servesOneSession } from './database';
+import { normalizeDatabaseError } from './errors';
+import { Sql, toDate, toDateOrNull } from './sql';
+
+type Row = Record<string, unknown>;
+
+const NAMES = [
+  'id',
+  'organization_id',
+  'url',
+  'audience',
+  'events',
+  '"full"',
+  'created_at',
+  'last_delivered_id',
+  'last_delivered_at',
+  'attempts',
+  'next_attempt_at',
+  'last_error',
+  'failing_since',
+  'failing',
+];
+const columns = (prefix = '') => NAMES.map((name) => prefix + name).join(', ');
+const COLUMNS = columns();
+
+/** An event the receiver `r` asked for (all when its `events` is null); `e` is the event. */
+const WANTED = `(r.events is null or jsonb_exists_any(e.event_uris, array(select jsonb_array_elements_text(r.events))))`;
+
+function toReceiver(row: Row): Receiver {
+  return {
+    id: row.id as string,
+    organizationId: row.organization_id as string,
+    url: row.url as string,
+    audience: row.audience as string,
+    events: (row.events as string[] | null) ?? null,
+    full: row.full as boolean,
+    createdAt: toDate(row.created_at),
+    lastDeliveredId: String(row.last_delivered_id),
+    lastDeliveredAt: toDateOrNull(row.last_delivered_at),
+    attempts: Number(row.attempts),
+    nextAttemptAt: toDateOrNull(row.next_attempt_at),
+    lastError: (row.last_error as string | null) ?? null,
+    failingSince: toDateOrNull(row.failing_since),
+    failing: row.failing as boolean,
+  };
+}
+
+function toEvent(row: Row): StoredEvent {
+  return {
+    id: String(row.id),
+    createdAt: toDate(row.created_at),
+    organizationId: row.organization_id as string,
+    resourceType: row.resource_type as StoredEvent['resourceType'],
+    resourceId: row.resource_id as string,
+    eventUris: row.event_uris as string[],
+    attributes: row.attributes as string[],
+    ...(row.txn !== null && row.txn !== undefined ? { txn: row.txn as string } : {}),
+  };
+}
+
+/** event_receivers (and the outbox rows they read) on Roster's pool; each method is one statement. */
+export class EventReceiverSqlStore implements ReceiverStore {
+  private readonly sql: Sql;
+
+  constructor(pool: Pool) {
+    this.sql = Sql.onPool(pool, false, servesOneSession(pool));
+  }
+
+  async add(receiver: NewReceiver): Promise<Receiver> {
+    const row = await this.guard(() =>
+      this.sql.one<Row>(
+        `insert into event_receivers (organization_id, url, audience, events, "full", last_delivered_id)
+         values (?, ?, ?, ?::jsonb, ?, (select coalesce(max(id), 0) from provisioning_events where organization_id = ?))
+         returning ${COLUMNS}`,
+        [
+          receiver.organizationId,
+          receiver.url,
+          receiver.audience,
+          receiver.events === null ? null : JSON.stringify(receiver.events),
+          receiver.full,
+          receiver.organizationId,
+        ],
+      ),
+    );
+    return toReceiver(row as Row);
+  }
+
+  async list(organizationId: string): Promise<(Receiver & { pending: number })[]> {
+    const rows = await this.guard(() =>
+      this.sql.all<Row>(
+        `select ${columns('r.')},
+           (select count(*) from provisioning_events e
+             where e.organization_id = r.organization_id and e.id > r.last_delivered_id and ${WANTED}) as pending
+         from event_receivers r where r.organization_id = ? order by r.created_at, r.id`,
+        [organizationId],
+      ),
+    );
+    return rows.map((row) => ({ ...toReceiver(row), pending: Number(row.pending) }));
+  }
+
+  async remove(id: string): Promise<boolean> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return false;
+    return (await this.guard(() => this.sql.run(`delete from event_receivers where id = ?`, [id]))) === 1;
+  }
+
+  async claimDue(now: Date, leaseUntil: Date, limit: number): Promise<Receiver[]> {
+    const rows = await this.guard(() =>
+      this.sql.all<Row>(
+        `update event_receivers set next_attempt_at = ?
+         where id in (select id from event_receivers where next_attempt_at is null or next_attempt_at <= ?
+                      order by organization_id, next_attempt_at nulls first limit ? for update skip locked)
+         returning ${COLUMNS}`,
+        [leaseUntil, now, limit],
+      ),
+    );
+    return rows.map(toReceiver).sort((a, b) => a.organizationId.localeCompare(b.organizationId));
+  }
+
+  async pending(receiver: Receiver, limit: number): Promise<{ events: StoredEvent[]; head: string }> {
+    const head = await this.guard(() =>
+      this.sql.one<Row>(`select coalesce(max(id), 0) as head from provisioning_events where organization_id = ?`, [receiver.organizationId]),
+    );
+    const rows = await this.guard(() =>
+      this.sql.all<Row>(
+        `select e.* from provisioning_events e, event_receivers r
+         where r.id = ? and e.organization_id = r.organization_id and e.id > r.last_delivered_id and e.id <= ? and ${WANTED}
+         order by e.id limit ?`,
+        [receiver.id, head?.head ?? 0, limit],
+      ),
+    );
+    return { events: rows.map(toEvent), head: String(head?.head ?? 0) };
+  }
+
+  async record(id: string, outcome: DeliveryOutcome): Promise<Receiver | null> {
+    const row = await this.guard(() =>
+      outcome.delivered
+        ? this.sql.one<Row>(
+            `update event_receivers set last_delivered_id = greatest(last_delivered_id, ?::bigint), last_delivered_at = coalesce(?::timestamptz, last_delivered_at),
+               attempts = 0, last_error = null, failing_since = null, failing = false
+             where id = ? returning ${COLUMNS}`,
+            [outcome.cursor, outcome.at, id],
+          )
+        : this.sql.one<Row>(
+            `update event_receivers set attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+               failing_since = coalesce(failing_since, ?::timestamptz),
+               failing = ?::timestamptz - coalesce(failing_since, ?::timestamptz) >= make_interval(secs => ?)
+             where id = ? returning ${COLUMNS}`,
+            [outcome.retryAt, outcome.error.slice(0, 500), outcome.at, outcome.at, outcome.at, outcome.failingAfterMs / 1000, id],
+          ),
+    );
+    return row ? toReceiver(row) : null;
+  }
+
+  async release(id: string): Promise<void> {
+    await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = null where id = ?`, [id]));
+  }
+
+  async prune(before: Date): Promise<number> {
+    return this.guard(() =>
+      this.sql.run(
+        `delete from provisioning_events e where e.created_at < ?
+           and not exists (select 1 from event_receivers r where r.organization_id = e.organization_id and r.last_delivered_id < e.id)`,
+        [before],
+      ),
+    );
+  }
+
+  async failingCount(): Promise<number> {
+    const row = await this.guard(() => this.sql.one<Row>(`select count(*) as n from event_receivers where failing`));
+    return Number(row?.n ?? 0);
+  }
+
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw normalizeDatabaseError(error);
+    }
+  }
+}

@@ -1,0 +1,186 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import request from 'supertest';
+import { receiverAdd, receiverList, receiverRemove } from '../../src/cli/receivers';
+import type { Flags } from '../../src/cli/command';
+import { EVENT_URIS } from '../../src/domain/events';
+import type { DeliveryWorker } from '../../src/events/delivery';
+import { deliveryWorker } from '../../src/roster';
+import { startTestRoster, type TestRoster } from '../support/roster';
+import { patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
+
+/** A receiver on 127.0.0.1: records each SET per path, answers with the statuses queued for the path, then 202. */
+class LocalReceiver {
+  readonly received = new Map<string, string[]>();
+  readonly statuses = new Map<string, number[]>();
+  private readonly server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const status = this.statuses.get(req.url ?? '')?.shift() ?? 202;
+      if (status === 202) this.received.set(req.url ?? '', [...(this.received.get(req.url ?? '') ?? []), body]);
+      res.writeHead(status, { 'content-type': req.headers['content-type'] === 'application/secevent+jwt' ? 'text/plain' : 'text/x-wrong' }).end();
+    });
+  });
+  url = '';
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+let t: TestRoster;
+let scim: ScimClient;
+let receiver: LocalReceiver;
+let worker: DeliveryWorker;
+let jwks: ReturnType<typeof createLocalJWKSet>;
+
+beforeAll(async () => {
+  t = await startTestRoster({ receiversAllowPrivate: true });
+  scim = scimClient(t.app, t.token);
+  receiver = new LocalReceiver();
+  await receiver.start();
+  await t.roster.signingKeys.ensureActive();
+  jwks = createLocalJWKSet((await request(t.app).get('/.well-known/jwks.json').expect(200)).body as JSONWebKeySet);
+  worker = deliveryWorker(t.roster, 8080, { intervalMs: 20, backoff: () => 0 });
+  worker.start();
+});
+afterAll(async () => {
+  await worker.stop();
+  await receiver.close();
+  await t.close();
+});
+
+/** Runs a CLI handler in this process; its stdout. */
+async function run(handler: typeof receiverAdd, args: string[], flags: Flags): Promise<string> {
+  let out = '';
+  await handler(t.roster, args, flags, { out: (text) => (out += text), err: () => undefined });
+  return out.trim();
+}
+
+const add = (path: string, flags: Flags = {}, org = 'acme') => run(receiverAdd, [], { org, url: receiver.url + path, ...flags });
+
+async function until<T>(probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const got = (path: string, n: number) => until(() => ((receiver.received.get(path)?.length ?? 0) >= n ? receiver.received.get(path) : undefined));
+
+async function verified(set: string, audience: string): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(set, jwks, { audience, issuer: 'http://localhost:8080/scim/v2', typ: 'secevent+jwt' });
+  return payload;
+}
+
+async function createThenDeactivate(userName: string): Promise<string> {
+  const id = (await scim.post('/Users', userBody(userName)).expect(201)).body.id as string;
+  await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'active', value: false })).expect(204);
+  return id;
+}
+
+describe('push delivery (RFC 8935)', () => {
+  it('delivers a create and a deactivate as two signed SETs, in order, with the receiver audience', async () => {
+    await add('/all', { audience: 'urn:example:app' });
+    const id = await createThenDeactivate('push.one@example.com');
+    const sets = await got('/all', 2);
+    const [create, deactivate] = await Promise.all(sets.map((set) => verified(set, 'urn:example:app')));
+    expect(create.sub_id).toEqual({ format: 'scim', uri: `/Users/${id}`, id });
+    expect(Object.keys(create.events as object)).toEqual([EVENT_URIS.createNotice]);
+    expect(deactivate.sub_id).toEqual(create.sub_id);
+    expect(Object.keys(deactivate.events as object)).toEqual([EVENT_URIS.patchNotice, EVENT_URIS.deactivate]);
+  });
+
+  it('retries a receiver that answers 500 three times, then gets everything in order', async () => {
+    receiver.statuses.set('/flaky', [500, 500, 500]);
+    const receiverId = await add('/flaky');
+    const ids = [await createThenDeactivate('push.flaky1@example.com'), await createThenDeactivate('push.flaky2@example.com')];
+    const sets = await got('/flaky', 4);
+    const payloads = await Promise.all(sets.map((set) => verified(set, receiver.url + '/flaky')));
+    expect(payloads.map((p) => (p.sub_id as { id: string }).id)).toEqual([ids[0], ids[0], ids[1], ids[1]]);
+    expect(payloads.map((p) => Object.keys(p.events as object).at(-1))).toEqual([
+      EVENT_URIS.createNotice,
+      EVENT_URIS.deactivate,
+      EVENT_URIS.createNotice,
+      EVENT_URIS.deactivate,
+    ]);
+    const [row] = JSON.parse(await run(receiverList, [], { org: 'acme', json: true })).filter((r: { id: string }) => r.id === receiverId);
+    expect(row).toMatchObject({ pending: 0, lastError: null, failing: false, lastDeliveredAt: expect.any(String) });
+  });
+
+  it('sends a receiver filtered to deactivate only those, and nothing of another organization', async () => {
+    await add('/deactivations', { events: EVENT_URIS.deactivate });
+    const other = await t.newOrganization('other');
+    await add('/other', {}, 'other');
+    const id = await createThenDeactivate('push.filter@example.com');
+    const [set] = await got('/deactivations', 1);
+    expect(((await verified(set, receiver.url + '/deactivations')).sub_id as { id: string }).id).toBe(id);
+    await got('/all', 6); // the unfiltered receiver has had this user's events too
+    expect(receiver.received.get('/deactivations')).toHaveLength(1);
+    expect(receiver.received.get('/other')).toBeUndefined();
+    await scimClient(t.app, other.token).post('/Users', userBody('push.other@example.com')).expect(201);
+    expect(await got('/other', 1)).toHaveLength(1);
+  });
+
+  it('gives a receiver added later no history', async () => {
+    await createThenDeactivate('push.before@example.com');
+    await got('/all', 8);
+    await add('/late');
+    await createThenDeactivate('push.after@example.com');
+    await got('/all', 10);
+    await got('/late', 2);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(receiver.received.get('/late')).toHaveLength(2);
+  });
+});
+
+describe('receiver CLI', () => {
+  it('refuses a private http URL without ROSTER_RECEIVERS_ALLOW_PRIVATE, and ftp', async () => {
+    const strict = { ...t.roster, config: { ...t.roster.config, receiversAllowPrivate: false } };
+    const io = { out: () => undefined, err: () => undefined };
+    await expect(receiverAdd(strict, [], { org: 'acme', url: 'http://10.0.0.1/x' }, io)).rejects.toThrow(/https/);
+    await expect(receiverAdd(strict, [], { org: 'acme', url: 'https://10.0.0.1/x' }, io)).rejects.toThrow(/ROSTER_RECEIVERS_ALLOW_PRIVATE/);
+    await expect(receiverAdd(t.roster, [], { org: 'acme', url: 'ftp://example.com/x' }, io)).rejects.toThrow(/https or http/);
+    await expect(receiverAdd(t.roster, [], { org: 'acme', url: 'https://example.com/x', events: 'urn:nope' }, io)).rejects.toThrow(/--events/);
+  });
+
+  it('adds, lists with pending, and removes', async () => {
+    await worker.stop();
+    try {
+      const id = await add('/listed', { events: EVENT_URIS.deactivate });
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      await createThenDeactivate('push.pending@example.com');
+      const rows = JSON.parse(await run(receiverList, [], { org: 'acme', json: true })) as Record<string, unknown>[];
+      expect(rows.find((r) => r.id === id)).toEqual({
+        id,
+        url: receiver.url + '/listed',
+        audience: receiver.url + '/listed',
+        events: [EVENT_URIS.deactivate],
+        full: false,
+        createdAt: expect.any(String),
+        lastDeliveredAt: null,
+        pending: 1,
+        attempts: 0,
+        nextAttemptAt: null,
+        failing: false,
+        lastError: null,
+      });
+      expect(await run(receiverList, [], { org: 'acme' })).toContain('pending');
+      await run(receiverRemove, [id], {});
+      expect((JSON.parse(await run(receiverList, [], { org: 'acme', json: true })) as { id: string }[]).map((r) => r.id)).not.toContain(id);
+      await expect(run(receiverRemove, [id], {})).rejects.toThrow(/no receiver/);
+    } finally {
+      worker.start();
+    }
+  });
+});
