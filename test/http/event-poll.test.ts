@@ -50,10 +50,11 @@ describe('poll delivery (RFC 8936) at POST /scim/v2/Events/poll', () => {
       expect(payload.jti).toBe(jti);
       claims.push(payload);
     }
-    const origin = claims[0].iss as string;
-    expect(origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const issuer = claims[0].iss as string;
+    expect(issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/scim\/v2$/);
     for (const c of claims) {
-      expect(c.aud).toBe(`${origin}/scim/v2/Events/poll`);
+      expect(c.iss).toBe(issuer);
+      expect(c.aud).toBe(`${issuer}/Events/poll`);
       expect(c.sub_id).toEqual({ format: 'scim', uri: `/Users/${userId}`, id: userId });
     }
     expect(Object.keys(claims[0].events as object)).toEqual([EVENT_URIS.createNotice]);

@@ -35,8 +35,8 @@ export function eventPollRouter(poller: SetPoller, maxBodyBytes: number, publicB
       throw error;
     }
     const base = scimBaseUrl(req, publicBaseUrl);
-    const issuer = base.slice(0, -'/scim/v2'.length);
-    const response = await poller.poll(actor.organizationId, request, { issuer, audience: `${base}/Events/poll` }, () => req.socket.destroyed);
+    // iss is the SCIM service's base URL, as in pushed SETs (roster.ts eventIssuer).
+    const response = await poller.poll(actor.organizationId, request, { issuer: base, audience: `${base}/Events/poll` }, () => req.socket.destroyed);
     res.status(200).type('application/json').send(JSON.stringify(response));
   });
   router.all('/', (_req, res) => {
