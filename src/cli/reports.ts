@@ -1,3 +1,5 @@
+import type { StoredEvent } from '../domain/events';
+import type { Receiver } from '../domain/receivers';
 import { accountSettingsOf, type User } from '../domain/user';
 import { UsageError, required, type Handler } from './command';
 import { csvCell, table } from './format';
@@ -71,7 +73,9 @@ export const events: Handler = async (roster, _args, flags, io) => {
   const since = sinceFlag(flags.since as string | undefined);
   const limitText = (flags.limit as string | undefined) ?? '100';
   if (!/^[0-9]+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 10000) throw new UsageError('--limit takes a whole number from 1 to 10000');
-  const stored = await roster.organizations.events(required(flags, 'org'), since, Number(limitText));
+  const slug = required(flags, 'org');
+  const stored = await roster.organizations.events(slug, since, Number(limitText));
+  const receivers = await roster.receivers.list((await roster.organizations.bySlug(slug)).id);
   const rows = stored.map((e) => ({
     id: e.id,
     time: e.createdAt.toISOString(),
@@ -80,16 +84,37 @@ export const events: Handler = async (roster, _args, flags, io) => {
     events: e.eventUris,
     attributes: e.attributes,
     txn: e.txn ?? null,
+    deliveries: deliveriesOf(e, receivers),
   }));
   if (flags.json) return io.out(JSON.stringify(rows, null, 2));
   const short = (uri: string) => uri.replace('urn:ietf:params:scim:event:', '');
   io.out(
     table(
-      rows.map((r) => ({ ...r, events: r.events.map(short).join(','), attributes: r.attributes.join(',') })),
-      ['id', 'time', 'resourceType', 'resourceId', 'events', 'attributes', 'txn'],
+      rows.map((r) => ({
+        ...r,
+        events: r.events.map(short).join(','),
+        attributes: r.attributes.join(','),
+        deliveries: r.deliveries.map((d) => `${d.receiverId.slice(0, 8)}:${d.state}`).join(','),
+      })),
+      ['id', 'time', 'resourceType', 'resourceId', 'events', 'attributes', 'txn', 'deliveries'],
     ),
   );
 };
+
+/**
+ * Each push receiver's state for one event: `delivered` (its cursor has passed the event),
+ * `pending`, or `failing` (pending at a receiver marked failing). Receivers that did
+ * not ask for the event's URIs, or were added after it (they get no history), are left out.
+ */
+function deliveriesOf(event: StoredEvent, receivers: Receiver[]): { receiverId: string; url: string; state: 'delivered' | 'pending' | 'failing' }[] {
+  return receivers
+    .filter((r) => r.createdAt <= event.createdAt && (r.events === null || event.eventUris.some((uri) => r.events?.includes(uri))))
+    .map((r) => ({
+      receiverId: r.id,
+      url: r.url,
+      state: BigInt(event.id) <= BigInt(r.lastDeliveredId) ? 'delivered' : r.failing ? 'failing' : 'pending',
+    }));
+}
 
 function sinceFlag(text: string | undefined): Date | undefined {
   const since = text === undefined ? undefined : new Date(text);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import request from 'supertest';
 import { receiverAdd, receiverList, receiverRemove } from '../../src/cli/receivers';
+import { events } from '../../src/cli/reports';
 import type { Flags } from '../../src/cli/command';
 import { EVENT_URIS } from '../../src/domain/events';
 import type { DeliveryWorker } from '../../src/events/delivery';
@@ -130,6 +131,33 @@ describe('push delivery (RFC 8935)', () => {
     expect(receiver.received.get('/other')).toBeUndefined();
     await scimClient(t.app, other.token).post('/Users', userBody('push.other@example.com')).expect(201);
     expect(await got('/other', 1)).toHaveLength(1);
+  });
+
+  it("shows each receiver's delivery state of an event in events --org", async () => {
+    receiver.statuses.set(
+      '/down',
+      Array.from({ length: 10_000 }, () => 503),
+    );
+    const down = await add('/down');
+    const before = receiver.received.get('/all')?.length ?? 0;
+    const id = (await scim.post('/Users', userBody('push.state@example.com')).expect(201)).body.id as string;
+    await got('/all', before + 1);
+    const rows = JSON.parse(await run(events, [], { org: 'acme', json: true, limit: '5' })) as {
+      resourceId: string;
+      deliveries: { receiverId: string; state: string }[];
+    }[];
+    const row = rows.find((r) => r.resourceId === id);
+    const all = JSON.parse(await run(receiverList, [], { org: 'acme', json: true })).find((r: { url: string }) => r.url.endsWith('/all')).id;
+    expect(row?.deliveries).toEqual(
+      expect.arrayContaining([
+        { receiverId: all, url: `${receiver.url}/all`, state: 'delivered' },
+        { receiverId: down, url: `${receiver.url}/down`, state: 'pending' },
+      ]),
+    );
+    // A receiver filtered to deactivations is not listed for a create.
+    const filtered = JSON.parse(await run(receiverList, [], { org: 'acme', json: true })).find((r: { url: string }) => r.url.endsWith('/deactivations')).id;
+    expect(row?.deliveries.map((d) => d.receiverId)).not.toContain(filtered);
+    await run(receiverRemove, [down], {});
   });
 
   it('gives a receiver added later no history', async () => {
