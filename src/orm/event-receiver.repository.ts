@@ -158,11 +158,19 @@ export class EventReceiverSqlStore implements ReceiverStore {
     await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = null where id = ?`, [id]));
   }
 
+  /**
+   * Deletes the events older than `before` that have been delivered: every push receiver
+   * of the organization has passed them, and, once the organization has polled (it has
+   * acknowledged anything), its poll stream has acknowledged them. An event a receiver
+   * or the poll stream still owes is kept, however old.
+   */
   async prune(before: Date): Promise<number> {
     return this.guard(() =>
       this.sql.run(
         `delete from provisioning_events e where e.created_at < ?
-           and not exists (select 1 from event_receivers r where r.organization_id = e.organization_id and r.last_delivered_id < e.id)`,
+           and not exists (select 1 from event_receivers r where r.organization_id = e.organization_id and r.last_delivered_id < e.id)
+           and (not exists (select 1 from event_poll_acks p where p.organization_id = e.organization_id)
+                or exists (select 1 from event_poll_acks a where a.organization_id = e.organization_id and a.event_id = e.id))`,
         [before],
       ),
     );
