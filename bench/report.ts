@@ -110,6 +110,23 @@ export function targets(rows: Row[], peakRss: number | undefined): Target[] {
       : { name: stormName, verdict: 'not run', detail: '' },
   );
 
+  for (const [key, kind] of [
+    ['10a', 'a receiver of every event'],
+    ['10b', 'a receiver of deactivates only'],
+  ]) {
+    const row = by(key as string);
+    const name = `Scenario ${key}: time to deprovision p50 < 50 ms and p99 < 1 s (${kind})`;
+    out.push(
+      row
+        ? {
+            name,
+            verdict: verdict(row.p50 < 50 && row.p99 < 1_000 && clean(row)),
+            detail: `p50 ${row.p50} ms, p99 ${row.p99} ms (${row.extra ?? ''})${dirty(row)}`,
+          }
+        : { name, verdict: 'not run', detail: '' },
+    );
+  }
+
   out.push(
     peakRss !== undefined
       ? { name: 'Peak RSS of the server < 300 MB', verdict: verdict(mb(peakRss) < 300), detail: `${fmt(mb(peakRss))} MB (VmHWM over the whole run)` }

@@ -115,6 +115,8 @@ async function startRoster(
     LOG_LEVEL: 'warn',
     // The per-credential rate limit (100/s by default) would answer most of the load with 429.
     ROSTER_RATE_LIMIT_PER_SECOND: '0',
+    // Scenario 10's push receiver listens on 127.0.0.1.
+    ROSTER_RECEIVERS_ALLOW_PRIVATE: 'true',
   };
   for (const variable of UNINHERITED_VARIABLES) delete env[variable];
   for (const [variable, value] of Object.entries(overrides)) {

@@ -17,6 +17,7 @@ import {
   userName,
   type SeedInfo,
 } from './database';
+import { scenario10 } from './deprovision';
 import { assertLoopback, cannon, percentile, request, type CannonOptions, type LoadResult } from './load';
 import type { BenchOptions } from './options';
 import { Monitor, type Child, type CpuWindow } from './processes';
@@ -821,6 +822,7 @@ export const SCENARIOS: Record<number, { title: string; run: (ctx: Context) => P
   7: { title: 'deep page: startIndex with sortBy, and cursor', run: scenario7 },
   8: { title: 'Entra-style initial sync', run: scenario8 },
   9: { title: 'one organization storms Bulk password changes, another reads', run: scenario9 },
+  10: { title: "time to deprovision: PATCH active false to the receiver's SET, with creates running", run: scenario10 },
 };
 
 export { Interrupted };

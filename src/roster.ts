@@ -47,6 +47,11 @@ export interface Roster {
   setPoller: SetPoller;
   /** The organizations' push receivers of security events and their cursors. */
   receivers: ReceiverStore;
+  /**
+   * Calls `listener` after each committed write that appended events to the outbox (the
+   * delivery worker's wake); returns what removes it.
+   */
+  onEventsCommitted(listener: () => void): () => void;
   /** The password hasher of every service, with its limits (ROSTER_PASSWORD_HASH_*). */
   passwordHashing: BoundedHasher;
   /** Per-credential request limits and per-address failed-authentication limits. */
@@ -138,7 +143,10 @@ export function assemble(
 ): Roster {
   // (config.ts allows the shared store only with DATABASE_URL: the embedded database serves one process.)
   const shared = config.rateLimitStore === 'postgres' ? sharedCounterStore(database, onWarning) : undefined;
-  const uow = new OrmUnitOfWork(database.orm, database.preparedStatements);
+  const committedListeners = new Set<() => void>();
+  const uow = new OrmUnitOfWork(database.orm, database.preparedStatements, () => {
+    for (const listener of committedListeners) listener();
+  });
   const passwordHashing = new BoundedHasher(hasher, {
     concurrency: config.passwordHashConcurrency ?? defaultHashConcurrency(os.availableParallelism()),
     queue: config.passwordHashQueue,
@@ -157,6 +165,10 @@ export function assemble(
     signingKeys,
     setPoller: new SetPoller(new EventPollService(uow), signingKeys),
     receivers: new EventReceiverSqlStore(database.pool),
+    onEventsCommitted(listener) {
+      committedListeners.add(listener);
+      return () => committedListeners.delete(listener);
+    },
     passwordHashing,
     rateLimits: createRateLimits(config, shared?.store),
     async close() {
@@ -186,7 +198,7 @@ export function eventIssuer(config: Config, port: number): string {
 
 /** The push delivery worker of this roster (src/events/delivery.ts); started by main.ts, by tests with faster options. */
 export function deliveryWorker(roster: Roster, port: number, options: Partial<DeliveryOptions> = {}): DeliveryWorker {
-  return new DeliveryWorker({
+  const worker = new DeliveryWorker({
     store: roster.receivers,
     keys: roster.signingKeys,
     issuer: eventIssuer(roster.config, port),
@@ -194,4 +206,7 @@ export function deliveryWorker(roster: Roster, port: number, options: Partial<De
     retentionDays: roster.config.eventRetentionDays,
     ...options,
   });
+  // A committed write with events wakes the worker at once (the poll still finds other instances' events).
+  roster.onEventsCommitted(() => worker.wake());
+  return worker;
 }

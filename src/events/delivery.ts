@@ -57,6 +57,8 @@ export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
+  /** A wake came while a round ran: the next round starts at once. */
+  private again = false;
   private lastPrune = 0;
   private readonly o: Required<Omit<DeliveryOptions, 'onFailing' | 'onFailingCount' | 'onError' | 'resolve'>> & DeliveryOptions;
 
@@ -80,9 +82,16 @@ export class DeliveryWorker {
     this.schedule(0);
   }
 
-  /** Runs a round now (and another after it when one is running). */
+  /**
+   * Runs a round now; when one is running, one more right after it. Wakes coalesce:
+   * any number of them during a round make one more round, not one each.
+   */
   wake(): void {
-    if (this.stopped || this.running) return;
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     clearTimeout(this.timer);
     this.schedule(0);
   }
@@ -95,11 +104,12 @@ export class DeliveryWorker {
 
   private schedule(ms: number): void {
     this.timer = setTimeout(() => {
+      this.again = false;
       this.running = this.round()
         .catch((error: unknown) => this.o.onError?.(error))
         .finally(() => {
           this.running = undefined;
-          if (!this.stopped) this.schedule(this.o.intervalMs);
+          if (!this.stopped) this.schedule(this.again ? 0 : this.o.intervalMs);
         });
     }, ms);
     this.timer.unref();

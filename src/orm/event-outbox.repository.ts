@@ -17,6 +17,9 @@ const toEvent = (row: Row): StoredEvent => ({
 
 /** provisioning_events: appended in the transaction of the change they announce. */
 export class EventOutboxSqlRepository implements EventOutbox {
+  /** True once `append` wrote an event (in a write: this transaction has events to announce after COMMIT). */
+  appended = false;
+
   constructor(private readonly sql: Sql) {}
 
   /**
@@ -35,6 +38,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
          values (?, ?, ?, ?::jsonb, ?::jsonb, ?)`,
         [event.organizationId, event.resourceType, event.resourceId, JSON.stringify(event.eventUris), JSON.stringify(event.attributes), event.txn ?? null],
       );
+      this.appended = true;
     }
   }
 

@@ -12,7 +12,7 @@ import { SettingsSqlRepository } from './settings.repository';
 import { Sql, transaction } from './sql';
 import { UserSqlRepository } from './user.repository';
 
-function repositories(sql: Sql): Repositories {
+function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql)): Repositories {
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
@@ -20,7 +20,7 @@ function repositories(sql: Sql): Repositories {
     credentials: new CredentialSqlRepository(sql),
     settings: new SettingsSqlRepository(sql),
     audit: new AuditSqlRepository(sql),
-    events: new EventOutboxSqlRepository(sql),
+    events,
   };
 }
 
@@ -28,7 +28,9 @@ function repositories(sql: Sql): Repositories {
  * The domain's unit of work on Roster's pg pool (Database.pool). A read runs its
  * statements on the pool (the repositories hold no state, so one set serves every
  * read); a write holds one pooled connection from BEGIN to COMMIT or ROLLBACK, and a
- * connection that cannot roll back is discarded, not pooled again.
+ * connection that cannot roll back is discarded, not pooled again. A write that appended
+ * events to the outbox calls `onEventsCommitted` after its COMMIT succeeded (never before,
+ * never on a rollback): the delivery worker of this process wakes then (roster.ts).
  */
 export class OrmUnitOfWork implements UnitOfWork {
   private readonly pool: Pool;
@@ -42,6 +44,7 @@ export class OrmUnitOfWork implements UnitOfWork {
   constructor(
     source: Pool | MikroORM,
     private readonly prepare = false,
+    private readonly onEventsCommitted?: () => void,
   ) {
     this.pool = 'getMigrator' in source ? poolOf(source) : source;
     this.reads = repositories(Sql.onPool(this.pool, prepare, servesOneSession(this.pool)));
@@ -57,7 +60,21 @@ export class OrmUnitOfWork implements UnitOfWork {
 
   async write<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     try {
-      return await transaction(this.pool, (client) => work(repositories(Sql.onClient(client, this.prepare))));
+      let outbox: EventOutboxSqlRepository | undefined;
+      const result = await transaction(this.pool, (client) => {
+        const sql = Sql.onClient(client, this.prepare);
+        outbox = new EventOutboxSqlRepository(sql);
+        return work(repositories(sql, outbox));
+      });
+      // transaction() returned: COMMIT succeeded. A listener's failure is not the write's.
+      if (outbox?.appended && this.onEventsCommitted) {
+        try {
+          this.onEventsCommitted();
+        } catch {
+          // the worker still finds the events on its next poll
+        }
+      }
+      return result;
     } catch (error) {
       throw normalizeDatabaseError(error);
     }
