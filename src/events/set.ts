@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
+import type { StoredEvent } from '../domain/events';
 import type { SigningKey } from '../domain/signing';
 import { privateKeyOf } from './keys';
 import { carriesAttributes, SUPPORTED_EVENT_URIS } from './uris';
@@ -7,20 +8,8 @@ import { carriesAttributes, SUPPORTED_EVENT_URIS } from './uris';
 /** RFC 8417 section 2.3: the `typ` of a SET's JOSE header. */
 export const SET_TYPE = 'secevent+jwt';
 
-/** One provisioning change as the outbox records it: ids and attribute names only. */
-export interface OutboxEvent {
-  id: string;
-  organizationId: string;
-  resourceType: 'User' | 'Group';
-  resourceId: string;
-  /** RFC 9967 event URIs (EVENT_URIS): one SET may carry several events of one change. */
-  eventUris: string[];
-  /** The attribute paths the change created or modified (the notices' `attributes`). */
-  attributes: string[];
-  /** The transaction the change belongs to; the event id when absent. */
-  txn?: string;
-  createdAt: Date;
-}
+/** One provisioning change as the outbox records it (the domain's StoredEvent): ids and attribute names only; `txn` absent means the event id. */
+export type OutboxEvent = StoredEvent;
 
 export interface SetOptions {
   /** `iss`: the service's base URL. */

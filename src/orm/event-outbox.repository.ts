@@ -4,7 +4,8 @@ import { toDate, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
 
-const toEvent = (row: Row): StoredEvent => ({
+/** A provisioning_events row as a StoredEvent (also read by the receivers' store). */
+export const toEvent = (row: Row): StoredEvent => ({
   id: String(row.id),
   createdAt: toDate(row.created_at),
   organizationId: row.organization_id as string,

@@ -4,6 +4,7 @@ import type { DeliveryOutcome, NewReceiver, Receiver, ReceiverStore } from '../d
 import { servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
 import { Sql, toDate, toDateOrNull } from './sql';
+import { toEvent } from './event-outbox.repository';
 
 type Row = Record<string, unknown>;
 
@@ -45,19 +46,6 @@ function toReceiver(row: Row): Receiver {
     lastError: (row.last_error as string | null) ?? null,
     failingSince: toDateOrNull(row.failing_since),
     failing: row.failing as boolean,
-  };
-}
-
-function toEvent(row: Row): StoredEvent {
-  return {
-    id: String(row.id),
-    createdAt: toDate(row.created_at),
-    organizationId: row.organization_id as string,
-    resourceType: row.resource_type as StoredEvent['resourceType'],
-    resourceId: row.resource_id as string,
-    eventUris: row.event_uris as string[],
-    attributes: row.attributes as string[],
-    ...(row.txn !== null && row.txn !== undefined ? { txn: row.txn as string } : {}),
   };
 }
 

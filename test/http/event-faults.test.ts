@@ -1,5 +1,4 @@
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import pino from 'pino';
@@ -12,6 +11,7 @@ import { defaultBackoff } from '../../src/events/delivery';
 import { openDatabase } from '../../src/orm/database';
 import { assemble, deliveryWorker, type Roster } from '../../src/roster';
 import { openTestDatabase } from '../support/database';
+import { Outage } from '../support/outage';
 import { cli, processDatabase, startServer, stopServer } from '../support/processes';
 import { startTestRoster } from '../support/roster';
 import { patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
@@ -223,43 +223,8 @@ describe('Roster killed with SIGKILL between commit and delivery', () => {
   }, 90_000);
 });
 
-/**
- * A TCP proxy between Roster and its PostgreSQL that the test cuts and restores.
- *
- * It stands in for a PostgreSQL restart: restarting the shared server would break every
- * other test file running in parallel (and the embedded database has no server to restart).
- * From Roster's side a restart is exactly this: every connection is dropped mid-query, new
- * ones are refused for a while, then they work again. Unlike pg_terminate_backend, which
- * only ends the current backends, it also refuses reconnections, and it works on the
- * embedded database too, so this runs in both CI runs.
- */
-class Outage {
-  private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number } | { path: string }) {}
-
-  async up(): Promise<void> {
-    if (this.server?.listening) return;
-    this.server = net.createServer((client) => {
-      const upstream = 'path' in this.target ? net.connect(this.target.path) : net.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  async down(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
+// The database going away: a TCP proxy (test/support/outage.ts) stands in for a PostgreSQL restart, since
+// restarting the shared server would break every other test file running in parallel.
 
 describe('the database going away during delivery', () => {
   it('interrupts delivery, which resumes when it is back; nothing is lost, at most the interrupted SET is sent again', async () => {

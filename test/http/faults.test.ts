@@ -1,44 +1,11 @@
-import net from 'node:net';
 import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/orm/database';
 import { assemble, type Roster } from '../../src/roster';
 import { openTestDatabase } from '../support/database';
+import { Outage } from '../support/outage';
 import { scimClient, userBody, type ScimClient } from '../support/scim';
-
-/**
- * A TCP proxy between Roster and its PostgreSQL that the test can cut and restore:
- * the database "goes away" and comes back while Roster keeps running.
- */
-class Outage {
-  private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  /** A TCP host and port, or the socket file of the embedded database (a Unix socket). */
-  constructor(private readonly target: { host: string; port: number } | { path: string }) {}
-
-  async up(): Promise<void> {
-    if (this.server?.listening) return;
-    this.server = net.createServer((client) => {
-      const upstream = 'path' in this.target ? net.connect(this.target.path) : net.connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  async down(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
 
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
 let outage: Outage;

@@ -2,7 +2,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { NewSigningKey, SigningKey, SigningKeyStore } from '../../src/domain/signing';
 import { SigningKeys } from '../../src/events/keys';
 import { buildSet, SET_TYPE, type OutboxEvent } from '../../src/events/set';
-import { EVENT_URIS } from '../../src/events/uris';
+import { EVENT_URIS } from '../../src/domain/events';
 
 /** signing_keys in memory, with the store's rules: one active key, retired keys published until they expire. */
 class MemoryStore implements SigningKeyStore {
@@ -37,7 +37,7 @@ const event: OutboxEvent = {
   organizationId: 'a1c5e2f0-0000-4000-8000-000000000001',
   resourceType: 'User',
   resourceId: '2819c223-7f76-453a-919d-413861904646',
-  eventUris: [EVENT_URIS.patch, EVENT_URIS.deactivate],
+  eventUris: [EVENT_URIS.patchNotice, EVENT_URIS.deactivate],
   attributes: ['active', 'name.familyName'],
   createdAt: new Date('2026-12-01T06:00:00Z'),
 };
