@@ -184,12 +184,12 @@ export class UserService {
         });
         await r.users.delete(actor.organizationId, id);
         await r.audit.record(AuditTrail.event(actor, 'user.deleted', current, { systemRole: current.systemRole }));
-        await r.events.append([resourceDeleted(current, actor.requestId)]);
         // Whoever this user managed has no manager now: a manager is a user of the organization.
-        for (const managed of await r.users.unlinkManager(actor.organizationId, id)) {
+        const unlinked = await r.users.unlinkManager(actor.organizationId, id);
+        for (const managed of unlinked) {
           await r.audit.record(AuditTrail.event(actor, 'user.updated', managed, { changed: ['enterprise.manager'], reason: 'manager deleted' }));
-          await r.events.append([managerUnlinked(managed, actor.requestId)]);
         }
+        await r.events.append([resourceDeleted(current, actor.requestId), ...unlinked.map((managed) => managerUnlinked(managed, actor.requestId))]);
       }),
     );
   }

@@ -33,14 +33,25 @@ export class EventOutboxSqlRepository implements EventOutbox {
     for (const organizationId of new Set(events.map((e) => e.organizationId)).values()) {
       await this.sql.all(`select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || ?, 0))`, [organizationId]);
     }
-    for (const event of events) {
-      await this.sql.run(
-        `insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
-         values (?, ?, ?, ?::jsonb, ?::jsonb, ?)`,
-        [event.organizationId, event.resourceType, event.resourceId, JSON.stringify(event.eventUris), JSON.stringify(event.attributes), event.txn ?? null],
-      );
-      this.appended = true;
-    }
+    if (events.length === 0) return;
+    // One statement (one text, so one prepared statement) however many events: ids follow the array's order.
+    const rows = events.map((e) => ({
+      organization_id: e.organizationId,
+      resource_type: e.resourceType,
+      resource_id: e.resourceId,
+      event_uris: e.eventUris,
+      attributes: e.attributes,
+      txn: e.txn ?? null,
+    }));
+    await this.sql.run(
+      `insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
+       select x.organization_id, x.resource_type, x.resource_id, x.event_uris, x.attributes, x.txn
+       from rows from (jsonb_to_recordset(?::jsonb) as (organization_id uuid, resource_type text, resource_id uuid, event_uris jsonb, attributes jsonb, txn text))
+         with ordinality as x(organization_id, resource_type, resource_id, event_uris, attributes, txn, n)
+       order by x.n`,
+      [JSON.stringify(rows)],
+    );
+    this.appended = true;
   }
 
   async recent(organizationId: string, since: Date | undefined, limit: number): Promise<StoredEvent[]> {

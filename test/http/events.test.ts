@@ -1,7 +1,7 @@
 import { events as eventsCommand } from '../../src/cli/reports';
 import { EVENT_URIS } from '../../src/domain/events';
 import { startTestRoster, type TestRoster } from '../support/roster';
-import { GROUP, ROSTER, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
+import { ENTERPRISE, GROUP, ROSTER, USER, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
 const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 
@@ -63,6 +63,24 @@ describe('provisioning events (transactional outbox)', () => {
     expect(off.map(shape)).toEqual([{ resourceType: 'User', resourceId: id, events: [EVENT_URIS.patchNotice, EVENT_URIS.deactivate], attributes: ['active'] }]);
     const on = await written(() => scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'active', value: true })).expect(204));
     expect(on.map(shape)).toEqual([{ resourceType: 'User', resourceId: id, events: [EVENT_URIS.patchNotice, EVENT_URIS.activate], attributes: ['active'] }]);
+  });
+
+  it('writes delete for a deleted manager, then patch:notice for each user it managed, in that order', async () => {
+    const manager = await createUser('ev.manager@example.com');
+    const reports = [
+      await createUser('ev.report1@example.com', { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: { value: manager } } }),
+      await createUser('ev.report2@example.com', { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: { value: manager } } }),
+    ];
+    const rows = await written(() => scim.delete(`/Users/${manager}`).expect(204));
+    expect(shape(rows[0])).toEqual({ resourceType: 'User', resourceId: manager, events: [EVENT_URIS.delete], attributes: [] });
+    expect(
+      rows
+        .slice(1)
+        .map(shape)
+        .sort((a, b) => a.resourceId.localeCompare(b.resourceId)),
+    ).toEqual(
+      [...reports].sort().map((id) => ({ resourceType: 'User', resourceId: id, events: [EVENT_URIS.patchNotice], attributes: [`${ENTERPRISE}:manager`] })),
+    );
   });
 
   it('writes put:notice for a PUT, naming what it changed', async () => {
