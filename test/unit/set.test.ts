@@ -21,6 +21,11 @@ class MemoryStore implements SigningKeyStore {
     this.keys.push({ ...key, createdAt: new Date(), retiredAt: null, expiresAt: null });
     return true;
   }
+  async replacePrivate(kid: string, privateJwk: Record<string, unknown>) {
+    const key = this.keys.find((k) => k.kid === kid);
+    if (key) key.privateJwk = privateJwk;
+    return key !== undefined;
+  }
   async rotate(key: NewSigningKey, days: number) {
     const old = await this.active();
     if (old) Object.assign(old, { retiredAt: new Date(), expiresAt: new Date(Date.now() + days * 86_400_000) });
