@@ -50,9 +50,10 @@ export interface ReceiverStore {
   /** True when it existed. */
   remove(id: string): Promise<boolean>;
   /**
-   * Claims up to `limit` receivers due at `now` (next attempt null or past; receivers
-   * claimed by another instance are skipped: FOR UPDATE SKIP LOCKED) by moving their
-   * next attempt to `leaseUntil`, so no other instance sends their events meanwhile.
+   * Claims up to `limit` receivers due at `now` (next attempt null or past) with events
+   * after their cursor, those waiting longest first (receivers claimed by another
+   * instance are skipped: FOR UPDATE SKIP LOCKED), by moving their next attempt to
+   * `leaseUntil`, so no other instance sends their events meanwhile.
    */
   claimDue(now: Date, leaseUntil: Date, limit: number): Promise<Receiver[]>;
   /**
@@ -65,8 +66,8 @@ export interface ReceiverStore {
   record(id: string, outcome: DeliveryOutcome): Promise<Receiver | null>;
   /** Extends a claim from `from` (the lease this instance holds) to `to`; false when the lease is no longer this instance's. */
   renew(id: string, from: Date, to: Date): Promise<boolean>;
-  /** Ends a claim early: the receiver is due again now. */
-  release(id: string): Promise<void>;
+  /** Ends a claim early: the receiver is due again from `at` (behind those released before it). */
+  release(id: string, at: Date): Promise<void>;
   /** Deletes events created before `before` that every receiver of their organization has passed; returns how many. */
   prune(before: Date): Promise<number>;
   /** How many receivers are marked failing. */

@@ -64,8 +64,14 @@ export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
-  /** A wake came while a round ran, or a receiver has more than a batch pending: the next round starts at once. */
+  /** A wake came during a look for due receivers, or a receiver has more than a batch pending: the next look is at once. */
   private again = false;
+  /** Wakes so far (commits that wrote events): a delivery under way at a wake looks again when it ends. */
+  private wakes = 0;
+  /** The last look filled every place: a place set free looks again at once. */
+  private starved = false;
+  /** The deliveries under way, by receiver id. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   private lastPrune = 0;
   private readonly o: Required<Omit<DeliveryOptions, 'onFailing' | 'onFailingCount' | 'onError' | 'resolve'>> & DeliveryOptions;
 
@@ -92,10 +98,15 @@ export class DeliveryWorker {
   }
 
   /**
-   * Runs a round now; when one is running, one more right after it. Wakes coalesce:
-   * any number of them during a round make one more round, not one each.
+   * Looks for due receivers now; when a look is under way, one more right after it.
+   * Wakes coalesce: any number of them during a look make one more, not one each.
    */
   wake(): void {
+    this.wakes += 1;
+    this.lookNow();
+  }
+
+  private lookNow(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
@@ -105,16 +116,19 @@ export class DeliveryWorker {
     this.schedule(0);
   }
 
+  /** Stops looking for receivers, and waits for the deliveries under way. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await Promise.all(this.inFlight.values());
   }
 
   private schedule(ms: number): void {
     this.timer = setTimeout(() => {
       this.again = false;
-      this.running = this.round()
+      this.running = this.launch()
+        .then(() => undefined)
         .catch((error: unknown) => this.o.onError?.(error))
         .finally(() => {
           this.running = undefined;
@@ -124,27 +138,45 @@ export class DeliveryWorker {
     this.timer.unref();
   }
 
-  /** One round: prune when it is time, then deliver to every due receiver, `concurrency` at a time. */
+  /** One round, as the tests drive it: prune when it is time, claim the due receivers, and wait for their deliveries. */
   async round(): Promise<void> {
+    await Promise.all(await this.launch());
+  }
+
+  /**
+   * Prunes when it is time, then claims due receivers for the free places (at most
+   * `concurrency` receivers are sent to at once) and starts their deliveries. Each runs
+   * on its own: a slow receiver holds its own place only, and a delivery that ends
+   * looks again at once when receivers may be waiting for a place (or its batch was
+   * full). Returns the deliveries started.
+   */
+  private async launch(): Promise<Promise<void>[]> {
     const now = this.o.now();
     if (now.getTime() - this.lastPrune >= this.o.pruneEveryMs) {
       this.lastPrune = now.getTime();
       await this.o.store.prune(new Date(now.getTime() - this.o.retentionDays * 24 * HOUR_MS));
       this.o.onFailingCount?.(await this.o.store.failingCount());
     }
+    const free = this.o.concurrency - this.inFlight.size;
+    if (free <= 0) return [];
     // A short lease, renewed while the batch is sent: another instance takes over a dead one's receivers within a lease.
-    const due = await this.o.store.claimDue(now, new Date(now.getTime() + this.o.leaseMs), this.o.concurrency * 4);
-    let next = 0;
-    const lane = async () => {
-      while (next < due.length) {
-        const receiver = due[next++];
-        await this.deliverTo(receiver).catch(async (error: unknown) => {
+    const due = await this.o.store.claimDue(now, new Date(now.getTime() + this.o.leaseMs), free);
+    // Every place taken: more receivers may be due, so the delivery that ends first looks again.
+    this.starved = due.length === free;
+    return due.map((receiver) => {
+      const wakesAtStart = this.wakes;
+      const delivery = this.deliverTo(receiver)
+        .catch(async (error: unknown) => {
           this.o.onError?.(error);
-          await this.o.store.release(receiver.id).catch(() => undefined);
+          await this.o.store.release(receiver.id, this.o.now()).catch(() => undefined);
+        })
+        .finally(() => {
+          this.inFlight.delete(receiver.id);
+          if (this.starved || this.again || this.wakes !== wakesAtStart) this.lookNow();
         });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, due.length) }, lane));
+      this.inFlight.set(receiver.id, delivery);
+      return delivery;
+    });
   }
 
   /**
@@ -201,7 +233,7 @@ export class DeliveryWorker {
       if (receiver.failing && delivered.size > 0) this.o.onFailingCount?.(await this.o.store.failingCount());
     }
     if (failure === null) {
-      await this.o.store.release(receiver.id);
+      await this.o.store.release(receiver.id, this.o.now());
       return;
     }
     const attempts = (after ?? receiver).attempts;

@@ -99,8 +99,10 @@ export class EventReceiverSqlStore implements ReceiverStore {
     const rows = await this.guard(() =>
       this.sql.all<Row>(
         `update event_receivers set next_attempt_at = ?
-         where id in (select id from event_receivers where next_attempt_at is null or next_attempt_at <= ?
-                      order by organization_id, next_attempt_at nulls first limit ? for update skip locked)
+         where id in (select r.id from event_receivers r
+                      where (r.next_attempt_at is null or r.next_attempt_at <= ?)
+                        and exists (select 1 from provisioning_events e where e.organization_id = r.organization_id and e.id > r.last_delivered_id)
+                      order by r.next_attempt_at nulls first, r.id limit ? for update skip locked)
          returning ${COLUMNS}`,
         [leaseUntil, now, limit],
       ),
@@ -167,8 +169,8 @@ export class EventReceiverSqlStore implements ReceiverStore {
     return (await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = ? where id = ? and next_attempt_at = ?`, [to, id, from]))) === 1;
   }
 
-  async release(id: string): Promise<void> {
-    await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = null where id = ?`, [id]));
+  async release(id: string, at: Date): Promise<void> {
+    await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = ? where id = ?`, [at, id]));
   }
 
   /**

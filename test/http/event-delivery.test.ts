@@ -52,7 +52,7 @@ beforeAll(async () => {
   await receiver.start();
   await t.roster.signingKeys.ensureActive();
   jwks = createLocalJWKSet((await request(t.app).get('/.well-known/jwks.json').expect(200)).body as JSONWebKeySet);
-  worker = deliveryWorker(t.roster, 8080, { intervalMs: 20, backoff: () => 0 });
+  worker = deliveryWorker(t.roster, 8080, { intervalMs: 20, backoff: () => 0, onError: (e) => console.error('DELIVERY', e) });
   worker.start();
 });
 afterAll(async () => {
@@ -175,6 +175,22 @@ describe('push delivery (RFC 8935)', () => {
     expect(groupCreate.events).toEqual({ [EVENT_URIS.createNotice]: { attributes: ['displayName', 'members'] } });
   });
 
+  it('keeps delivering to a quick receiver while a slow one holds its answers', async () => {
+    receiver.delays.set('/slowpoke', 4_000);
+    const slowpoke = await add('/slowpoke');
+    await add('/quick');
+    try {
+      const id = await createThenDeactivate('push.quick@example.com');
+      // Both SETs (two batches: the create's and the deactivate's) reach the quick receiver before the slow one has answered one.
+      await until(() => (receiver.received.get('/quick')?.length === 2 ? true : undefined), 3_800);
+      expect(receiver.received.get('/slowpoke')).toBeUndefined();
+      const taken = await Promise.all((receiver.received.get('/quick') ?? []).map((set) => verified(set, receiver.url + '/quick')));
+      expect(taken.map((p) => (p.sub_id as { id: string }).id)).toEqual([id, id]);
+    } finally {
+      await run(receiverRemove, [slowpoke], {});
+    }
+  });
+
   it("shows each receiver's delivery state of an event in events --org", async () => {
     receiver.statuses.set(
       '/down',
@@ -184,12 +200,15 @@ describe('push delivery (RFC 8935)', () => {
     const before = receiver.received.get('/all')?.length ?? 0;
     const id = (await scim.post('/Users', userBody('push.state@example.com')).expect(201)).body.id as string;
     await got('/all', before + 1);
-    const rows = JSON.parse(await run(events, [], { org: 'acme', json: true, limit: '5' })) as {
-      resourceId: string;
-      deliveries: { receiverId: string; state: string }[];
-    }[];
-    const row = rows.find((r) => r.resourceId === id);
     const all = JSON.parse(await run(receiverList, [], { org: 'acme', json: true })).find((r: { url: string }) => r.url.endsWith('/all')).id;
+    type Listed = { resourceId: string; deliveries: { receiverId: string; state: string }[] };
+    const rowOf = async () => (JSON.parse(await run(events, [], { org: 'acme', json: true, limit: '5' })) as Listed[]).find((r) => r.resourceId === id);
+    // The cursor is recorded once the batch is through: shortly after the receiver has the SET.
+    let row = await rowOf();
+    for (let i = 0; i < 100 && row?.deliveries.find((d) => d.receiverId === all)?.state !== 'delivered'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      row = await rowOf();
+    }
     expect(row?.deliveries).toEqual(
       expect.arrayContaining([
         { receiverId: all, url: `${receiver.url}/all`, state: 'delivered' },
