@@ -39,7 +39,15 @@ export type DeliveryOutcome =
   /** `at` null: the cursor skips events the receiver did not ask for, its last delivery time stays. */
   | { delivered: true; cursor: string; at: Date | null }
   /** Nothing delivered: the receiver is due again at `retryAt`; failing after `failingAfterMs` of failures. */
-  | { delivered: false; error: string; at: Date; retryAt: Date; failingAfterMs: number };
+  | {
+      delivered: false;
+      error: string;
+      at: Date;
+      retryAt: Date;
+      failingAfterMs: number;
+      /** The lease this instance holds: nothing is recorded when another instance holds the receiver now. */
+      heldUntil?: Date | null;
+    };
 
 /** The receivers and their cursors (src/orm/event-receiver.repository.ts). */
 export interface ReceiverStore {
@@ -66,8 +74,11 @@ export interface ReceiverStore {
   record(id: string, outcome: DeliveryOutcome): Promise<Receiver | null>;
   /** Extends a claim from `from` (the lease this instance holds) to `to`; false when the lease is no longer this instance's. */
   renew(id: string, from: Date, to: Date): Promise<boolean>;
-  /** Ends a claim early: the receiver is due again from `at` (behind those released before it). */
-  release(id: string, at: Date): Promise<void>;
+  /**
+   * Ends a claim early: the receiver is due again from `at` (behind those released
+   * before it); only while the claim is still `heldUntil` when that is given.
+   */
+  release(id: string, at: Date, heldUntil?: Date | null): Promise<void>;
   /** Deletes events created before `before` that every receiver of their organization has passed; returns how many. */
   prune(before: Date): Promise<number>;
   /** How many receivers are marked failing. */

@@ -64,7 +64,9 @@ export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
-  /** A wake came during a look for due receivers, or a receiver has more than a batch pending: the next look is at once. */
+  /** stop() was called: deliveries under way start no new SET. */
+  private stopping = false;
+  /** A wake came during a look for due receivers: the next look is at once. */
   private again = false;
   /** Wakes so far (commits that wrote events): a delivery under way at a wake looks again when it ends. */
   private wakes = 0;
@@ -94,6 +96,7 @@ export class DeliveryWorker {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = false;
     this.schedule(0);
   }
 
@@ -116,9 +119,10 @@ export class DeliveryWorker {
     this.schedule(0);
   }
 
-  /** Stops looking for receivers, and waits for the deliveries under way. */
+  /** Stops looking for receivers; the deliveries under way start no new SET, record what they sent, and end. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping = true;
     clearTimeout(this.timer);
     await this.running;
     await Promise.all(this.inFlight.values());
@@ -151,15 +155,16 @@ export class DeliveryWorker {
    * full). Returns the deliveries started.
    */
   private async launch(): Promise<Promise<void>[]> {
-    const now = this.o.now();
-    if (now.getTime() - this.lastPrune >= this.o.pruneEveryMs) {
-      this.lastPrune = now.getTime();
-      await this.o.store.prune(new Date(now.getTime() - this.o.retentionDays * 24 * HOUR_MS));
+    const pruneAt = this.o.now();
+    if (pruneAt.getTime() - this.lastPrune >= this.o.pruneEveryMs) {
+      this.lastPrune = pruneAt.getTime();
+      await this.o.store.prune(new Date(pruneAt.getTime() - this.o.retentionDays * 24 * HOUR_MS));
       this.o.onFailingCount?.(await this.o.store.failingCount());
     }
     const free = this.o.concurrency - this.inFlight.size;
     if (free <= 0) return [];
     // A short lease, renewed while the batch is sent: another instance takes over a dead one's receivers within a lease.
+    const now = this.o.now();
     const due = await this.o.store.claimDue(now, new Date(now.getTime() + this.o.leaseMs), free);
     // Every place taken: more receivers may be due, so the delivery that ends first looks again.
     this.starved = due.length === free;
@@ -167,12 +172,17 @@ export class DeliveryWorker {
       const wakesAtStart = this.wakes;
       const delivery = this.deliverTo(receiver)
         .catch(async (error: unknown) => {
+          // Not the receiver's answer (a query, a bug): retried with backoff like a refusal, never in a loop.
           this.o.onError?.(error);
-          await this.o.store.release(receiver.id, this.o.now()).catch(() => undefined);
+          const at = this.o.now();
+          const retryAt = new Date(at.getTime() + this.o.backoff(receiver.attempts + 1));
+          const outcome: DeliveryOutcome = { delivered: false, error: describe(error), at, retryAt, failingAfterMs: FAILING_AFTER_MS };
+          await this.o.store.record(receiver.id, outcome).catch(() => undefined);
+          return false;
         })
-        .finally(() => {
+        .then((more) => {
           this.inFlight.delete(receiver.id);
-          if (this.starved || this.again || this.wakes !== wakesAtStart) this.lookNow();
+          if (more || this.starved || this.wakes !== wakesAtStart) this.lookNow();
         });
       this.inFlight.set(receiver.id, delivery);
       return delivery;
@@ -185,24 +195,25 @@ export class DeliveryWorker {
    * started) and schedules the retry. The cursor then moves, in one update, past the
    * events delivered without a gap; a SET of another subject delivered beyond the first
    * failure is sent again on the retry (at least once, each subject still in order).
+   * True when the batch was full (more may be pending: the next look is at once).
    */
-  private async deliverTo(receiver: Receiver): Promise<void> {
-    const { events, head } = await this.o.store.pending(receiver, this.o.batchSize, this.o.issuer);
-    // A full batch: more may be pending, so the next round follows at once rather than after the interval.
-    if (events.length === this.o.batchSize) this.again = true;
+  private async deliverTo(receiver: Receiver): Promise<boolean> {
     const lease = this.keepLease(receiver);
     let failure: string | null = null;
     const delivered = new Set<string>();
+    let events: StoredEvent[] = [];
+    let head = '0';
     try {
+      ({ events, head } = await this.o.store.pending(receiver, this.o.batchSize, this.o.issuer));
       const ready = events.length > 0 ? await this.prepare(receiver) : null;
       if (typeof ready === 'string') failure = ready;
       else if (ready) {
         const chains = [...bySubject(events).values()];
         let nextChain = 0;
         const lane = async () => {
-          while (failure === null && !lease.lost && nextChain < chains.length) {
+          while (failure === null && !lease.lost && !this.stopping && nextChain < chains.length) {
             for (const event of chains[nextChain++]) {
-              if (failure !== null || lease.lost) return;
+              if (failure !== null || lease.lost || this.stopping) return;
               const error = await this.send(receiver, event, ready);
               if (error !== null) failure ??= error;
               else delivered.add(event.id);
@@ -214,31 +225,39 @@ export class DeliveryWorker {
     } finally {
       lease.stop();
     }
-    if (lease.lost) return; // another instance holds the receiver now; it records its own progress
-    await this.recordBatch(receiver, events, head, delivered, failure);
+    if (lease.lost) return false; // another instance holds the receiver now; it records its own progress
+    await this.recordBatch(receiver, events, head, delivered, failure, lease.held());
+    return events.length === this.o.batchSize && failure === null && !this.stopping;
   }
 
   /** One update for the batch's progress (and one for its failure, if any), then the claim's end. */
-  private async recordBatch(receiver: Receiver, events: StoredEvent[], head: string, delivered: Set<string>, failure: string | null): Promise<void> {
+  private async recordBatch(
+    receiver: Receiver,
+    events: StoredEvent[],
+    head: string,
+    delivered: Set<string>,
+    failure: string | null,
+    heldUntil: Date | null,
+  ): Promise<void> {
     const at = this.o.now();
     const firstMissed = events.findIndex((event) => !delivered.has(event.id));
     let cursor: string | null = null;
     if (firstMissed > 0) cursor = String(BigInt(events[firstMissed].id) - 1n);
     else if (firstMissed === -1 && events.length > 0) cursor = events[events.length - 1].id;
     // The whole batch went (or nothing matched): skip the events it did not ask for up to the head.
-    if (failure === null && events.length < this.o.batchSize && BigInt(head) > BigInt(cursor ?? receiver.lastDeliveredId)) cursor = head;
+    if (failure === null && !this.stopping && events.length < this.o.batchSize && BigInt(head) > BigInt(cursor ?? receiver.lastDeliveredId)) cursor = head;
     let after: Receiver | null = receiver;
     if (cursor !== null && BigInt(cursor) > BigInt(receiver.lastDeliveredId)) {
       after = await this.o.store.record(receiver.id, { delivered: true, cursor, at: delivered.size > 0 ? at : null });
       if (receiver.failing && delivered.size > 0) this.o.onFailingCount?.(await this.o.store.failingCount());
     }
     if (failure === null) {
-      await this.o.store.release(receiver.id, this.o.now());
+      await this.o.store.release(receiver.id, this.o.now(), heldUntil);
       return;
     }
     const attempts = (after ?? receiver).attempts;
     const retryAt = new Date(at.getTime() + this.o.backoff(attempts + 1));
-    const outcome: DeliveryOutcome = { delivered: false, error: failure, at, retryAt, failingAfterMs: FAILING_AFTER_MS };
+    const outcome: DeliveryOutcome = { delivered: false, error: failure, at, retryAt, failingAfterMs: FAILING_AFTER_MS, heldUntil };
     const failed = await this.o.store.record(receiver.id, outcome);
     const wasFailing = (after ?? receiver).failing;
     if (failed?.failing && !wasFailing) this.o.onFailing?.(failed);
@@ -255,13 +274,19 @@ export class DeliveryWorker {
     }
   }
 
-  /** Renews the receiver's lease every third of it while a batch is sent; `lost` once another instance took it. */
-  private keepLease(receiver: Receiver): { lost: boolean; stop: () => void } {
+  /**
+   * Renews the receiver's lease every third of it while a batch is sent, one renewal at
+   * a time (a slow one is never taken for a lost lease); `lost` once another instance
+   * took it; `held()` the lease this instance holds.
+   */
+  private keepLease(receiver: Receiver): { lost: boolean; stop: () => void; held: () => Date | null } {
     let until = receiver.nextAttemptAt;
-    const state = { lost: false, stop: () => clearInterval(timer) };
+    let renewing = false;
+    const state = { lost: false, stop: () => clearInterval(timer), held: () => until };
     const timer = setInterval(
       () => {
-        if (until === null) return;
+        if (until === null || renewing || state.lost) return;
+        renewing = true;
         const from = until;
         const to = new Date(this.o.now().getTime() + this.o.leaseMs);
         this.o.store
@@ -270,7 +295,8 @@ export class DeliveryWorker {
             if (kept) until = to;
             else state.lost = true;
           })
-          .catch((error: unknown) => this.o.onError?.(error));
+          .catch((error: unknown) => this.o.onError?.(error))
+          .finally(() => (renewing = false));
       },
       Math.max(1, Math.floor(this.o.leaseMs / 3)),
     );

@@ -54,7 +54,7 @@ export function setClaims(event: OutboxEvent, options: Omit<SetOptions, 'key'>):
   for (const uri of event.eventUris) {
     if (!SUPPORTED_EVENT_URIS.includes(uri)) throw new Error(`unsupported SCIM event URI: ${uri}`);
     if (!carriesAttributes(uri)) events[uri] = {};
-    else if (options.full && event.resource !== undefined) events[fullFormOf(uri)] = { data: JSON.parse(event.resource) as unknown };
+    else if (options.full && event.resource !== undefined) events[fullFormOf(uri)] = { data: fullData(uri, event, JSON.parse(event.resource)) };
     else events[uri] = { attributes: [...event.attributes] };
   }
   return {
@@ -67,6 +67,32 @@ export function setClaims(event: OutboxEvent, options: Omit<SetOptions, 'key'>):
     sub_id: scimSubjectId(event),
     events,
   };
+}
+
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+/** Attributes a resource never carries (returned never): a patch:full says nothing of them. */
+const NEVER_RETURNED = new Set(['password']);
+
+/**
+ * RFC 9967 section 2.2: `data` is "the equivalent SCIM command". A create or a put
+ * carries the resource (what a PUT of it would send); a patch carries a PatchOp that
+ * replaces each changed attribute with its value in the resource, or removes it when
+ * the resource no longer has it.
+ */
+function fullData(uri: string, event: OutboxEvent, resource: Record<string, unknown>): Record<string, unknown> {
+  if (!uri.includes(':prov:patch:')) return resource;
+  const operations: Record<string, unknown>[] = [];
+  for (const name of event.attributes) {
+    if (NEVER_RETURNED.has(name)) continue;
+    // `urn:…:User:attr` names an extension's attribute; `a.b` a sub-attribute.
+    const split = name.lastIndexOf(':');
+    const scope = split > 0 ? (resource[name.slice(0, split)] as Record<string, unknown> | undefined) : resource;
+    const value = (split > 0 ? name.slice(split + 1) : name)
+      .split('.')
+      .reduce<unknown>((at, part) => (at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[part] : undefined), scope);
+    operations.push(value === undefined ? { op: 'remove', path: name } : { op: 'replace', path: name, value });
+  }
+  return { schemas: [PATCH_OP], Operations: operations };
 }
 
 /** The SET for an outbox event, signed as a compact JWS (ES256, the key's kid, typ secevent+jwt). */

@@ -158,8 +158,17 @@ export class EventReceiverSqlStore implements ReceiverStore {
             `update event_receivers set attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
                failing_since = coalesce(failing_since, ?::timestamptz),
                failing = ?::timestamptz - coalesce(failing_since, ?::timestamptz) >= make_interval(secs => ?)
-             where id = ? returning ${COLUMNS}`,
-            [outcome.retryAt, outcome.error.slice(0, 500), outcome.at, outcome.at, outcome.at, outcome.failingAfterMs / 1000, id],
+             where id = ?${outcome.heldUntil ? ' and next_attempt_at = ?' : ''} returning ${COLUMNS}`,
+            [
+              outcome.retryAt,
+              outcome.error.slice(0, 500),
+              outcome.at,
+              outcome.at,
+              outcome.at,
+              outcome.failingAfterMs / 1000,
+              id,
+              ...(outcome.heldUntil ? [outcome.heldUntil] : []),
+            ],
           ),
     );
     return row ? toReceiver(row) : null;
@@ -169,8 +178,9 @@ export class EventReceiverSqlStore implements ReceiverStore {
     return (await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = ? where id = ? and next_attempt_at = ?`, [to, id, from]))) === 1;
   }
 
-  async release(id: string, at: Date): Promise<void> {
-    await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = ? where id = ?`, [at, id]));
+  async release(id: string, at: Date, heldUntil?: Date | null): Promise<void> {
+    const held = heldUntil ? ' and next_attempt_at = ?' : '';
+    await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = ? where id = ?${held}`, [at, id, ...(heldUntil ? [heldUntil] : [])]));
   }
 
   /**

@@ -151,7 +151,13 @@ describe('push delivery (RFC 8935)', () => {
 
   it('sends a --full receiver each user create and patch with the user resource as data, and groups in the notice form', async () => {
     await add('/full', { full: true });
-    const id = await createThenDeactivate('push.full@example.com');
+    const body = userBody('push.full@example.com', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:roster:2.0:User'],
+      password: 'Full-Form-Secret-1',
+      'urn:ietf:params:scim:schemas:extension:roster:2.0:User': { sendAccountInfoEmail: true },
+    });
+    const id = (await scim.post('/Users', body).expect(201)).body.id as string;
+    await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'active', value: false })).expect(204);
     const group = (
       await scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Full form', members: [{ value: id }] }).expect(201)
     ).body.id as string;
@@ -162,16 +168,23 @@ describe('push delivery (RFC 8935)', () => {
     const { groups, meta, ...resource } = (await scim.get(`/Users/${id}`).expect(200)).body;
     expect(groups).toEqual([expect.objectContaining({ value: group })]);
     // As the user stands when sent: the deactivate may already be in the create's data.
-    expect(create.events).toEqual({
-      'urn:ietf:params:scim:event:prov:create:full': { data: expect.objectContaining({ id, userName: 'push.full@example.com' }) },
-    });
     const patchFull = (patch.events as Record<string, { data?: Record<string, unknown> }>)['urn:ietf:params:scim:event:prov:patch:full'];
     expect(Object.keys(patch.events as object)).toEqual(['urn:ietf:params:scim:event:prov:patch:full', EVENT_URIS.deactivate]);
-    // The user's resource as GET shows it (links at the issuer's base URL); its groups if the group came first.
-    const { groups: sentGroups, ...sent } = patchFull.data as Record<string, unknown>;
-    expect(sent).toEqual({ ...resource, meta: { ...meta, location: `http://localhost:8080/scim/v2/Users/${id}` } });
+    // The equivalent PatchOp: active replaced by the value the user has.
+    expect(patchFull.data).toEqual({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'active', value: false }],
+    });
+    // The create's data: the user's resource as GET shows it (links at the issuer's base URL), its groups if the group came first.
+    const createData = (create.events as Record<string, { data: Record<string, unknown> }>)['urn:ietf:params:scim:event:prov:create:full'].data;
+    const { groups: sentGroups, active: _active, meta: sentMeta, ...sent } = createData;
+    const { active: _nowActive, ...expected } = resource;
+    expect(sent).toEqual(expected);
+    expect((sentMeta as { location: string }).location).toBe(`http://localhost:8080/scim/v2/Users/${id}`);
     expect([undefined, 1]).toContain((sentGroups as unknown[] | undefined)?.length);
-    expect(JSON.stringify(payloads)).not.toMatch(/"password"/);
+    expect(meta).toBeDefined();
+    // What is never returned is never sent: the password and sendAccountInfoEmail.
+    expect(JSON.stringify(payloads)).not.toMatch(/"password"|Full-Form-Secret-1|sendAccountInfoEmail/);
     expect(groupCreate.events).toEqual({ [EVENT_URIS.createNotice]: { attributes: ['displayName', 'members'] } });
   });
 

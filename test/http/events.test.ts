@@ -156,14 +156,23 @@ describe('provisioning events (transactional outbox)', () => {
           Operations: [
             { method: 'POST', path: '/Users', bulkId: 'ok', data: userBody('ev.bulk@example.com') },
             { method: 'POST', path: '/Users', bulkId: 'taken', data: userBody('ev.create@example.com') },
+            { method: 'PATCH', path: '/Users/bulkId:ok', data: patchOp({ op: 'replace', path: 'displayName', value: 'One' }) },
+            { method: 'PATCH', path: '/Users/bulkId:ok', data: patchOp({ op: 'replace', path: 'displayName', value: 'Two' }) },
           ],
         })
         .expect(200);
     });
-    expect(bulkRes!.body.Operations.map((o) => o.status)).toEqual(['201', '409']);
+    expect(bulkRes!.body.Operations.map((o) => o.status)).toEqual(['201', '409', '200', '200']);
     const id = bulkRes!.body.Operations[0].location!.split('/').pop();
-    expect(rows.map(shape)).toEqual([{ resourceType: 'User', resourceId: id, events: [EVENT_URIS.createNotice], attributes: ['emails', 'name', 'userName'] }]);
-    expect(rows[0].txn).toBe(bulkRes!.headers['x-request-id']);
+    const patched = { resourceType: 'User', resourceId: id, events: [EVENT_URIS.patchNotice], attributes: ['displayName'] };
+    expect(rows.map(shape)).toEqual([
+      { resourceType: 'User', resourceId: id, events: [EVENT_URIS.createNotice], attributes: ['emails', 'name', 'userName'] },
+      patched,
+      patched,
+    ]);
+    // RFC 9967 section 2.5.1.2: the request id, a colon and the operation's index, so two like changes in one request stay apart.
+    const requestId = bulkRes!.headers['x-request-id'];
+    expect(rows.map((row) => row.txn)).toEqual([`${requestId}:0`, `${requestId}:2`, `${requestId}:3`]);
   });
 
   it('writes nothing for a refused (403) or rolled-back (409) request', async () => {

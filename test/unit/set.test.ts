@@ -101,9 +101,38 @@ describe('Security Event Tokens (RFC 8417, RFC 9967)', () => {
   it('carry the resource as data in the full form (`…:full`, no attributes), the notice form without one', async () => {
     const { active } = await setup();
     const decode = (set: string) => JSON.parse(Buffer.from(set.split('.')[1], 'base64url').toString());
-    const resource = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: event.resourceId, userName: 'bjensen', active: false };
+    const resource = {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      id: event.resourceId,
+      userName: 'bjensen',
+      active: false,
+      name: { familyName: 'Jensen' },
+    };
     const full = decode(await buildSet({ ...event, resource: JSON.stringify(resource) }, { issuer: ISSUER, audience: AUDIENCE, key: active, full: true }));
-    expect(full.events).toEqual({ 'urn:ietf:params:scim:event:prov:patch:full': { data: resource }, [EVENT_URIS.deactivate]: {} });
+    // A patch's data is the equivalent PatchOp (RFC 9967 section 2.2): each changed attribute replaced by its value now.
+    expect(full.events).toEqual({
+      'urn:ietf:params:scim:event:prov:patch:full': {
+        data: {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [
+            { op: 'replace', path: 'active', value: false },
+            { op: 'replace', path: 'name.familyName', value: 'Jensen' },
+          ],
+        },
+      },
+      [EVENT_URIS.deactivate]: {},
+    });
+    // A create's data is the resource; an attribute the resource no longer has is removed; a password is never named.
+    const created = { ...event, eventUris: [EVENT_URIS.createNotice], resource: JSON.stringify(resource) };
+    expect(decode(await buildSet(created, { issuer: ISSUER, audience: AUDIENCE, key: active, full: true })).events).toEqual({
+      'urn:ietf:params:scim:event:prov:create:full': { data: resource },
+    });
+    const removed = { ...event, eventUris: [EVENT_URIS.patchNotice], attributes: ['nickName', 'password'], resource: JSON.stringify(resource) };
+    expect(decode(await buildSet(removed, { issuer: ISSUER, audience: AUDIENCE, key: active, full: true })).events).toEqual({
+      'urn:ietf:params:scim:event:prov:patch:full': {
+        data: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'remove', path: 'nickName' }] },
+      },
+    });
     // A notice receiver never gets the resource, even when the event carries it; a deleted user's event has none.
     const notice = decode(await buildSet({ ...event, resource: JSON.stringify(resource) }, { issuer: ISSUER, audience: AUDIENCE, key: active }));
     expect(notice.events).toEqual({ [EVENT_URIS.patchNotice]: { attributes: ['active', 'name.familyName'] }, [EVENT_URIS.deactivate]: {} });

@@ -186,7 +186,9 @@ async function runOperations(
         continue;
       }
       try {
-        const result = await runOperation(writes, actor, baseUrl, resolve(op, created));
+        // RFC 9967 section 2.5.1.2: each operation's txn is the request's, a colon and its index in Operations.
+        const opActor = actor.requestId === undefined ? actor : { ...actor, requestId: `${actor.requestId}:${op.index}` };
+        const result = await runOperation(writes, opActor, baseUrl, resolve(op, created));
         if (op.method === 'POST' && op.bulkId && result.location) created.set(op.bulkId, result.location.split('/').pop() as string);
         results.push(result);
       } catch (error) {
