@@ -51,6 +51,12 @@ export interface Config {
   receiversAllowPrivate: boolean;
   /** Days an outbox event is kept once every receiver of its organization has it. */
   eventRetentionDays: number;
+  /** The request log is on (ROSTER_REQUEST_LOG; on by default). */
+  requestLog: boolean;
+  /** Days a request log entry is kept. */
+  requestLogDays: number;
+  /** Entries each organization keeps at most (the newest). */
+  requestLogMaxRows: number;
 }
 
 export class ConfigError extends Error {
@@ -116,6 +122,9 @@ const variables = {
   ROSTER_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
   ROSTER_RECEIVERS_ALLOW_PRIVATE: boolean.default(false),
   ROSTER_EVENT_RETENTION_DAYS: integer(1, 3650).default(7),
+  ROSTER_REQUEST_LOG: boolean.default(true),
+  ROSTER_REQUEST_LOG_DAYS: integer(1, 3650).default(14),
+  ROSTER_REQUEST_LOG_MAX_ROWS: integer(1_000, 100_000_000).default(100_000),
   // The secrets' files: each names a file whose content (a trailing newline dropped) is the value.
   DATABASE_URL_FILE: z.string().optional(),
   ROSTER_BOOTSTRAP_TOKEN_FILE: z.string().optional(),
@@ -200,5 +209,8 @@ export function loadConfig(given: Env = process.env): Config {
     metricsToken: values.ROSTER_METRICS_TOKEN as string | undefined,
     receiversAllowPrivate: values.ROSTER_RECEIVERS_ALLOW_PRIVATE as boolean,
     eventRetentionDays: values.ROSTER_EVENT_RETENTION_DAYS as number,
+    requestLog: values.ROSTER_REQUEST_LOG as boolean,
+    requestLogDays: values.ROSTER_REQUEST_LOG_DAYS as number,
+    requestLogMaxRows: values.ROSTER_REQUEST_LOG_MAX_ROWS as number,
   };
 }

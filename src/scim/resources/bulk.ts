@@ -2,12 +2,13 @@ import express, { Router } from 'express';
 import type { Actor } from '../../domain/actor';
 import type { GroupService } from '../../domain/group.service';
 import type { UserService } from '../../domain/user.service';
-import { conflict, invalidPath, invalidSyntax, invalidValue, payloadTooLarge, toScimError } from '../http/errors';
+import type { ResourceChange } from '../../domain/request-log';
+import { conflict, invalidPath, invalidSyntax, invalidValue, payloadTooLarge, toScimError, type ScimError } from '../http/errors';
 import { groupWrites } from './groups.routes';
 import { handler } from '../http/handler';
 import { inputGuard, utf8Body } from '../http/input-guard';
 import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES } from '../http/limits';
-import { actorOf, etagOf, locals, scimBaseUrl, sendScim, versionDemanded } from '../http/http';
+import { actorOf, etagOf, locals, scimBaseUrl, sendScim, versionDemanded, type RequestRecord } from '../http/http';
 import { tooManyRequests } from '../http/rate-limit';
 import { userWrites } from './users.routes';
 
@@ -144,11 +145,30 @@ async function runOperation(writes: Writes, actor: Actor, baseUrl: string, op: O
 async function runOperations(
   deps: BulkDeps,
   writes: Writes,
-  request: { actor: Actor; baseUrl: string; requestId: string },
+  request: { actor: Actor; baseUrl: string; requestId: string; log?: RequestRecord },
   operations: Operation[],
   failOnErrors: number | undefined,
 ): Promise<Result[]> {
-  const { actor, baseUrl, requestId } = request;
+  const { baseUrl, requestId, log } = request;
+  // Each operation reports its changes to a journal of its own, for its own request log entry.
+  let journal: ResourceChange[] = [];
+  let started = process.hrtime.bigint();
+  const actor: Actor = log ? { ...request.actor, journal: { changed: (change) => journal.push(change) } } : request.actor;
+  const logged = (op: Operation, result: Result, error?: ScimError) => {
+    log?.operations.push({
+      index: op.index,
+      method: op.method,
+      path: op.path,
+      data: op.data,
+      status: Number(result.status),
+      ...(error ? { error } : {}),
+      response: result,
+      resources: journal,
+      durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+    });
+    journal = [];
+    started = process.hrtime.bigint();
+  };
   const created = new Map<string, string>();
   const failedBulkIds = new Set<string>();
   const definedBy = new Map(operations.filter((o) => o.method === 'POST' && o.bulkId).map((o) => [o.bulkId as string, o]));
@@ -160,7 +180,9 @@ async function runOperations(
     const scimError = toScimError(error, requestId);
     errors += 1;
     if (op.bulkId) failedBulkIds.add(op.bulkId);
-    results.push({ method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(scimError.status), response: scimError.toJSON() });
+    const result = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(scimError.status), response: scimError.toJSON() };
+    results.push(result);
+    logged(op, result, scimError);
   };
   const stopped = () => failOnErrors !== undefined && errors >= failOnErrors;
 
@@ -180,6 +202,8 @@ async function runOperations(
         fail(op, conflict('bulk.bulk_id_unresolved', `bulkId "${unresolved[0]}" does not name a resource created in this request`));
         continue;
       }
+      started = process.hrtime.bigint();
+      journal = [];
       const wait = (await deps.rateLimiter?.take(actor.credentialId)) ?? 0;
       if (wait > 0) {
         fail(op, tooManyRequests(wait, 'bulk.rate_exceeded'));
@@ -189,6 +213,7 @@ async function runOperations(
         const result = await runOperation(writes, actor, baseUrl, resolve(op, created));
         if (op.method === 'POST' && op.bulkId && result.location) created.set(op.bulkId, result.location.split('/').pop() as string);
         results.push(result);
+        logged(op, result);
       } catch (error) {
         fail(op, error);
       }
@@ -221,7 +246,8 @@ export function bulkRouter(deps: BulkDeps): Router {
     inputGuard,
     handler(async (req, res) => {
       const { operations, failOnErrors } = parseRequest(req.body);
-      const request = { actor: actorOf(res), baseUrl: scimBaseUrl(req, deps.publicBaseUrl), requestId: locals(res).requestId };
+      const { requestId, log } = locals(res);
+      const request = { actor: actorOf(res), baseUrl: scimBaseUrl(req, deps.publicBaseUrl), requestId, ...(log ? { log } : {}) };
       const results = await runOperations(deps, writes, request, operations, failOnErrors);
       sendScim(res, 200, { schemas: [BULK_RESPONSE_SCHEMA], Operations: results });
     }),
