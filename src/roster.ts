@@ -203,7 +203,14 @@ function requestLogOf(config: Config, database: Database) {
   const oneSession = servesOneSession(database.pool);
   const writePool = database.embedded
     ? undefined
-    : new Pool({ connectionString: database.url, max: 2, connectionTimeoutMillis: 2_000, statement_timeout: 5_000, query_timeout: 6_000, idleTimeoutMillis: 30_000 });
+    : new Pool({
+        connectionString: database.url,
+        max: 2,
+        connectionTimeoutMillis: 2_000,
+        statement_timeout: 5_000,
+        query_timeout: 6_000,
+        idleTimeoutMillis: 30_000,
+      });
   writePool?.on('error', () => undefined); // an idle connection lost: the pool replaces it
   const store = new RequestLogSqlStore(database.pool, oneSession, writePool);
   const writer = config.requestLog ? new RequestLogWriter({ store, retentionDays: config.requestLogDays, maxRows: config.requestLogMaxRows }) : undefined;

@@ -51,7 +51,12 @@ export const requests: Handler = async (roster, _args, flags, io) => {
   if ((slug === undefined || slug === '') === !flags.unauthenticated) throw new UsageError('requests takes --org <slug>, or --unauthenticated');
   let query;
   try {
-    query = parseRequestLogQuery({ since: optionText(flags, 'since'), status: optionText(flags, 'status'), client: optionText(flags, 'client'), limit: optionText(flags, 'limit') });
+    query = parseRequestLogQuery({
+      since: optionText(flags, 'since'),
+      status: optionText(flags, 'status'),
+      client: optionText(flags, 'client'),
+      limit: optionText(flags, 'limit'),
+    });
   } catch (error) {
     if (error instanceof RequestLogQueryError) throw new UsageError(`--${error.message}`);
     throw error;
@@ -79,7 +84,13 @@ export const requestShow: Handler = async (roster, [id], flags, io) => {
   const slug = optionText(flags, 'org');
   const entry = slug ? await roster.requestLog.reader.get((await roster.organizations.bySlug(slug)).id, id) : await roster.requestLog.store.find(id);
   if (!entry) throw new DomainError('not_found', 'request_log.not_found', `no request log entry ${id}${slug ? ` in organization ${slug}` : ''}`);
-  const full = { ...summaryRow(entry), organizationId: entry.organizationId, changes: entry.changes, requestBody: bodyOf(entry.requestBody), responseBody: bodyOf(entry.responseBody) };
+  const full = {
+    ...summaryRow(entry),
+    organizationId: entry.organizationId,
+    changes: entry.changes,
+    requestBody: bodyOf(entry.requestBody),
+    responseBody: bodyOf(entry.responseBody),
+  };
   if (flags.json) return io.out(JSON.stringify(full, null, 2));
   io.out(describe(entry, full.requestBody, full.responseBody));
 };

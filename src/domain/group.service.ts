@@ -133,7 +133,12 @@ export class GroupService {
         await r.groups.delete(actor.organizationId, id);
         await r.audit.record(AuditTrail.event(actor, 'group.deleted', current));
         await r.events.append([resourceDeleted(current, actor.requestId)]);
-        actor.journal?.changed({ resourceType: 'Group', resourceId: current.id, action: 'deleted', changes: [{ attribute: 'displayName', before: current.displayName }] });
+        actor.journal?.changed({
+          resourceType: 'Group',
+          resourceId: current.id,
+          action: 'deleted',
+          changes: [{ attribute: 'displayName', before: current.displayName }],
+        });
       }),
     );
   }

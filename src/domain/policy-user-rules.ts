@@ -102,7 +102,7 @@ export const USER_CHANGE_RULES: readonly UserRule[] = [
   },
   {
     rule: '8. MFA',
-    says: 'mfaEnabled is read-only (it reflects the user\'s own enrolment); while twoFactorAuthenticationRequired is on, MFA cannot be turned off',
+    says: "mfaEnabled is read-only (it reflects the user's own enrolment); while twoFactorAuthenticationRequired is on, MFA cannot be turned off",
     codes: ['user.mfa_required', 'user.mfa_enabled_read_only'],
     check: mfa,
   },

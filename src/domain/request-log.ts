@@ -139,9 +139,7 @@ const OTHER_RULES: readonly { codes: readonly string[]; rule: string; says: stri
   {
     codes: ['license.*'],
     rule: '10. licenses',
-    says:
-      "creating or re-typing a user beyond the organization's limit for that account type is refused; API users need the " +
-      'API-user license flag',
+    says: "creating or re-typing a user beyond the organization's limit for that account type is refused; API users need the " + 'API-user license flag',
   },
   {
     codes: ['user.user_name_taken'],

@@ -193,7 +193,12 @@ export class UserService {
           await r.audit.record(AuditTrail.event(actor, 'user.updated', managed, { changed: ['enterprise.manager'], reason: 'manager deleted' }));
         }
         await r.events.append([resourceDeleted(current, actor.requestId), ...unlinked.map((managed) => managerUnlinked(managed, actor.requestId))]);
-        actor.journal?.changed({ resourceType: 'User', resourceId: current.id, action: 'deleted', changes: [{ attribute: 'userName', before: current.userName }] });
+        actor.journal?.changed({
+          resourceType: 'User',
+          resourceId: current.id,
+          action: 'deleted',
+          changes: [{ attribute: 'userName', before: current.userName }],
+        });
         for (const managed of unlinked) {
           actor.journal?.changed({
             resourceType: 'User',

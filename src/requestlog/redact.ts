@@ -12,7 +12,8 @@
  *   that is not JSON): Roster's provisioning tokens (`roster_...`), `Bearer ...`,
  *   JWTs (`eyJ...x.y`), and long high-entropy runs: 32 or more characters of the
  *   base64/base64url alphabet mixing upper case, lower case and digits, or 40 or more
- *   hexadecimal digits. UUIDs (hex in groups with hyphens) are ids and stay.
+ *   hexadecimal digits. UUIDs (hex in groups with hyphens) are ids and stay, and so
+ *   does a run with a UUID or a SCIM path in it (`/scim/v2/Users/<id>`): a path.
  *
  * Then capped at 64 KB (UTF-8) with a marker saying how long the whole was. Text that
  * PostgreSQL cannot store (NUL, lone UTF-16 surrogates) is replaced with U+FFFD.
@@ -40,9 +41,19 @@ const SECRET_IN_TEXT = /("(?:[^"\\]*(?:password|passwd)|[^"\\]*secret[^"\\]*)"\s
 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/** A long run that is a path with an id in it (`55555/scim/v2/Users/<uuid>`), not a token: tokens hold neither. */
+const NOT_A_TOKEN =
+  /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\/(?:scim|v2|Users|Groups|Bulk|Schemas|ResourceTypes|ServiceProviderConfig)(?:\/|$)/i;
+
+function replaceToken(match: string): string {
+  if (/^Bearer\s/i.test(match)) return `Bearer ${REDACTED}`;
+  if (!match.startsWith('roster_') && !match.startsWith('eyJ') && NOT_A_TOKEN.test(match)) return match;
+  return REDACTED;
+}
+
 /** Replaces token-shaped runs (and JSON password values) in any text. */
 export function redactText(text: string): string {
-  return text.replace(SECRET_IN_TEXT, `$1"${REDACTED}"`).replace(TOKEN_SHAPES, (match) => (/^Bearer\s/i.test(match) ? `Bearer ${REDACTED}` : REDACTED));
+  return text.replace(SECRET_IN_TEXT, `$1"${REDACTED}"`).replace(TOKEN_SHAPES, replaceToken);
 }
 
 /** Text PostgreSQL can store in text and jsonb: no NUL, no lone surrogate. */
@@ -118,7 +129,8 @@ export function storedBody(body: { value?: unknown; text?: string }, cap = BODY_
     const whole = body.text;
     const margin = cap + 4096;
     text = redactText(whole.length > margin ? whole.slice(0, margin) : whole);
-    if (whole.length > margin) return storable(capped(text, cap)).replace(/\[truncated: \d+ bytes in all\]$/, `[truncated: ${Buffer.byteLength(whole, 'utf8')} bytes in all]`);
+    if (whole.length > margin)
+      return storable(capped(text, cap)).replace(/\[truncated: \d+ bytes in all\]$/, `[truncated: ${Buffer.byteLength(whole, 'utf8')} bytes in all]`);
   } else {
     return null;
   }

@@ -1,6 +1,6 @@
 import type { NewRequestLogEntry, RequestLogStore, ResourceChange } from '../domain/request-log';
 import { clientOf } from './client';
-import { BODY_CAP_BYTES, redactText, storable, storedBody } from './redact';
+import { BODY_CAP_BYTES, redactText, redactValue, storable, storedBody } from './redact';
 
 /** A body as the request left it: the parsed JSON value, or text (a response as sent, a request body that did not parse). */
 export interface RawBody {
@@ -218,7 +218,8 @@ export function stored(entry: RawEntry): NewRequestLogEntry {
     errorCode: entry.errorCode,
     durationMs: Math.round(entry.durationMs * 10) / 10,
     resourceIds: entry.resourceIds,
-    changes: entry.changes,
+    // The values a write changed are the user's data, and redacted like a body.
+    changes: entry.changes.length === 0 ? [] : (redactValue(entry.changes) as ResourceChange[]),
     requestBody: storedBody(entry.requestBody, BODY_CAP_BYTES),
     responseBody: storedBody(entry.responseBody, entry.responseCap),
   };

@@ -102,7 +102,7 @@ function bodyOf(req: Request): RawBody {
 
 /** The resources a request touched: those its writes report, else the one its path names. */
 function resourceIds(path: string, resources: ResourceChange[]): string[] {
-  if (resources.length > 0) return resources.map((r) => r.resourceId);
+  if (resources.length > 0) return [...new Set(resources.map((r) => r.resourceId))];
   const match = RESOURCE_PATH.exec(path);
   if (!match) return [];
   try {
