@@ -29,36 +29,80 @@ const MAX_NODES = 20_000;
 
 const SECRET_KEY = /(?:password|passwd)$|secret|^(?:token|access_?token|refresh_?token|id_?token|api_?key|authorization)$/i;
 
-/**
- * The token shapes, one pass. Order matters: a Bearer credential and a provisioning token
- * are replaced whole before the generic shapes look at what is left.
- */
-const TOKEN_SHAPES =
-  /\bBearer\s+[A-Za-z0-9._~+/=-]+|roster_[A-Za-z0-9_-]{16,}|eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*|(?<![A-Za-z0-9+/_=-])(?=[A-Za-z0-9+/_=-]*[0-9])(?=[A-Za-z0-9+/_=-]*[a-z])(?=[A-Za-z0-9+/_=-]*[A-Z])[A-Za-z0-9+/_=-]{32,}|\b[0-9a-fA-F]{40,}\b/g;
+/** The characters of the base64, base64url, hex and JWT alphabets: where a token could be. */
+const RUN_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=.~-') RUN_CHAR[c.charCodeAt(0)] = 1;
+/** A run of RUN_CHAR shorter than this holds no token shape. */
+const MIN_RUN = 32;
+
+/** The token shapes inside a candidate run; a generic one (the last) must also mix upper case, lower case and digits. */
+const TOKEN_IN_RUN =
+  /roster_[A-Za-z0-9_-]{16,}|eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*|(?<![0-9a-fA-F])[0-9a-fA-F]{40,}(?![0-9a-fA-F])|(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}/g;
+const BEARER = /\b[Bb]earer\s+[A-Za-z0-9._~+/=-]+/g;
 
 /** A password key in JSON text, and its value (a string, or anything up to the next delimiter). */
 const SECRET_IN_TEXT = /("(?:[^"\\]*(?:password|passwd)|[^"\\]*secret[^"\\]*)"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\]\s]+)/gi;
 
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const SURROGATE = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** A long run that is a path with an id in it (`55555/scim/v2/Users/<uuid>`), not a token: tokens hold neither. */
 const NOT_A_TOKEN =
   /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\/(?:scim|v2|Users|Groups|Bulk|Schemas|ResourceTypes|ServiceProviderConfig)(?:\/|$)/i;
 
-function replaceToken(match: string): string {
-  if (/^Bearer\s/i.test(match)) return `Bearer ${REDACTED}`;
-  if (!match.startsWith('roster_') && !match.startsWith('eyJ') && NOT_A_TOKEN.test(match)) return match;
-  return REDACTED;
+function tokenInRun(match: string): string {
+  if (match.startsWith('roster_') || match.startsWith('eyJ') || /^[0-9a-fA-F]+$/.test(match)) return REDACTED;
+  return /[0-9]/.test(match) && /[a-z]/.test(match) && /[A-Z]/.test(match) ? REDACTED : match;
 }
 
-/** Replaces token-shaped runs (and JSON password values) in any text. */
-export function redactText(text: string): string {
-  return text.replace(SECRET_IN_TEXT, `$1"${REDACTED}"`).replace(TOKEN_SHAPES, replaceToken);
+function redactRun(run: string): string {
+  if (NOT_A_TOKEN.test(run) && !/roster_|eyJ/.test(run)) return run;
+  return run.replace(TOKEN_IN_RUN, tokenInRun);
+}
+
+/**
+ * Replaces token-shaped runs in any text, and with `byKey` the values of password keys
+ * in JSON text (a request body that did not parse). A response Roster wrote never holds
+ * a password (they are returned never): its text needs only the token pass.
+ */
+export function redactText(text: string, byKey = true): string {
+  let out = byKey && /passw|secret/i.test(text) ? text.replace(SECRET_IN_TEXT, `$1"${REDACTED}"`) : text;
+  if (out.includes('earer')) out = out.replace(BEARER, `Bearer ${REDACTED}`);
+  return replaceRuns(out);
+}
+
+/**
+ * Each run of 32 or more RUN_CHARs, through redactRun; the rest as it is. A loop over
+ * character codes rather than a regular expression: this runs over every body the log
+ * keeps, and most text has no such run at all.
+ */
+function replaceRuns(text: string): string {
+  let out = '';
+  let copied = 0;
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : 0;
+    if (code < 128 && RUN_CHAR[code] === 1) {
+      if (start < 0) start = i;
+      continue;
+    }
+    if (start >= 0 && i - start >= MIN_RUN) {
+      const run = text.slice(start, i);
+      const replaced = redactRun(run);
+      if (replaced !== run) {
+        out += text.slice(copied, start) + replaced;
+        copied = i;
+      }
+    }
+    start = -1;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 /** Text PostgreSQL can store in text and jsonb: no NUL, no lone surrogate. */
 export function storable(text: string): string {
-  return text.replace(UNSTORABLE, '\uFFFD');
+  const out = text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+  return SURROGATE.test(out) ? out.replace(LONE_SURROGATE, '\uFFFD') : out;
 }
 
 /** A copy of a parsed JSON value with secrets replaced (see the module comment), cut at MAX_DEPTH and MAX_NODES. */
@@ -66,7 +110,7 @@ export function redactValue(value: unknown): unknown {
   let nodes = 0;
   const walk = (v: unknown, depth: number): unknown => {
     nodes += 1;
-    if (typeof v === 'string') return redactText(v);
+    if (typeof v === 'string') return v.length < 32 ? v : redactText(v, false);
     if (v === null || typeof v !== 'object') return v;
     if (depth >= MAX_DEPTH) return '[nested too deep]';
     if (Array.isArray(v)) {
@@ -88,7 +132,7 @@ export function redactValue(value: unknown): unknown {
         out['[cut]'] = 'more attributes';
         break;
       }
-      const safeKey = redactText(key);
+      const safeKey = key.length < 32 ? key : redactText(key, false);
       if (SECRET_KEY.test(key) || (secretValue && key.toLowerCase() === 'value')) {
         nodes += 1;
         out[safeKey] = REDACTED;
@@ -117,22 +161,18 @@ export function capped(text: string, cap = BODY_CAP_BYTES): string {
 
 /**
  * A request or response body as the log stores it, or null for none: a parsed value is
- * redacted structurally and serialised; text (a body that is not JSON, or a response
- * as sent) is redacted as text. Only the first `cap` bytes plus a margin of text are
- * looked at: the rest would be cut anyway.
+ * redacted structurally and serialised; text is redacted as text, password keys
+ * included unless Roster wrote it (`ours`: a response, which never holds a password).
+ * Only the first `cap` bytes plus a margin of text are looked at: the rest would be
+ * cut anyway.
  */
-export function storedBody(body: { value?: unknown; text?: string }, cap = BODY_CAP_BYTES): string | null {
-  let text: string;
-  if (body.value !== undefined) {
-    text = redactText(JSON.stringify(redactValue(body.value)) ?? 'null');
-  } else if (body.text !== undefined && body.text !== '') {
-    const whole = body.text;
-    const margin = cap + 4096;
-    text = redactText(whole.length > margin ? whole.slice(0, margin) : whole);
-    if (whole.length > margin)
-      return storable(capped(text, cap)).replace(/\[truncated: \d+ bytes in all\]$/, `[truncated: ${Buffer.byteLength(whole, 'utf8')} bytes in all]`);
-  } else {
-    return null;
-  }
-  return storable(capped(text, cap));
+export function storedBody(body: { value?: unknown; text?: string; ours?: boolean }, cap = BODY_CAP_BYTES): string | null {
+  if (body.value !== undefined) return storable(capped(JSON.stringify(redactValue(body.value)) ?? 'null', cap));
+  const whole = body.text;
+  if (whole === undefined || whole === '') return null;
+  const margin = cap + 4096;
+  if (whole.length <= margin) return storable(capped(redactText(whole, !body.ours), cap));
+  const marker = `…[truncated: ${Buffer.byteLength(whole, 'utf8')} bytes in all]`;
+  const kept = capped(redactText(whole.slice(0, margin), !body.ours), cap - Buffer.byteLength(marker, 'utf8'));
+  return storable(kept.replace(/…\[truncated: \d+ bytes in all\]$/, '') + marker);
 }

@@ -6,6 +6,8 @@ import { BODY_CAP_BYTES, redactText, redactValue, storable, storedBody } from '.
 export interface RawBody {
   value?: unknown;
   text?: string;
+  /** Text Roster wrote (a response): it never holds a password. */
+  ours?: boolean;
 }
 
 /**

@@ -66,7 +66,7 @@ function requestEntry(req: Request, res: Response, record: RequestRecord, time: 
   const status = res.statusCode;
   const filter = authenticated && typeof req.query?.filter === 'string' ? req.query.filter : null;
   const requestBody = authenticated ? bodyOf(req) : {};
-  const responseBody: RawBody = authenticated && responseText !== undefined ? { text: responseText } : {};
+  const responseBody: RawBody = authenticated && responseText !== undefined ? { text: responseText, ours: true } : {};
   const read = (req.method === 'GET' || req.method === 'HEAD') && status < 400;
   const length = Number(req.headers['content-length']);
   return {

@@ -139,6 +139,41 @@ async function runOperation(writes: Writes, actor: Actor, baseUrl: string, op: O
 }
 
 /**
+ * Each operation's own request log record: its writes report their changes to a journal
+ * of its own (its actor carries it), and its outcome and duration are added when it is done.
+ */
+class OperationLog {
+  private journal: ResourceChange[] = [];
+  private started = process.hrtime.bigint();
+
+  constructor(private readonly log: RequestRecord | undefined) {}
+
+  actorFor(actor: Actor): Actor {
+    return this.log ? { ...actor, journal: { changed: (change) => this.journal.push(change) } } : actor;
+  }
+
+  begin(): void {
+    this.journal = [];
+    this.started = process.hrtime.bigint();
+  }
+
+  done(op: Operation, result: Result, error?: ScimError): void {
+    this.log?.operations.push({
+      index: op.index,
+      method: op.method,
+      path: op.path,
+      data: op.data,
+      status: Number(result.status),
+      ...(error ? { error } : {}),
+      response: result,
+      resources: this.journal,
+      durationMs: Number(process.hrtime.bigint() - this.started) / 1e6,
+    });
+    this.begin();
+  }
+}
+
+/**
  * Runs the operations in an order that creates what a bulkId names before it is used,
  * until they are done or `failOnErrors` errors have happened; one result per operation run.
  */
@@ -149,26 +184,9 @@ async function runOperations(
   operations: Operation[],
   failOnErrors: number | undefined,
 ): Promise<Result[]> {
-  const { baseUrl, requestId, log } = request;
-  // Each operation reports its changes to a journal of its own, for its own request log entry.
-  let journal: ResourceChange[] = [];
-  let started = process.hrtime.bigint();
-  const actor: Actor = log ? { ...request.actor, journal: { changed: (change) => journal.push(change) } } : request.actor;
-  const logged = (op: Operation, result: Result, error?: ScimError) => {
-    log?.operations.push({
-      index: op.index,
-      method: op.method,
-      path: op.path,
-      data: op.data,
-      status: Number(result.status),
-      ...(error ? { error } : {}),
-      response: result,
-      resources: journal,
-      durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-    });
-    journal = [];
-    started = process.hrtime.bigint();
-  };
+  const { baseUrl, requestId } = request;
+  const opLog = new OperationLog(request.log);
+  const actor = opLog.actorFor(request.actor);
   const created = new Map<string, string>();
   const failedBulkIds = new Set<string>();
   const definedBy = new Map(operations.filter((o) => o.method === 'POST' && o.bulkId).map((o) => [o.bulkId as string, o]));
@@ -182,7 +200,7 @@ async function runOperations(
     if (op.bulkId) failedBulkIds.add(op.bulkId);
     const result = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(scimError.status), response: scimError.toJSON() };
     results.push(result);
-    logged(op, result, scimError);
+    opLog.done(op, result, scimError);
   };
   const stopped = () => failOnErrors !== undefined && errors >= failOnErrors;
 
@@ -202,8 +220,7 @@ async function runOperations(
         fail(op, conflict('bulk.bulk_id_unresolved', `bulkId "${unresolved[0]}" does not name a resource created in this request`));
         continue;
       }
-      started = process.hrtime.bigint();
-      journal = [];
+      opLog.begin();
       const wait = (await deps.rateLimiter?.take(actor.credentialId)) ?? 0;
       if (wait > 0) {
         fail(op, tooManyRequests(wait, 'bulk.rate_exceeded'));
@@ -213,7 +230,7 @@ async function runOperations(
         const result = await runOperation(writes, actor, baseUrl, resolve(op, created));
         if (op.method === 'POST' && op.bulkId && result.location) created.set(op.bulkId, result.location.split('/').pop() as string);
         results.push(result);
-        logged(op, result);
+        opLog.done(op, result);
       } catch (error) {
         fail(op, error);
       }
