@@ -212,7 +212,7 @@ function requestLogOf(config: Config, database: Database) {
         idleTimeoutMillis: 30_000,
       });
   writePool?.on('error', () => undefined); // an idle connection lost: the pool replaces it
-  const store = new RequestLogSqlStore(database.pool, oneSession, writePool);
+  const store = new RequestLogSqlStore(database.pool, oneSession, writePool, database.preparedStatements);
   const writer = config.requestLog ? new RequestLogWriter({ store, retentionDays: config.requestLogDays, maxRows: config.requestLogMaxRows }) : undefined;
   return {
     store,

@@ -88,9 +88,10 @@ export class RequestLogSqlStore implements RequestLogStore {
   private readonly writes: Sql;
   private readonly reads: Sql;
 
-  constructor(readPool: Pool, oneSession: boolean, writePool: Pool = readPool) {
+  /** `prepare`: the batch INSERT as a named prepared statement (planned once per connection). */
+  constructor(readPool: Pool, oneSession: boolean, writePool: Pool = readPool, prepare = false) {
     this.reads = Sql.onPool(readPool, false, oneSession);
-    this.writes = Sql.onPool(writePool, false, oneSession);
+    this.writes = Sql.onPool(writePool, prepare && !oneSession, oneSession);
   }
 
   async insert(entries: NewRequestLogEntry[]): Promise<void> {

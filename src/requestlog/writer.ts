@@ -87,6 +87,7 @@ export class RequestLogWriter {
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<void> | undefined;
   private stopped = false;
+  private kicked = false;
   private observer: WriterObserver = {};
 
   constructor(options: RequestLogWriterOptions) {
@@ -116,8 +117,13 @@ export class RequestLogWriter {
     this.size += 1;
     this.bytes += entry.bytes;
     if (dropped > 0) this.observer.dropped?.(dropped, 'full');
-    if (this.size >= this.o.batchSize && !this.flushing) setImmediate(() => void this.flush());
-    else this.timer ??= setTimeout(() => void this.flush(), this.o.flushEveryMs).unref();
+    if (this.size >= this.o.batchSize && !this.flushing && !this.kicked) {
+      // A full batch goes now rather than at the interval (once: the drain takes what comes meanwhile).
+      this.kicked = true;
+      setImmediate(() => void this.write(false));
+    } else {
+      this.timer ??= setTimeout(() => void this.write(false), this.o.flushEveryMs).unref();
+    }
   }
 
   /** Starts the background prune (the server does; a CLI process does not). */
@@ -135,16 +141,25 @@ export class RequestLogWriter {
   }
 
   /** Stores every entry held now (and those recorded meanwhile); resolves when the buffer is empty or a batch failed. */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    return this.write(true);
+  }
+
+  /**
+   * One round of writing: a batch, then more only while a full batch is waiting (or, with
+   * `all`, until nothing is). What is left waits for the next interval: under a steady
+   * trickle the log writes one statement a second, not one per request.
+   */
+  private async write(all: boolean): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.flushing) {
-      await this.flushing;
-      if (this.size === 0) return;
-    }
-    this.flushing = this.drain().finally(() => (this.flushing = undefined));
+    this.kicked = false;
+    // One drain at a time: a caller that finds one running waits for it, then drains what is left.
+    while (this.flushing) await this.flushing;
+    if (this.size === 0) return;
+    this.flushing = this.drain(all).finally(() => (this.flushing = undefined));
     await this.flushing;
-    if (this.size > 0 && !this.stopped) this.timer ??= setTimeout(() => void this.flush(), this.o.flushEveryMs).unref();
+    if (this.size > 0 && !this.stopped) this.timer ??= setTimeout(() => void this.write(false), this.o.flushEveryMs).unref();
   }
 
   /** Graceful stop: no more entries taken, the held ones stored, the prune waited for. */
@@ -166,9 +181,9 @@ export class RequestLogWriter {
     return entry;
   }
 
-  /** Batches until the buffer is empty; a failed batch is dropped and ends the round (the next timer tries again). */
-  private async drain(): Promise<void> {
-    while (this.size > 0) {
+  /** Batches (see write); a failed batch is dropped and ends the round (the next timer tries again). */
+  private async drain(all: boolean): Promise<void> {
+    for (let first = true; this.size > 0 && (first || all || this.size >= this.o.batchSize); first = false) {
       const batch: NewRequestLogEntry[] = [];
       while (this.size > 0 && batch.length < this.o.batchSize) {
         const slice = Math.min(CONVERT_SLICE, this.size, this.o.batchSize - batch.length);

@@ -80,6 +80,20 @@ describe('the request log writer', () => {
     expect(await paths()).toContain('/timed/1');
   });
 
+  it('under a steady trickle writes one batch per interval, not one statement per entry', async () => {
+    const batches: number[] = [];
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 150 });
+    writer.observe({ written: (count) => batches.push(count) });
+    for (let i = 0; i < 60; i++) {
+      writer.record(entry(`/trickle/${i}`));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await writer.stop();
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(60);
+    // About 300 ms of entries at one batch per 150 ms: a handful of statements, however the timers fall.
+    expect(batches.length).toBeLessThanOrEqual(6);
+  });
+
   it('prunes entries older than the retention, and each organization beyond its newest maxRows', async () => {
     const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 1_000, flushEveryMs: 60_000 });
     writer.record(entry('/old/1', { time: new Date(Date.now() - 15 * 86_400_000) }));

@@ -198,6 +198,24 @@ describe('what a successful write changed', () => {
   });
 });
 
+describe('a successful read', () => {
+  it('keeps the filter, the ids it returned and totalResults, not the directory data itself', async () => {
+    const id = (await scim.post('/Users', userBody('read.kept@example.com')).expect(201)).body.id as string;
+    const found = await scim
+      .get(`/Users?filter=${encodeURIComponent('userName eq "read.kept@example.com"')}`)
+      .set('User-Agent', OKTA)
+      .expect(200);
+    const entry = await entryOf(found);
+    expect(entry).toMatchObject({ method: 'GET', status: 200, client: 'okta', filter: 'userName eq "read.kept@example.com"', resourceIds: [id] });
+    expect(entry.responseBody).toMatch(/^\[a successful read: not kept; totalResults 1, 1 resource\(s\) on the page, \d+ bytes\]$/);
+    const missing = await entryOf(await scim.get(`/Users?filter=${encodeURIComponent('userName eq "nobody@example.com"')}`).expect(200));
+    expect(missing.responseBody).toMatch(/totalResults 0/);
+    expect(missing.resourceIds).toEqual([]);
+    const one = await entryOf(await scim.get(`/Users/${id}`).expect(200));
+    expect(one.resourceIds).toEqual([id]);
+  });
+});
+
 describe('tenancy', () => {
   it("one organization never sees another's entries, by list or by id", async () => {
     const other = await t.newOrganization('initech');
