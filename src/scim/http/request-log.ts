@@ -11,10 +11,10 @@ export interface RequestLogSink {
 
 /**
  * The response of a successful read is not kept: it is the directory's own data, which
- * can be read again, and a sync reads far more than it writes (keeping every page cost
- * scenario 1 of the bench a tenth of its throughput). What a person needs of it is
- * kept instead: the ids of the resources it returned and, for a list, `totalResults`
- * (a lookup that found nothing is how an identity provider decides to create).
+ * can be read again, and a sync reads far more than it writes (every page kept would
+ * make the log mostly copies of users). What a person needs of it is kept instead: the
+ * ids of the resources it returned and, for a list, `totalResults` (a lookup that found
+ * nothing is how an identity provider decides to create).
  */
 const MAX_READ_IDS = 100;
 const RESOURCE_ID = /"id":"([^"]{1,64})"/g;
