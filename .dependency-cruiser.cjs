@@ -59,6 +59,21 @@ module.exports = {
       from: { path: '^src/events/' },
       to: { path: '^src/(orm|scim|extensions)/' },
     },
+    {
+      name: 'requestlog-imports-only-domain',
+      comment:
+        'src/requestlog/ (the request log writer, redaction) depends on the domain (its ports), never on src/orm/ or src/scim/: roster.ts wires the store in.',
+      severity: 'error',
+      from: { path: '^src/requestlog/' },
+      to: { path: '^src/(orm|scim|extensions|events)/' },
+    },
+    {
+      name: 'orm-imports-no-requestlog',
+      comment: 'src/orm/ stores the request log through the domain port; it never imports src/requestlog/.',
+      severity: 'error',
+      from: { path: '^src/orm/' },
+      to: { path: '^src/requestlog/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -18,6 +18,8 @@ export interface BenchOptions {
   soak: number | undefined;
   /** Run the server under `node --cpu-prof` and print where its CPU time went. */
   profile: boolean;
+  /** The request log on (Roster's default) or off (ROSTER_REQUEST_LOG=false), for its A/B. */
+  requestLog: boolean;
   /** The command line as typed, for the report. */
   command: string;
 }
@@ -38,6 +40,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --soak 10m           instead of the scenarios: a steady mixed load for this long (s, m or h),
                        checking for error responses and flat memory
   --profile            run the server under node --cpu-prof and print where its time went
+  --request-log on|off the request log on (the default, as Roster runs) or off, for its A/B
   --help               this text`;
 
 export class UsageError extends Error {}
@@ -60,6 +63,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     only: undefined,
     soak: undefined,
     profile: false,
+    requestLog: true,
     command: ['npm run bench --', ...argv].join(' ').replace(/ --$/, ''),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -96,6 +100,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--profile':
         options.profile = true;
         break;
+      case '--request-log': {
+        const v = value();
+        if (v !== 'on' && v !== 'off') throw new UsageError('--request-log takes on or off');
+        options.requestLog = v === 'on';
+        break;
+      }
       case '--soak': {
         const match = /^(\d+)(s|m|h)?$/.exec(value());
         if (!match) throw new UsageError('--soak takes a duration such as 600, 90s, 10m or 1h');

@@ -117,6 +117,8 @@ async function startRoster(
     ROSTER_RATE_LIMIT_PER_SECOND: '0',
     // Scenario 10's push receiver listens on 127.0.0.1.
     ROSTER_RECEIVERS_ALLOW_PRIVATE: 'true',
+    // On unless --request-log off (its A/B).
+    ROSTER_REQUEST_LOG: state.options?.requestLog === false ? 'false' : 'true',
   };
   for (const variable of UNINHERITED_VARIABLES) delete env[variable];
   for (const [variable, value] of Object.entries(overrides)) {

@@ -64,6 +64,12 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
   app.set('etag', false);
   app.set('trust proxy', roster.config.trustProxy);
   app.use(requestContext(logger, metrics));
+  const writer = roster.requestLog.writer;
+  writer?.observe({
+    written: (count) => metrics.requestLogWritten.inc(count),
+    dropped: (count, reason) => metrics.requestLogDropped.inc({ reason }, count),
+    failed: warnAtMostEveryMinute(logger),
+  });
 
   // The SCIM service first: it takes nearly every request.
   app.use(
@@ -80,6 +86,7 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
       onRateLimited: () => metrics.rateLimited.inc(),
       authFailures: roster.rateLimits.authFailures,
       onAuthRefused: (reason) => metrics.authRefused.inc({ reason }),
+      ...(writer ? { requestLog: writer } : {}),
     }),
   );
   addOperationsRoutes(app, roster, metrics);
@@ -132,6 +139,16 @@ function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
   };
 }
 
+/** A request log batch that failed (the database is away): a warning, at most one a minute. */
+function warnAtMostEveryMinute(logger: Logger): (error: unknown) => void {
+  let warnedAt = 0;
+  return (error) => {
+    if (Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    logger.warn({ err: error, source: 'request-log' }, 'request log entries dropped: storing them failed');
+  };
+}
+
 /** The operator's routes beside the SCIM service: liveness, readiness and metrics. */
 function addOperationsRoutes(app: Express, roster: Roster, metrics: Metrics): void {
   // Liveness: the process answers. It never touches the database: an outage there makes
@@ -160,6 +177,7 @@ function addOperationsRoutes(app: Express, roster: Roster, metrics: Metrics): vo
     metrics.poolUsed.set(pool.used);
     metrics.poolFree.set(pool.free);
     metrics.poolPending.set(pool.pending);
+    metrics.requestLogPending.set(roster.requestLog.writer?.pending ?? 0);
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }

@@ -53,6 +53,12 @@ export interface Config {
   eventRetentionDays: number;
   /** The secret the signing keys' private halves are encrypted with in the database; undefined: stored unencrypted. */
   signingKeySecret: string | undefined;
+  /** The request log is on (ROSTER_REQUEST_LOG; on by default). */
+  requestLog: boolean;
+  /** Days a request log entry is kept. */
+  requestLogDays: number;
+  /** Entries each organization keeps at most (the newest). */
+  requestLogMaxRows: number;
 }
 
 export class ConfigError extends Error {
@@ -119,6 +125,9 @@ const variables = {
   ROSTER_RECEIVERS_ALLOW_PRIVATE: boolean.default(false),
   ROSTER_EVENT_RETENTION_DAYS: integer(1, 3650).default(7),
   ROSTER_SIGNING_KEY_SECRET: z.string().min(32, 'must be at least 32 characters long (for example the output of `openssl rand -hex 32`)').optional(),
+  ROSTER_REQUEST_LOG: boolean.default(true),
+  ROSTER_REQUEST_LOG_DAYS: integer(1, 3650).default(14),
+  ROSTER_REQUEST_LOG_MAX_ROWS: integer(1_000, 100_000_000).default(100_000),
   // The secrets' files: each names a file whose content (a trailing newline dropped) is the value.
   DATABASE_URL_FILE: z.string().optional(),
   ROSTER_BOOTSTRAP_TOKEN_FILE: z.string().optional(),
@@ -205,5 +214,8 @@ export function loadConfig(given: Env = process.env): Config {
     receiversAllowPrivate: values.ROSTER_RECEIVERS_ALLOW_PRIVATE as boolean,
     eventRetentionDays: values.ROSTER_EVENT_RETENTION_DAYS as number,
     signingKeySecret: values.ROSTER_SIGNING_KEY_SECRET as string | undefined,
+    requestLog: values.ROSTER_REQUEST_LOG as boolean,
+    requestLogDays: values.ROSTER_REQUEST_LOG_DAYS as number,
+    requestLogMaxRows: values.ROSTER_REQUEST_LOG_MAX_ROWS as number,
   };
 }

@@ -53,6 +53,8 @@ async function main() {
   const port = typeof address === 'object' && address ? address.port : config.port;
 
   const delivery = startDelivery(roster, port, logger, metrics);
+  // The request log's background prune; its held entries are stored by roster.close() on the way out.
+  roster.requestLog.writer?.start();
   logger.info({ port }, `Roster listening: SCIM at http://localhost:${port}/scim/v2`);
 
   let stopping = false;

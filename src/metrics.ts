@@ -40,6 +40,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly requestLogWritten = new Counter({
+    name: 'roster_request_log_written_total',
+    help: 'Request log entries stored',
+    registers: [this.registry],
+  });
+  readonly requestLogDropped = new Counter({
+    name: 'roster_request_log_dropped_total',
+    help: 'Request log entries dropped: full (the writer fell behind and dropped its oldest) or failed (the database refused their batch)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly requestLogPending = new Gauge({
+    name: 'roster_request_log_pending',
+    help: 'Request log entries waiting for their batch',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'roster_' });
   }

@@ -14,7 +14,10 @@ import { EventPollService } from './domain/event-poll.service';
 import { DeliveryWorker, type DeliveryOptions } from './events/delivery';
 import { keyEncryptionKey, SigningKeys } from './events/keys';
 import { SetPoller } from './events/poll';
-import { openDatabase, type Database } from './orm/database';
+import { openDatabase, servesOneSession, type Database } from './orm/database';
+import { RequestLogSqlStore } from './orm/request-log.repository';
+import { RequestLogWriter } from './requestlog/writer';
+import type { RequestLogReader, RequestLogStore } from './domain/request-log';
 import { EventReceiverSqlStore } from './orm/event-receiver.repository';
 import { RevocationFeed } from './orm/revocation-feed';
 import { SigningKeySqlStore } from './orm/signing-key.repository';
@@ -56,6 +59,12 @@ export interface Roster {
   passwordHashing: BoundedHasher;
   /** Per-credential request limits and per-address failed-authentication limits. */
   rateLimits: RateLimits;
+  /**
+   * The request log: `reader` is the organization-scoped port the CLI and the console read
+   * through, `store` adds the instance-level reads of the operator's CLI, `writer` takes
+   * the SCIM layer's entries (undefined when ROSTER_REQUEST_LOG is off).
+   */
+  requestLog: { reader: RequestLogReader; store: RequestLogStore; writer: RequestLogWriter | undefined };
   close(): Promise<void>;
 }
 
@@ -158,6 +167,7 @@ export function assemble(
   });
   const deps = { uow, passwords: passwordHashing };
   const credentials = new CredentialService(uow, undefined, feed);
+  const requestLog = requestLogOf(config, database);
   const signingKeys = new SigningKeys(
     new SigningKeySqlStore(database.pool),
     config.signingKeySecret === undefined ? undefined : keyEncryptionKey(config.signingKeySecret),
@@ -179,11 +189,45 @@ export function assemble(
     },
     passwordHashing,
     rateLimits: createRateLimits(config, shared?.store),
+    requestLog: { reader: requestLog.store, store: requestLog.store, writer: requestLog.writer },
     async close() {
       await feed?.stop();
       await credentials.settle();
+      // The log's held entries are stored before the database goes.
+      await requestLog.close();
       await shared?.close();
       await database.close();
+    },
+  };
+}
+
+/**
+ * The request log's store and writer. With a server database the writer has a pool of
+ * its own (at most 2 connections: a batch and a prune), so a batch never takes a
+ * request's connection and an outage of its statements (bounded to 5 s) costs only
+ * dropped entries. The embedded database serves one session: its pool it is.
+ */
+function requestLogOf(config: Config, database: Database) {
+  const oneSession = servesOneSession(database.pool);
+  const writePool = database.embedded
+    ? undefined
+    : new Pool({
+        connectionString: database.url,
+        max: 2,
+        connectionTimeoutMillis: 2_000,
+        statement_timeout: 5_000,
+        query_timeout: 6_000,
+        idleTimeoutMillis: 30_000,
+      });
+  writePool?.on('error', () => undefined); // an idle connection lost: the pool replaces it
+  const store = new RequestLogSqlStore(database.pool, oneSession, writePool, database.preparedStatements);
+  const writer = config.requestLog ? new RequestLogWriter({ store, retentionDays: config.requestLogDays, maxRows: config.requestLogMaxRows }) : undefined;
+  return {
+    store,
+    writer,
+    async close() {
+      await writer?.stop();
+      await writePool?.end();
     },
   };
 }

@@ -4,6 +4,7 @@ import { keyList, keyRotate } from './keys';
 import { receiverAdd, receiverList, receiverRemove } from './receivers';
 import { orgCreate, orgLimits, orgList, orgShow } from './organizations';
 import { audit, events, usersExport } from './reports';
+import { requestShow, requests } from './requests';
 import { tokenCreate, tokenList, tokenRevoke } from './tokens';
 
 /** Every command of the CLI: its words, options and number of arguments, and what runs it. */
@@ -40,5 +41,13 @@ export const COMMANDS: Command[] = [
   },
   { words: ['receiver', 'list'], options: { org: text, json }, positionals: 0, run: receiverList },
   { words: ['receiver', 'remove'], options: {}, positionals: 1, run: receiverRemove },
+  // `requests show` before `requests`: the first command whose words match runs.
+  { words: ['requests', 'show'], options: { org: text, json }, positionals: 1, run: requestShow },
+  {
+    words: ['requests'],
+    options: { org: text, unauthenticated: json, since: text, status: text, client: text, limit: text, json },
+    positionals: 0,
+    run: requests,
+  },
   { words: ['migrate'], options: {}, positionals: 0, noMigrate: true, run: migrateCommand },
 ];

@@ -26,6 +26,8 @@ commands:
   receiver add --org <slug> --url <url> [--audience <aud>] [--events <uri,...>] [--full]
   receiver list --org <slug> [--json]
   receiver remove <id>
+  requests show <id> [--org <slug>] [--json]
+  requests (--org <slug> | --unauthenticated) [--since ISO-8601] [--status 403|4xx|5xx] [--client okta|entra|other] [--limit N] [--json]
   migrate
 
 roster --help (or -h, or help) prints this text.

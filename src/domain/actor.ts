@@ -1,3 +1,4 @@
+import type { ChangeJournal } from './request-log';
 import type { OrganizationRole, SystemRole } from './roles';
 
 /**
@@ -11,4 +12,6 @@ export interface Actor {
   organizationRole: OrganizationRole;
   /** The id of the request acting (the SCIM layer sets it); provisioning events carry it as `txn`. */
   requestId?: string;
+  /** Where the services report what a committed change did (the request log's entry for this request or Bulk operation). */
+  journal?: ChangeJournal;
 }

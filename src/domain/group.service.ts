@@ -53,6 +53,16 @@ export class GroupService {
         const members = await applyMembership(r, actor.organizationId, group.id, draft.membership ?? []);
         await r.audit.record(AuditTrail.event(actor, 'group.created', group, { membersAdded: members.added }));
         await r.events.append([groupCreated(group, members.added, actor.requestId)]);
+        actor.journal?.changed({
+          resourceType: 'Group',
+          resourceId: group.id,
+          action: 'created',
+          changes: [
+            { attribute: 'displayName', after: group.displayName },
+            ...(group.externalId !== null ? [{ attribute: 'externalId', after: group.externalId }] : []),
+            ...membersChange(members),
+          ],
+        });
         return group;
       }),
     );
@@ -99,6 +109,15 @@ export class GroupService {
           }),
         );
         await r.events.append(groupUpdated(updated, Object.keys(changes), membershipChanged, conditions.method ?? 'patch', actor.requestId));
+        actor.journal?.changed({
+          resourceType: 'Group',
+          resourceId: updated.id,
+          action: 'updated',
+          changes: [
+            ...(Object.keys(changes) as ('displayName' | 'externalId')[]).map((k) => ({ attribute: k, before: current[k], after: updated[k] })),
+            ...membersChange(members),
+          ],
+        });
         return updated;
       }),
     );
@@ -114,9 +133,21 @@ export class GroupService {
         await r.groups.delete(actor.organizationId, id);
         await r.audit.record(AuditTrail.event(actor, 'group.deleted', current));
         await r.events.append([resourceDeleted(current, actor.requestId)]);
+        actor.journal?.changed({
+          resourceType: 'Group',
+          resourceId: current.id,
+          action: 'deleted',
+          changes: [{ attribute: 'displayName', before: current.displayName }],
+        });
       }),
     );
   }
+}
+
+/** The request log's line for a membership change: how many members were added and removed. */
+function membersChange(members: { added: number; removed: number }) {
+  if (members.added + members.removed === 0) return [];
+  return [{ attribute: 'members', after: `${members.added} added, ${members.removed} removed` }];
 }
 
 /** Writes membership changes in order; returns how many memberships were added and removed. */

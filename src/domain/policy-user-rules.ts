@@ -37,26 +37,107 @@ export interface RuleContext {
 export interface UserRule {
   /** What the rule is called in DOMAIN.md. */
   rule: string;
+  /** The rule in words, as DOMAIN.md states it (the request log shows it beside a refusal). */
+  says: string;
+  /** The dotted codes of the errors this rule refuses with. */
+  codes: readonly string[];
   /** The error the change breaks the rule with, or undefined. */
   check(c: RuleContext): DomainError | undefined;
 }
 
 /** Every rule a user change must pass, in the order they are checked. */
 export const USER_CHANGE_RULES: readonly UserRule[] = [
-  { rule: 'tenancy', check: tenancy },
-  { rule: '1. who may manage users', check: whoMayManageUsers },
-  { rule: 'role names', check: roleNames },
-  { rule: '2. no acting upward', check: noActingUpward },
-  { rule: '3. no granting upward', check: noGrantingUpward },
-  { rule: '4. who sets system roles', check: whoSetsSystemRoles },
-  { rule: '6. custom query timeout (who)', check: customTqlTimeoutAuthority },
-  { rule: '7. terms of service flag', check: termsOfServiceFlag },
-  { rule: '8. MFA', check: mfa },
-  { rule: '5. role pairs', check: rolePairs },
-  { rule: '9. new accounts: passwordResetRequired', check: passwordResetRequired },
-  { rule: "11. disable, don't destroy: locked", check: locked },
-  { rule: 'API-user-only attributes', check: apiOnlyAttributes },
-  { rule: 'ranges and formats', check: rangesAndFormats },
+  {
+    rule: '13. tenancy',
+    says: 'a credential of one organization can never see, count, change or learn of users or groups of another',
+    codes: ['user.not_found'],
+    check: tenancy,
+  },
+  {
+    rule: '1. who may manage users',
+    says:
+      'an actor may create, edit and delete users of its organization when its organization role is Organization Administrator, ' +
+      'or its system role is Administrator, Operations Administrator or Super User, or Accounts Administrator on a dedicated or ' +
+      'on-premises instance; everyone else may only read',
+    codes: ['user.manage_forbidden', 'group.manage_forbidden'],
+    check: whoMayManageUsers,
+  },
+  {
+    rule: 'role names',
+    says: 'a role must be one of the system roles or organization roles the platform defines',
+    codes: ['user.system_role_unknown', 'user.organization_role_unknown'],
+    check: roleNames,
+  },
+  {
+    rule: '2. no acting upward',
+    says: 'an actor may not edit or delete a user whose system role ranks above its own',
+    codes: ['user.act_upward'],
+    check: noActingUpward,
+  },
+  {
+    rule: '3. no granting upward',
+    says: 'an actor may never give a system role that ranks above its own',
+    codes: ['user.grant_upward'],
+    check: noGrantingUpward,
+  },
+  {
+    rule: '4. who sets system roles',
+    says:
+      "only Administrators and Operations Administrators may choose a user's system role; for anyone else it is the one " +
+      'the account type implies: User (standard), Api User (API) or Read Only User (read-only)',
+    codes: ['user.system_role_not_implied'],
+    check: whoSetsSystemRoles,
+  },
+  {
+    rule: '6. custom query timeout',
+    says: 'only Administrators and Operations Administrators may set or clear customTqlTimeout',
+    codes: ['user.custom_tql_timeout_forbidden'],
+    check: customTqlTimeoutAuthority,
+  },
+  {
+    rule: '7. terms of service flag',
+    says: 'only Administrators and Operations Administrators may set it, and only while termsOfServiceRequireNewUserToAccept is on',
+    codes: ['user.terms_flag_forbidden', 'user.terms_flag_setting_off'],
+    check: termsOfServiceFlag,
+  },
+  {
+    rule: '8. MFA',
+    says: "mfaEnabled is read-only (it reflects the user's own enrolment); while twoFactorAuthenticationRequired is on, MFA cannot be turned off",
+    codes: ['user.mfa_required', 'user.mfa_enabled_read_only'],
+    check: mfa,
+  },
+  {
+    rule: '5. role pairs',
+    says:
+      'system role Super User requires organization role Organization Administrator; system role Read Only User requires ' +
+      'organization role Read Only User or Read Only Commenter',
+    codes: ['user.role_pair_invalid'],
+    check: rolePairs,
+  },
+  {
+    rule: '9. new accounts',
+    says: 'passwordResetRequired starts true and is cleared only when the user changes the password',
+    codes: ['user.password_reset_cannot_clear'],
+    check: passwordResetRequired,
+  },
+  {
+    rule: "11. disable, don't destroy",
+    says: 'locked is set by the platform after failed sign-ins; an administrator may only clear it',
+    codes: ['user.locked_set_by_platform'],
+    check: locked,
+  },
+  {
+    rule: 'API-user-only attributes',
+    says: `${list(API_ONLY_ATTRIBUTES)} apply only to API users (system role ${list(API_SYSTEM_ROLES, 'or')})`,
+    codes: ['user.api_only_attribute'],
+    check: apiOnlyAttributes,
+  },
+  {
+    rule: 'ranges and formats',
+    says: 'customTqlTimeout, tokenExpirationDays and logoutAfterMinutes are whole numbers in their ranges; summaryEmailTime is HH:MM; timezone is an IANA zone',
+    codes: [...Object.keys(INTEGER_RANGES).map((a) => `user.${snake(a)}_invalid`), 'user.summary_email_time_invalid', 'user.timezone_invalid'],
+    check: rangesAndFormats,
+  },
 ];
 
 // ---------------------------------------------------------------------------------

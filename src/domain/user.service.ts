@@ -6,6 +6,7 @@ import { checkLicense, withLicenseCheck } from './license';
 import { authorizeUserChange } from './policy';
 import { PasswordHashes } from './password-hashing';
 import type { ListQuery, Page, RenderedPage, Repositories } from './ports';
+import type { AttributeChange } from './request-log';
 import { accountTypeOf } from './roles';
 import { assertPasswordMeetsPolicy, settingsFrom, type InstanceSettings } from './settings';
 import { assertVersion, assertVersions, type ExpectedVersion, type ServiceDeps, type VersionConditions } from './service-deps';
@@ -87,6 +88,7 @@ export class UserService {
           );
           if (passwordHash !== null) set.push('password');
           await r.events.append([userCreated(user, set, actor.requestId)]);
+          actor.journal?.changed({ resourceType: 'User', resourceId: user.id, action: 'created', changes: set.map((k) => change(k, undefined, user)) });
           return user;
         }),
       );
@@ -144,6 +146,7 @@ export class UserService {
           const changed = Object.keys(changes).concat(passwordHash !== undefined ? ['password'] : []);
           await recordUpdate(r, actor, current, updated, changed);
           await r.events.append(userUpdated(current, updated, changed, options.method ?? 'patch', actor.requestId));
+          actor.journal?.changed({ resourceType: 'User', resourceId: updated.id, action: 'updated', changes: changed.map((k) => change(k, current, updated)) });
           return updated;
         }),
       );
@@ -196,6 +199,20 @@ export class UserService {
           ...unlinked.map((managed) => managerUnlinked(managed, actor.requestId)),
           ...groupIds.map((groupId) => memberDeleted(actor.organizationId, groupId, actor.requestId)),
         ]);
+        actor.journal?.changed({
+          resourceType: 'User',
+          resourceId: current.id,
+          action: 'deleted',
+          changes: [{ attribute: 'userName', before: current.userName }],
+        });
+        for (const managed of unlinked) {
+          actor.journal?.changed({
+            resourceType: 'User',
+            resourceId: managed.id,
+            action: 'updated',
+            changes: [{ attribute: 'enterprise.manager', before: current.id }],
+          });
+        }
       }),
     );
   }
@@ -221,6 +238,16 @@ async function recordUpdate(r: Repositories, actor: Actor, before: User, after: 
   if (before.systemRole !== after.systemRole) {
     await r.audit.record(AuditTrail.event(actor, 'user.system_role_changed', after, { from: before.systemRole, to: after.systemRole }));
   }
+}
+
+/**
+ * One changed attribute for the request log, from the stored user before and after (the
+ * fields the service's own diff named). A password is never a value: `[changed]`.
+ */
+function change(field: string, before: User | undefined, after: User): AttributeChange {
+  if (field === 'password') return { attribute: 'password', after: '[changed]' };
+  const value = (user: User | undefined) => (user as unknown as Record<string, unknown> | undefined)?.[field];
+  return { attribute: field, ...(before !== undefined ? { before: value(before) } : {}), after: value(after) };
 }
 
 /** The id an enterprise extension names as the manager (a bare string or `{value}`), if any. */

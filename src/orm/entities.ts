@@ -14,6 +14,7 @@ import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
 import { ProvisioningEvent } from './entities/provisioning-event';
 import { RateLimitCounter } from './entities/rate-limit-counter';
+import { RequestLog } from './entities/request-log';
 import { SigningKey } from './entities/signing-key';
 import { User } from './entities/user';
 import { UserAccountCount, UserAccountDelta } from './entities/user-account-counts';
@@ -28,6 +29,7 @@ export * from './entities/instance-setting';
 export * from './entities/organization';
 export * from './entities/provisioning-event';
 export * from './entities/rate-limit-counter';
+export * from './entities/request-log';
 export * from './entities/signing-key';
 export * from './entities/user';
 export * from './entities/user-account-counts';
@@ -51,4 +53,5 @@ export const entities = [
   ProvisioningEvent,
   EventPollAck,
   EventReceiver,
+  RequestLog,
 ];

@@ -46,6 +46,13 @@ describe('the server process', () => {
     const tokens = JSON.parse((await cli(['token', 'list', '--org', 'default', '--json'], db.env)).stdout);
     expect(tokens).toHaveLength(1);
     expect(tokens[0]).toMatchObject({ systemRole: 'Api User', organizationRole: 'Organization Administrator' });
+
+    // The request log entry of the create, made just before SIGTERM (within the writer's
+    // one-second batch), was stored on the way out.
+    const logged = await cli(['requests', '--org', 'default', '--json', '--limit', '1000'], db.env);
+    expect(logged.code).toBe(0);
+    const entries = JSON.parse(logged.stdout) as { method: string; path: string; status: number; resourceIds: string[] }[];
+    expect(entries).toContainEqual(expect.objectContaining({ method: 'POST', path: '/scim/v2/Users', status: 201, resourceIds: [created.body.id] }));
   }, 180_000);
 
   it('stops a token revoked with the CLI on the very next request, though the server keeps verified tokens in memory', async () => {

@@ -137,7 +137,8 @@ export function bearerAuth(credentials: CredentialService, options: BearerAuthOp
         knownGood.remember(hash);
         if (counted) void failures.succeeded(address);
       }
-      locals(res).actor = { ...actor, requestId: locals(res).requestId };
+      const journal = locals(res).log;
+      locals(res).actor = { ...actor, requestId: locals(res).requestId, ...(journal ? { journal } : {}) };
       next();
     })(view as unknown as Request, res, next);
   };

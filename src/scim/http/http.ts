@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Actor } from '../../domain/actor';
+import type { ChangeJournal, ResourceChange } from '../../domain/request-log';
 import { ScimError, unauthorized } from './errors';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
@@ -12,6 +13,31 @@ export interface ScimLocals {
   route?: string;
   /** The dotted code of the error this request was refused with (the request log line shows it). */
   errorCode?: string;
+  /** The error this request was refused with (the request log shows its scimType and detail). */
+  error?: ScimError;
+  /** The JSON text of the response body, as sent (for the request log). */
+  responseText?: string;
+  /** The request log's record of this request (request-log.ts); absent when the log is off. */
+  log?: RequestRecord;
+}
+
+/** What the request log collects while a request runs: the changes the services report, and each Bulk operation. */
+export interface RequestRecord extends ChangeJournal {
+  resources: ResourceChange[];
+  operations: BulkOperationRecord[];
+}
+
+/** One Bulk operation as it ran, for its own entry in the request log. */
+export interface BulkOperationRecord {
+  index: number;
+  method: string;
+  path: string;
+  data: unknown;
+  status: number;
+  error?: ScimError;
+  response: unknown;
+  resources: ResourceChange[];
+  durationMs: number;
 }
 
 export function locals(res: Response): ScimLocals {
@@ -42,12 +68,16 @@ export function sendScimError(res: Response, error: ScimError): void {
  */
 export function sendScim(res: Response, status: number, body: unknown): void {
   // A refusal's code goes on res.locals, where the request log line (app.ts) reads it.
-  if (body instanceof ScimError) locals(res).errorCode = body.code;
+  if (body instanceof ScimError) {
+    locals(res).errorCode = body.code;
+    locals(res).error = body;
+  }
   sendScimText(res, status, JSON.stringify(body));
 }
 
 /** sendScim for a body already serialised as JSON text. */
 export function sendScimText(res: Response, status: number, text: string): void {
+  if (locals(res).log) locals(res).responseText = text;
   res.status(status);
   res.setHeader('Content-Type', SCIM_CONTENT_TYPE);
   if (res.getHeader('Transfer-Encoding') === undefined) res.setHeader('Content-Length', Buffer.byteLength(text, 'utf8'));

@@ -14,9 +14,12 @@ export function isWellFormed(text: string): boolean {
  * express.json's `verify`: the raw body must be UTF-8 (RFC 8259 section 8.1), checked
  * before it is decoded, because the decoder would turn bad bytes into U+FFFD and the
  * body would be stored altered. Other charsets (UTF-16, UTF-32) are 415. The error's
- * `type` is what the router's body-parser mapping reads.
+ * `type` is what the router's body-parser mapping reads. The raw bytes stay on the
+ * request as `rawBody` for the request log.
  */
-export function utf8Body(_req: IncomingMessage, _res: unknown, body: Buffer, encoding: string | null): void {
+export function utf8Body(req: IncomingMessage, _res: unknown, body: Buffer, encoding: string | null): void {
+  // The request log shows a body that did not parse as it came (request-log.ts).
+  (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
   if (encoding !== null && encoding.toLowerCase() !== 'utf-8') {
     throw Object.assign(new Error(`unsupported charset "${encoding.toUpperCase()}"`), { status: 415, type: 'charset.unsupported' });
   }

@@ -12,6 +12,7 @@ import { inputGuard, utf8Body } from './input-guard';
 import { invalidSyntax, notImplemented, payloadTooLarge, routeNotFound, toScimError, unsupportedMediaType, type ScimError } from './errors';
 import { groupsRouter } from '../resources/groups.routes';
 import { locals, sendScimError } from './http';
+import { requestLogging, type RequestLogSink } from './request-log';
 import { configureScimmy } from '../schema/scimmy';
 import { rootSearchRouter } from '../list/root-search';
 import { usersRouter } from '../resources/users.routes';
@@ -32,6 +33,8 @@ export interface ScimDeps {
   publicBaseUrl: string | undefined;
   maxBodyBytes: number;
   logger: Logger;
+  /** The request log (ROSTER_REQUEST_LOG); undefined: off. */
+  requestLog?: RequestLogSink;
 }
 
 const JSON_TYPES = ['application/scim+json', 'application/json', 'application/*+json'];
@@ -40,6 +43,7 @@ const JSON_TYPES = ['application/scim+json', 'application/json', 'application/*+
 export function scimRouter(deps: ScimDeps): Router {
   configureScimmy();
   const router = Router();
+  if (deps.requestLog) router.use(requestLogging(deps.requestLog));
   router.use(bearerAuth(deps.credentials, { failures: deps.authFailures, onRefused: deps.onAuthRefused }));
   router.use(deps.rateLimiter.middleware(deps.onRateLimited));
   // Bulk parses its own body, up to the maxPayloadSize it advertises. Mounted at its

@@ -2,12 +2,13 @@ import express, { Router } from 'express';
 import type { Actor } from '../../domain/actor';
 import type { GroupService } from '../../domain/group.service';
 import type { UserService } from '../../domain/user.service';
-import { conflict, invalidPath, invalidSyntax, invalidValue, payloadTooLarge, toScimError } from '../http/errors';
+import type { ResourceChange } from '../../domain/request-log';
+import { conflict, invalidPath, invalidSyntax, invalidValue, payloadTooLarge, toScimError, type ScimError } from '../http/errors';
 import { groupWrites } from './groups.routes';
 import { handler } from '../http/handler';
 import { inputGuard, utf8Body } from '../http/input-guard';
 import { BULK_MAX_OPERATIONS, BULK_MAX_PAYLOAD_BYTES } from '../http/limits';
-import { actorOf, etagOf, locals, scimBaseUrl, sendScim, versionDemanded } from '../http/http';
+import { actorOf, etagOf, locals, scimBaseUrl, sendScim, versionDemanded, type RequestRecord } from '../http/http';
 import { tooManyRequests } from '../http/rate-limit';
 import { userWrites } from './users.routes';
 
@@ -138,17 +139,54 @@ async function runOperation(writes: Writes, actor: Actor, baseUrl: string, op: O
 }
 
 /**
+ * Each operation's own request log record: its writes report their changes to a journal
+ * of its own (its actor carries it), and its outcome and duration are added when it is done.
+ */
+class OperationLog {
+  private journal: ResourceChange[] = [];
+  private started = process.hrtime.bigint();
+
+  constructor(private readonly log: RequestRecord | undefined) {}
+
+  actorFor(actor: Actor): Actor {
+    return this.log ? { ...actor, journal: { changed: (change) => this.journal.push(change) } } : actor;
+  }
+
+  begin(): void {
+    this.journal = [];
+    this.started = process.hrtime.bigint();
+  }
+
+  done(op: Operation, result: Result, error?: ScimError): void {
+    this.log?.operations.push({
+      index: op.index,
+      method: op.method,
+      path: op.path,
+      data: op.data,
+      status: Number(result.status),
+      ...(error ? { error } : {}),
+      response: result,
+      resources: this.journal,
+      durationMs: Number(process.hrtime.bigint() - this.started) / 1e6,
+    });
+    this.begin();
+  }
+}
+
+/**
  * Runs the operations in an order that creates what a bulkId names before it is used,
  * until they are done or `failOnErrors` errors have happened; one result per operation run.
  */
 async function runOperations(
   deps: BulkDeps,
   writes: Writes,
-  request: { actor: Actor; baseUrl: string; requestId: string },
+  request: { actor: Actor; baseUrl: string; requestId: string; log?: RequestRecord },
   operations: Operation[],
   failOnErrors: number | undefined,
 ): Promise<Result[]> {
-  const { actor, baseUrl, requestId } = request;
+  const { baseUrl, requestId } = request;
+  const opLog = new OperationLog(request.log);
+  const actor = opLog.actorFor(request.actor);
   const created = new Map<string, string>();
   const failedBulkIds = new Set<string>();
   const definedBy = new Map(operations.filter((o) => o.method === 'POST' && o.bulkId).map((o) => [o.bulkId as string, o]));
@@ -160,7 +198,9 @@ async function runOperations(
     const scimError = toScimError(error, requestId);
     errors += 1;
     if (op.bulkId) failedBulkIds.add(op.bulkId);
-    results.push({ method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(scimError.status), response: scimError.toJSON() });
+    const result = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(scimError.status), response: scimError.toJSON() };
+    results.push(result);
+    opLog.done(op, result, scimError);
   };
   const stopped = () => failOnErrors !== undefined && errors >= failOnErrors;
 
@@ -180,6 +220,7 @@ async function runOperations(
         fail(op, conflict('bulk.bulk_id_unresolved', `bulkId "${unresolved[0]}" does not name a resource created in this request`));
         continue;
       }
+      opLog.begin();
       const wait = (await deps.rateLimiter?.take(actor.credentialId)) ?? 0;
       if (wait > 0) {
         fail(op, tooManyRequests(wait, 'bulk.rate_exceeded'));
@@ -191,6 +232,7 @@ async function runOperations(
         const result = await runOperation(writes, opActor, baseUrl, resolve(op, created));
         if (op.method === 'POST' && op.bulkId && result.location) created.set(op.bulkId, result.location.split('/').pop() as string);
         results.push(result);
+        opLog.done(op, result);
       } catch (error) {
         fail(op, error);
       }
@@ -223,7 +265,8 @@ export function bulkRouter(deps: BulkDeps): Router {
     inputGuard,
     handler(async (req, res) => {
       const { operations, failOnErrors } = parseRequest(req.body);
-      const request = { actor: actorOf(res), baseUrl: scimBaseUrl(req, deps.publicBaseUrl), requestId: locals(res).requestId };
+      const { requestId, log } = locals(res);
+      const request = { actor: actorOf(res), baseUrl: scimBaseUrl(req, deps.publicBaseUrl), requestId, ...(log ? { log } : {}) };
       const results = await runOperations(deps, writes, request, operations, failOnErrors);
       sendScim(res, 200, { schemas: [BULK_RESPONSE_SCHEMA], Operations: results });
     }),

@@ -1,0 +1,171 @@
+/**
+ * An interleaved A/B of the request log, for a shared host where back-to-back bench runs
+ * differ by more than the effect: two compiled Rosters on one fresh database, one with
+ * ROSTER_REQUEST_LOG on and one off, driven in turn in short bursts (the order
+ * alternating each round), each burst measured by its rate and by the server's CPU time
+ * per request (utime + stime from /proc/<pid>/stat, so every thread of the process).
+ *
+ *   node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir bench/.build   (or any `npm run bench`)
+ *   ROUNDS=4 SECONDS_PER_BURST=8 npx tsx bench/request-log-ab.ts
+ *
+ * Scenario 1 is the bench's (GET /Users?filter=userName eq, existing users, here 2,000
+ * of them), scenario 3 its POST /Users. PROFILE_DIR=<dir> runs both servers under
+ * --cpu-prof. The database (roster_reqlog_ab on DATABASE_URL's server, or the local
+ * PostgreSQL) is dropped at the end. A program that prints figures, not a test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+
+const ADMIN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DB = 'roster_reqlog_ab';
+const DATABASE = Object.assign(new URL(ADMIN), { pathname: `/${DB}` }).toString();
+const TOKEN = 'ab-bootstrap-token-0123456789abcdef0123456789';
+const BUILD = path.join(__dirname, '.build', 'src', 'main.js');
+const SECONDS = Number(process.env.SECONDS_PER_BURST ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 6);
+const CLOCK_TICKS_PER_SECOND = 100;
+const SEED_USERS = 2_000;
+
+type Side = 'on' | 'off';
+interface Server {
+  side: Side;
+  port: number;
+  child: ChildProcess;
+}
+
+async function sql(url: string, text: string): Promise<Record<string, unknown>[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** The process's CPU time so far, ms (all threads). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+async function start(side: Side, port: number): Promise<Server> {
+  const profile = process.env.PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.PROFILE_DIR, side)] : [];
+  const child = spawn(process.execPath, [...profile, BUILD], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: DATABASE,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ROSTER_RATE_LIMIT_PER_SECOND: '0',
+      ROSTER_BOOTSTRAP_TOKEN: TOKEN,
+      ROSTER_REQUEST_LOG: side === 'on' ? 'true' : 'false',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (;;) {
+    const healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (healthy) return { side, port, child };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+let created = 0;
+const userJson = (userName: string) =>
+  JSON.stringify({
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+    userName,
+    name: { givenName: 'A', familyName: 'B' },
+    emails: [{ value: userName, primary: true }],
+  });
+
+/** One burst of a scenario against one server: its rate, req/s. */
+function burst(server: Server, scenario: 1 | 3): Promise<number> {
+  const request: autocannon.Request =
+    scenario === 1
+      ? {
+          method: 'GET',
+          setupRequest: (r) => ({
+            ...r,
+            path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed.${Math.floor(Math.random() * SEED_USERS)}@example.com"`)}`,
+          }),
+        }
+      : { method: 'POST', path: '/scim/v2/Users', setupRequest: (r) => ({ ...r, body: userJson(`ab.${server.side}.${++created}@example.com`) }) };
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: `http://127.0.0.1:${server.port}`,
+        connections: 8,
+        duration: SECONDS,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/scim+json' },
+        requests: [request],
+      },
+      (error, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result.requests.total / SECONDS)),
+    );
+  });
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+async function main() {
+  await sql(ADMIN, `drop database if exists ${DB} with (force)`);
+  await sql(ADMIN, `create database ${DB}`);
+  const on = await start('on', 18601);
+  const off = await start('off', 18602);
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/scim+json' };
+  for (let i = 0; i < SEED_USERS; i += 50) {
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) =>
+        fetch(`http://127.0.0.1:${off.port}/scim/v2/Users`, { method: 'POST', headers, body: userJson(`seed.${i + j}@example.com`) }),
+      ),
+    );
+  }
+  await sql(DATABASE, 'vacuum analyze');
+  const results = new Map<string, { rate: number; cpu: number }[]>();
+  for (const scenario of [1, 3] as const) {
+    for (const server of [on, off]) await burst(server, scenario); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const server of round % 2 === 0 ? [on, off] : [off, on]) {
+        const before = cpuMs(server.child.pid as number);
+        const rate = await burst(server, scenario);
+        const cpu = (cpuMs(server.child.pid as number) - before) / (rate * SECONDS);
+        const key = `${scenario}-${server.side}`;
+        results.set(key, [...(results.get(key) ?? []), { rate, cpu }]);
+        const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+        console.log(
+          `scenario ${scenario} round ${round + 1} ${server.side}: ${rate.toFixed(0)} req/s, server CPU ${(cpu * 1000).toFixed(0)} µs/request, load ${load}`,
+        );
+      }
+    }
+  }
+  for (const scenario of [1, 3]) {
+    const a = results.get(`${scenario}-on`) ?? [];
+    const b = results.get(`${scenario}-off`) ?? [];
+    const ratios = a.map((x, i) => x.rate / (b[i]?.rate ?? NaN));
+    console.log(
+      `scenario ${scenario}: on median ${median(a.map((x) => x.rate)).toFixed(0)} req/s, off median ${median(b.map((x) => x.rate)).toFixed(0)} req/s; ` +
+        `pair ratios on/off ${ratios.map((r) => r.toFixed(2)).join(' ')} (median ${median(ratios).toFixed(3)}); ` +
+        `CPU µs/request on ${median(a.map((x) => x.cpu * 1000)).toFixed(0)} off ${median(b.map((x) => x.cpu * 1000)).toFixed(0)}`,
+    );
+  }
+  console.log(
+    'request_log',
+    (await sql(DATABASE, `select count(*)::int as rows, pg_size_pretty(pg_total_relation_size('request_log')) as size from request_log`))[0],
+  );
+  for (const server of [on, off]) server.child.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await sql(ADMIN, `drop database if exists ${DB} with (force)`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

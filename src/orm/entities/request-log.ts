@@ -1,0 +1,62 @@
+import { EntitySchema } from '@mikro-orm/core';
+import type { OrganizationEntity } from './organization';
+
+export interface RequestLogEntity {
+  id: string;
+  organization: OrganizationEntity | null;
+  createdAt: Date;
+  requestId: string;
+  operation: number | null;
+  credentialId: string | null;
+  client: string;
+  userAgent: string | null;
+  method: string;
+  path: string;
+  filter: string | null;
+  status: number;
+  scimType: string | null;
+  detail: string | null;
+  errorCode: string | null;
+  durationMs: number;
+  resourceIds: string[];
+  changes: unknown[];
+  requestBody: string | null;
+  responseBody: string | null;
+}
+
+/**
+ * The request log (src/requestlog/): a row per SCIM request and per Bulk operation,
+ * written after the response in batches. Bodies are stored redacted and capped at 64 KB.
+ * `organization` is null for a request that did not authenticate. No foreign key to the
+ * credential: the log outlives what it names. Pruned by age and by a per-organization cap.
+ */
+export const RequestLog = new EntitySchema<RequestLogEntity>({
+  name: 'RequestLog',
+  tableName: 'request_log',
+  indexes: [
+    { name: 'request_log_organization_id_index', properties: ['organization', 'id'] },
+    { name: 'request_log_created_at_index', properties: ['createdAt'] },
+  ],
+  properties: {
+    id: { type: 'bigint', primary: true, autoincrement: true },
+    organization: { kind: 'm:1', entity: 'Organization', deleteRule: 'cascade', nullable: true },
+    createdAt: { type: 'Date', columnType: 'timestamptz' },
+    requestId: { type: 'text' },
+    operation: { type: 'integer', nullable: true },
+    credentialId: { type: 'uuid', nullable: true },
+    client: { type: 'text' },
+    userAgent: { type: 'text', nullable: true },
+    method: { type: 'text' },
+    path: { type: 'text' },
+    filter: { type: 'text', nullable: true },
+    status: { type: 'smallint' },
+    scimType: { type: 'text', nullable: true },
+    detail: { type: 'text', nullable: true },
+    errorCode: { type: 'text', nullable: true },
+    durationMs: { type: 'real' },
+    resourceIds: { type: 'json', columnType: 'jsonb' },
+    changes: { type: 'json', columnType: 'jsonb' },
+    requestBody: { type: 'text', nullable: true },
+    responseBody: { type: 'text', nullable: true },
+  },
+});

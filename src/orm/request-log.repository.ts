@@ -1,0 +1,199 @@
+import type { Pool } from 'pg';
+import {
+  refusalRule,
+  type NewRequestLogEntry,
+  type RequestClient,
+  type RequestLogEntry,
+  type RequestLogQuery,
+  type RequestLogStore,
+  type RequestLogSummary,
+  type ResourceChange,
+} from '../domain/request-log';
+import { normalizeDatabaseError } from './errors';
+import { Sql, toDate } from './sql';
+
+type Row = Record<string, unknown>;
+
+/** The columns of a listed entry (`l` is request_log, `c` the credential, for its name). */
+const SUMMARY = `l.id, l.organization_id, l.created_at, l.request_id, l.operation, l.credential_id, c.name as credential_name,
+  l.client, l.user_agent, l.method, l.path, l.filter, l.status, l.scim_type, l.detail, l.error_code, l.duration_ms, l.resource_ids`;
+const FULL = `${SUMMARY}, l.changes, l.request_body, l.response_body`;
+const FROM = `from request_log l left join api_credentials c on c.id = l.credential_id`;
+
+function toSummary(row: Row): RequestLogSummary {
+  const code = row.error_code as string | null;
+  return {
+    id: String(row.id),
+    time: toDate(row.created_at),
+    organizationId: (row.organization_id as string | null) ?? null,
+    requestId: row.request_id as string,
+    ...(row.operation !== null && row.operation !== undefined ? { operation: Number(row.operation) } : {}),
+    credentialId: (row.credential_id as string | null) ?? null,
+    credentialName: (row.credential_name as string | null) ?? null,
+    client: row.client as RequestClient,
+    userAgent: (row.user_agent as string | null) ?? null,
+    method: row.method as string,
+    path: row.path as string,
+    filter: (row.filter as string | null) ?? null,
+    status: Number(row.status),
+    scimType: (row.scim_type as string | null) ?? null,
+    detail: (row.detail as string | null) ?? null,
+    // The rule's words are the rule book's as this build has them, looked up by the stored code.
+    rule: code === null ? null : refusalRule(code),
+    durationMs: Number(row.duration_ms),
+    resourceIds: (row.resource_ids as string[] | null) ?? [],
+  };
+}
+
+function toEntry(row: Row): RequestLogEntry {
+  return {
+    ...toSummary(row),
+    requestBody: (row.request_body as string | null) ?? null,
+    responseBody: (row.response_body as string | null) ?? null,
+    changes: (row.changes as ResourceChange[] | null) ?? [],
+  };
+}
+
+/** The list's conditions after the organization's: since, status range, client. */
+function conditions(query: RequestLogQuery): { sql: string; params: unknown[] } {
+  let sql = '';
+  const params: unknown[] = [];
+  if (query.since) {
+    sql += ' and l.created_at >= ?';
+    params.push(query.since);
+  }
+  if (query.status) {
+    sql += ' and l.status between ? and ?';
+    params.push(query.status.min, query.status.max);
+  }
+  if (query.client) {
+    sql += ' and l.client = ?';
+    params.push(query.client);
+  }
+  return { sql, params };
+}
+
+/** A bigint id as text, or undefined for anything that is not one (so a lookup never errs on a bad id). */
+function validId(id: string): string | undefined {
+  return /^[0-9]{1,18}$/.test(id) ? id : undefined;
+}
+
+/**
+ * request_log. Writes come in batches from the request log writer, on a pool of their own
+ * when there is a server (so a batch never takes a request's connection); reads from the
+ * CLI and the console, on Roster's pool. Every read is scoped by organization except the
+ * two instance-level ones the operator's CLI uses.
+ */
+export class RequestLogSqlStore implements RequestLogStore {
+  private readonly writes: Sql;
+  private readonly reads: Sql;
+
+  /** `prepare`: the batch INSERT as a named prepared statement (planned once per connection). */
+  constructor(readPool: Pool, oneSession: boolean, writePool: Pool = readPool, prepare = false) {
+    this.reads = Sql.onPool(readPool, false, oneSession);
+    this.writes = Sql.onPool(writePool, prepare && !oneSession, oneSession);
+  }
+
+  async insert(entries: NewRequestLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const rows = entries.map((e) => ({
+      organization_id: e.organizationId,
+      created_at: e.time.toISOString(),
+      request_id: e.requestId,
+      operation: e.operation ?? null,
+      credential_id: e.credentialId,
+      client: e.client,
+      user_agent: e.userAgent,
+      method: e.method,
+      path: e.path,
+      filter: e.filter,
+      status: e.status,
+      scim_type: e.scimType,
+      detail: e.detail,
+      error_code: e.errorCode,
+      duration_ms: e.durationMs,
+      resource_ids: e.resourceIds,
+      changes: e.changes,
+      request_body: e.requestBody,
+      response_body: e.responseBody,
+    }));
+    // One statement however many entries. An entry of an organization deleted meanwhile is left out, not an error for the batch.
+    await this.guard(() =>
+      this.writes.run(
+        `insert into request_log (organization_id, created_at, request_id, operation, credential_id, client, user_agent, method, path,
+           filter, status, scim_type, detail, error_code, duration_ms, resource_ids, changes, request_body, response_body)
+         select x.organization_id, x.created_at, x.request_id, x.operation, x.credential_id, x.client, x.user_agent, x.method, x.path,
+           x.filter, x.status, x.scim_type, x.detail, x.error_code, x.duration_ms, x.resource_ids, x.changes, x.request_body, x.response_body
+         from jsonb_to_recordset(?::jsonb) as x(organization_id uuid, created_at timestamptz, request_id text, operation int,
+           credential_id uuid, client text, user_agent text, method text, path text, filter text, status smallint, scim_type text,
+           detail text, error_code text, duration_ms real, resource_ids jsonb, changes jsonb, request_body text, response_body text)
+         where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)`,
+        [JSON.stringify(rows)],
+      ),
+    );
+  }
+
+  async prune(before: Date, maxRows: number): Promise<number> {
+    return this.guard(async () => {
+      let deleted = await this.writes.run(`delete from request_log where created_at < ?`, [before]);
+      // Per organization (and the unauthenticated entries): the id of its newest entry past the cap, found on the index.
+      const cutoffs = await this.writes.all<Row>(
+        `select o.id as organization_id, (select l.id from request_log l where l.organization_id = o.id order by l.id desc offset ? limit 1) as cutoff
+         from organizations o
+         union all
+         select null, (select l.id from request_log l where l.organization_id is null order by l.id desc offset ? limit 1)`,
+        [maxRows, maxRows],
+      );
+      for (const row of cutoffs) {
+        if (row.cutoff === null || row.cutoff === undefined) continue;
+        deleted +=
+          row.organization_id === null
+            ? await this.writes.run(`delete from request_log where organization_id is null and id <= ?`, [String(row.cutoff)])
+            : await this.writes.run(`delete from request_log where organization_id = ? and id <= ?`, [row.organization_id, String(row.cutoff)]);
+      }
+      return deleted;
+    });
+  }
+
+  async list(organizationId: string, query: RequestLogQuery): Promise<RequestLogSummary[]> {
+    const where = conditions(query);
+    const rows = await this.guard(() =>
+      this.reads.all<Row>(`select ${SUMMARY} ${FROM} where l.organization_id = ?${where.sql} order by l.id desc limit ?`, [
+        organizationId,
+        ...where.params,
+        query.limit,
+      ]),
+    );
+    return rows.map(toSummary);
+  }
+
+  async get(organizationId: string, id: string): Promise<RequestLogEntry | null> {
+    const key = validId(id);
+    if (key === undefined) return null;
+    const row = await this.guard(() => this.reads.one<Row>(`select ${FULL} ${FROM} where l.organization_id = ? and l.id = ?`, [organizationId, key]));
+    return row ? toEntry(row) : null;
+  }
+
+  async listUnauthenticated(query: RequestLogQuery): Promise<RequestLogSummary[]> {
+    const where = conditions(query);
+    const rows = await this.guard(() =>
+      this.reads.all<Row>(`select ${SUMMARY} ${FROM} where l.organization_id is null${where.sql} order by l.id desc limit ?`, [...where.params, query.limit]),
+    );
+    return rows.map(toSummary);
+  }
+
+  async find(id: string): Promise<RequestLogEntry | null> {
+    const key = validId(id);
+    if (key === undefined) return null;
+    const row = await this.guard(() => this.reads.one<Row>(`select ${FULL} ${FROM} where l.id = ?`, [key]));
+    return row ? toEntry(row) : null;
+  }
+
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw normalizeDatabaseError(error);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+import { Pool } from 'pg';
+import { openDatabase, servesOneSession, type Database } from '../../src/orm/database';
+import { OrganizationSqlRepository } from '../../src/orm/organization.repository';
+import { RequestLogSqlStore } from '../../src/orm/request-log.repository';
+import { Sql } from '../../src/orm/sql';
+import { RequestLogWriter, type RawEntry } from '../../src/requestlog/writer';
+import { openTestDatabase } from '../support/database';
+import { Outage } from '../support/outage';
+
+let database: Awaited<ReturnType<typeof openTestDatabase>>;
+let store: RequestLogSqlStore;
+let orgId: string;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  store = new RequestLogSqlStore(database.pool, servesOneSession(database.pool));
+  orgId = (await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'acme', name: 'Acme' })).id;
+});
+afterAll(() => database.close());
+
+let n = 0;
+function entry(path: string, extra: Partial<RawEntry> = {}): RawEntry {
+  n += 1;
+  return {
+    time: new Date(),
+    organizationId: orgId,
+    credentialId: null,
+    requestId: `request-${n}`,
+    userAgent: 'Okta SCIM Client 1.0.0',
+    method: 'GET',
+    path,
+    filter: null,
+    status: 200,
+    scimType: null,
+    detail: null,
+    errorCode: null,
+    durationMs: 1.25,
+    resourceIds: [],
+    changes: [],
+    requestBody: {},
+    responseBody: { text: '{"totalResults":0}' },
+    responseCap: 4096,
+    bytes: 20,
+    ...extra,
+  };
+}
+
+const paths = async (limit = 1000) => (await store.list(orgId, { limit })).map((e) => e.path);
+
+describe('the request log writer', () => {
+  it('drops the oldest entries when it holds as many as it may, counts them, and stores the newest', async () => {
+    const dropped: number[] = [];
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, capacity: 3, flushEveryMs: 60_000 });
+    writer.observe({ dropped: (count, reason) => reason === 'full' && dropped.push(count) });
+    for (const p of ['/full/1', '/full/2', '/full/3', '/full/4', '/full/5']) writer.record(entry(p));
+    expect(dropped).toEqual([1, 1]);
+    await writer.stop();
+    expect((await paths()).filter((p) => p.startsWith('/full/'))).toEqual(['/full/5', '/full/4', '/full/3']);
+    // Stopped: it takes nothing more.
+    writer.record(entry('/full/6'));
+    expect(writer.pending).toBe(0);
+  });
+
+  it('drops the oldest when the bodies it holds pass its byte bound', async () => {
+    let dropped = 0;
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, maxBytes: 1_000, flushEveryMs: 60_000 });
+    writer.observe({ dropped: (count) => (dropped += count) });
+    writer.record(entry('/bytes/1', { bytes: 600 }));
+    writer.record(entry('/bytes/2', { bytes: 600 }));
+    expect(dropped).toBe(1);
+    await writer.flush();
+    expect((await paths()).filter((p) => p.startsWith('/bytes/'))).toEqual(['/bytes/2']);
+  });
+
+  it('writes a batch by itself after its interval', async () => {
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 20 });
+    const written = new Promise<number>((resolve) => writer.observe({ written: resolve }));
+    writer.record(entry('/timed/1'));
+    expect(await written).toBe(1);
+    expect(await paths()).toContain('/timed/1');
+  });
+
+  it('under a steady trickle writes one batch per interval, not one statement per entry', async () => {
+    const batches: number[] = [];
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 150 });
+    writer.observe({ written: (count) => batches.push(count) });
+    for (let i = 0; i < 60; i++) {
+      writer.record(entry(`/trickle/${i}`));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await writer.stop();
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(60);
+    // About 300 ms of entries at one batch per 150 ms: a handful of statements, however the timers fall.
+    expect(batches.length).toBeLessThanOrEqual(6);
+  });
+
+  it('prunes entries older than the retention, and each organization beyond its newest maxRows', async () => {
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 1_000, flushEveryMs: 60_000 });
+    writer.record(entry('/old/1', { time: new Date(Date.now() - 15 * 86_400_000) }));
+    for (let i = 0; i < 1_005; i++) writer.record(entry(`/many/${i}`));
+    await writer.flush();
+    const deleted = await store.prune(new Date(Date.now() - 14 * 86_400_000), 1_000);
+    expect(deleted).toBeGreaterThanOrEqual(6);
+    const left = await paths();
+    expect(left).toHaveLength(1_000);
+    expect(left[0]).toBe('/many/1004');
+    expect(left).not.toContain('/old/1');
+    expect(left).not.toContain('/many/4');
+  });
+});
+
+describe('when the database goes away', () => {
+  let outage: Outage;
+  let proxied: Database;
+  let writePool: Pool;
+
+  beforeAll(async () => {
+    const target = new URL(database.url);
+    const port = Number(target.port || 5432);
+    const socketDir = decodeURIComponent(target.hostname);
+    outage = new Outage(socketDir.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: target.hostname, port });
+    await outage.up();
+    const url = new URL(database.url);
+    url.host = `127.0.0.1:${outage.port}`;
+    proxied = await openDatabase({ url: url.toString(), poolMax: 2, migrate: false });
+    writePool = proxied.pool;
+  });
+  afterAll(async () => {
+    await outage.up();
+    await proxied.close();
+    await outage.down();
+  });
+
+  it('drops and counts the entries it could not store, never throws, and stores the next ones once it is back', async () => {
+    const through = new RequestLogSqlStore(database.pool, servesOneSession(database.pool), writePool);
+    const failed: number[] = [];
+    const writer = new RequestLogWriter({ store: through, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
+    writer.observe({ dropped: (count, reason) => reason === 'failed' && failed.push(count) });
+    await outage.down();
+    writer.record(entry('/outage/1'));
+    writer.record(entry('/outage/2'));
+    await writer.flush();
+    expect(failed).toEqual([2]);
+    await outage.up();
+    writer.record(entry('/outage/3'));
+    await writer.stop();
+    const stored = (await paths()).filter((p) => p.startsWith('/outage/'));
+    expect(stored).toEqual(['/outage/3']);
+  });
+});
