@@ -51,6 +51,8 @@ export interface Config {
   receiversAllowPrivate: boolean;
   /** Days an outbox event is kept once every receiver of its organization has it. */
   eventRetentionDays: number;
+  /** Minutes a console session may go unused before it ends (the administrator signs in again). */
+  consoleIdleTimeoutMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -116,6 +118,7 @@ const variables = {
   ROSTER_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
   ROSTER_RECEIVERS_ALLOW_PRIVATE: boolean.default(false),
   ROSTER_EVENT_RETENTION_DAYS: integer(1, 3650).default(7),
+  ROSTER_CONSOLE_IDLE_TIMEOUT_MINUTES: integer(1, 1440).default(30),
   // The secrets' files: each names a file whose content (a trailing newline dropped) is the value.
   DATABASE_URL_FILE: z.string().optional(),
   ROSTER_BOOTSTRAP_TOKEN_FILE: z.string().optional(),
@@ -200,5 +203,6 @@ export function loadConfig(given: Env = process.env): Config {
     metricsToken: values.ROSTER_METRICS_TOKEN as string | undefined,
     receiversAllowPrivate: values.ROSTER_RECEIVERS_ALLOW_PRIVATE as boolean,
     eventRetentionDays: values.ROSTER_EVENT_RETENTION_DAYS as number,
+    consoleIdleTimeoutMinutes: values.ROSTER_CONSOLE_IDLE_TIMEOUT_MINUTES as number,
   };
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import argon2 from 'argon2';
 import { Pool } from 'pg';
 import type { Config } from './config';
+import { ConsoleAdminService } from './domain/console-admins';
 import { CredentialService } from './domain/credential.service';
 import { GroupService } from './domain/group.service';
 import { DEFAULT_ORGANIZATION, OrganizationService } from './domain/organization.service';
@@ -14,12 +15,14 @@ import { EventPollService } from './domain/event-poll.service';
 import { DeliveryWorker, type DeliveryOptions } from './events/delivery';
 import { SigningKeys } from './events/keys';
 import { SetPoller } from './events/poll';
+import { ConsoleAdminSqlStore } from './orm/console-admin.repository';
 import { openDatabase, type Database } from './orm/database';
 import { EventReceiverSqlStore } from './orm/event-receiver.repository';
 import { RevocationFeed } from './orm/revocation-feed';
 import { SigningKeySqlStore } from './orm/signing-key.repository';
 import { OrmUnitOfWork } from './orm/unit-of-work';
 import { createRateLimits, type CounterStore, type RateLimits } from './scim/http/rate-limit';
+import { SignInLimits } from './console/sign-in-limits';
 
 /**
  * argon2id for human passwords (never for tokens: that would cost ~200 ms a request):
@@ -56,6 +59,10 @@ export interface Roster {
   passwordHashing: BoundedHasher;
   /** Per-credential request limits and per-address failed-authentication limits. */
   rateLimits: RateLimits;
+  /** Console administrators and their sessions (the web console at /admin/, src/console/). */
+  consoleAdmins: ConsoleAdminService;
+  /** Failed console sign-ins per account and per address. */
+  signInLimits: SignInLimits;
   close(): Promise<void>;
 }
 
@@ -171,6 +178,14 @@ export function assemble(
     },
     passwordHashing,
     rateLimits: createRateLimits(config, shared?.store),
+    consoleAdmins: new ConsoleAdminService({
+      store: new ConsoleAdminSqlStore(database.pool),
+      uow,
+      passwords: passwordHashing,
+      verifier: { verify: (hash, password) => argon2.verify(hash, password) },
+      idleTimeoutMs: config.consoleIdleTimeoutMinutes * 60_000,
+    }),
+    signInLimits: new SignInLimits(shared?.store),
     async close() {
       await feed?.stop();
       await credentials.settle();

@@ -1,3 +1,4 @@
+import { adminCreate, adminDisable, adminList } from './admins';
 import { json, text, type Command } from './command';
 import { migrateCommand, settingsGet, settingsSet } from './instance';
 import { keyList, keyRotate } from './keys';
@@ -40,5 +41,8 @@ export const COMMANDS: Command[] = [
   },
   { words: ['receiver', 'list'], options: { org: text, json }, positionals: 0, run: receiverList },
   { words: ['receiver', 'remove'], options: {}, positionals: 1, run: receiverRemove },
+  { words: ['admin', 'create'], options: { org: text, 'system-role': text, 'org-role': text }, positionals: 1, run: adminCreate },
+  { words: ['admin', 'list'], options: { json }, positionals: 0, run: adminList },
+  { words: ['admin', 'disable'], options: {}, positionals: 1, run: adminDisable },
   { words: ['migrate'], options: {}, positionals: 0, noMigrate: true, run: migrateCommand },
 ];

@@ -26,6 +26,10 @@ commands:
   receiver add --org <slug> --url <url> [--audience <aud>] [--events <uri,...>] [--full]
   receiver list --org <slug> [--json]
   receiver remove <id>
+  admin create <email> [--org <slug>] [--system-role R] [--org-role R]
+                                  (reads the password from stdin; without --org: an instance administrator)
+  admin list [--json]
+  admin disable <email>
   migrate
 
 roster --help (or -h, or help) prints this text.

@@ -1,7 +1,7 @@
 import type { OrganizationRole, SystemRole } from './roles';
 
 /**
- * Who is calling: a provisioning credential of one organization, acting as an API
+ * Who is calling: a provisioning credential (or a console administrator, src/console/) of one organization, acting as an API
  * user of that organization with its own system and organization roles.
  */
 export interface Actor {
@@ -11,4 +11,19 @@ export interface Actor {
   organizationRole: OrganizationRole;
   /** The id of the request acting (the SCIM layer sets it); provisioning events carry it as `txn`. */
   requestId?: string;
+  /**
+   * Set when a console administrator acts (src/console/): `credentialId` is then the
+   * administrator's id, and the audit trail names the administrator, not a credential.
+   */
+  console?: { adminId: string; email: string };
+}
+
+/** Who acted, in the audit trail's words: `credential <id>`, or `admin <email>` for a console administrator. */
+export function actorName(actor: Actor): string {
+  return actor.console ? `admin ${actor.console.email}` : `credential ${actor.credentialId}`;
+}
+
+/** The credential id the audit trail records: none when a console administrator acted. */
+export function actorCredentialId(actor: Actor): string | null {
+  return actor.console ? null : actor.credentialId;
 }
