@@ -64,10 +64,10 @@ export function sendError(res: Response, error: unknown, logger: Logger): void {
     status = STATUS[error.kind];
     code = error.code;
     message = error.message;
-  } else if (isBodyError(error)) {
+  } else if (isClientError(error)) {
     status = error.status === 413 ? 413 : 400;
-    code = status === 413 ? 'console.body_too_large' : 'console.body_invalid';
-    message = status === 413 ? 'the request body is too large' : 'the request body is not valid JSON';
+    code = status === 413 ? 'console.body_too_large' : 'console.request_invalid';
+    message = status === 413 ? 'the request body is too large' : 'the request could not be read (a body that is not JSON, or a path that is not UTF-8)';
   } else {
     logger.error({ err: error, requestId: locals.requestId }, 'console request failed');
   }
@@ -76,9 +76,18 @@ export function sendError(res: Response, error: unknown, logger: Logger): void {
   res.status(status).json({ error: { status, code, message } });
 }
 
-function isBodyError(error: unknown): error is { status: number } {
-  const e = error as { type?: string; status?: number } | undefined;
-  return typeof e?.status === 'number' && typeof e.type === 'string' && /^(entity\.|encoding\.|charset\.|request\.)/.test(e.type);
+/** What Express and its body parser refuse before a route runs (a 4xx status: http-errors, or a path segment that does not decode). */
+function isClientError(error: unknown): error is { status: number } {
+  const e = error as { status?: number; expose?: boolean } | undefined;
+  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && (e.expose === true || error instanceof URIError);
+}
+
+/** Text PostgreSQL cannot hold (NUL) or that is not Unicode (a lone surrogate): refused before any query. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function storable(value: string, name: string): string {
+  if (UNSTORABLE.test(value)) throw badRequest('console.parameter_invalid', `${name} contains a NUL character or is not valid Unicode`);
+  return value;
 }
 
 /** An async route handler whose failures become console errors. */
@@ -103,7 +112,7 @@ export function queryText(req: Request, name: string, maxLength = 4096): string 
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw badRequest('console.parameter_invalid', `${name} must be given once`);
   if (value.length > maxLength) throw badRequest('console.parameter_too_long', `${name} must be at most ${maxLength} characters`);
-  return value;
+  return storable(value, name);
 }
 
 /** A whole number query parameter from `min` to `max`, or `fallback` when absent. */
@@ -123,7 +132,7 @@ export function bodyText(req: Request, name: string, maxLength = 256): string | 
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw badRequest('console.body_invalid', `${name} must be a string`);
   if (value.length > maxLength) throw badRequest('console.body_invalid', `${name} must be at most ${maxLength} characters`);
-  return value;
+  return storable(value, name);
 }
 
 /** The session cookie's value, read from the Cookie header (no other cookie is looked at). */

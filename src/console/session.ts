@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import { consoleActor, csrfTokenOf, type ConsoleAdmin, type ConsoleAdminService } from '../domain/console-admins';
+import { DomainError } from '../domain/errors';
 import type { OrganizationService } from '../domain/organization.service';
 import { clientAddress } from '../scim/http/rate-limit';
 import { bodyText, ConsoleError, consoleLocals, cookieValue, handler, sendError } from './http';
@@ -133,6 +134,11 @@ export function csrfMiddleware(logger: Logger) {
   };
 }
 
+function notFoundAsUndefined(error: unknown): undefined {
+  if (error instanceof DomainError && error.kind === 'not_found') return undefined;
+  throw error;
+}
+
 /**
  * `/orgs/:org/...`: the organization by slug, and the administrator's actor in it. An
  * organization administrator asking for another organization gets the same 404 as for
@@ -144,7 +150,7 @@ export function organizationMiddleware(deps: SessionDeps) {
     try {
       const slug = String(req.params.org ?? '');
       const admin = locals.admin as ConsoleAdmin;
-      const organization = /^[a-z0-9-]{1,64}$/.test(slug) ? await deps.organizations.bySlug(slug).catch(() => undefined) : undefined;
+      const organization = /^[a-z0-9-]{1,64}$/.test(slug) ? await deps.organizations.bySlug(slug).catch(notFoundAsUndefined) : undefined;
       if (!organization || (admin.organizationId !== null && admin.organizationId !== organization.id)) {
         throw new ConsoleError(404, 'organization.not_found', 'Organization not found');
       }
