@@ -83,10 +83,11 @@ function isClientError(error: unknown): error is { status: number } {
 }
 
 /** Text PostgreSQL cannot hold (NUL) or that is not Unicode (a lone surrogate): refused before any query. */
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function storable(value: string, name: string): string {
-  if (UNSTORABLE.test(value)) throw badRequest('console.parameter_invalid', `${name} contains a NUL character or is not valid Unicode`);
+  if (value.includes('\u0000') || LONE_SURROGATE.test(value))
+    throw badRequest('console.parameter_invalid', `${name} contains a NUL character or is not valid Unicode`);
   return value;
 }
 
