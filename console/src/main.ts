@@ -1,6 +1,8 @@
 import { api, ApiError, useSession } from './api';
 import { h, replace } from './dom';
 import { PAGES } from './pages';
+import { newOrganizationForm } from './pages/new-organization';
+import { setupPage } from './pages/setup';
 import { signInPage } from './pages/sign-in';
 import { currentRoute, href, type Session } from './session';
 
@@ -59,23 +61,34 @@ async function render(): Promise<void> {
       session = await api<Session>('GET', '/session');
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
-      replace(
-        root,
-        signInPage(async (signedIn) => {
-          session = signedIn;
-          useSession(signedIn.csrfToken, signedOut);
-          if (!location.hash) location.hash = href(signedIn.organizations[0]?.slug ?? '', 'connection');
-          await render();
-        }),
-      );
+      const enter = async (signedIn: Session) => {
+        session = signedIn;
+        useSession(signedIn.csrfToken, signedOut);
+        if (!location.hash) location.hash = href(signedIn.organizations[0]?.slug ?? '', 'connection');
+        await render();
+      };
+      // The first-run setup link (`/admin/#setup=<token>`, which the server logs while no administrator exists).
+      const setup = /^#setup=([A-Za-z0-9_-]+)$/.exec(location.hash);
+      replace(root, setup ? setupPage(setup[1], enter) : signInPage(enter));
       return;
     }
     useSession(session.csrfToken, signedOut);
   }
+  if (location.hash.startsWith('#setup=')) history.replaceState(null, '', location.pathname);
   const route = currentRoute();
   const org = session.organizations.find((o) => o.slug === route.org)?.slug ?? session.organizations[0]?.slug;
   if (!org) {
-    replace(root, h('main', { id: 'main' }, h('h1', null, 'No organization yet'), h('p', null, 'Create one with `roster org create <slug>`, then reload.')));
+    const { admin } = session;
+    replace(
+      root,
+      h(
+        'main',
+        { id: 'main' },
+        h('h1', null, 'No organization yet'),
+        h('p', null, 'Users, groups and tokens belong to an organization (a tenant). Create the first one.'),
+        admin.instance ? newOrganizationForm((slug) => reloadSession(slug)) : h('p', null, 'Ask an instance administrator to create one.'),
+      ),
+    );
     return;
   }
   const page = PAGES.find((p) => p.path === route.page);
@@ -86,6 +99,14 @@ async function render(): Promise<void> {
   const { main } = shell(session, org, page.path);
   document.title = `${page.title} · Roster console`;
   await page.render(main, { route: { ...route, org }, session, announce });
+}
+
+/** Reads the session again (a new organization), then shows that organization's Connection page. */
+function reloadSession(slug: string): void {
+  session = undefined;
+  const target = href(slug, 'connection');
+  if (location.hash === target) void render().catch(showFailure);
+  else location.hash = target;
 }
 
 window.addEventListener('hashchange', () => void render().catch(showFailure));

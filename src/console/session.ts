@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
-import { consoleActor, csrfTokenOf, type ConsoleAdmin, type ConsoleAdminService } from '../domain/console-admins';
+import { assertMayCreateOrganizations, consoleActor, csrfTokenOf, type ConsoleAdmin, type ConsoleAdminService } from '../domain/console-admins';
 import { DomainError } from '../domain/errors';
 import type { OrganizationService } from '../domain/organization.service';
 import { clientAddress } from '../scim/http/rate-limit';
@@ -71,12 +71,34 @@ export function addSessionRoutes(router: Router, deps: SessionDeps): void {
       return sessionView(signedIn.admin, signedIn.session, deps.organizations);
     }),
   );
+  // The first-run setup link's form: creates the instance administrator and signs it in.
+  router.post(
+    '/setup',
+    handler(logger, async (req, res) => {
+      const token = bodyText(req, 'token', 64) ?? '';
+      const email = bodyText(req, 'email', 254) ?? '';
+      const password = bodyText(req, 'password', 1024) ?? '';
+      if (email === '' || password === '') throw new ConsoleError(400, 'console.setup_incomplete', 'enter an email and a password');
+      const signedIn = await admins.completeSetup(token, email, password);
+      setCookie(req, res, signedIn.session);
+      return sessionView(signedIn.admin, signedIn.session, deps.organizations);
+    }),
+  );
   router.get(
     '/session',
     handler(logger, async (_req, res) => {
       const { admin, session } = consoleLocals(res);
       if (!admin || !session) throw unauthenticated();
       return sessionView(admin, session, deps.organizations);
+    }),
+  );
+  // A new organization (an instance administrator's, see assertMayCreateOrganizations).
+  router.post(
+    '/orgs',
+    handler(logger, async (req, res) => {
+      assertMayCreateOrganizations(consoleLocals(res).admin as ConsoleAdmin);
+      const organization = await deps.organizations.create(bodyText(req, 'slug', 64) ?? '', bodyText(req, 'name', 200));
+      return { organization: { slug: organization.slug, name: organization.name } };
     }),
   );
   router.delete(
@@ -99,7 +121,7 @@ export function sessionMiddleware(deps: SessionDeps) {
       const session = cookieValue(req, COOKIE);
       const admin = session ? await deps.admins.resume(session) : null;
       if (admin && session) Object.assign(consoleLocals(res), { admin, session });
-      const signingIn = req.method === 'POST' && req.path === '/session';
+      const signingIn = req.method === 'POST' && (req.path === '/session' || req.path === '/setup');
       if (!admin && !signingIn) {
         if (session) setCookie(req, res, '', true);
         throw unauthenticated();

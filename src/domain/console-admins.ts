@@ -51,6 +51,14 @@ export interface ConsoleAdminStore {
    */
   resumeSession(idHash: string, now: Date, idleSince: Date): Promise<ConsoleAdmin | null>;
   endSession(idHash: string): Promise<void>;
+  /** Stores a first-run setup token (its hash) until `expiresAt`. */
+  addSetupToken(tokenHash: string, expiresAt: Date): Promise<void>;
+  /**
+   * Uses a setup token: while it is unexpired at `now` and no administrator exists,
+   * inserts `admin` and deletes every setup token, in one statement. Null otherwise
+   * (expired, used, unknown, or an administrator exists).
+   */
+  createFirst(tokenHash: string, now: Date, admin: NewConsoleAdmin): Promise<ConsoleAdmin | null>;
 }
 
 /** Checks a password against a stored hash (argon2.verify; the hash carries its parameters). */
@@ -103,6 +111,11 @@ export class ConsoleAdminService {
   }
 
   async create(input: CreateConsoleAdmin): Promise<ConsoleAdmin> {
+    return this.deps.store.insert(await this.prepare(input));
+  }
+
+  /** A new administrator checked (email, roles, role pair, password policy) and its password hashed, outside any transaction. */
+  private async prepare(input: CreateConsoleAdmin): Promise<NewConsoleAdmin> {
     const email = input.email.trim().toLowerCase();
     if (!EMAIL.test(email) || email.length > 254) throw invalidValue('admin.email_invalid', `"${input.email}" is not an email address`);
     const instance = input.organizationId == null;
@@ -115,7 +128,31 @@ export class ConsoleAdminService {
     const settings = await this.deps.uow.read(async (r) => settingsFrom(await r.settings.all()));
     assertPasswordMeetsPolicy(input.password, settings.passwordPolicy);
     const passwordHash = await this.deps.passwords.hash(input.password, 'console');
-    return this.deps.store.insert({ email, passwordHash, organizationId: input.organizationId ?? null, systemRole, organizationRole });
+    return { email, passwordHash, organizationId: input.organizationId ?? null, systemRole, organizationRole };
+  }
+
+  /**
+   * First run: while no administrator exists, a setup token (valid for `ttlMs`, used
+   * once) for the link the server logs; null once one exists.
+   */
+  async openSetup(ttlMs = 3_600_000): Promise<string | null> {
+    if (await this.any()) return null;
+    const token = randomBytes(32).toString('base64url');
+    await this.deps.store.addSetupToken(sha256(`setup:${token}`), new Date(this.now().getTime() + ttlMs));
+    return token;
+  }
+
+  /** The setup link's form: creates the instance administrator (system role Administrator) and signs it in. */
+  async completeSetup(token: string, email: string, password: string): Promise<{ admin: ConsoleAdmin; session: string }> {
+    const refused = () =>
+      new DomainError('not_found', 'admin.setup_invalid', 'this setup link has expired or has been used; an administrator signs in instead');
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw refused();
+    const admin = await this.prepare({ email, password, organizationId: null });
+    const created = await this.deps.store.createFirst(sha256(`setup:${token}`), this.now(), admin);
+    if (!created) throw refused();
+    const signedIn = await this.signIn(email, password);
+    if (!signedIn) throw refused();
+    return signedIn;
   }
 
   list(): Promise<ConsoleAdmin[]> {
@@ -174,6 +211,20 @@ export function consoleActor(admin: ConsoleAdmin, organizationId: string, reques
     console: { adminId: admin.id, email: admin.email },
     ...(requestId ? { requestId } : {}),
   };
+}
+
+/**
+ * Creating organizations is an operator's job (`roster org create`); in the console,
+ * only an instance administrator whose system role may choose system roles
+ * (Administrator, Operations Administrator) may.
+ */
+export function assertMayCreateOrganizations(admin: ConsoleAdmin): void {
+  if (admin.organizationId === null && (admin.systemRole === 'Administrator' || admin.systemRole === 'Operations Administrator')) return;
+  throw new DomainError(
+    'forbidden',
+    'organization.create_forbidden',
+    `a console administrator ${admin.organizationId === null ? `with system role ${admin.systemRole}` : 'of one organization'} cannot create organizations (rule: only an instance administrator with system role Administrator or Operations Administrator may)`,
+  );
 }
 
 function roleNamed<R extends string>(given: string | undefined, fallback: R, named: (s: string) => R | undefined, what: string): R {

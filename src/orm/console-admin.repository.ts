@@ -107,4 +107,29 @@ export class ConsoleAdminSqlStore implements ConsoleAdminStore {
       await this.sql.run('delete from console_sessions where id_hash = ?', [idHash]);
     });
   }
+
+  addSetupToken(tokenHash: string, expiresAt: Date): Promise<void> {
+    return this.guarded(async () => {
+      await this.sql.run('insert into console_setup_tokens (token_hash, expires_at) values (?, ?)', [tokenHash, expiresAt]);
+    });
+  }
+
+  createFirst(tokenHash: string, now: Date, admin: NewConsoleAdmin): Promise<ConsoleAdmin | null> {
+    return this.guarded(async () => {
+      // The token's row is deleted first (a second use waits for it, then finds nothing);
+      // the others go with it once an administrator is made.
+      const row = await this.sql.one<Row>(
+        `with used as (delete from console_setup_tokens where token_hash = ? and expires_at > ? returning token_hash),
+         made as (
+           insert into console_admins (email, password_hash, organization_id, system_role, organization_role)
+           select ?, ?, ?, ?, ? where exists (select 1 from used) and not exists (select 1 from console_admins)
+           returning id, email, organization_id, system_role, organization_role, created_at, disabled_at, last_sign_in_at
+         ),
+         others as (delete from console_setup_tokens where token_hash <> ? and exists (select 1 from made))
+         select * from made`,
+        [tokenHash, now, admin.email, admin.passwordHash, admin.organizationId, admin.systemRole, admin.organizationRole, tokenHash],
+      );
+      return row ? toAdmin(row) : null;
+    });
+  }
 }

@@ -7,7 +7,7 @@
  */
 import { ApiCredential } from './entities/api-credential';
 import { AuditEvent } from './entities/audit-event';
-import { ConsoleAdmin, ConsoleSession } from './entities/console-admin';
+import { ConsoleAdmin, ConsoleSession, ConsoleSetupToken } from './entities/console-admin';
 import { EventPollAck } from './entities/event-poll-ack';
 import { EventReceiver } from './entities/event-receiver';
 import { Group, GroupMember } from './entities/group';
@@ -55,4 +55,5 @@ export const entities = [
   EventReceiver,
   ConsoleAdmin,
   ConsoleSession,
+  ConsoleSetupToken,
 ];

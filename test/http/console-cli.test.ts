@@ -3,7 +3,7 @@ import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { assemble } from '../../src/roster';
-import { cli, processDatabase, type ProcessDatabase } from '../support/processes';
+import { cli, processDatabase, startServer, stopServer, type ProcessDatabase } from '../support/processes';
 
 /** `roster admin create|list|disable`, run as an operator runs them, against a database a console then serves. */
 let db: ProcessDatabase;
@@ -26,13 +26,36 @@ async function signIn(email: string, password: string): Promise<number> {
   }
 }
 
+describe('first run', () => {
+  it('logs a setup link at start while no administrator exists; the link creates the instance administrator', async () => {
+    const server = await startServer(db.env);
+    try {
+      let match: RegExpExecArray | null = null;
+      for (let i = 0; i < 50 && !match; i++) {
+        match = /open http:\/\/localhost:\d+\/admin\/#setup=([A-Za-z0-9_-]{43}) within an hour/.exec(server.output());
+        if (!match) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(match).not.toBeNull();
+      const res = await fetch(`http://127.0.0.1:${server.port}/admin/api/setup`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: match?.[1], email: 'root@example.com', password: 'Strong-Password-1' }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await stopServer(server.child);
+    }
+    expect(await signIn('root@example.com', 'Strong-Password-1')).toBe(200);
+  }, 90_000);
+});
+
 describe('roster admin', () => {
   it('creates an instance administrator from a password on stdin and prints only its id', async () => {
-    const created = await cli(['admin', 'create', 'Root@Example.com'], db.env, 'Strong-Password-1\n');
+    const created = await cli(['admin', 'create', 'Second@Example.com'], db.env, 'Strong-Password-1\n');
     expect(created.code).toBe(0);
     expect(created.stdout).toMatch(/^[0-9a-f-]{36}\n$/);
     expect(created.stderr).not.toContain('Strong-Password-1');
-    expect(await signIn('root@example.com', 'Strong-Password-1')).toBe(200);
+    expect(await signIn('second@example.com', 'Strong-Password-1')).toBe(200);
   }, 90_000);
 
   it('creates an organization administrator with its roles; refuses a weak password, a bad role pair and a taken email', async () => {
@@ -66,6 +89,7 @@ describe('roster admin', () => {
         lastSignInAt: expect.any(String),
         disabledAt: null,
       }),
+      expect.objectContaining({ email: 'second@example.com', organization: null }),
       expect.objectContaining({ email: 'ops@acme.example', organization: 'acme', systemRole: 'User', organizationRole: 'Organization Administrator' }),
     ]);
     const disabled = await cli(['admin', 'disable', 'ops@acme.example'], db.env);

@@ -1,6 +1,7 @@
 import { api } from '../api';
 import { badge, h, replace, table, when } from '../dom';
-import type { PageContext } from '../session';
+import { href, type PageContext } from '../session';
+import { newOrganizationForm } from './new-organization';
 
 interface Usage {
   organization: { slug: string; name: string; createdAt: string };
@@ -52,5 +53,11 @@ export async function organizationPage(main: HTMLElement, context: PageContext):
       ],
     ),
     h('p', { class: 'hint' }, 'Disabled users count. An operator changes limits with ', h('code', null, `roster org limits ${organization.slug}`), '.'),
+    context.session.admin.instance
+      ? newOrganizationForm((slug) => {
+          location.hash = href(slug, 'connection');
+          location.reload();
+        })
+      : null,
   );
 }

@@ -62,3 +62,22 @@ export const ConsoleSession = new EntitySchema<ConsoleSessionEntity>({
     lastSeenAt: { type: 'Date', columnType: 'timestamptz' },
   },
 });
+
+export interface ConsoleSetupTokenEntity {
+  tokenHash: string;
+  expiresAt: Date;
+}
+
+/**
+ * A first-run setup link (while no console administrator exists, the server logs one):
+ * the SHA-256 of its token and when it expires. Using one creates the instance
+ * administrator and deletes every setup token.
+ */
+export const ConsoleSetupToken = new EntitySchema<ConsoleSetupTokenEntity>({
+  name: 'ConsoleSetupToken',
+  tableName: 'console_setup_tokens',
+  properties: {
+    tokenHash: { type: 'text', primary: true },
+    expiresAt: { type: 'Date', columnType: 'timestamptz' },
+  },
+});

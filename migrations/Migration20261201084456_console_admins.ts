@@ -1,7 +1,11 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261201082021_console_admins extends Migration {
+export class Migration20261201084456_console_admins extends Migration {
   override async up(): Promise<void> {
+    this.addSql(
+      `create table "console_setup_tokens" ("token_hash" text not null, "expires_at" timestamptz not null, constraint "console_setup_tokens_pkey" primary key ("token_hash"));`,
+    );
+
     this.addSql(
       `create table "console_admins" ("id" uuid not null default gen_random_uuid(), "email" text not null, "password_hash" text not null, "organization_id" uuid null, "system_role" text not null, "organization_role" text not null, "created_at" timestamptz not null default now(), "disabled_at" timestamptz null, "last_sign_in_at" timestamptz null, constraint "console_admins_pkey" primary key ("id"));`,
     );
@@ -23,6 +27,8 @@ export class Migration20261201082021_console_admins extends Migration {
 
   override async down(): Promise<void> {
     this.addSql(`alter table "console_sessions" drop constraint "console_sessions_admin_id_foreign";`);
+
+    this.addSql(`drop table if exists "console_setup_tokens" cascade;`);
 
     this.addSql(`drop table if exists "console_admins" cascade;`);
 
