@@ -3,7 +3,7 @@ import { field, h } from '../dom';
 
 /** An instance administrator's form for a new organization (tenant): its slug and name. */
 export function newOrganizationForm(created: (slug: string) => void): HTMLElement {
-  const slug = h('input', { type: 'text', name: 'slug', required: true, pattern: '[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?', maxlength: 64 });
+  const slug = h('input', { type: 'text', name: 'slug', required: true, pattern: '[a-z0-9]([a-z0-9\\-]{0,62}[a-z0-9])?', maxlength: 64 });
   const name = h('input', { type: 'text', name: 'name', maxlength: 200 });
   const error = h('p', { role: 'alert', class: 'error' });
   return h(
