@@ -106,6 +106,7 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
       organizations: roster.organizations,
       receivers: roster.receivers,
       scimBaseUrl: (req) => scimBaseUrl(req, roster.config.publicBaseUrl),
+      publicBaseUrl: roster.config.publicBaseUrl,
       assetsDir: options.consoleAssets ?? CONSOLE_ASSETS,
       logger,
     }),

@@ -23,6 +23,8 @@ export interface ConsoleDeps {
   organizations: OrganizationService;
   receivers: ReceiverStore;
   scimBaseUrl: (req: Request) => string;
+  /** ROSTER_PUBLIC_URL: its origin is this console's too (a proxy in front may change the Host). */
+  publicBaseUrl?: string;
   /** The built pages (dist/console, `npm run build`); without them /admin/ answers 503. */
   assetsDir: string;
   logger: Logger;
@@ -82,7 +84,7 @@ function apiRouter(deps: ConsoleDeps): Router {
   const sessionDeps = { admins: deps.admins, organizations: deps.organizations, signInLimits: deps.signInLimits, logger: deps.logger };
   api.use(express.json({ limit: '16kb', type: ['application/json'] }));
   api.use(sessionMiddleware(sessionDeps));
-  api.use(csrfMiddleware(deps.logger));
+  api.use(csrfMiddleware(deps.logger, deps.publicBaseUrl));
   addSessionRoutes(api, sessionDeps);
   api.use('/orgs/:org', organizationMiddleware(sessionDeps));
   addUserRoutes(api, { users: deps.users, organizations: deps.organizations, logger: deps.logger });

@@ -135,16 +135,27 @@ export function sessionMiddleware(deps: SessionDeps) {
 
 /**
  * CSRF protection for every change: a request other than GET or HEAD must come from
- * this origin (the Origin header, when the browser sends it) and, once signed in,
+ * this origin (the Origin header, when the browser sends it: its host is the request's
+ * Host, or it is ROSTER_PUBLIC_URL's origin) and, once signed in,
  * carry the session's token in X-CSRF-Token (a synchronizer token another site's page
  * cannot read). The body must be JSON, which a plain HTML form cannot send.
  */
-export function csrfMiddleware(logger: Logger) {
+export function csrfMiddleware(logger: Logger, publicBaseUrl?: string) {
+  const publicOrigin = publicBaseUrl ? new URL(publicBaseUrl).origin : undefined;
+  /** This origin: the host the request was sent to (a TLS proxy in front may change the scheme), or ROSTER_PUBLIC_URL's. */
+  const sameOrigin = (origin: string, req: Request) => {
+    if (origin === publicOrigin) return true;
+    try {
+      return new URL(origin).host === req.get('host');
+    } catch {
+      return false;
+    }
+  };
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     const refuse = (message: string) => sendError(res, new ConsoleError(403, 'console.csrf_refused', message), logger);
     const origin = req.get('origin');
-    if (origin !== undefined && origin !== `${req.protocol}://${req.get('host')}`) return refuse('the request came from another origin');
+    if (origin !== undefined && !sameOrigin(origin, req)) return refuse('the request came from another origin');
     if (req.method !== 'DELETE' && !req.is('application/json')) {
       return sendError(res, new ConsoleError(415, 'console.json_required', 'the request body must be JSON (Content-Type: application/json)'), logger);
     }

@@ -176,7 +176,10 @@ export class ConsoleAdminService {
     const found = await this.deps.store.withPassword(email.trim().toLowerCase());
     this.decoy ??= this.deps.passwords.hash(randomBytes(16).toString('hex'), 'console');
     const hash = found?.passwordHash ?? (await this.decoy);
-    const valid = await this.deps.verifier.verify(hash, password).catch(() => false);
+    // A verification costs what a hash costs: it waits for a turn of the bounded hasher, as a password change does.
+    const verify = () => this.deps.verifier.verify(hash, password).catch(() => false);
+    const passwords = this.deps.passwords;
+    const valid = passwords.inTurn ? await passwords.inTurn('console', verify) : await verify();
     if (!found || !valid || found.admin.disabledAt !== null) return null;
     const session = randomBytes(32).toString('base64url');
     const now = this.now();
