@@ -54,7 +54,6 @@ async function main() {
 
   const delivery = startDelivery(roster, port, logger, metrics);
   logger.info({ port }, `Roster listening: SCIM at http://localhost:${port}/scim/v2`);
-  await offerSetup(roster, port, logger);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -83,6 +82,8 @@ async function main() {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // After the signal handlers: a stop during this lookup is a graceful stop.
+  await offerSetup(roster, port, logger).catch((error: unknown) => logger.warn({ err: error, source: 'console' }, 'could not offer a setup link'));
 }
 
 /**
