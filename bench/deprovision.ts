@@ -13,6 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type autocannon from 'autocannon';
+import pg from 'pg';
 import { BENCH_ORG_SLUG, BENCH_SECRET, SPARE_USERS, spareId } from './database';
 import { cannon, percentile, request, type LoadResult } from './load';
 import { BUILD_DIR, REPO_ROOT } from './processes';
@@ -43,12 +44,14 @@ function payloadOf(set: string): { sub_id?: { id?: string }; events?: Record<str
 class Receiver {
   readonly arrived = new Map<string, number>();
   received = 0;
+  onSet: (at: number) => void = () => undefined;
   private readonly server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const at = performance.now();
       this.received += 1;
+      this.onSet(at);
       const payload = payloadOf(Buffer.concat(chunks).toString('utf8'));
       if (payload.sub_id?.id && payload.events && DEACTIVATE in payload.events && !this.arrived.has(payload.sub_id.id)) this.arrived.set(payload.sub_id.id, at);
       res.writeHead(202).end();
@@ -116,7 +119,67 @@ function createLoad(ctx: Context, key: string, seconds: number): Promise<LoadRes
 }
 
 export async function scenario10(ctx: Context): Promise<Row[]> {
-  return [...(await deprovision(ctx, '10a', 'every event')), ...(await deprovision(ctx, '10b', 'deactivates only', DEACTIVATE))];
+  return [...(await deprovision(ctx, '10a', 'every event')), ...(await deprovision(ctx, '10b', 'deactivates only', DEACTIVATE)), await drain(ctx)];
+}
+
+/** Scenario 10c's backlog: this many users, each a create:notice then a deactivate, written in one statement. */
+const BACKLOG_USERS = 2_500;
+const DRAIN_LIMIT_MS = 120_000;
+
+/**
+ * 10c, delivery's capacity: a backlog of 5,000 events (2,500 users, each a create and a
+ * deactivate) committed at once to the outbox of an organization with one receiver of
+ * every event, timed from the commit to the receiver's 5,000th SET, with no other load.
+ * The rate is SETs per second; p50 and p99 are each SET's wait from the commit.
+ */
+async function drain(ctx: Context): Promise<Row> {
+  const receiver = new Receiver();
+  const arrivals: number[] = [];
+  receiver.onSet = (at) => arrivals.push(at);
+  const url = await receiver.start();
+  const receiverId = cli(ctx, ['receiver', 'add', '--org', BENCH_ORG_SLUG, '--url', url]);
+  const total = BACKLOG_USERS * 2;
+  const client = new pg.Client({ connectionString: ctx.databaseUrl });
+  await client.connect();
+  try {
+    ctx.monitor.beginWindow();
+    await client.query(
+      `insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
+       select o.id, 'User', md5('drain-' || $2 || '-' || u)::uuid, e.uris, e.attributes, 'drain-' || $2 || '-' || u || '-' || e.n
+       from organizations o, generate_series(1, $3::int) u,
+         (values (1, '["urn:ietf:params:scim:event:prov:create:notice"]'::jsonb, '["userName"]'::jsonb),
+                 (2, '["urn:ietf:params:scim:event:prov:patch:notice","urn:ietf:params:scim:event:prov:deactivate"]'::jsonb, '["active"]'::jsonb)) e(n, uris, attributes)
+       where o.slug = $1 order by u, e.n`,
+      [BENCH_ORG_SLUG, ctx.runId, BACKLOG_USERS],
+    );
+    const committed = performance.now();
+    while (arrivals.length < total && performance.now() - committed < DRAIN_LIMIT_MS && !ctx.aborted()) await sleep(5);
+    const seconds = ((arrivals.at(-1) ?? performance.now()) - committed) / 1000;
+    const window = ctx.monitor.endWindow();
+    const waits = arrivals.map((at) => at - committed).sort((a, b) => a - b);
+    const row: Row = {
+      key: '10c',
+      scenario: 10,
+      label: `delivery's capacity: a backlog of ${total.toLocaleString('en-US')} events (${BACKLOG_USERS.toLocaleString('en-US')} users × create, deactivate) committed at once, drained to one 127.0.0.1 receiver of every event; rate = SETs/s`,
+      unit: 'req/s',
+      rate: arrivals.length / seconds,
+      p50: Math.round(percentile(waits, 50)),
+      p99: Math.round(percentile(waits, 99)),
+      non2xx: 0,
+      errors: total - arrivals.length,
+      peakRss: window.peakRss,
+      cpu: window.cpu,
+      problems: arrivals.length < total ? [`${total - arrivals.length} SETs not received within ${DRAIN_LIMIT_MS / 1000} s`] : [],
+      statusCounts: { '202': arrivals.length },
+      extra: `${arrivals.length.toLocaleString('en-US')} SETs in ${seconds.toFixed(1)} s`,
+    };
+    ctx.log(`  10c      ${row.rate.toFixed(0)} SETs/s  (${row.extra})`);
+    return row;
+  } finally {
+    await client.end();
+    cli(ctx, ['receiver', 'remove', receiverId]);
+    await receiver.close();
+  }
 }
 
 async function deprovision(ctx: Context, key: string, kind: string, events?: string): Promise<Row[]> {

@@ -53,6 +53,8 @@ export interface Config {
   eventRetentionDays: number;
   /** Minutes a console session may go unused before it ends (the administrator signs in again). */
   consoleIdleTimeoutMinutes: number;
+  /** The secret the signing keys' private halves are encrypted with in the database; undefined: stored unencrypted. */
+  signingKeySecret: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -119,17 +121,19 @@ const variables = {
   ROSTER_RECEIVERS_ALLOW_PRIVATE: boolean.default(false),
   ROSTER_EVENT_RETENTION_DAYS: integer(1, 3650).default(7),
   ROSTER_CONSOLE_IDLE_TIMEOUT_MINUTES: integer(1, 1440).default(30),
+  ROSTER_SIGNING_KEY_SECRET: z.string().min(32, 'must be at least 32 characters long (for example the output of `openssl rand -hex 32`)').optional(),
   // The secrets' files: each names a file whose content (a trailing newline dropped) is the value.
   DATABASE_URL_FILE: z.string().optional(),
   ROSTER_BOOTSTRAP_TOKEN_FILE: z.string().optional(),
   ROSTER_METRICS_TOKEN_FILE: z.string().optional(),
+  ROSTER_SIGNING_KEY_SECRET_FILE: z.string().optional(),
 };
 
 /** Every environment variable Roster reads (the README's configuration table lists exactly these). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(variables);
 
 /** The variables whose value may instead be read from the file `<name>_FILE` names; never shown in a message. */
-const SECRETS = ['DATABASE_URL', 'ROSTER_BOOTSTRAP_TOKEN', 'ROSTER_METRICS_TOKEN'] as const;
+const SECRETS = ['DATABASE_URL', 'ROSTER_BOOTSTRAP_TOKEN', 'ROSTER_METRICS_TOKEN', 'ROSTER_SIGNING_KEY_SECRET'] as const;
 
 type Env = Record<string, string | undefined>;
 
@@ -204,5 +208,6 @@ export function loadConfig(given: Env = process.env): Config {
     receiversAllowPrivate: values.ROSTER_RECEIVERS_ALLOW_PRIVATE as boolean,
     eventRetentionDays: values.ROSTER_EVENT_RETENTION_DAYS as number,
     consoleIdleTimeoutMinutes: values.ROSTER_CONSOLE_IDLE_TIMEOUT_MINUTES as number,
+    signingKeySecret: values.ROSTER_SIGNING_KEY_SECRET as string | undefined,
   };
 }

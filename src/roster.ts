@@ -13,7 +13,7 @@ import { SettingsService } from './domain/settings.service';
 import { UserService } from './domain/user.service';
 import { EventPollService } from './domain/event-poll.service';
 import { DeliveryWorker, type DeliveryOptions } from './events/delivery';
-import { SigningKeys } from './events/keys';
+import { keyEncryptionKey, SigningKeys } from './events/keys';
 import { SetPoller } from './events/poll';
 import { ConsoleAdminSqlStore } from './orm/console-admin.repository';
 import { openDatabase, type Database } from './orm/database';
@@ -96,7 +96,12 @@ export async function openRoster(
   // The first start makes the signing key (`roster migrate` alone may run before the table exists).
   if (options.migrate !== false) {
     try {
+      const { sealed, unencrypted } = await roster.signingKeys.sealStored();
+      if (sealed > 0) options.onWarning?.(`sealed ${sealed} signing key(s) stored unencrypted with ROSTER_SIGNING_KEY_SECRET`);
       await roster.signingKeys.ensureActive();
+      if (unencrypted > 0 || config.signingKeySecret === undefined) {
+        options.onWarning?.('signing keys are stored unencrypted in the database: set ROSTER_SIGNING_KEY_SECRET (docs/production.md)');
+      }
     } catch (error) {
       await roster.close();
       throw error;
@@ -160,7 +165,10 @@ export function assemble(
   });
   const deps = { uow, passwords: passwordHashing };
   const credentials = new CredentialService(uow, undefined, feed);
-  const signingKeys = new SigningKeys(new SigningKeySqlStore(database.pool));
+  const signingKeys = new SigningKeys(
+    new SigningKeySqlStore(database.pool),
+    config.signingKeySecret === undefined ? undefined : keyEncryptionKey(config.signingKeySecret),
+  );
   return {
     config,
     database,

@@ -18,6 +18,7 @@ random postgres_password
 random roster_db_password
 random bootstrap_token
 random metrics_token
+random signing_key_secret
 if [ ! -s secrets/database_url ]; then
   printf 'postgres://roster:%s@postgres:5432/roster\n' "$(cat secrets/roster_db_password)" >secrets/database_url
   echo "wrote secrets/database_url"

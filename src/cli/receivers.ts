@@ -28,12 +28,13 @@ export const receiverAdd: Handler = async (roster, _args, flags, io) => {
     ];
     const unknown = events.find((uri) => !SUPPORTED_EVENT_URIS.includes(uri));
     if (unknown !== undefined || events.length === 0) {
-      throw new UsageError(`--events takes a comma-separated list of: ${SUPPORTED_EVENT_URIS.join(', ')}${unknown ? ` (not "${unknown}")` : ''}`);
+      const hint = unknown?.endsWith(':full') ? '; name the notice URI: a receiver added with --full gets it in the full form' : '';
+      throw new UsageError(`--events takes a comma-separated list of: ${SUPPORTED_EVENT_URIS.join(', ')}${unknown ? ` (not "${unknown}"${hint})` : ''}`);
     }
   }
   const receiver = await roster.receivers.add({ organizationId: organization.id, url: urlText, audience, events, full: flags.full === true });
   io.out(receiver.id);
-  if (receiver.full) io.err('note: --full is stored, but every receiver gets the notice form of events for now');
+  if (receiver.full) io.err('note: --full sends each user create, put and patch with the user resource (personal data) as data');
 };
 
 /** receiver list --org <slug> [--json] */

@@ -47,6 +47,12 @@ export interface DomainEvent {
 export interface StoredEvent extends DomainEvent {
   id: string;
   createdAt: Date;
+  /**
+   * Read for a receiver of the full form only: the user's SCIM resource (JSON text, the
+   * attributes returned by default) as it stands when the event is sent; absent for
+   * groups and for a user deleted since.
+   */
+  resource?: string;
 }
 
 /** How the client asked for a change: a PUT (`put:notice`) or a PATCH (`patch:notice`). */
@@ -159,4 +165,12 @@ export function managerUnlinked(user: User, txn?: string): DomainEvent {
     attributes: [`${ENTERPRISE_USER_URN}:manager`],
     ...txnOf(txn),
   };
+}
+
+/**
+ * A group that lost a member because the user was deleted: a `patch:notice` of
+ * `members`, so a receiver keeping memberships hears of it from the group too.
+ */
+export function memberDeleted(organizationId: string, groupId: string, txn?: string): DomainEvent {
+  return { organizationId, resourceType: 'Group', resourceId: groupId, eventUris: [EVENT_URIS.patchNotice], attributes: ['members'], ...txnOf(txn) };
 }

@@ -106,6 +106,8 @@ export interface GroupRepository {
   /** Removes every member not in `keep`; returns how many were removed. */
   removeMembersExcept(groupId: string, keep: string[]): Promise<number>;
   removeMembersMatching(groupId: string, filter: Filter): Promise<number>;
+  /** Removes the user from every group of the organization it belongs to (before the user is deleted); returns those groups' ids. */
+  removeUserFromAll(organizationId: string, userId: string): Promise<string[]>;
 }
 
 export interface OrganizationRepository {

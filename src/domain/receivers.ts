@@ -14,7 +14,7 @@ export interface Receiver {
   audience: string;
   /** The event URIs it wants; null: all. */
   events: string[] | null;
-  /** Wants the full form of events (stored; every receiver gets the notice form for now). */
+  /** Wants the full form of user events (`…:create:full`, `…:put:full`, `…:patch:full` with the resource as `data`). */
   full: boolean;
   createdAt: Date;
   lastDeliveredId: string;
@@ -50,17 +50,24 @@ export interface ReceiverStore {
   /** True when it existed. */
   remove(id: string): Promise<boolean>;
   /**
-   * Claims up to `limit` receivers due at `now` (next attempt null or past; receivers
-   * claimed by another instance are skipped: FOR UPDATE SKIP LOCKED) by moving their
-   * next attempt to `leaseUntil`, so no other instance sends their events meanwhile.
+   * Claims up to `limit` receivers due at `now` (next attempt null or past) with events
+   * after their cursor, those waiting longest first (receivers claimed by another
+   * instance are skipped: FOR UPDATE SKIP LOCKED), by moving their next attempt to
+   * `leaseUntil`, so no other instance sends their events meanwhile.
    */
   claimDue(now: Date, leaseUntil: Date, limit: number): Promise<Receiver[]>;
-  /** The receiver's next events after its cursor, id order, only those it asked for; and the organization's last event id. */
-  pending(receiver: Receiver, limit: number): Promise<{ events: StoredEvent[]; head: string }>;
+  /**
+   * The receiver's next events after its cursor, id order, only those it asked for; and
+   * the organization's last event id. For a receiver of the full form, each user event
+   * carries the user's resource as it stands now (`baseUrl`: the SCIM base URL of its links).
+   */
+  pending(receiver: Receiver, limit: number, baseUrl: string): Promise<{ events: StoredEvent[]; head: string }>;
   /** Records an attempt; a success moves the cursor (never backwards) and ends a failure run. Returns the receiver after it. */
   record(id: string, outcome: DeliveryOutcome): Promise<Receiver | null>;
-  /** Ends a claim early: the receiver is due again now. */
-  release(id: string): Promise<void>;
+  /** Extends a claim from `from` (the lease this instance holds) to `to`; false when the lease is no longer this instance's. */
+  renew(id: string, from: Date, to: Date): Promise<boolean>;
+  /** Ends a claim early: the receiver is due again from `at` (behind those released before it). */
+  release(id: string, at: Date): Promise<void>;
   /** Deletes events created before `before` that every receiver of their organization has passed; returns how many. */
   prune(before: Date): Promise<number>;
   /** How many receivers are marked failing. */

@@ -10,7 +10,11 @@ export type Jwk = Record<string, unknown>;
 export interface SigningKey {
   kid: string;
   algorithm: 'ES256';
-  /** The private key (with `d`): never leaves the process except to sign. */
+  /**
+   * The private key (with `d`): never leaves the process except to sign. As stored, it
+   * may be sealed (`{ "sealed": "<compact JWE>" }`, when ROSTER_SIGNING_KEY_SECRET is set);
+   * SigningKeys.active() opens it.
+   */
   privateJwk: Jwk;
   /** The public key, as published in the JWKS. */
   publicJwk: Jwk;
@@ -38,4 +42,6 @@ export interface SigningKeyStore {
    * after the other. Returns the key retired, if any.
    */
   rotate(key: NewSigningKey, retireAfterDays: number): Promise<SigningKey | null>;
+  /** Replaces a key's stored private half (to seal a key stored unencrypted); true when the key exists. */
+  replacePrivate(kid: string, privateJwk: Jwk): Promise<boolean>;
 }

@@ -1,7 +1,7 @@
 import type { Actor } from './actor';
 import { AuditTrail } from './audit';
 import { DomainError, invalidValue, notFound, uniqueness } from './errors';
-import { managerUnlinked, resourceDeleted, userCreated, userUpdated, type ChangeMethod } from './events';
+import { managerUnlinked, memberDeleted, resourceDeleted, userCreated, userUpdated, type ChangeMethod } from './events';
 import { checkLicense, withLicenseCheck } from './license';
 import { authorizeUserChange } from './policy';
 import { PasswordHashes } from './password-hashing';
@@ -202,14 +202,20 @@ export class UserService {
           action: 'delete',
           current: { ...pickFields(current), organizationId: current.organizationId, mfaEnabled: current.mfaEnabled },
         });
+        // Its memberships go with it (explicitly, not by the foreign key's cascade, to name the groups in events).
+        const groupIds = await r.groups.removeUserFromAll(actor.organizationId, id);
         await r.users.delete(actor.organizationId, id);
-        await r.audit.record(AuditTrail.event(actor, 'user.deleted', current, { systemRole: current.systemRole }));
+        await r.audit.record(AuditTrail.event(actor, 'user.deleted', current, { systemRole: current.systemRole, groupsLeft: groupIds.length }));
         // Whoever this user managed has no manager now: a manager is a user of the organization.
         const unlinked = await r.users.unlinkManager(actor.organizationId, id);
         for (const managed of unlinked) {
           await r.audit.record(AuditTrail.event(actor, 'user.updated', managed, { changed: ['enterprise.manager'], reason: 'manager deleted' }));
         }
-        await r.events.append([resourceDeleted(current, actor.requestId), ...unlinked.map((managed) => managerUnlinked(managed, actor.requestId))]);
+        await r.events.append([
+          resourceDeleted(current, actor.requestId),
+          ...unlinked.map((managed) => managerUnlinked(managed, actor.requestId)),
+          ...groupIds.map((groupId) => memberDeleted(actor.organizationId, groupId, actor.requestId)),
+        ]);
       }),
     );
   }

@@ -1,5 +1,6 @@
 import type { StoredEvent } from '../domain/events';
 import type { DeliveryOutcome, Receiver, ReceiverStore } from '../domain/receivers';
+import type { SigningKey } from '../domain/signing';
 import type { SigningKeys } from './keys';
 import { checkReceiverUrl, type Resolver } from './receiver-url';
 import { buildSet, SET_TYPE } from './set';
@@ -29,8 +30,12 @@ export interface DeliveryOptions {
   intervalMs?: number;
   /** Receivers delivered to at once (4). */
   concurrency?: number;
-  /** Events read per receiver and round (10). */
+  /** Events read per receiver and round (200). */
   batchSize?: number;
+  /** SETs in flight to one receiver at once, each for another subject (16). */
+  parallel?: number;
+  /** How long a claim on a receiver lasts unless renewed, ms (15000); renewed every third of it while sending. */
+  leaseMs?: number;
   /** Connect and answer time allowed per SET, ms (5000). */
   timeoutMs?: number;
   /** Between two retention prunes, ms (10 minutes). */
@@ -46,19 +51,27 @@ export interface DeliveryOptions {
 }
 
 /**
- * Push delivery (RFC 8935): every `intervalMs`, claims the receivers that are due
- * (FOR UPDATE SKIP LOCKED and a lease, so instances never send one receiver's events
- * at once), and sends each its next events one at a time, in outbox order, as signed
- * SETs. A 200 or 202 moves its cursor; anything else stops its round and schedules a
- * retry with backoff. At least once: a crash between a 202 and the cursor's update
- * sends that SET again. Runs apart from every SCIM request.
+ * Push delivery (RFC 8935): every `intervalMs` (and at once when a commit wakes it),
+ * claims the receivers that are due (FOR UPDATE SKIP LOCKED and a short lease renewed
+ * while sending, so instances never send one receiver's events at once, and a dead
+ * instance's claims lapse within `leaseMs`), and sends each its next batch as signed
+ * SETs: several subjects at once, each subject's events in outbox order. A 200 or 202
+ * counts as delivered; the cursor moves once per batch. Anything else stops the batch
+ * and schedules a retry with backoff. At least once: a crash between a 202 and the
+ * cursor's update sends that SET again. Runs apart from every SCIM request.
  */
 export class DeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
-  /** A wake came while a round ran: the next round starts at once. */
+  /** A wake came during a look for due receivers, or a receiver has more than a batch pending: the next look is at once. */
   private again = false;
+  /** Wakes so far (commits that wrote events): a delivery under way at a wake looks again when it ends. */
+  private wakes = 0;
+  /** The last look filled every place: a place set free looks again at once. */
+  private starved = false;
+  /** The deliveries under way, by receiver id. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   private lastPrune = 0;
   private readonly o: Required<Omit<DeliveryOptions, 'onFailing' | 'onFailingCount' | 'onError' | 'resolve'>> & DeliveryOptions;
 
@@ -66,7 +79,9 @@ export class DeliveryWorker {
     this.o = {
       intervalMs: 200,
       concurrency: 4,
-      batchSize: 10,
+      batchSize: 200,
+      parallel: 16,
+      leaseMs: 15_000,
       timeoutMs: 5_000,
       pruneEveryMs: 600_000,
       backoff: (attempts) => defaultBackoff(attempts),
@@ -83,10 +98,15 @@ export class DeliveryWorker {
   }
 
   /**
-   * Runs a round now; when one is running, one more right after it. Wakes coalesce:
-   * any number of them during a round make one more round, not one each.
+   * Looks for due receivers now; when a look is under way, one more right after it.
+   * Wakes coalesce: any number of them during a look make one more, not one each.
    */
   wake(): void {
+    this.wakes += 1;
+    this.lookNow();
+  }
+
+  private lookNow(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
@@ -96,16 +116,19 @@ export class DeliveryWorker {
     this.schedule(0);
   }
 
+  /** Stops looking for receivers, and waits for the deliveries under way. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await Promise.all(this.inFlight.values());
   }
 
   private schedule(ms: number): void {
     this.timer = setTimeout(() => {
       this.again = false;
-      this.running = this.round()
+      this.running = this.launch()
+        .then(() => undefined)
         .catch((error: unknown) => this.o.onError?.(error))
         .finally(() => {
           this.running = undefined;
@@ -115,62 +138,150 @@ export class DeliveryWorker {
     this.timer.unref();
   }
 
-  /** One round: prune when it is time, then deliver to every due receiver, `concurrency` at a time. */
+  /** One round, as the tests drive it: prune when it is time, claim the due receivers, and wait for their deliveries. */
   async round(): Promise<void> {
+    await Promise.all(await this.launch());
+  }
+
+  /**
+   * Prunes when it is time, then claims due receivers for the free places (at most
+   * `concurrency` receivers are sent to at once) and starts their deliveries. Each runs
+   * on its own: a slow receiver holds its own place only, and a delivery that ends
+   * looks again at once when receivers may be waiting for a place (or its batch was
+   * full). Returns the deliveries started.
+   */
+  private async launch(): Promise<Promise<void>[]> {
     const now = this.o.now();
     if (now.getTime() - this.lastPrune >= this.o.pruneEveryMs) {
       this.lastPrune = now.getTime();
       await this.o.store.prune(new Date(now.getTime() - this.o.retentionDays * 24 * HOUR_MS));
       this.o.onFailingCount?.(await this.o.store.failingCount());
     }
-    // The lease outlasts a whole batch of slow answers: no other instance claims the receiver meanwhile.
-    const lease = new Date(now.getTime() + this.o.batchSize * this.o.timeoutMs + 30_000);
-    const due = await this.o.store.claimDue(now, lease, this.o.concurrency * 4);
-    let next = 0;
-    const lane = async () => {
-      while (next < due.length) {
-        const receiver = due[next++];
-        await this.deliverTo(receiver).catch(async (error: unknown) => {
+    const free = this.o.concurrency - this.inFlight.size;
+    if (free <= 0) return [];
+    // A short lease, renewed while the batch is sent: another instance takes over a dead one's receivers within a lease.
+    const due = await this.o.store.claimDue(now, new Date(now.getTime() + this.o.leaseMs), free);
+    // Every place taken: more receivers may be due, so the delivery that ends first looks again.
+    this.starved = due.length === free;
+    return due.map((receiver) => {
+      const wakesAtStart = this.wakes;
+      const delivery = this.deliverTo(receiver)
+        .catch(async (error: unknown) => {
           this.o.onError?.(error);
-          await this.o.store.release(receiver.id).catch(() => undefined);
+          await this.o.store.release(receiver.id, this.o.now()).catch(() => undefined);
+        })
+        .finally(() => {
+          this.inFlight.delete(receiver.id);
+          if (this.starved || this.again || this.wakes !== wakesAtStart) this.lookNow();
         });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, due.length) }, lane));
+      this.inFlight.set(receiver.id, delivery);
+      return delivery;
+    });
   }
 
-  /** Sends the receiver's next batch in order; stops at the first failure, which schedules the retry. */
+  /**
+   * Sends the receiver's next batch: one chain per subject, each in outbox order, up to
+   * `parallel` SETs in flight. The first failure stops every chain (no new SET is
+   * started) and schedules the retry. The cursor then moves, in one update, past the
+   * events delivered without a gap; a SET of another subject delivered beyond the first
+   * failure is sent again on the retry (at least once, each subject still in order).
+   */
   private async deliverTo(receiver: Receiver): Promise<void> {
-    const { events, head } = await this.o.store.pending(receiver, this.o.batchSize);
-    for (const event of events) {
-      const error = await this.send(receiver, event);
-      const at = this.o.now();
-      if (error !== null) {
-        const retryAt = new Date(at.getTime() + this.o.backoff(receiver.attempts + 1));
-        const outcome: DeliveryOutcome = { delivered: false, error, at, retryAt, failingAfterMs: FAILING_AFTER_MS };
-        const after = await this.o.store.record(receiver.id, outcome);
-        if (after?.failing && !receiver.failing) this.o.onFailing?.(after);
-        if (after?.failing !== receiver.failing) this.o.onFailingCount?.(await this.o.store.failingCount());
-        return;
+    const { events, head } = await this.o.store.pending(receiver, this.o.batchSize, this.o.issuer);
+    // A full batch: more may be pending, so the next round follows at once rather than after the interval.
+    if (events.length === this.o.batchSize) this.again = true;
+    const lease = this.keepLease(receiver);
+    let failure: string | null = null;
+    const delivered = new Set<string>();
+    try {
+      const ready = events.length > 0 ? await this.prepare(receiver) : null;
+      if (typeof ready === 'string') failure = ready;
+      else if (ready) {
+        const chains = [...bySubject(events).values()];
+        let nextChain = 0;
+        const lane = async () => {
+          while (failure === null && !lease.lost && nextChain < chains.length) {
+            for (const event of chains[nextChain++]) {
+              if (failure !== null || lease.lost) return;
+              const error = await this.send(receiver, event, ready);
+              if (error !== null) failure ??= error;
+              else delivered.add(event.id);
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(this.o.parallel, chains.length) }, lane));
       }
-      const after = await this.o.store.record(receiver.id, { delivered: true, cursor: event.id, at });
-      if (receiver.failing) this.o.onFailingCount?.(await this.o.store.failingCount());
-      if (after) receiver = after;
+    } finally {
+      lease.stop();
     }
+    if (lease.lost) return; // another instance holds the receiver now; it records its own progress
+    await this.recordBatch(receiver, events, head, delivered, failure);
+  }
+
+  /** One update for the batch's progress (and one for its failure, if any), then the claim's end. */
+  private async recordBatch(receiver: Receiver, events: StoredEvent[], head: string, delivered: Set<string>, failure: string | null): Promise<void> {
+    const at = this.o.now();
+    const firstMissed = events.findIndex((event) => !delivered.has(event.id));
+    let cursor: string | null = null;
+    if (firstMissed > 0) cursor = String(BigInt(events[firstMissed].id) - 1n);
+    else if (firstMissed === -1 && events.length > 0) cursor = events[events.length - 1].id;
     // The whole batch went (or nothing matched): skip the events it did not ask for up to the head.
-    if (events.length < this.o.batchSize && BigInt(head) > BigInt(receiver.lastDeliveredId)) {
-      await this.o.store.record(receiver.id, { delivered: true, cursor: head, at: null });
+    if (failure === null && events.length < this.o.batchSize && BigInt(head) > BigInt(cursor ?? receiver.lastDeliveredId)) cursor = head;
+    let after: Receiver | null = receiver;
+    if (cursor !== null && BigInt(cursor) > BigInt(receiver.lastDeliveredId)) {
+      after = await this.o.store.record(receiver.id, { delivered: true, cursor, at: delivered.size > 0 ? at : null });
+      if (receiver.failing && delivered.size > 0) this.o.onFailingCount?.(await this.o.store.failingCount());
     }
-    await this.o.store.release(receiver.id);
+    if (failure === null) {
+      await this.o.store.release(receiver.id, this.o.now());
+      return;
+    }
+    const attempts = (after ?? receiver).attempts;
+    const retryAt = new Date(at.getTime() + this.o.backoff(attempts + 1));
+    const outcome: DeliveryOutcome = { delivered: false, error: failure, at, retryAt, failingAfterMs: FAILING_AFTER_MS };
+    const failed = await this.o.store.record(receiver.id, outcome);
+    const wasFailing = (after ?? receiver).failing;
+    if (failed?.failing && !wasFailing) this.o.onFailing?.(failed);
+    if (failed && failed.failing !== wasFailing) this.o.onFailingCount?.(await this.o.store.failingCount());
+  }
+
+  /** Once per batch: the URL's safety (a DNS lookup) and the signing key; a string says why nothing can be sent. */
+  private async prepare(receiver: Receiver): Promise<SigningKey | string> {
+    try {
+      await checkReceiverUrl(receiver.url, this.o.allowPrivate, this.o.resolve);
+      return (await this.o.keys.active()) ?? 'no active signing key';
+    } catch (error) {
+      return describe(error);
+    }
+  }
+
+  /** Renews the receiver's lease every third of it while a batch is sent; `lost` once another instance took it. */
+  private keepLease(receiver: Receiver): { lost: boolean; stop: () => void } {
+    let until = receiver.nextAttemptAt;
+    const state = { lost: false, stop: () => clearInterval(timer) };
+    const timer = setInterval(
+      () => {
+        if (until === null) return;
+        const from = until;
+        const to = new Date(this.o.now().getTime() + this.o.leaseMs);
+        this.o.store
+          .renew(receiver.id, from, to)
+          .then((kept) => {
+            if (kept) until = to;
+            else state.lost = true;
+          })
+          .catch((error: unknown) => this.o.onError?.(error));
+      },
+      Math.max(1, Math.floor(this.o.leaseMs / 3)),
+    );
+    timer.unref();
+    return state;
   }
 
   /** POSTs one SET; null when the receiver took it (200 or 202), else what went wrong (never the SET). */
-  private async send(receiver: Receiver, event: StoredEvent): Promise<string | null> {
+  private async send(receiver: Receiver, event: StoredEvent, key: SigningKey): Promise<string | null> {
     try {
-      await checkReceiverUrl(receiver.url, this.o.allowPrivate, this.o.resolve);
-      const key = await this.o.keys.active();
-      if (!key) return 'no active signing key';
-      const set = await buildSet(event, { issuer: this.o.issuer, audience: receiver.audience, key, now: this.o.now() });
+      const set = await buildSet(event, { issuer: this.o.issuer, audience: receiver.audience, key, now: this.o.now(), full: receiver.full });
       const response = await this.o.fetch(receiver.url, {
         method: 'POST',
         headers: { 'Content-Type': `application/${SET_TYPE}`, Accept: 'application/json' },
@@ -182,9 +293,23 @@ export class DeliveryWorker {
       if (response.status === 202 || response.status === 200) return null;
       return `HTTP ${response.status}${answer ? `: ${answer.slice(0, 200)}` : ''}`;
     } catch (error) {
-      return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return describe(error);
     }
   }
+}
+
+const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/** The batch's events by subject, each subject's in outbox order; subjects in the order of their first event. */
+function bySubject(events: StoredEvent[]): Map<string, StoredEvent[]> {
+  const chains = new Map<string, StoredEvent[]>();
+  for (const event of events) {
+    const key = `${event.resourceType}/${event.resourceId}`;
+    const chain = chains.get(key);
+    if (chain) chain.push(event);
+    else chains.set(key, [event]);
+  }
+  return chains;
 }
 
 /** At most `limit` bytes of a response body, as text; the rest is never read. */

@@ -1,5 +1,6 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, type KeyLike } from 'jose';
-import type { NewSigningKey, SigningKey, SigningKeyStore } from '../domain/signing';
+import { hkdfSync } from 'node:crypto';
+import { calculateJwkThumbprint, compactDecrypt, CompactEncrypt, exportJWK, generateKeyPair, importJWK, type JWK, type KeyLike } from 'jose';
+import type { Jwk, NewSigningKey, SigningKey, SigningKeyStore } from '../domain/signing';
 
 export const SIGNING_ALGORITHM = 'ES256';
 
@@ -36,29 +37,97 @@ export function publicJwk(key: SigningKey): JWK {
   return { ...jwk, kty: jwk.kty, kid: key.kid, alg: key.algorithm, use: 'sig' };
 }
 
-/** Roster's signing keys: the active one made on first start, rotation, and the JWKS. */
+/**
+ * The key that seals private keys at rest: 32 bytes derived (HKDF-SHA-256) from
+ * ROSTER_SIGNING_KEY_SECRET, for JWE `dir` with A256GCM.
+ */
+export function keyEncryptionKey(secret: string): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', secret, 'roster', 'signing-key-encryption', 32));
+}
+
+/** A stored private half is sealed when it is `{ sealed: <compact JWE> }`. */
+export const isSealed = (jwk: Jwk): boolean => typeof jwk.sealed === 'string';
+
+/** The private JWK as a compact JWE (`dir`, A256GCM) under the key-encryption key. */
+async function seal(jwk: Jwk, kek: Uint8Array): Promise<Jwk> {
+  const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(jwk)))
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: 'jwk+json' })
+    .encrypt(kek);
+  return { sealed: jwe };
+}
+
+async function open(jwk: Jwk, kek: Uint8Array | undefined): Promise<Jwk> {
+  if (!isSealed(jwk)) return jwk;
+  if (!kek) throw new Error('the signing key is encrypted and ROSTER_SIGNING_KEY_SECRET is not set');
+  try {
+    const { plaintext } = await compactDecrypt(jwk.sealed as string, kek);
+    return JSON.parse(new TextDecoder().decode(plaintext)) as Jwk;
+  } catch {
+    throw new Error('the signing key cannot be decrypted: ROSTER_SIGNING_KEY_SECRET is not the secret it was sealed with');
+  }
+}
+
+/**
+ * Roster's signing keys: the active one made on first start, rotation, and the JWKS.
+ * With a key-encryption key (`kek`, from ROSTER_SIGNING_KEY_SECRET) private halves are
+ * stored sealed and opened here, in memory, to sign.
+ */
 export class SigningKeys {
-  constructor(private readonly store: SigningKeyStore) {}
+  /** Opened private halves by kid (a kid is its key's thumbprint: one kid, one key). */
+  private readonly opened = new Map<string, Promise<Jwk>>();
+
+  constructor(
+    private readonly store: SigningKeyStore,
+    private readonly kek?: Uint8Array,
+  ) {}
 
   /** The active key, made and stored first when there is none (two instances starting together keep one). */
   async ensureActive(): Promise<SigningKey> {
-    const active = await this.store.active();
+    const active = await this.active();
     if (active) return active;
-    await this.store.insertIfNoneActive(await generateSigningKey());
-    const stored = await this.store.active();
+    await this.store.insertIfNoneActive(await this.sealed(await generateSigningKey()));
+    const stored = await this.active();
     if (!stored) throw new Error('no active signing key after storing one');
     return stored;
   }
 
+  /** The active key, its private half opened. */
   async active(): Promise<SigningKey | null> {
-    return this.store.active();
+    const key = await this.store.active();
+    if (!key) return null;
+    let privateJwk = this.opened.get(key.kid);
+    if (!privateJwk) {
+      privateJwk = open(key.privateJwk, this.kek);
+      privateJwk.catch(() => this.opened.delete(key.kid));
+      this.opened.set(key.kid, privateJwk);
+    }
+    return { ...key, privateJwk: await privateJwk };
   }
 
   /** A new active key; the old one is retired and stays in the JWKS for `retireAfterDays`. */
   async rotate(retireAfterDays: number): Promise<{ active: NewSigningKey; retired: SigningKey | null }> {
     const key = await generateSigningKey();
-    const retired = await this.store.rotate(key, retireAfterDays);
+    const retired = await this.store.rotate(await this.sealed(key), retireAfterDays);
     return { active: key, retired };
+  }
+
+  /** With a key-encryption key: seals every private half stored unencrypted; how many. Without one: how many are unencrypted. */
+  async sealStored(): Promise<{ sealed: number; unencrypted: number }> {
+    let sealed = 0;
+    let unencrypted = 0;
+    for (const key of await this.store.list()) {
+      if (isSealed(key.privateJwk)) {
+        if (this.kek) await open(key.privateJwk, this.kek); // a wrong secret fails here, at start
+        continue;
+      }
+      if (!this.kek) unencrypted += 1;
+      else if (await this.store.replacePrivate(key.kid, await seal(key.privateJwk, this.kek))) sealed += 1;
+    }
+    return { sealed, unencrypted };
+  }
+
+  private async sealed(key: NewSigningKey): Promise<NewSigningKey> {
+    return this.kek ? { ...key, privateJwk: await seal(key.privateJwk, this.kek) } : key;
   }
 
   list(): Promise<SigningKey[]> {

@@ -3,7 +3,7 @@ import { SignJWT, type JWTPayload } from 'jose';
 import type { StoredEvent } from '../domain/events';
 import type { SigningKey } from '../domain/signing';
 import { privateKeyOf } from './keys';
-import { carriesAttributes, SUPPORTED_EVENT_URIS } from './uris';
+import { carriesAttributes, fullFormOf, SUPPORTED_EVENT_URIS } from './uris';
 
 /** RFC 8417 section 2.3: the `typ` of a SET's JOSE header. */
 export const SET_TYPE = 'secevent+jwt';
@@ -20,6 +20,12 @@ export interface SetOptions {
   key: SigningKey;
   /** When the SET is issued (`iat`); now by default. */
   now?: Date;
+  /**
+   * The full form (RFC 9967 section 2.4): a notice of an event that carries the
+   * resource (`event.resource`) becomes `…:full` with the resource as `data`, in place
+   * of the attribute names. Events without a resource keep the notice form.
+   */
+  full?: boolean;
   /**
    * The SET's `jti`; a random UUID by default (push: a retransmission gets a new one).
    * Poll delivery (RFC 8936) passes one stable per event: the receiver acknowledges it.
@@ -39,14 +45,17 @@ export function scimSubjectId(event: Pick<OutboxEvent, 'resourceType' | 'resourc
  * 2): iss, iat, jti (unique per SET: a retransmission gets a new one, unless `jti` is given), aud, txn (the
  * same across every SET of one change), toe (when the change happened), sub_id and
  * events. A notice's payload is `{ attributes }`; delete, activate and deactivate
- * carry `{}`. No attribute value is ever included.
+ * carry `{}`. No attribute value is included, except in the full form (`full`), which
+ * only a receiver registered with `--full` gets.
  */
 export function setClaims(event: OutboxEvent, options: Omit<SetOptions, 'key'>): JWTPayload {
   if (event.eventUris.length === 0) throw new Error(`outbox event ${event.id} names no event`);
   const events: Record<string, Record<string, unknown>> = {};
   for (const uri of event.eventUris) {
     if (!SUPPORTED_EVENT_URIS.includes(uri)) throw new Error(`unsupported SCIM event URI: ${uri}`);
-    events[uri] = carriesAttributes(uri) ? { attributes: [...event.attributes] } : {};
+    if (!carriesAttributes(uri)) events[uri] = {};
+    else if (options.full && event.resource !== undefined) events[fullFormOf(uri)] = { data: JSON.parse(event.resource) as unknown };
+    else events[uri] = { attributes: [...event.attributes] };
   }
   return {
     iss: options.issuer,

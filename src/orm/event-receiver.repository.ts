@@ -5,6 +5,7 @@ import { servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
 import { Sql, toDate, toDateOrNull } from './sql';
 import { toEvent } from './event-outbox.repository';
+import { userResourceColumns } from './user-resource';
 
 type Row = Record<string, unknown>;
 
@@ -98,8 +99,10 @@ export class EventReceiverSqlStore implements ReceiverStore {
     const rows = await this.guard(() =>
       this.sql.all<Row>(
         `update event_receivers set next_attempt_at = ?
-         where id in (select id from event_receivers where next_attempt_at is null or next_attempt_at <= ?
-                      order by organization_id, next_attempt_at nulls first limit ? for update skip locked)
+         where id in (select r.id from event_receivers r
+                      where (r.next_attempt_at is null or r.next_attempt_at <= ?)
+                        and exists (select 1 from provisioning_events e where e.organization_id = r.organization_id and e.id > r.last_delivered_id)
+                      order by r.next_attempt_at nulls first, r.id limit ? for update skip locked)
          returning ${COLUMNS}`,
         [leaseUntil, now, limit],
       ),
@@ -107,19 +110,39 @@ export class EventReceiverSqlStore implements ReceiverStore {
     return rows.map(toReceiver).sort((a, b) => a.organizationId.localeCompare(b.organizationId));
   }
 
-  async pending(receiver: Receiver, limit: number): Promise<{ events: StoredEvent[]; head: string }> {
+  async pending(receiver: Receiver, limit: number, baseUrl: string): Promise<{ events: StoredEvent[]; head: string }> {
     const head = await this.guard(() =>
       this.sql.one<Row>(`select coalesce(max(id), 0) as head from provisioning_events where organization_id = ?`, [receiver.organizationId]),
     );
+    const headId = head?.head ?? 0;
+    if (!receiver.full) {
+      const rows = await this.guard(() =>
+        this.sql.all<Row>(
+          `select e.* from provisioning_events e, event_receivers r
+           where r.id = ? and e.organization_id = r.organization_id and e.id > r.last_delivered_id and e.id <= ? and ${WANTED}
+           order by e.id limit ?`,
+          [receiver.id, headId, limit],
+        ),
+      );
+      return { events: rows.map(toEvent), head: String(headId) };
+    }
+    // The full form: each user event with the user's resource as PostgreSQL renders it for GET (orm/user-resource.ts).
+    const resource = userResourceColumns(baseUrl);
     const rows = await this.guard(() =>
       this.sql.all<Row>(
-        `select e.* from provisioning_events e, event_receivers r
-         where r.id = ? and e.organization_id = r.organization_id and e.id > r.last_delivered_id and e.id <= ? and ${WANTED}
+        `select e.*, ur.resource_json from provisioning_events e
+           join event_receivers r on r.id = ? and e.organization_id = r.organization_id
+           left join lateral (select ${resource.sql} from users u
+                              where e.resource_type = 'User' and u.id = e.resource_id and u.organization_id = e.organization_id) ur on true
+         where e.id > r.last_delivered_id and e.id <= ? and ${WANTED}
          order by e.id limit ?`,
-        [receiver.id, head?.head ?? 0, limit],
+        [receiver.id, ...resource.params, headId, limit],
       ),
     );
-    return { events: rows.map(toEvent), head: String(head?.head ?? 0) };
+    return {
+      events: rows.map((row) => ({ ...toEvent(row), ...(typeof row.resource_json === 'string' ? { resource: row.resource_json } : {}) })),
+      head: String(headId),
+    };
   }
 
   async record(id: string, outcome: DeliveryOutcome): Promise<Receiver | null> {
@@ -142,8 +165,12 @@ export class EventReceiverSqlStore implements ReceiverStore {
     return row ? toReceiver(row) : null;
   }
 
-  async release(id: string): Promise<void> {
-    await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = null where id = ?`, [id]));
+  async renew(id: string, from: Date, to: Date): Promise<boolean> {
+    return (await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = ? where id = ? and next_attempt_at = ?`, [to, id, from]))) === 1;
+  }
+
+  async release(id: string, at: Date): Promise<void> {
+    await this.guard(() => this.sql.run(`update event_receivers set next_attempt_at = ? where id = ?`, [at, id]));
   }
 
   /**

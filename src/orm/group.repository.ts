@@ -124,6 +124,16 @@ export class GroupSqlRepository implements GroupRepository {
     return this.sql.run('delete from group_members where group_id = ? and not (user_id = any(?::uuid[]))', [groupId, uuidArray(keep.filter(isUuid))]);
   }
 
+  async removeUserFromAll(organizationId: string, userId: string): Promise<string[]> {
+    if (!isUuid(userId)) return [];
+    const rows = await this.sql.all<{ groupId: string }>(
+      `delete from group_members gm using groups g
+        where gm.user_id = ? and g.id = gm.group_id and g.organization_id = ? returning gm.group_id as "groupId"`,
+      [userId, organizationId],
+    );
+    return rows.map((row) => row.groupId).sort();
+  }
+
   removeMembersMatching(groupId: string, filter: Filter): Promise<number> {
     const condition = memberFilterSql(filter);
     return this.sql.run(`delete from group_members gm using users mu where gm.group_id = ? and mu.id = gm.user_id and (${condition.sql})`, [

@@ -80,6 +80,11 @@ export class SigningKeySqlStore implements SigningKeyStore {
     );
   }
 
+  async replacePrivate(kid: string, privateJwk: Record<string, unknown>): Promise<boolean> {
+    const updated = await this.guard(() => this.sql.run(`update signing_keys set private_jwk = ?::jsonb where kid = ?`, [JSON.stringify(privateJwk), kid]));
+    return updated === 1;
+  }
+
   private async guard<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();

@@ -34,6 +34,9 @@ describe('discovery', () => {
         'urn:ietf:params:scim:event:prov:delete',
         'urn:ietf:params:scim:event:prov:activate',
         'urn:ietf:params:scim:event:prov:deactivate',
+        'urn:ietf:params:scim:event:prov:create:full',
+        'urn:ietf:params:scim:event:prov:put:full',
+        'urn:ietf:params:scim:event:prov:patch:full',
       ],
     });
   });

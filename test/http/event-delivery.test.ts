@@ -15,10 +15,13 @@ import { patchOp, scimClient, userBody, type ScimClient } from '../support/scim'
 class LocalReceiver {
   readonly received = new Map<string, string[]>();
   readonly statuses = new Map<string, number[]>();
+  /** How long the answer to a request of the path waits, ms. */
+  readonly delays = new Map<string, number>();
   private readonly server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
+    req.on('end', async () => {
+      await new Promise((resolve) => setTimeout(resolve, this.delays.get(req.url ?? '') ?? 0));
       const status = this.statuses.get(req.url ?? '')?.shift() ?? 202;
       if (status === 202) this.received.set(req.url ?? '', [...(this.received.get(req.url ?? '') ?? []), body]);
       res.writeHead(status, { 'content-type': req.headers['content-type'] === 'application/secevent+jwt' ? 'text/plain' : 'text/x-wrong' }).end();
@@ -49,7 +52,7 @@ beforeAll(async () => {
   await receiver.start();
   await t.roster.signingKeys.ensureActive();
   jwks = createLocalJWKSet((await request(t.app).get('/.well-known/jwks.json').expect(200)).body as JSONWebKeySet);
-  worker = deliveryWorker(t.roster, 8080, { intervalMs: 20, backoff: () => 0 });
+  worker = deliveryWorker(t.roster, 8080, { intervalMs: 20, backoff: () => 0, onError: (e) => console.error('DELIVERY', e) });
   worker.start();
 });
 afterAll(async () => {
@@ -90,6 +93,20 @@ async function createThenDeactivate(userName: string): Promise<string> {
   return id;
 }
 
+/** Each subject's event URIs (the last of each SET) in the order first received; a repeat (same txn and URI) counts once. */
+function firstSeenPerSubject(payloads: JWTPayload[]): Record<string, string[]> {
+  const seen = new Set<string>();
+  const out: Record<string, string[]> = {};
+  for (const p of payloads) {
+    const id = (p.sub_id as { id: string }).id;
+    const uri = Object.keys(p.events as object).at(-1) as string;
+    if (seen.has(`${p.txn as string} ${id} ${uri}`)) continue;
+    seen.add(`${p.txn as string} ${id} ${uri}`);
+    (out[id] ??= []).push(uri);
+  }
+  return out;
+}
+
 describe('push delivery (RFC 8935)', () => {
   it('delivers a create and a deactivate as two signed SETs, in order, with the receiver audience', async () => {
     await add('/all', { audience: 'urn:example:app' });
@@ -102,21 +119,20 @@ describe('push delivery (RFC 8935)', () => {
     expect(Object.keys(deactivate.events as object)).toEqual([EVENT_URIS.patchNotice, EVENT_URIS.deactivate]);
   });
 
-  it('retries a receiver that answers 500 three times, then gets everything in order', async () => {
+  it('retries a receiver that answers 500 three times, then gets everything, each user in order', async () => {
     receiver.statuses.set('/flaky', [500, 500, 500]);
     const receiverId = await add('/flaky');
     const ids = [await createThenDeactivate('push.flaky1@example.com'), await createThenDeactivate('push.flaky2@example.com')];
-    const sets = await got('/flaky', 4);
-    const payloads = await Promise.all(sets.map((set) => verified(set, receiver.url + '/flaky')));
-    expect(payloads.map((p) => (p.sub_id as { id: string }).id)).toEqual([ids[0], ids[0], ids[1], ids[1]]);
-    expect(payloads.map((p) => Object.keys(p.events as object).at(-1))).toEqual([
-      EVENT_URIS.createNotice,
-      EVENT_URIS.deactivate,
-      EVENT_URIS.createNotice,
-      EVENT_URIS.deactivate,
-    ]);
-    const [row] = JSON.parse(await run(receiverList, [], { org: 'acme', json: true })).filter((r: { id: string }) => r.id === receiverId);
-    expect(row).toMatchObject({ pending: 0, lastError: null, failing: false, lastDeliveredAt: expect.any(String) });
+    const rowOf = async () => JSON.parse(await run(receiverList, [], { org: 'acme', json: true })).find((r: { id: string }) => r.id === receiverId);
+    await got('/flaky', 4);
+    for (let i = 0; i < 200 && (await rowOf()).pending > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    const payloads = await Promise.all((receiver.received.get('/flaky') ?? []).map((set) => verified(set, receiver.url + '/flaky')));
+    // Subjects go in parallel, each in outbox order; a retry may repeat a SET (same txn), never reorder a subject.
+    expect(firstSeenPerSubject(payloads)).toEqual({
+      [ids[0]]: [EVENT_URIS.createNotice, EVENT_URIS.deactivate],
+      [ids[1]]: [EVENT_URIS.createNotice, EVENT_URIS.deactivate],
+    });
+    expect(await rowOf()).toMatchObject({ pending: 0, lastError: null, failing: false, lastDeliveredAt: expect.any(String) });
   });
 
   it('sends a receiver filtered to deactivate only those, and nothing of another organization', async () => {
@@ -133,6 +149,48 @@ describe('push delivery (RFC 8935)', () => {
     expect(await got('/other', 1)).toHaveLength(1);
   });
 
+  it('sends a --full receiver each user create and patch with the user resource as data, and groups in the notice form', async () => {
+    await add('/full', { full: true });
+    const id = await createThenDeactivate('push.full@example.com');
+    const group = (
+      await scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Full form', members: [{ value: id }] }).expect(201)
+    ).body.id as string;
+    const payloads = await Promise.all((await got('/full', 3)).map((set) => verified(set, receiver.url + '/full')));
+    // Subjects go in parallel: the user's two SETs in order, the group's anywhere.
+    const [create, patch] = payloads.filter((p) => (p.sub_id as { id: string }).id === id);
+    const groupCreate = payloads.find((p) => (p.sub_id as { id: string }).id === group) as JWTPayload;
+    const { groups, meta, ...resource } = (await scim.get(`/Users/${id}`).expect(200)).body;
+    expect(groups).toEqual([expect.objectContaining({ value: group })]);
+    // As the user stands when sent: the deactivate may already be in the create's data.
+    expect(create.events).toEqual({
+      'urn:ietf:params:scim:event:prov:create:full': { data: expect.objectContaining({ id, userName: 'push.full@example.com' }) },
+    });
+    const patchFull = (patch.events as Record<string, { data?: Record<string, unknown> }>)['urn:ietf:params:scim:event:prov:patch:full'];
+    expect(Object.keys(patch.events as object)).toEqual(['urn:ietf:params:scim:event:prov:patch:full', EVENT_URIS.deactivate]);
+    // The user's resource as GET shows it (links at the issuer's base URL); its groups if the group came first.
+    const { groups: sentGroups, ...sent } = patchFull.data as Record<string, unknown>;
+    expect(sent).toEqual({ ...resource, meta: { ...meta, location: `http://localhost:8080/scim/v2/Users/${id}` } });
+    expect([undefined, 1]).toContain((sentGroups as unknown[] | undefined)?.length);
+    expect(JSON.stringify(payloads)).not.toMatch(/"password"/);
+    expect(groupCreate.events).toEqual({ [EVENT_URIS.createNotice]: { attributes: ['displayName', 'members'] } });
+  });
+
+  it('keeps delivering to a quick receiver while a slow one holds its answers', async () => {
+    receiver.delays.set('/slowpoke', 4_000);
+    const slowpoke = await add('/slowpoke');
+    await add('/quick');
+    try {
+      const id = await createThenDeactivate('push.quick@example.com');
+      // Both SETs (two batches: the create's and the deactivate's) reach the quick receiver before the slow one has answered one.
+      await until(() => (receiver.received.get('/quick')?.length === 2 ? true : undefined), 3_800);
+      expect(receiver.received.get('/slowpoke')).toBeUndefined();
+      const taken = await Promise.all((receiver.received.get('/quick') ?? []).map((set) => verified(set, receiver.url + '/quick')));
+      expect(taken.map((p) => (p.sub_id as { id: string }).id)).toEqual([id, id]);
+    } finally {
+      await run(receiverRemove, [slowpoke], {});
+    }
+  });
+
   it("shows each receiver's delivery state of an event in events --org", async () => {
     receiver.statuses.set(
       '/down',
@@ -142,12 +200,15 @@ describe('push delivery (RFC 8935)', () => {
     const before = receiver.received.get('/all')?.length ?? 0;
     const id = (await scim.post('/Users', userBody('push.state@example.com')).expect(201)).body.id as string;
     await got('/all', before + 1);
-    const rows = JSON.parse(await run(events, [], { org: 'acme', json: true, limit: '5' })) as {
-      resourceId: string;
-      deliveries: { receiverId: string; state: string }[];
-    }[];
-    const row = rows.find((r) => r.resourceId === id);
     const all = JSON.parse(await run(receiverList, [], { org: 'acme', json: true })).find((r: { url: string }) => r.url.endsWith('/all')).id;
+    type Listed = { resourceId: string; deliveries: { receiverId: string; state: string }[] };
+    const rowOf = async () => (JSON.parse(await run(events, [], { org: 'acme', json: true, limit: '5' })) as Listed[]).find((r) => r.resourceId === id);
+    // The cursor is recorded once the batch is through: shortly after the receiver has the SET.
+    let row = await rowOf();
+    for (let i = 0; i < 100 && row?.deliveries.find((d) => d.receiverId === all)?.state !== 'delivered'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      row = await rowOf();
+    }
     expect(row?.deliveries).toEqual(
       expect.arrayContaining([
         { receiverId: all, url: `${receiver.url}/all`, state: 'delivered' },
@@ -180,6 +241,9 @@ describe('receiver CLI', () => {
     await expect(receiverAdd(strict, [], { org: 'acme', url: 'https://10.0.0.1/x' }, io)).rejects.toThrow(/ROSTER_RECEIVERS_ALLOW_PRIVATE/);
     await expect(receiverAdd(t.roster, [], { org: 'acme', url: 'ftp://example.com/x' }, io)).rejects.toThrow(/https or http/);
     await expect(receiverAdd(t.roster, [], { org: 'acme', url: 'https://example.com/x', events: 'urn:nope' }, io)).rejects.toThrow(/--events/);
+    await expect(
+      receiverAdd(t.roster, [], { org: 'acme', url: 'https://example.com/x', events: 'urn:ietf:params:scim:event:prov:create:full', full: true }, io),
+    ).rejects.toThrow(/name the notice URI/);
   });
 
   it('adds, lists with pending, and removes', async () => {
@@ -208,6 +272,29 @@ describe('receiver CLI', () => {
       expect((JSON.parse(await run(receiverList, [], { org: 'acme', json: true })) as { id: string }[]).map((r) => r.id)).not.toContain(id);
       await expect(run(receiverRemove, [id], {})).rejects.toThrow(/no receiver/);
     } finally {
+      worker.start();
+    }
+  });
+});
+
+describe('several instances', () => {
+  it('never send one receiver its events twice while a slow batch outlasts the lease: the sender renews it', async () => {
+    await worker.stop();
+    const instances = [0, 1].map(() => deliveryWorker(t.roster, 8080, { intervalMs: 20, leaseMs: 300 }));
+    try {
+      receiver.delays.set('/slow', 1_000);
+      const receiverId = await add('/slow');
+      for (const i of [1, 2, 3]) await scim.post('/Users', userBody(`push.slow${i}@example.com`)).expect(201);
+      for (const instance of instances) instance.start();
+      await got('/slow', 3);
+      const rowOf = async () => JSON.parse(await run(receiverList, [], { org: 'acme', json: true })).find((r: { id: string }) => r.id === receiverId);
+      for (let i = 0; i < 200 && (await rowOf()).pending > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      // Each answer took more than three leases; without the renewal the other instance would have claimed and sent again.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(receiver.received.get('/slow')).toHaveLength(3);
+      expect(await rowOf()).toMatchObject({ pending: 0, attempts: 0, lastError: null });
+    } finally {
+      await Promise.all(instances.map((instance) => instance.stop()));
       worker.start();
     }
   });

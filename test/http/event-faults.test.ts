@@ -18,7 +18,8 @@ import { patchOp, scimClient, userBody, type ScimClient } from '../support/scim'
 
 /**
  * Issue #13, item 8: delivery faults. In each case every event of the outbox reaches the
- * receiver, in outbox order (so never a user's deactivate before its create), none lost.
+ * receiver, each user's in outbox order (so never a user's deactivate before its create),
+ * none lost. Users go in parallel, so the order between two users is not kept.
  */
 
 /** What the receiver does with a request: take it (202), answer 503, or drop the connection. */
@@ -28,6 +29,9 @@ type Answer = 'take' | 503 | 'drop';
 class Receiver {
   readonly taken: string[] = [];
   readonly refused: number[] = [];
+  /** `stamp()` at each refusal: the test's clock, to count failed attempts rather than refused SETs. */
+  readonly refusedAt: number[] = [];
+  stamp: () => number = () => Date.now();
   answer: (n: number) => Answer | Promise<Answer> = () => 'take';
   /** When the last request was answered (Date.now()). */
   lastAnswerAt = 0;
@@ -43,9 +47,11 @@ class Receiver {
         res.writeHead(202).end();
       } else if (answer === 'drop') {
         this.refused.push(0);
+        this.refusedAt.push(this.stamp());
         req.socket.destroy();
       } else {
         this.refused.push(answer);
+        this.refusedAt.push(this.stamp());
         res.writeHead(answer).end();
       }
     });
@@ -86,6 +92,16 @@ function name(payload: JWTPayload): string {
   return `${(payload.sub_id as { id: string }).id} ${Object.keys(payload.events as object).at(-1)}`;
 }
 
+/** Each user's SETs (`<id> <uri>` names) in the order received. */
+function perSubject(names: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const name of names) {
+    const [id, uri] = name.split(' ');
+    (out[id] ??= []).push(uri);
+  }
+  return out;
+}
+
 const created = (id: string) => `${id} ${EVENT_URIS.createNotice}`;
 const deactivated = (id: string) => `${id} ${EVENT_URIS.deactivate}`;
 
@@ -103,7 +119,7 @@ async function addReceiver(roster: Roster, url: string): Promise<string> {
 }
 
 describe('a receiver down for 60 seconds', () => {
-  it('gets everything, in outbox order, once it is back; the retries follow the backoff, not the rounds', async () => {
+  it("gets everything, each user's in outbox order, once it is back; the retries follow the backoff, not the rounds", async () => {
     const t = await startTestRoster({ receiversAllowPrivate: true });
     const receiver = new Receiver();
     try {
@@ -120,6 +136,7 @@ describe('a receiver down for 60 seconds', () => {
       const worker = deliveryWorker(t.roster, 8080, { now: () => new Date(clock), backoff: (n) => defaultBackoff(n) });
       const downFor = 60_000;
       receiver.answer = (n) => (clock - start < downFor ? (n % 2 ? 503 : 'drop') : 'take');
+      receiver.stamp = () => clock;
 
       const ids: string[] = [];
       const expected: string[] = [];
@@ -148,15 +165,72 @@ describe('a receiver down for 60 seconds', () => {
         clock += 1000;
       }
 
-      expect(await named(receiver.taken, jwks, receiver.url)).toEqual(expected);
+      const got = await named(receiver.taken, jwks, receiver.url);
+      expect(perSubject(got)).toEqual(perSubject(expected));
+      expect(got).toHaveLength(expected.length);
       expect(firstTakenAt).toBeGreaterThanOrEqual(downFor);
-      // 2+4+8+16+32 s (± 20 %): about 5 failed attempts in 60 s, not one a round.
-      expect(receiver.refused.length).toBeGreaterThanOrEqual(4);
-      expect(receiver.refused.length).toBeLessThanOrEqual(7);
+      // 2+4+8+16+32 s (± 20 %): about 5 failed attempts in 60 s, not one a round (an attempt may refuse several users' SETs at once).
+      const attempts = new Set(receiver.refusedAt).size;
+      expect(attempts).toBeGreaterThanOrEqual(4);
+      expect(attempts).toBeLessThanOrEqual(7);
       // Nothing more arrives, and the receiver is healthy again.
       for (let i = 0; i < 5; i++, clock += 1000) await worker.round();
       expect(receiver.taken).toHaveLength(6);
       expect(await receiverRow(t.roster, receiver.url)).toMatchObject({ pending: 0, attempts: 0, lastError: null, failing: false });
+    } finally {
+      await receiver.close();
+      await t.close();
+    }
+  }, 60_000);
+});
+
+describe('a receiver failing for 72 hours', () => {
+  it('is marked failing (once, logged and counted) after 72 h, keeps its events past their retention, and recovers', async () => {
+    const t = await startTestRoster({ receiversAllowPrivate: true });
+    const receiver = new Receiver();
+    try {
+      await receiver.start();
+      await t.roster.signingKeys.ensureActive();
+      const scim = scimClient(t.app, t.token);
+      await addReceiver(t.roster, receiver.url);
+      const id = (await scim.post('/Users', userBody('failing.72h@example.com')).expect(201)).body.id as string;
+      await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'active', value: false })).expect(204);
+
+      const start = Date.now();
+      let clock = start;
+      const hours = (n: number) => n * 3_600_000;
+      const failingAt: number[] = [];
+      const counts: number[] = [];
+      const worker = deliveryWorker(t.roster, 8080, {
+        now: () => new Date(clock),
+        onFailing: () => failingAt.push(clock - start),
+        onFailingCount: (n) => counts.push(n),
+      });
+      let up = false;
+      receiver.answer = () => (up ? 'take' : 503);
+      // Eight days of half-hour rounds: the real backoff (at most an hour apart) keeps retrying.
+      for (; clock - start < hours(8 * 24); clock += hours(0.5)) {
+        await worker.round();
+        const row = await receiverRow(t.roster, receiver.url);
+        // Marked at the first attempt 72 h or more after the first failure (attempts at most 72 min apart).
+        if (clock - start < hours(72)) expect(row.failing).toBe(false);
+        if (clock - start >= hours(74)) expect(row.failing).toBe(true);
+      }
+      expect(failingAt).toHaveLength(1);
+      expect(failingAt[0]).toBeGreaterThanOrEqual(hours(72));
+      expect(failingAt[0]).toBeLessThan(hours(74));
+      expect(counts.at(-1)).toBe(1);
+      // Past the 7-day retention, its undelivered events are all still there.
+      expect(await receiverRow(t.roster, receiver.url)).toMatchObject({ pending: 2, failing: true, lastError: 'HTTP 503' });
+      expect(receiver.taken).toHaveLength(0);
+
+      up = true;
+      for (let i = 0; i < 4 && receiver.taken.length < 2; i++, clock += hours(0.5)) await worker.round();
+      expect(perSubject(await named(receiver.taken, (await request(t.app).get('/.well-known/jwks.json')).body, receiver.url))).toEqual(
+        perSubject([created(id), deactivated(id)]),
+      );
+      expect(await receiverRow(t.roster, receiver.url)).toMatchObject({ pending: 0, failing: false, lastError: null });
+      expect(counts.at(-1)).toBe(0);
     } finally {
       await receiver.close();
       await t.close();
@@ -198,8 +272,7 @@ describe('Roster killed with SIGKILL between commit and delivery', () => {
         expect((await scim('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'active', value: false }))).status).toBe(204);
         expected.push(created(id), deactivated(id));
       }
-      // Kill 1 s after a failed attempt, once it is recorded (its retry 1.6 s or more away): never with
-      // a receiver claimed mid-send, whose lease would hold it for 80 s.
+      // Kill 1 s after a failed attempt, once it is recorded (its retry 1.6 s or more away).
       const failures = receiver.refused.length;
       await until(() => receiver.refused.length > failures, 10_000, 'a retry after the last change');
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -214,7 +287,9 @@ describe('Roster killed with SIGKILL between commit and delivery', () => {
       await until(() => receiver.taken.length >= 6, 20_000, 'six SETs after the restart');
       await new Promise((resolve) => setTimeout(resolve, 300));
       const jwks = (await (await fetch(`http://127.0.0.1:${server.port}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
-      expect(await named(receiver.taken, jwks, receiver.url)).toEqual(expected);
+      const got = await named(receiver.taken, jwks, receiver.url);
+      expect(perSubject(got)).toEqual(perSubject(expected));
+      expect(got).toHaveLength(expected.length);
     } finally {
       if (server) await stopServer(server.child);
       await receiver.close();
@@ -227,7 +302,7 @@ describe('Roster killed with SIGKILL between commit and delivery', () => {
 // restarting the shared server would break every other test file running in parallel.
 
 describe('the database going away during delivery', () => {
-  it('interrupts delivery, which resumes when it is back; nothing is lost, at most the interrupted SET is sent again', async () => {
+  it('interrupts delivery, which resumes when it is back; nothing is lost, only the unrecorded batch is sent again', async () => {
     const database = await openTestDatabase();
     const target = new URL(database.url);
     const dbPort = Number(target.port || 5432);
@@ -259,8 +334,8 @@ describe('the database going away during delivery', () => {
         expected.push(created(id), deactivated(id));
       }
 
-      // The database goes away while the receiver holds the third SET: its 202 comes after,
-      // so the worker cannot record it (nor release its claim on the receiver).
+      // The database goes away while the receiver holds the third SET: the batch's 202s come after,
+      // so the worker cannot record them (nor release its claim on the receiver).
       receiver.answer = async (n): Promise<Answer> => {
         if (n === 2) await outage.down();
         return 'take';
@@ -270,22 +345,27 @@ describe('the database going away during delivery', () => {
       const errors: unknown[] = [];
       const round = () => worker.round().catch((error: unknown) => errors.push(error));
       await round();
-      expect(receiver.taken).toHaveLength(3);
+      const sentBefore = receiver.taken.length;
+      expect(sentBefore).toBeGreaterThanOrEqual(3);
       // While it is away, rounds fail (and are retried), nothing is sent.
       for (let i = 0; i < 5; i++, clock += 1000) await round();
       expect(errors.length).toBeGreaterThan(0);
-      expect(receiver.taken).toHaveLength(3);
+      expect(receiver.taken).toHaveLength(sentBefore);
       await scim.post('/Users', userBody('during.outage@example.com')).expect(503);
 
       await outage.up();
-      // The claim the interrupted round could not release lapses (its lease: 10 SETs x 5 s + 30 s).
-      clock += 90_000;
-      for (let i = 0; i < 200 && receiver.taken.length < 7; i++, clock += 1000) await round();
+      // The claim the interrupted round could not release lapses: its lease is 15 s.
+      clock += 16_000;
+      for (let i = 0; i < 200 && receiver.taken.length < sentBefore + 6; i++, clock += 1000) await round();
       for (let i = 0; i < 5; i++, clock += 1000) await round();
 
       const got = await named(receiver.taken, jwks, receiver.url);
-      // At least once: the third SET, taken but never recorded, comes again; then the rest, in order.
-      expect(got).toEqual([...expected.slice(0, 3), ...expected.slice(2)]);
+      // At least once: the SETs taken but never recorded come again, then the rest; each user's in order.
+      const again = perSubject(got.slice(sentBefore));
+      expect(again).toEqual(perSubject(expected));
+      expect(got).toHaveLength(sentBefore + 6);
+      const before = perSubject(got.slice(0, sentBefore));
+      for (const [id, uris] of Object.entries(before)) expect(perSubject(expected)[id].slice(0, uris.length)).toEqual(uris);
       expect(await receiverRow(roster, receiver.url)).toMatchObject({ pending: 0, lastError: null, failing: false });
     } finally {
       await outage.up();

@@ -109,6 +109,28 @@ describe('provisioning events (transactional outbox)', () => {
     expect(rows.map(shape)).toEqual([{ resourceType: 'User', resourceId: id, events: [EVENT_URIS.delete], attributes: [] }]);
   });
 
+  it('writes, for a deleted member, a patch:notice of members for each group it left, with the same txn, and the groups no longer list it', async () => {
+    const member = await createUser('ev.leaver@example.com');
+    const stays = await createUser('ev.stayer@example.com');
+    const groupIds: string[] = [];
+    for (const name of ['Leavers A', 'Leavers B']) {
+      const body = { schemas: [GROUP], displayName: name, members: [{ value: member }, { value: stays }] };
+      groupIds.push((await scim.post('/Groups', body).expect(201)).body.id as string);
+    }
+    const other = (await scim.post('/Groups', { schemas: [GROUP], displayName: 'Not a member', members: [{ value: stays }] }).expect(201)).body.id as string;
+    const rows = await written(() => scim.delete(`/Users/${member}`).expect(204));
+    expect(rows.map(shape)).toEqual([
+      { resourceType: 'User', resourceId: member, events: [EVENT_URIS.delete], attributes: [] },
+      ...[...groupIds].sort().map((id) => ({ resourceType: 'Group', resourceId: id, events: [EVENT_URIS.patchNotice], attributes: ['members'] })),
+    ]);
+    expect(new Set(rows.map((row) => row.txn)).size).toBe(1);
+    expect(rows.some((row) => row.resourceId === other)).toBe(false);
+    for (const id of groupIds) {
+      const members = ((await scim.get(`/Groups/${id}`).expect(200)).body.members as { value: string }[]).map((m) => m.value);
+      expect(members).toEqual([stays]);
+    }
+  });
+
   it('writes a group create, a member added and removed (patch:notice with members), and its delete', async () => {
     const member = await createUser('ev.member@example.com');
     let groupId = '';

@@ -21,6 +21,11 @@ class MemoryStore implements SigningKeyStore {
     this.keys.push({ ...key, createdAt: new Date(), retiredAt: null, expiresAt: null });
     return true;
   }
+  async replacePrivate(kid: string, privateJwk: Record<string, unknown>) {
+    const key = this.keys.find((k) => k.kid === kid);
+    if (key) key.privateJwk = privateJwk;
+    return key !== undefined;
+  }
   async rotate(key: NewSigningKey, days: number) {
     const old = await this.active();
     if (old) Object.assign(old, { retiredAt: new Date(), expiresAt: new Date(Date.now() + days * 86_400_000) });
@@ -91,6 +96,19 @@ describe('Security Event Tokens (RFC 8417, RFC 9967)', () => {
     const decode = (set: string) => JSON.parse(Buffer.from(set.split('.')[1], 'base64url').toString());
     const [a, b] = await Promise.all([0, 1].map(() => buildSet(event, { issuer: ISSUER, audience: AUDIENCE, key: active, jti: 'org.42' })));
     expect([decode(a).jti, decode(b).jti]).toEqual(['org.42', 'org.42']);
+  });
+
+  it('carry the resource as data in the full form (`…:full`, no attributes), the notice form without one', async () => {
+    const { active } = await setup();
+    const decode = (set: string) => JSON.parse(Buffer.from(set.split('.')[1], 'base64url').toString());
+    const resource = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: event.resourceId, userName: 'bjensen', active: false };
+    const full = decode(await buildSet({ ...event, resource: JSON.stringify(resource) }, { issuer: ISSUER, audience: AUDIENCE, key: active, full: true }));
+    expect(full.events).toEqual({ 'urn:ietf:params:scim:event:prov:patch:full': { data: resource }, [EVENT_URIS.deactivate]: {} });
+    // A notice receiver never gets the resource, even when the event carries it; a deleted user's event has none.
+    const notice = decode(await buildSet({ ...event, resource: JSON.stringify(resource) }, { issuer: ISSUER, audience: AUDIENCE, key: active }));
+    expect(notice.events).toEqual({ [EVENT_URIS.patchNotice]: { attributes: ['active', 'name.familyName'] }, [EVENT_URIS.deactivate]: {} });
+    const gone = decode(await buildSet(event, { issuer: ISSUER, audience: AUDIENCE, key: active, full: true }));
+    expect(gone.events).toEqual(notice.events);
   });
 
   it('refuse an event URI Roster does not issue, and an event with none', async () => {

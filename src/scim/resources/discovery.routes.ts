@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { SUPPORTED_EVENT_URIS } from '../../events/uris';
+import { ISSUED_EVENT_URIS } from '../../events/uris';
 import { forbidden, notFound } from '../http/errors';
 import { handler } from '../http/handler';
 import { scimBaseUrl, sendScim } from '../http/http';
@@ -38,7 +38,7 @@ export function discoveryRouter(publicBaseUrl: string | undefined): Router {
       };
       // RFC 9967 section 4: the SET event URIs Roster can issue (signed with the keys of
       // /.well-known/jwks.json); no asynchronous SCIM requests.
-      config.securityEvents = { asyncRequest: 'none', eventUris: [...SUPPORTED_EVENT_URIS] };
+      config.securityEvents = { asyncRequest: 'none', eventUris: [...ISSUED_EVENT_URIS] };
       sendScim(res, 200, located(config, base(req), '/ServiceProviderConfig'));
     }),
   );
