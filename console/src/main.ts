@@ -99,7 +99,18 @@ async function render(): Promise<void> {
   const { main } = shell(session, org, page.path);
   document.title = `${page.title} · Roster console`;
   await page.render(main, { route: { ...route, org }, session, announce });
+  // Another page (not the same one with other filters): focus moves to its heading, which a screen reader reads out.
+  const where = `${org}/${page.path}/${route.id ?? ''}`;
+  if (shown !== undefined && shown !== where) {
+    const heading = main.querySelector('h1');
+    heading?.setAttribute('tabindex', '-1');
+    heading?.focus();
+  }
+  shown = where;
 }
+
+/** The page last shown (organization, page, id). */
+let shown: string | undefined;
 
 /** Reads the session again (a new organization), then shows that organization's Connection page. */
 function reloadSession(slug: string): void {
