@@ -74,6 +74,28 @@ module.exports = {
       from: { path: '^src/orm/' },
       to: { path: '^src/requestlog/' },
     },
+    {
+      name: 'console-imports-no-orm',
+      comment:
+        "src/console/ (the web console's HTTP side) goes through the domain's services and policy like scim/: never src/orm/ or src/events/; app.ts and roster.ts wire the stores in.",
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: { path: '^src/(orm|events|extensions)/' },
+    },
+    {
+      name: 'console-imports-little-of-scim',
+      comment: 'Of the SCIM layer, src/console/ uses only the filter parser (the same filter language) and the rate-limit counters and client address.',
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: { path: '^src/scim/', pathNot: '^src/scim/(filter/filter-parser|filter/filter-lexer|http/rate-limit)\\.ts$' },
+    },
+    {
+      name: 'domain-and-adapters-import-no-console',
+      comment: 'Nothing below the console imports it: the domain, scim/, orm/ and events/ know nothing of src/console/.',
+      severity: 'error',
+      from: { path: '^src/(domain|scim|orm|events|schema)/' },
+      to: { path: '^src/console/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -7,6 +7,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
+COPY console ./console
+COPY tools/build-console.ts ./tools/
 RUN npm run build
 
 # Runtime: production dependencies and the compiled output only.

@@ -10,7 +10,7 @@ export default defineConfig(
     ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'bench/.build/**'],
   },
   {
-    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts', 'migrations/**/*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts', 'migrations/**/*.ts', 'console/**/*.ts'],
     extends: [js.configs.recommended, tseslint.configs.recommended],
     rules: {
       // A leading underscore marks a parameter or binding that is unused on purpose.
@@ -21,8 +21,8 @@ export default defineConfig(
     },
   },
   {
-    // Small rooms (#12): no source file over 400 lines, no function over 80.
-    files: ['src/**/*.ts'],
+    // Small rooms (#12): no source file over 400 lines, no function over 80 (the console's pages too).
+    files: ['src/**/*.ts', 'console/**/*.ts'],
     rules: {
       'max-lines': ['error', { max: 400 }],
       'max-lines-per-function': ['error', { max: 80 }],

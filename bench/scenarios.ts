@@ -17,6 +17,7 @@ import {
   userName,
   type SeedInfo,
 } from './database';
+import { scenario11 } from './console';
 import { scenario10 } from './deprovision';
 import { assertLoopback, cannon, percentile, request, type CannonOptions, type LoadResult } from './load';
 import type { BenchOptions } from './options';
@@ -121,7 +122,7 @@ async function sqlCount(url: string, sql: string, params: unknown[]): Promise<nu
 }
 
 /** Runs one timed load: an untimed warm-up with the same requests, then the measurement. */
-async function measure(
+export async function measure(
   ctx: Context,
   row: Omit<Row, 'rate' | 'p50' | 'p99' | 'non2xx' | 'errors' | 'peakRss' | 'cpu' | 'statusCounts' | 'unit'>,
   base: string,
@@ -823,6 +824,7 @@ export const SCENARIOS: Record<number, { title: string; run: (ctx: Context) => P
   8: { title: 'Entra-style initial sync', run: scenario8 },
   9: { title: 'one organization storms Bulk password changes, another reads', run: scenario9 },
   10: { title: "time to deprovision: PATCH active false to the receiver's SET, with creates running", run: scenario10 },
+  11: { title: "the console: the Users list and a page of a big group's members", run: scenario11 },
 };
 
 export { Interrupted };

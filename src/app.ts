@@ -1,13 +1,15 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from 'pino';
+import { consoleRouter } from './console/router';
 import { jwksRouter } from './events/jwks.routes';
 import { Metrics } from './metrics';
 import type { Roster } from './roster';
 import { routeNotFound } from './scim/http/errors';
-import { locals, sendScim } from './scim/http/http';
+import { locals, scimBaseUrl, sendScim } from './scim/http/http';
 import { scimErrorHandler, scimRouter } from './scim/http/router';
 
 /** Constant-time comparison of two secrets of any length. */
@@ -57,8 +59,17 @@ export function securityHeaders(options: Readonly<HelmetOptions> = SECURITY_HEAD
   return headers;
 }
 
-/** The HTTP application: the SCIM service under /scim/v2, /healthz, /readyz, /metrics and the JWKS of the event signing keys. */
-export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new Metrics()): Express {
+/**
+ * Where the built console pages are (`npm run build` writes them): dist/console at the
+ * project's root, whether this file runs from src/ (tsx, tests) or from dist/src/.
+ */
+export const CONSOLE_ASSETS = path.resolve(__dirname, __dirname.endsWith(path.join('dist', 'src')) ? '..' : path.join('..', 'dist'), 'console');
+
+/**
+ * The HTTP application: the SCIM service under /scim/v2, the web console under /admin,
+ * /healthz, /readyz, /metrics and the JWKS of the event signing keys.
+ */
+export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new Metrics(), options: { consoleAssets?: string } = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -91,6 +102,22 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
   );
   addOperationsRoutes(app, roster, metrics);
   app.use(jwksRouter(roster.signingKeys));
+  app.use(
+    '/admin',
+    consoleRouter({
+      admins: roster.consoleAdmins,
+      signInLimits: roster.signInLimits,
+      users: roster.users,
+      groups: roster.groups,
+      credentials: roster.credentials,
+      organizations: roster.organizations,
+      receivers: roster.receivers,
+      scimBaseUrl: (req) => scimBaseUrl(req, roster.config.publicBaseUrl),
+      publicBaseUrl: roster.config.publicBaseUrl,
+      assetsDir: options.consoleAssets ?? CONSOLE_ASSETS,
+      logger,
+    }),
+  );
 
   app.use((req, res) => {
     sendScim(res, 404, routeNotFound(req.method, req.path));

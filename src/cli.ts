@@ -89,6 +89,11 @@ if (require.main === module) {
       process.stdout.write(`${t}\n`);
     },
     err: (t) => process.stderr.write(`${t}\n`),
+    input: async () => {
+      let text = '';
+      for await (const chunk of process.stdin) text += String(chunk);
+      return text;
+    },
   }).then((code) => {
     process.exitCode = code;
   });

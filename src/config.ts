@@ -51,6 +51,8 @@ export interface Config {
   receiversAllowPrivate: boolean;
   /** Days an outbox event is kept once every receiver of its organization has it. */
   eventRetentionDays: number;
+  /** Minutes a console session may go unused before it ends (the administrator signs in again). */
+  consoleIdleTimeoutMinutes: number;
   /** The secret the signing keys' private halves are encrypted with in the database; undefined: stored unencrypted. */
   signingKeySecret: string | undefined;
   /** The request log is on (ROSTER_REQUEST_LOG; on by default). */
@@ -124,6 +126,7 @@ const variables = {
   ROSTER_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
   ROSTER_RECEIVERS_ALLOW_PRIVATE: boolean.default(false),
   ROSTER_EVENT_RETENTION_DAYS: integer(1, 3650).default(7),
+  ROSTER_CONSOLE_IDLE_TIMEOUT_MINUTES: integer(1, 1440).default(30),
   ROSTER_SIGNING_KEY_SECRET: z.string().min(32, 'must be at least 32 characters long (for example the output of `openssl rand -hex 32`)').optional(),
   ROSTER_REQUEST_LOG: boolean.default(true),
   ROSTER_REQUEST_LOG_DAYS: integer(1, 3650).default(14),
@@ -213,6 +216,7 @@ export function loadConfig(given: Env = process.env): Config {
     metricsToken: values.ROSTER_METRICS_TOKEN as string | undefined,
     receiversAllowPrivate: values.ROSTER_RECEIVERS_ALLOW_PRIVATE as boolean,
     eventRetentionDays: values.ROSTER_EVENT_RETENTION_DAYS as number,
+    consoleIdleTimeoutMinutes: values.ROSTER_CONSOLE_IDLE_TIMEOUT_MINUTES as number,
     signingKeySecret: values.ROSTER_SIGNING_KEY_SECRET as string | undefined,
     requestLog: values.ROSTER_REQUEST_LOG as boolean,
     requestLogDays: values.ROSTER_REQUEST_LOG_DAYS as number,

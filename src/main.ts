@@ -84,6 +84,23 @@ async function main() {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // After the signal handlers: a stop during this lookup is a graceful stop.
+  await offerSetup(roster, port, logger).catch((error: unknown) => logger.warn({ err: error, source: 'console' }, 'could not offer a setup link'));
+}
+
+/**
+ * First run: while no console administrator exists, logs a setup link (valid for an
+ * hour, used once) at which the first visitor creates the instance administrator. The
+ * token is in the link's fragment, so it reaches no server or proxy log on the way.
+ */
+async function offerSetup(roster: Roster, port: number, logger: Logger): Promise<void> {
+  const token = await roster.consoleAdmins.openSetup();
+  if (!token) return;
+  const origin = roster.config.publicBaseUrl ?? `http://localhost:${port}`;
+  logger.warn(
+    { source: 'console' },
+    `no console administrator yet: open ${origin}/admin/#setup=${token} within an hour to create the instance administrator (the link works once; or run \`roster admin create\`)`,
+  );
 }
 
 /** Pushes the outbox's security events to the organizations' receivers (events/delivery.ts). */

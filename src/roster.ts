@@ -2,6 +2,7 @@ import os from 'node:os';
 import argon2 from 'argon2';
 import { Pool } from 'pg';
 import type { Config } from './config';
+import { ConsoleAdminService } from './domain/console-admins';
 import { CredentialService } from './domain/credential.service';
 import { GroupService } from './domain/group.service';
 import { DEFAULT_ORGANIZATION, OrganizationService } from './domain/organization.service';
@@ -14,6 +15,7 @@ import { EventPollService } from './domain/event-poll.service';
 import { DeliveryWorker, type DeliveryOptions } from './events/delivery';
 import { keyEncryptionKey, SigningKeys } from './events/keys';
 import { SetPoller } from './events/poll';
+import { ConsoleAdminSqlStore } from './orm/console-admin.repository';
 import { openDatabase, servesOneSession, type Database } from './orm/database';
 import { RequestLogSqlStore } from './orm/request-log.repository';
 import { RequestLogWriter } from './requestlog/writer';
@@ -23,6 +25,7 @@ import { RevocationFeed } from './orm/revocation-feed';
 import { SigningKeySqlStore } from './orm/signing-key.repository';
 import { OrmUnitOfWork } from './orm/unit-of-work';
 import { createRateLimits, type CounterStore, type RateLimits } from './scim/http/rate-limit';
+import { SignInLimits } from './console/sign-in-limits';
 
 /**
  * argon2id for human passwords (never for tokens: that would cost ~200 ms a request):
@@ -65,6 +68,10 @@ export interface Roster {
    * the SCIM layer's entries (undefined when ROSTER_REQUEST_LOG is off).
    */
   requestLog: { reader: RequestLogReader; store: RequestLogStore; writer: RequestLogWriter | undefined };
+  /** Console administrators and their sessions (the web console at /admin/, src/console/). */
+  consoleAdmins: ConsoleAdminService;
+  /** Failed console sign-ins per account and per address. */
+  signInLimits: SignInLimits;
   close(): Promise<void>;
 }
 
@@ -190,6 +197,14 @@ export function assemble(
     passwordHashing,
     rateLimits: createRateLimits(config, shared?.store),
     requestLog: { reader: requestLog.store, store: requestLog.store, writer: requestLog.writer },
+    consoleAdmins: new ConsoleAdminService({
+      store: new ConsoleAdminSqlStore(database.pool),
+      uow,
+      passwords: passwordHashing,
+      verifier: { verify: (hash, password) => argon2.verify(hash, password) },
+      idleTimeoutMs: config.consoleIdleTimeoutMinutes * 60_000,
+    }),
+    signInLimits: new SignInLimits(shared?.store),
     async close() {
       await feed?.stop();
       await credentials.settle();

@@ -6,6 +6,8 @@ export class UsageError extends Error {}
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** All of stdin, for commands that read a secret from it (admin create). */
+  input?(): Promise<string>;
 }
 
 export type Flags = Record<string, string | boolean | undefined>;

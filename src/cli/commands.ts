@@ -1,3 +1,4 @@
+import { adminCreate, adminDisable, adminList } from './admins';
 import { json, text, type Command } from './command';
 import { migrateCommand, settingsGet, settingsSet } from './instance';
 import { keyList, keyRotate } from './keys';
@@ -49,5 +50,8 @@ export const COMMANDS: Command[] = [
     positionals: 0,
     run: requests,
   },
+  { words: ['admin', 'create'], options: { org: text, 'system-role': text, 'org-role': text }, positionals: 1, run: adminCreate },
+  { words: ['admin', 'list'], options: { json }, positionals: 0, run: adminList },
+  { words: ['admin', 'disable'], options: {}, positionals: 1, run: adminDisable },
   { words: ['migrate'], options: {}, positionals: 0, noMigrate: true, run: migrateCommand },
 ];

@@ -1,5 +1,4 @@
-import type { StoredEvent } from '../domain/events';
-import type { Receiver } from '../domain/receivers';
+import { deliveriesOf } from '../domain/receivers';
 import { accountSettingsOf, type User } from '../domain/user';
 import { UsageError, required, type Handler } from './command';
 import { csvCell, table } from './format';
@@ -100,21 +99,6 @@ export const events: Handler = async (roster, _args, flags, io) => {
     ),
   );
 };
-
-/**
- * Each push receiver's state for one event: `delivered` (its cursor has passed the event),
- * `pending`, or `failing` (pending at a receiver marked failing). Receivers that did
- * not ask for the event's URIs, or were added after it (they get no history), are left out.
- */
-function deliveriesOf(event: StoredEvent, receivers: Receiver[]): { receiverId: string; url: string; state: 'delivered' | 'pending' | 'failing' }[] {
-  return receivers
-    .filter((r) => r.createdAt <= event.createdAt && (r.events === null || event.eventUris.some((uri) => r.events?.includes(uri))))
-    .map((r) => ({
-      receiverId: r.id,
-      url: r.url,
-      state: BigInt(event.id) <= BigInt(r.lastDeliveredId) ? 'delivered' : r.failing ? 'failing' : 'pending',
-    }));
-}
 
 function sinceFlag(text: string | undefined): Date | undefined {
   const since = text === undefined ? undefined : new Date(text);

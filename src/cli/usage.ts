@@ -28,6 +28,10 @@ commands:
   receiver remove <id>
   requests show <id> [--org <slug>] [--json]
   requests (--org <slug> | --unauthenticated) [--since ISO-8601] [--status 403|4xx|5xx] [--client okta|entra|other] [--limit N] [--json]
+  admin create <email> [--org <slug>] [--system-role R] [--org-role R]
+                                  (reads the password from stdin; without --org: an instance administrator)
+  admin list [--json]
+  admin disable <email>
   migrate
 
 roster --help (or -h, or help) prints this text.

@@ -1,4 +1,4 @@
-import type { Actor } from './actor';
+import { actorCredentialId, actorName, type Actor } from './actor';
 import { DomainError } from './errors';
 import type { AuditEventInput, UnitOfWork } from './ports';
 
@@ -21,8 +21,8 @@ export class AuditTrail {
     const isUser = target.userName !== undefined;
     return {
       organizationId: target.organizationId,
-      credentialId: actor.credentialId,
-      actor: `credential ${actor.credentialId}`,
+      credentialId: actorCredentialId(actor),
+      actor: actorName(actor),
       action,
       targetType: isUser ? 'user' : 'group',
       targetId: target.id,
@@ -44,10 +44,10 @@ export class AuditTrail {
           .write((r) =>
             r.audit.record({
               organizationId: actor.organizationId,
-              credentialId: actor.credentialId,
-              actor: `credential ${actor.credentialId}`,
+              credentialId: actorCredentialId(actor),
+              actor: actorName(actor),
               action: 'refused',
-              targetType: attempted.split('.')[0] as 'user' | 'group',
+              targetType: attempted.split('.')[0] as 'user' | 'group' | 'credential',
               ...(target.targetId && /^[0-9a-f-]{36}$/i.test(target.targetId) ? { targetId: target.targetId } : {}),
               ...(target.targetName ? { targetName: target.targetName } : {}),
               details: { attempted, rule: error.code, reason: error.message },

@@ -1,5 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Actor } from './actor';
+import { actorCredentialId, actorName, type Actor } from './actor';
+import { AuditTrail } from './audit';
+import { authorizeCredentialChange } from './policy';
+import { settingsFrom } from './settings';
 import type { Credential } from './credential';
 import { invalidValue, notFound } from './errors';
 import type { AuditEventInput, UnitOfWork } from './ports';
@@ -83,7 +86,7 @@ export class CredentialService {
   }
 
   /** Issues a credential and returns it with its secret, which is never shown again. */
-  async issue(request: IssueCredential, secret: string = generateSecret()): Promise<{ credential: Credential; secret: string }> {
+  async issue(request: IssueCredential, secret: string = generateSecret(), by?: Actor): Promise<{ credential: Credential; secret: string }> {
     const systemRole = roleOrDefault(request.systemRole, 'Api User', systemRoleNamed, 'system role');
     const organizationRole = roleOrDefault(request.organizationRole, 'Organization Administrator', organizationRoleNamed, 'organization role');
     let expiresAt: Date | null = null;
@@ -94,6 +97,7 @@ export class CredentialService {
       expiresAt = new Date(this.now().getTime() + request.expiresInDays * 86_400_000);
     }
     const credential = await this.uow.write(async (r) => {
+      if (by) authorizeCredentialChange(by, settingsFrom(await r.settings.all()), request.organizationId, systemRole);
       const issued = await r.credentials.insert({
         organizationId: request.organizationId,
         name: request.name ?? 'provisioning',
@@ -102,7 +106,7 @@ export class CredentialService {
         expiresAt,
         secretHash: hashSecret(secret),
       });
-      await r.audit.record(credentialEvent('credential.issued', issued, { systemRole, organizationRole, expiresAt }));
+      await r.audit.record(credentialEvent('credential.issued', issued, { systemRole, organizationRole, expiresAt }, by));
       return issued;
     });
     this.active = undefined;
@@ -165,14 +169,31 @@ export class CredentialService {
     return this.uow.read((r) => r.credentials.listByOrganization(organizationId));
   }
 
-  async revoke(id: string): Promise<Credential> {
+  /**
+   * Issued by an actor (a console administrator) for its own organization: authorized by
+   * the domain policy (authorizeCredentialChange) in the issuing transaction, audited as
+   * the actor, a refusal recorded.
+   */
+  issueAs(actor: Actor, request: Omit<IssueCredential, 'organizationId'>): Promise<{ credential: Credential; secret: string }> {
+    return new AuditTrail(this.uow).recordingRefusals(actor, 'credential.issue', { targetName: request.name }, () =>
+      this.issue({ ...request, organizationId: actor.organizationId }, generateSecret(), actor),
+    );
+  }
+
+  /** Revoked by an actor: a credential of another organization is not found; authorized like issuing. */
+  revokeAs(actor: Actor, id: string): Promise<Credential> {
+    return new AuditTrail(this.uow).recordingRefusals(actor, 'credential.revoke', { targetId: id }, () => this.revoke(id, actor));
+  }
+
+  async revoke(id: string, by?: Actor): Promise<Credential> {
     this.active = undefined;
     return this.uow.write(async (r) => {
-      const credential = await r.credentials.findById(id);
-      if (!credential) throw notFound('Credential', id);
+      const credential = /^[0-9a-f-]{36}$/i.test(id) ? await r.credentials.findById(id) : null;
+      if (!credential || (by && credential.organizationId !== by.organizationId)) throw notFound('Credential', id);
+      if (by) authorizeCredentialChange(by, settingsFrom(await r.settings.all()), credential.organizationId);
       if (credential.revokedAt === null) {
         await r.credentials.revoke(id, this.now());
-        await r.audit.record(credentialEvent('credential.revoked', credential));
+        await r.audit.record(credentialEvent('credential.revoked', credential, {}, by));
       }
       return (await r.credentials.findById(id)) as Credential;
     });
@@ -198,11 +219,11 @@ export class CredentialService {
   }
 }
 
-function credentialEvent(action: string, credential: Credential, details: Record<string, unknown> = {}): AuditEventInput {
+function credentialEvent(action: string, credential: Credential, details: Record<string, unknown> = {}, by?: Actor): AuditEventInput {
   return {
     organizationId: credential.organizationId,
-    credentialId: null,
-    actor: 'cli',
+    credentialId: by ? actorCredentialId(by) : null,
+    actor: by ? actorName(by) : 'cli',
     action,
     targetType: 'credential',
     targetId: credential.id,

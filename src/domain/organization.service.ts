@@ -2,7 +2,8 @@ import { DomainError, invalidValue, uniqueness } from './errors';
 import { SLUG_PATTERN, type Organization, type OrganizationLicense } from './organization';
 import type { StoredEvent } from './events';
 import type { User } from './user';
-import type { AccountCounts, AuditEvent, UnitOfWork } from './ports';
+import type { Actor } from './actor';
+import type { AccountCounts, AuditEvent, AuditPageQuery, UnitOfWork } from './ports';
 
 export const DEFAULT_ORGANIZATION = 'default';
 
@@ -53,6 +54,24 @@ export class OrganizationService {
       license: (await r.organizations.license(organization.id)) as OrganizationLicense,
       counts: await r.users.countByAccountType(organization.id),
     }));
+  }
+
+  /** The actor's organization: its limits, flags and users per account type. */
+  async usage(actor: Actor): Promise<{ organization: Organization; license: OrganizationLicense; counts: AccountCounts }> {
+    return this.uow.read(async (r) => {
+      const organization = await r.organizations.findById(actor.organizationId);
+      if (!organization) throw new DomainError('not_found', 'organization.not_found', 'Organization not found');
+      return {
+        organization,
+        license: (await r.organizations.license(organization.id)) as OrganizationLicense,
+        counts: await r.users.countByAccountType(organization.id),
+      };
+    });
+  }
+
+  /** A page of the actor's organization's audit trail, newest first. */
+  auditPage(actor: Actor, query: AuditPageQuery): Promise<AuditEvent[]> {
+    return this.uow.read((r) => r.audit.page(actor.organizationId, query));
   }
 
   /** Changes license limits and flags; values left undefined stay as they are. */

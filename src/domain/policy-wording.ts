@@ -10,7 +10,7 @@ export function describe(actor: Actor): string {
 }
 
 /** Rule 1's refusal: what the actor's roles allow instead, and which roles manage users. */
-export function mayOnlyRead(actor: Actor, deploymentType: DeploymentType, what: 'users' | 'groups'): string {
+export function mayOnlyRead(actor: Actor, deploymentType: DeploymentType, what: 'users' | 'groups' | 'provisioning tokens'): string {
   const accountsAdministrator =
     actor.systemRole === 'Accounts Administrator'
       ? `; Accounts Administrators manage users only on dedicated and on-premises instances, and this one is ${deploymentType}`

@@ -1,8 +1,9 @@
 import type { Actor } from './actor';
 import { DomainError, forbidden } from './errors';
-import { mayManageUsers, newUserBaseline, type PolicySettings, type UserChange, type UserState } from './policy-rule-book';
+import { mayManageUsers, newUserBaseline, rankOf, type PolicySettings, type UserChange, type UserState } from './policy-rule-book';
 import { USER_CHANGE_RULES, type RuleContext } from './policy-user-rules';
-import { mayOnlyRead } from './policy-wording';
+import { describe, mayOnlyRead } from './policy-wording';
+import type { SystemRole } from './roles';
 
 /**
  * The one place that decides what an actor may do to users and user groups: the rules
@@ -62,6 +63,27 @@ export function authorizeGroupChange(actor: Actor, settings: PolicySettings, org
     throw forbidden(
       'group.manage_forbidden',
       `${mayOnlyRead(actor, settings.deploymentType, 'groups')}; managing user groups needs the same authority as managing users`,
+    );
+  }
+}
+
+/**
+ * Provisioning tokens (the console's Connection page): issuing or revoking one needs
+ * the authority to manage users (rule 1), since a token can; and a token may not be
+ * given a system role above the actor's own (rule 3, no granting upward).
+ */
+export function authorizeCredentialChange(actor: Actor, settings: PolicySettings, organizationId: string, systemRole?: SystemRole): void {
+  if (organizationId !== actor.organizationId) throw new DomainError('not_found', 'credential.not_found', 'Credential not found');
+  if (!mayManageUsers(actor, settings.deploymentType)) {
+    throw forbidden(
+      'credential.manage_forbidden',
+      `${mayOnlyRead(actor, settings.deploymentType, 'provisioning tokens')}; a provisioning token manages users, so issuing or revoking one needs that authority`,
+    );
+  }
+  if (systemRole !== undefined && rankOf(systemRole) > rankOf(actor.systemRole)) {
+    throw forbidden(
+      'credential.grant_upward',
+      `${describe(actor)} cannot issue a token with system role ${systemRole}, which ranks above its own (rule: no granting upward)`,
     );
   }
 }

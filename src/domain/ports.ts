@@ -96,6 +96,8 @@ export interface GroupRepository {
   touch(group: Group): Promise<Group>;
   delete(organizationId: string, id: string): Promise<boolean>;
   members(groupId: string): Promise<GroupMember[]>;
+  /** One page of a group's members in user-id order (the primary key's), and how many it has: never the whole membership. */
+  memberPage(groupId: string, offset: number, limit: number): Promise<{ total: number; members: GroupMember[] }>;
   /** The members of each of these groups, by group id. */
   membersOf(groupIds: string[]): Promise<Map<string, GroupMember[]>>;
   /** Inserts these memberships (existing ones are left alone); returns how many were new. */
@@ -164,6 +166,14 @@ export interface AuditEvent extends AuditEventInput {
 export interface AuditRepository {
   record(event: AuditEventInput): Promise<void>;
   list(organizationId: string, since?: Date): Promise<AuditEvent[]>;
+  /** The organization's events newest first: at most `limit`, those before `beforeId`, only those about `targetId` when given. */
+  page(organizationId: string, options: AuditPageQuery): Promise<AuditEvent[]>;
+}
+
+export interface AuditPageQuery {
+  limit: number;
+  beforeId?: string;
+  targetId?: string;
 }
 
 /**

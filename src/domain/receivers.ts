@@ -84,3 +84,18 @@ export interface ReceiverStore {
   /** How many receivers are marked failing. */
   failingCount(): Promise<number>;
 }
+
+/**
+ * Each push receiver's state for one event: `delivered` (its cursor has passed the event),
+ * `pending`, or `failing` (pending at a receiver marked failing). Receivers that did
+ * not ask for the event's URIs, or were added after it (they get no history), are left out.
+ */
+export function deliveriesOf(event: StoredEvent, receivers: Receiver[]): { receiverId: string; url: string; state: 'delivered' | 'pending' | 'failing' }[] {
+  return receivers
+    .filter((r) => r.createdAt <= event.createdAt && (r.events === null || event.eventUris.some((uri) => r.events?.includes(uri))))
+    .map((r) => ({
+      receiverId: r.id,
+      url: r.url,
+      state: BigInt(event.id) <= BigInt(r.lastDeliveredId) ? 'delivered' : r.failing ? 'failing' : 'pending',
+    }));
+}

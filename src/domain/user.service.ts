@@ -1,6 +1,6 @@
 import type { Actor } from './actor';
 import { AuditTrail } from './audit';
-import { invalidValue, notFound, uniqueness } from './errors';
+import { DomainError, invalidValue, notFound, uniqueness } from './errors';
 import { managerUnlinked, memberDeleted, resourceDeleted, userCreated, userUpdated, type ChangeMethod } from './events';
 import { checkLicense, withLicenseCheck } from './license';
 import { authorizeUserChange } from './policy';
@@ -53,6 +53,26 @@ export class UserService {
   /** The groups each user belongs to (a user's read-only `groups`), by user id. */
   groupsOf(actor: Actor, userIds: string[]) {
     return this.deps.uow.read((r) => r.users.groupsOf(actor.organizationId, userIds));
+  }
+
+  /**
+   * For each named change to `user`, the refusal the policy would give it now (its code
+   * and the rule in words), or null when it is allowed: what a page shows before the
+   * change is tried. The change itself still goes through `update`.
+   */
+  async refusals(actor: Actor, user: User, changes: Record<string, Partial<UserFields>>): Promise<Record<string, { code: string; message: string } | null>> {
+    const settings = await this.deps.uow.read(async (r) => settingsFrom(await r.settings.all()));
+    const out: Record<string, { code: string; message: string } | null> = {};
+    for (const [name, change] of Object.entries(changes)) {
+      try {
+        authorizedUpdate(actor, settings, user, { userName: user.userName, ...change });
+        out[name] = null;
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        out[name] = { code: error.code, message: error.message };
+      }
+    }
+    return out;
   }
 
   async create(actor: Actor, draft: UserDraft): Promise<User> {

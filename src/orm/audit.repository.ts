@@ -1,5 +1,5 @@
-import type { AuditEvent, AuditEventInput, AuditRepository } from '../domain/ports';
-import { toDate, type Sql } from './sql';
+import type { AuditEvent, AuditEventInput, AuditPageQuery, AuditRepository } from '../domain/ports';
+import { isUuid, toDate, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
 
@@ -42,6 +42,22 @@ export class AuditSqlRepository implements AuditRepository {
       `select * from audit_events where organization_id = ?${since ? ' and occurred_at >= ?' : ''} order by id`,
       since ? [organizationId, since] : [organizationId],
     );
+    return rows.map(toEvent);
+  }
+
+  async page(organizationId: string, options: AuditPageQuery): Promise<AuditEvent[]> {
+    if (options.targetId !== undefined && !isUuid(options.targetId)) return [];
+    const conditions = ['organization_id = ?'];
+    const params: unknown[] = [organizationId];
+    if (options.beforeId !== undefined) {
+      conditions.push('id < ?');
+      params.push(options.beforeId);
+    }
+    if (options.targetId !== undefined) {
+      conditions.push('target_id = ?');
+      params.push(options.targetId);
+    }
+    const rows = await this.sql.all<Row>(`select * from audit_events where ${conditions.join(' and ')} order by id desc limit ?`, [...params, options.limit]);
     return rows.map(toEvent);
   }
 }

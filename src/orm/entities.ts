@@ -7,6 +7,7 @@
  */
 import { ApiCredential } from './entities/api-credential';
 import { AuditEvent } from './entities/audit-event';
+import { ConsoleAdmin, ConsoleSession, ConsoleSetupToken } from './entities/console-admin';
 import { EventPollAck } from './entities/event-poll-ack';
 import { EventReceiver } from './entities/event-receiver';
 import { Group, GroupMember } from './entities/group';
@@ -22,6 +23,7 @@ import { UserCreatedRange, UserNameRange, UserOrderDelta } from './entities/user
 
 export * from './entities/api-credential';
 export * from './entities/audit-event';
+export * from './entities/console-admin';
 export * from './entities/event-poll-ack';
 export * from './entities/event-receiver';
 export * from './entities/group';
@@ -54,4 +56,7 @@ export const entities = [
   EventPollAck,
   EventReceiver,
   RequestLog,
+  ConsoleAdmin,
+  ConsoleSession,
+  ConsoleSetupToken,
 ];

@@ -9,6 +9,7 @@ const UNIQUE_CONSTRAINTS: Record<string, () => DomainError> = {
   users_user_name_lower_unique: () => uniqueness('user.user_name_taken', 'userName is already taken'),
   groups_organization_display_name_lower_unique: () => uniqueness('group.display_name_taken', 'a group with this displayName already exists'),
   organizations_slug_unique: () => uniqueness('organization.slug_taken', 'an organization with this slug already exists'),
+  console_admins_email_lower_unique: () => uniqueness('admin.email_taken', 'a console administrator with this email already exists'),
   api_credentials_secret_hash_unique: () => uniqueness('credential.secret_taken', 'this token secret is already in use'),
 };
 

@@ -86,6 +86,18 @@ export class GroupSqlRepository implements GroupRepository {
     );
   }
 
+  async memberPage(groupId: string, offset: number, limit: number): Promise<{ total: number; members: GroupMember[] }> {
+    // Both statements walk the primary key (group_id, user_id): a page costs its rows, not the group's size.
+    const counted = await this.sql.one<{ n: string }>('select count(*) as n from group_members where group_id = ?', [groupId]);
+    const members = await this.sql.all<GroupMember>(
+      `select page.user_id as "userId", coalesce(u.display_name, u.user_name) as display
+       from (select user_id from group_members where group_id = ? order by user_id limit ? offset ?) page
+       join users u on u.id = page.user_id order by page.user_id`,
+      [groupId, limit, offset],
+    );
+    return { total: Number(counted?.n ?? 0), members };
+  }
+
   async membersOf(groupIds: string[]): Promise<Map<string, GroupMember[]>> {
     const byGroup = new Map<string, GroupMember[]>(groupIds.map((id) => [id, []]));
     if (groupIds.length === 0) return byGroup;

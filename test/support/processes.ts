@@ -55,13 +55,14 @@ export interface Finished {
   stderr: string;
 }
 
-export function run(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Finished> {
+export function run(args: string[], env: Record<string, string>, timeoutMs = 60_000, input?: string): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [...TSX_ARGS, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [...TSX_ARGS, ...args], { cwd: ROOT, env: childEnv(env), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -71,7 +72,7 @@ export function run(args: string[], env: Record<string, string>, timeoutMs = 60_
   });
 }
 
-export const cli = (args: string[], env: Record<string, string>) => run(['src/cli.ts', ...args], env);
+export const cli = (args: string[], env: Record<string, string>, input?: string) => run(['src/cli.ts', ...args], env, 60_000, input);
 
 /** A Roster server process; resolves once it listens, with its port. */
 export function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; output: () => string }> {

@@ -23,7 +23,7 @@ export interface CounterStore {
  * instead (rate-limiter-flexible's insurance limiter); a request is never failed
  * because of its rate limit's store.
  */
-class Counter {
+export class Counter {
   private readonly limiter: RateLimiterAbstract;
 
   constructor(
