@@ -112,6 +112,7 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
       credentials: roster.credentials,
       organizations: roster.organizations,
       receivers: roster.receivers,
+      requestLog: roster.requestLog.reader,
       scimBaseUrl: (req) => scimBaseUrl(req, roster.config.publicBaseUrl),
       publicBaseUrl: roster.config.publicBaseUrl,
       assetsDir: options.consoleAssets ?? CONSOLE_ASSETS,

@@ -3,6 +3,7 @@ import { connectionPage } from './pages/connection';
 import { groupsPage } from './pages/groups';
 import { organizationPage } from './pages/organization';
 import { receiversPage } from './pages/receivers';
+import { requestsPage } from './pages/requests';
 import { usersPage } from './pages/users';
 import type { PageContext } from './session';
 
@@ -12,12 +13,10 @@ export interface Page {
   render(main: HTMLElement, context: PageContext): Promise<void>;
 }
 
-/**
- * The console's pages, in the navigation's order. The Requests page (the request log
- * of issue #14) takes its place after Connection once that log exists.
- */
+/** The console's pages, in the navigation's order. */
 export const PAGES: Page[] = [
   { path: 'connection', title: 'Connection', render: connectionPage },
+  { path: 'requests', title: 'Requests', render: requestsPage },
   { path: 'users', title: 'Users', render: usersPage },
   { path: 'groups', title: 'Groups', render: groupsPage },
   { path: 'audit', title: 'Audit', render: auditPage },

@@ -1,5 +1,5 @@
 import { DomainError } from '../domain/errors';
-import type { RequestLogEntry, RequestLogSummary } from '../domain/request-log';
+import { refusalInWords, type RequestLogEntry, type RequestLogSummary } from '../domain/request-log';
 import { parseRequestLogQuery, RequestLogQueryError } from '../requestlog/query';
 import { UsageError, type Flags, type Handler } from './command';
 import { table } from './format';
@@ -105,7 +105,7 @@ function describe(e: RequestLogEntry, requestBody: unknown, responseBody: unknow
     `status: ${e.status}${e.scimType ? ` ${e.scimType}` : ''} in ${e.durationMs} ms`,
   ];
   if (e.detail) lines.push(`detail: ${e.detail}`);
-  if (e.rule) lines.push(`refused by: ${e.rule.code}${e.rule.rule ? ` (rule ${e.rule.rule}: ${e.rule.says})` : ''}`);
+  if (e.rule) lines.push(`refused by: ${refusalInWords(e.rule)}`);
   if (e.resourceIds.length > 0) lines.push(`resources: ${e.resourceIds.join(', ')}`);
   if (e.changes.length > 0) {
     lines.push('changes:');

@@ -7,9 +7,11 @@ import type { CredentialService } from '../domain/credential.service';
 import type { GroupService } from '../domain/group.service';
 import type { OrganizationService } from '../domain/organization.service';
 import type { ReceiverStore } from '../domain/receivers';
+import type { RequestLogReader } from '../domain/request-log';
 import type { UserService } from '../domain/user.service';
 import { ConsoleError, consoleLocals, sendError } from './http';
 import { addOrganizationRoutes } from './organization.routes';
+import { addRequestRoutes } from './requests.routes';
 import { addSessionRoutes, csrfMiddleware, organizationMiddleware, sessionMiddleware } from './session';
 import type { SignInLimits } from './sign-in-limits';
 import { addUserRoutes } from './users.routes';
@@ -22,6 +24,8 @@ export interface ConsoleDeps {
   credentials: CredentialService;
   organizations: OrganizationService;
   receivers: ReceiverStore;
+  /** The request log's read port (every read scoped by organization). */
+  requestLog: RequestLogReader;
   scimBaseUrl: (req: Request) => string;
   /** ROSTER_PUBLIC_URL: its origin is this console's too (a proxy in front may change the Host). */
   publicBaseUrl?: string;
@@ -89,6 +93,7 @@ function apiRouter(deps: ConsoleDeps): Router {
   api.use('/orgs/:org', organizationMiddleware(sessionDeps));
   addUserRoutes(api, { users: deps.users, organizations: deps.organizations, logger: deps.logger });
   addOrganizationRoutes(api, deps);
+  addRequestRoutes(api, { requestLog: deps.requestLog, logger: deps.logger });
   api.use((req, res) => sendError(res, new ConsoleError(404, 'console.not_found', `no console API at ${req.method} ${req.path}`), deps.logger));
   api.use((error: unknown, _req: Request, res: express.Response, _next: express.NextFunction) => sendError(res, error, deps.logger));
   return api;

@@ -134,6 +134,11 @@ export interface RequestLogStore extends RequestLogReader {
   find(id: string): Promise<RequestLogEntry | null>;
 }
 
+/** A refusal's rule as people read it (the CLI's `refused by:` line and the console's Requests page): `code (rule name: words)`. */
+export function refusalInWords(rule: RefusalRule): string {
+  return `${rule.code}${rule.rule ? ` (rule ${rule.rule}: ${rule.says})` : ''}`;
+}
+
 /** The refusals whose rule is not in the user rule table, by code (a code ending in `*` is a prefix). */
 const OTHER_RULES: readonly { codes: readonly string[]; rule: string; says: string }[] = [
   {

@@ -84,6 +84,51 @@ describe('the console in Chromium', () => {
     await expect(page.getByRole('row', { name: /okta/ }).textContent()).resolves.toMatch(/Active/);
   });
 
+  it('follows the request log: a refused SCIM write appears by itself, and opens on its rule in words with no password', async () => {
+    await page.getByRole('link', { name: 'Requests' }).click();
+    await page.getByRole('heading', { name: 'Requests', level: 1 }).waitFor();
+    await expect(page.getByRole('button', { name: 'Pause refreshing' }).getAttribute('aria-pressed')).resolves.toBe('false');
+    const readOnly = await s.t.roster.credentials.issue({
+      organizationId: s.t.org.id,
+      systemRole: 'Api User',
+      organizationRole: 'Read Only User',
+      name: 'read-only-idp',
+    });
+    const password = 'Br0wser-Secret-Passw0rd!';
+    const refused = await fetch(`${s.base}/scim/v2/Users`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${readOnly.secret}`, 'Content-Type': 'application/scim+json', 'User-Agent': 'Okta SCIM Client 1.0.0' },
+      body: JSON.stringify(userBody('refused.write@acme.example', { password })),
+    });
+    expect(refused.status).toBe(403);
+    // The log is written in batches about once a second, and the page asks every few seconds: the row comes by itself.
+    const row = page.getByRole('row', { name: /read-only-idp/ });
+    await row.waitFor({ timeout: 30_000 });
+    await expect(row.textContent()).resolves.toMatch(/POST.*\/scim\/v2\/Users.*403.*Okta.*1\. who may manage users/);
+    await page
+      .getByRole('status')
+      .filter({ hasText: /new request/ })
+      .waitFor();
+    await s.screenshot(page, 'requests');
+    await page.getByLabel('Status').selectOption('403');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/requests\?status=403$/);
+    await page.getByRole('row', { name: /read-only-idp/ }).waitFor();
+    // Opened with the keyboard only.
+    const open = row.getByRole('link');
+    for (let i = 0; i < 40 && !(await open.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'POST /scim/v2/Users', level: 1 }).waitFor();
+    ids.request = page.url().split('/requests/')[1];
+    const facts = await page.locator('dl.facts').textContent();
+    expect(facts).toMatch(/Refused byuser\.manage_forbidden \(rule 1\. who may manage users: .*Organization Administrator/);
+    const sent = await page.getByLabel('Request body (secrets redacted)').textContent();
+    expect(sent).toContain('refused.write@acme.example');
+    expect(sent).toContain('[redacted]');
+    expect(await page.content()).not.toContain(password);
+    await s.screenshot(page, 'request');
+  });
+
   it('finds a user by filter, opens them and disables them; SCIM then reads active false', async () => {
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
@@ -156,13 +201,23 @@ describe('the console in Chromium', () => {
     const phone = await context.newPage();
     s.watch(phone);
     await phone.setViewportSize({ width: 390, height: 844 });
-    for (const path of ['connection', 'users', `users/${ids['the.boss@acme.example']}`, 'groups', 'audit', 'organization', 'receivers']) {
+    for (const path of [
+      'connection',
+      'requests',
+      `requests/${ids.request}`,
+      'users',
+      `users/${ids['the.boss@acme.example']}`,
+      'groups',
+      'audit',
+      'organization',
+      'receivers',
+    ]) {
       await phone.goto(`${s.base}/admin/#/acme/${path}`);
       await phone.locator('main h1').waitFor();
       await phone.waitForLoadState('networkidle');
       const { scroll, width } = await phone.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: document.documentElement.clientWidth }));
       expect({ path, scroll }).toEqual({ path, scroll: width });
-      if (path === 'users' || path.startsWith('users/')) await s.screenshot(phone, `phone-${path.split('/')[0]}${path.includes('/') ? '-one' : ''}`);
+      if (/^(users|requests)/.test(path)) await s.screenshot(phone, `phone-${path.split('/')[0]}${path.includes('/') ? '-one' : ''}`);
     }
     await phone.close();
   });

@@ -54,8 +54,19 @@ function expectRefusalOrSuccess(res: request.Response, what: string): void {
 
 describe('console API fuzzing', () => {
   it('never answers 500 to hostile query parameters', async () => {
-    const params = fc.dictionary(fc.constantFrom('q', 'filter', 'state', 'sortBy', 'sortOrder', 'startIndex', 'count', 'before'), hostile, { maxKeys: 4 });
-    const routes = fc.constantFrom('/orgs/acme/users', '/orgs/acme/groups', '/orgs/acme/audit', `/orgs/acme/groups/${userId}`, '/orgs/acme/receivers');
+    const params = fc.dictionary(
+      fc.constantFrom('q', 'filter', 'state', 'sortBy', 'sortOrder', 'startIndex', 'count', 'before', 'status', 'client', 'since', 'limit'),
+      hostile,
+      { maxKeys: 4 },
+    );
+    const routes = fc.constantFrom(
+      '/orgs/acme/users',
+      '/orgs/acme/groups',
+      '/orgs/acme/audit',
+      `/orgs/acme/groups/${userId}`,
+      '/orgs/acme/receivers',
+      '/orgs/acme/requests',
+    );
     await fc.assert(
       fc.asyncProperty(routes, params, async (route, query) => {
         const res = await admin.agent.get(`/admin/api${route}`).query(query);
@@ -82,6 +93,7 @@ describe('console API fuzzing', () => {
       '/orgs/S/connection',
       '/orgs/acme/users/S/actions/S',
       '/orgs/acme/tokens/S/revoke',
+      '/orgs/acme/requests/S',
     );
     await fc.assert(
       fc.asyncProperty(route, segment, segment, async (pattern, a, b) => {

@@ -47,6 +47,8 @@ const ROUTES: Record<string, object | undefined> = {
   'GET /orgs/:org/audit': undefined,
   'GET /orgs/:org/organization': undefined,
   'GET /orgs/:org/receivers': undefined,
+  'GET /orgs/:org/requests': undefined,
+  'GET /orgs/:org/requests/:id': undefined,
 };
 
 beforeAll(async () => {
@@ -56,6 +58,8 @@ beforeAll(async () => {
   acme.user = (await scim.post('/Users', userBody('victim@acme.example')).expect(201)).body.id;
   acme.group = (await scim.post('/Groups', { schemas: [GROUP], displayName: 'Acme team', members: [{ value: acme.user }] }).expect(201)).body.id;
   acme.token = (await t.roster.credentials.list(t.org.id))[0].id;
+  await t.roster.requestLog.writer?.flush();
+  acme.request = (await t.roster.requestLog.reader.list(t.org.id, { limit: 1 }))[0].id;
   await createAdmin(t.roster, 'admin@globex.example', { org: 'globex', systemRole: 'Administrator' });
   await createAdmin(t.roster, 'admin@acme.example', { org: 'acme' });
   globexAdmin = await signIn(t.app, 'admin@globex.example');
@@ -64,7 +68,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 function path(route: string, org: string): string {
-  const id = route.includes('/users/') ? acme.user : route.includes('/groups/') ? acme.group : acme.token;
+  const id = route.includes('/users/') ? acme.user : route.includes('/groups/') ? acme.group : route.includes('/requests/') ? acme.request : acme.token;
   return route.split(' ')[1].replace(':org', org).replace(':id', id).replace(':action', 'disable');
 }
 
@@ -100,6 +104,8 @@ describe('console tenancy', () => {
     const trail = (await globexAdmin.get('/orgs/globex/audit')).body.events;
     expect(trail.map((e: { action: string }) => e.action)).toEqual(['credential.issued']); // its own token
     expect(JSON.stringify(trail)).not.toMatch(/victim|Acme team/);
+    await t.roster.requestLog.writer?.flush();
+    expect((await globexAdmin.get('/orgs/globex/requests').expect(200)).body.requests).toEqual([]);
     expect((await globexAdmin.get('/orgs/globex/organization')).body.counts).toEqual({ standard: 0, api: 0, taxii: 0, readOnly: 0 });
     expect((await globexAdmin.get('/session')).body.organizations).toEqual([{ slug: 'globex', name: 'globex' }]);
   });
