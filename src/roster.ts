@@ -4,6 +4,7 @@ import { Pool } from 'pg';
 import type { Config } from './config';
 import { CredentialService } from './domain/credential.service';
 import { GroupService } from './domain/group.service';
+import { GroupRoleService } from './domain/group-role.service';
 import { DEFAULT_ORGANIZATION, OrganizationService } from './domain/organization.service';
 import { BoundedHasher, defaultHashConcurrency } from './domain/password-hashing';
 import type { PasswordHasher } from './domain/ports';
@@ -57,6 +58,8 @@ export interface Roster {
   /** Per-credential request limits and per-address failed-authentication limits. */
   rateLimits: RateLimits;
   close(): Promise<void>;
+  /** Groups that grant roles: the operator's mappings (`roster group-roles`). */
+  groupRoles: GroupRoleService;
 }
 
 export async function openRoster(
@@ -179,6 +182,7 @@ export function assemble(
     },
     passwordHashing,
     rateLimits: createRateLimits(config, shared?.store),
+    groupRoles: new GroupRoleService(uow),
     async close() {
       await feed?.stop();
       await credentials.settle();

@@ -10,6 +10,7 @@ import { AuditEvent } from './entities/audit-event';
 import { EventPollAck } from './entities/event-poll-ack';
 import { EventReceiver } from './entities/event-receiver';
 import { Group, GroupMember } from './entities/group';
+import { GroupRoleMapping } from './entities/group-role-mapping';
 import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
 import { ProvisioningEvent } from './entities/provisioning-event';
@@ -24,6 +25,7 @@ export * from './entities/audit-event';
 export * from './entities/event-poll-ack';
 export * from './entities/event-receiver';
 export * from './entities/group';
+export * from './entities/group-role-mapping';
 export * from './entities/instance-setting';
 export * from './entities/organization';
 export * from './entities/provisioning-event';
@@ -51,4 +53,5 @@ export const entities = [
   ProvisioningEvent,
   EventPollAck,
   EventReceiver,
+  GroupRoleMapping,
 ];

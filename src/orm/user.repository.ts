@@ -27,7 +27,7 @@ function columnValues(fields: Partial<UserFields>): [string, unknown][] {
 }
 
 /** A users row as a User: the registry's fields, then what the store keeps beside them. This runs for every user of a page. */
-function toUser(row: Row): User {
+export function toUser(row: Row): User {
   const user: Record<string, unknown> = {
     id: row.id,
     organizationId: row.organization_id,
@@ -45,6 +45,8 @@ function toUser(row: Row): User {
     }
   }
   user.passwordHash = row.password_hash ?? null;
+  user.systemRoleGroupId = row.system_role_group_id ?? null;
+  user.organizationRoleGroupId = row.organization_role_group_id ?? null;
   user.createdAt = toDate(row.created_at);
   user.updatedAt = toDate(row.updated_at);
   user.version = row.version;
