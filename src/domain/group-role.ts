@@ -1,13 +1,13 @@
 import type { Actor } from './actor';
 import { AuditTrail } from './audit';
 import { DomainError } from './errors';
-import { userUpdated } from './events';
+import { EVENT_URIS, userAttributeNames, type DomainEvent } from './events';
 import { assertLicenseHolds } from './license';
 import { authorizeUserChange } from './policy';
 import type { AuditEventInput, Repositories } from './ports';
 import { accountTypeOf, ORGANIZATION_ROLE_PRECEDENCE, SYSTEM_ROLE_PRECEDENCE, type OrganizationRole, type SystemRole } from './roles';
 import { settingsFrom } from './settings';
-import type { User } from './user';
+import { USER_DEFAULTS, type User } from './user';
 
 /**
  * Roles from groups (issue #15; docs/roles.md, "Roles from groups"). A mapping makes
@@ -43,10 +43,32 @@ export interface GroupRolePrecedence {
 
 export const GROUP_ROLE_PRECEDENCE: GroupRolePrecedence = { system: SYSTEM_ROLE_PRECEDENCE, organization: ORGANIZATION_ROLE_PRECEDENCE };
 
+/**
+ * What a recompute reads of a user whose roles it changed: the roles and their granting
+ * groups, and the attributes the policy's rules read whatever a change changes (the
+ * API-only attributes, `mfaEnabled`). Not the whole user: a mapping of a group of
+ * 100,000 members changes 100,000 users in one statement.
+ */
+export type RoleHolder = Pick<
+  User,
+  | 'id'
+  | 'organizationId'
+  | 'userName'
+  | 'active'
+  | 'mfaEnabled'
+  | 'systemRole'
+  | 'organizationRole'
+  | 'systemRoleGroupId'
+  | 'organizationRoleGroupId'
+  | 'tokenExpirationDays'
+  | 'includeInObservations'
+  | 'allowExceedApiLinkLimit'
+>;
+
 /** A user whose effective roles, or the groups granting them, a recompute changed. */
 export interface RoleChange {
-  before: User;
-  after: User;
+  before: RoleHolder;
+  after: RoleHolder;
 }
 
 /** What set off a recompute, for the refusal's wording, the audit log and the events. */
@@ -86,7 +108,7 @@ const CHANGE_WORDS: Record<string, string> = {
   'group deleted': 'deleting group "{group}"',
 };
 
-function describe(cause: RoleChangeCause, user: User): string {
+function describe(cause: RoleChangeCause, user: RoleHolder): string {
   return CHANGE_WORDS[changeOf(cause, user.id)].replace('{user}', user.userName).replace('{group}', cause.group.displayName);
 }
 
@@ -120,7 +142,9 @@ export async function recomputeRoles(
   const judge = 'actor' in authority ? authority.actor : operatorActor(organizationId);
   for (const change of changes) {
     try {
-      authorizeUserChange(judge, settings, { action: 'update', current: change.before, desired: change.after });
+      // Only the roles differ between the two states, so the rules see exactly the role change.
+      const base = { ...USER_DEFAULTS, ...change.after };
+      authorizeUserChange(judge, settings, { action: 'update', current: { ...base, ...change.before }, desired: base });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       throw new DomainError(error.kind, error.code, `${describe(cause, change.before)} would change their roles, and ${error.message}`);
@@ -134,8 +158,21 @@ export async function recomputeRoles(
   for (const systemRole of gained.values()) await assertLicenseHolds(r, organizationId, systemRole);
   await r.audit.recordAll(changes.flatMap((change) => auditEvents(change, cause, authority)));
   const txn = 'actor' in authority ? authority.actor.requestId : undefined;
-  await r.events.append(changes.flatMap((change) => userUpdated(change.before, change.after, changedFields(change), 'patch', txn)));
+  await r.events.append(changes.map((change) => roleEvent(change, txn)));
   return changes;
+}
+
+/** The provisioning event of one user's role change: a `patch:notice` naming the changed attributes. */
+function roleEvent(change: RoleChange, txn: string | undefined): DomainEvent {
+  const { after } = change;
+  return {
+    organizationId: after.organizationId,
+    resourceType: 'User',
+    resourceId: after.id,
+    eventUris: [EVENT_URIS.patchNotice],
+    attributes: userAttributeNames(changedFields(change)),
+    ...(txn !== undefined ? { txn } : {}),
+  };
 }
 
 /** The audit events of one user's role change: what changed, the group and the membership change that caused it. */

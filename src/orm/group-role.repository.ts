@@ -1,8 +1,7 @@
-import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange } from '../domain/group-role';
+import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange, RoleHolder } from '../domain/group-role';
 import type { GroupRoleRepository } from '../domain/ports';
 import type { OrganizationRole, SystemRole } from '../domain/roles';
 import { isUuid, toDate, uuidArray, type Sql } from './sql';
-import { toUser } from './user.repository';
 
 type Row = Record<string, unknown>;
 
@@ -49,8 +48,28 @@ const next = (role: string, kind: string) => `coalesce(${kind}.role, case when u
  * statement's start: the organization's role lock (lockRoles), taken before any
  * membership change of a mapped group, makes every earlier such change committed by then.
  */
+/** What the recompute returns of each changed user (RoleHolder). */
+const HOLDER_COLUMNS = `u.id, u.organization_id, u.user_name, u.active, u.mfa_enabled, u.system_role, u.organization_role, u.system_role_group_id,
+    u.organization_role_group_id, u.token_expiration_days, u.include_in_observations, u.allow_exceed_api_link_limit`;
+
+const toHolder = (row: Row): RoleHolder => ({
+  id: row.id as string,
+  organizationId: row.organization_id as string,
+  userName: row.user_name as string,
+  active: row.active as boolean,
+  mfaEnabled: row.mfa_enabled as boolean,
+  systemRole: row.system_role as SystemRole,
+  organizationRole: row.organization_role as OrganizationRole,
+  systemRoleGroupId: (row.system_role_group_id ?? null) as string | null,
+  organizationRoleGroupId: (row.organization_role_group_id ?? null) as string | null,
+  tokenExpirationDays: (row.token_expiration_days ?? null) as number | null,
+  includeInObservations: (row.include_in_observations ?? null) as boolean | null,
+  allowExceedApiLinkLimit: (row.allow_exceed_api_link_limit ?? null) as boolean | null,
+});
+
 const RECOMPUTE = (scope: string) => `with scope as (${scope}),
-  locked as (select u.* from scope s join users u on u.id = s.id where u.organization_id = ? for update of u),
+  locked as (select u.id, u.system_role, u.system_role_group_id, u.direct_system_role, u.organization_role, u.organization_role_group_id,
+      u.direct_organization_role from scope s join users u on u.id = s.id where u.organization_id = ? for update of u),
   sys as (${bestGrant('system_role')}),
   org as (${bestGrant('organization_role')}),
   next as (
@@ -62,10 +81,10 @@ const RECOMPUTE = (scope: string) => `with scope as (${scope}),
   from next n
   where u.id = n.id and (u.system_role, u.system_role_group_id, u.organization_role, u.organization_role_group_id)
     is distinct from (n.system_role, n.system_role_group_id, n.organization_role, n.organization_role_group_id)
-  returning u.*, n.old_system_role, n.old_system_role_group_id, n.old_organization_role, n.old_organization_role_group_id`;
+  returning ${HOLDER_COLUMNS}, n.old_system_role, n.old_system_role_group_id, n.old_organization_role, n.old_organization_role_group_id`;
 
 const BY_IDS = RECOMPUTE('select distinct x.id from unnest(?::uuid[]) as x(id)');
-const BY_GROUP = RECOMPUTE('select gm.user_id as id from group_members gm where gm.group_id = ?');
+export const BY_GROUP_SQL = RECOMPUTE('select gm.user_id as id from group_members gm where gm.group_id = ?');
 
 export class GroupRoleSqlRepository implements GroupRoleRepository {
   constructor(private readonly sql: Sql) {}
@@ -112,10 +131,10 @@ export class GroupRoleSqlRepository implements GroupRoleRepository {
       if (ids.length === 0) return [];
       rows = await this.sql.all<Row>(BY_IDS, [uuidArray(ids), ...order]);
     } else {
-      rows = await this.sql.all<Row>(BY_GROUP, [scope.membersOf, ...order]);
+      rows = await this.sql.all<Row>(BY_GROUP_SQL, [scope.membersOf, ...order]);
     }
     return rows.map((row) => {
-      const after = toUser(row);
+      const after = toHolder(row);
       const before = {
         ...after,
         systemRole: row.old_system_role as SystemRole,

@@ -27,7 +27,7 @@ function columnValues(fields: Partial<UserFields>): [string, unknown][] {
 }
 
 /** A users row as a User: the registry's fields, then what the store keeps beside them. This runs for every user of a page. */
-export function toUser(row: Row): User {
+function toUser(row: Row): User {
   const user: Record<string, unknown> = {
     id: row.id,
     organizationId: row.organization_id,

@@ -214,6 +214,20 @@ describe('the policy applies to the effect', () => {
     expect(await memberIds(group.id)).toEqual([]);
   });
 
+  it('checks the API-only attributes on the result: a group cannot make an API user with a token lifetime a standard user', async () => {
+    const group = await newGroup();
+    await setMapping(group.displayName, { systemRole: 'User' });
+    const body = userBody(`${unique('api')}@example.com`, {
+      schemas: [userBody('').schemas[0], ROSTER],
+      [ROSTER]: { systemRole: 'Api User', tokenExpirationDays: 30 },
+    });
+    const user = (await scim.post('/Users', body).expect(201)).body.id;
+    const res = await add(scim, group.id, user);
+    expectScimError(res, 400, 'invalidValue');
+    expect(res.body.detail).toMatch(/tokenExpirationDays applies only to API users/);
+    expect(await memberIds(group.id)).toEqual([]);
+  });
+
   it('checks the license (rule 10) when the effective role changes the account type', async () => {
     const { org, token } = await t.newOrganization('licensed-groups');
     await t.roster.organizations.setLicense('licensed-groups', { readOnlyUserLimit: 0, readOnlyUsersFree: false });
