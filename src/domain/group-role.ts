@@ -103,9 +103,9 @@ function changeOf(cause: RoleChangeCause, userId: string): string {
 const CHANGE_WORDS: Record<string, string> = {
   'member added': 'adding {user} to group "{group}"',
   'member removed': 'removing {user} from group "{group}"',
-  'mapping set': 'the mapping of group "{group}"',
-  'mapping removed': 'removing the mapping of group "{group}"',
-  'group deleted': 'deleting group "{group}"',
+  'mapping set': 'the mapping of group "{group}" on its member {user}',
+  'mapping removed': 'removing the mapping of group "{group}" from its member {user}',
+  'group deleted': 'deleting group "{group}" with its member {user}',
 };
 
 function describe(cause: RoleChangeCause, user: RoleHolder): string {
