@@ -18,6 +18,7 @@ import {
   type SeedInfo,
 } from './database';
 import { scenario10 } from './deprovision';
+import { scenario11 } from './group-roles';
 import { assertLoopback, cannon, percentile, request, type CannonOptions, type LoadResult } from './load';
 import type { BenchOptions } from './options';
 import { Monitor, type Child, type CpuWindow } from './processes';
@@ -823,6 +824,7 @@ export const SCENARIOS: Record<number, { title: string; run: (ctx: Context) => P
   8: { title: 'Entra-style initial sync', run: scenario8 },
   9: { title: 'one organization storms Bulk password changes, another reads', run: scenario9 },
   10: { title: "time to deprovision: PATCH active false to the receiver's SET, with creates running", run: scenario10 },
+  11: { title: 'roles from groups: member add A/B mapped vs unmapped, mapping set/remove on the big group', run: scenario11 },
 };
 
 export { Interrupted };
