@@ -83,8 +83,8 @@ const RECOMPUTE = (scope: string) => `with scope as (${scope}),
     is distinct from (n.system_role, n.system_role_group_id, n.organization_role, n.organization_role_group_id)
   returning ${HOLDER_COLUMNS}, n.old_system_role, n.old_system_role_group_id, n.old_organization_role, n.old_organization_role_group_id`;
 
-export const BY_IDS_SQL = RECOMPUTE('select distinct x.id from unnest(?::uuid[]) as x(id)');
-export const BY_GROUP_SQL = RECOMPUTE('select gm.user_id as id from group_members gm where gm.group_id = ?');
+const BY_IDS_SQL = RECOMPUTE('select distinct x.id from unnest(?::uuid[]) as x(id)');
+const BY_GROUP_SQL = RECOMPUTE('select gm.user_id as id from group_members gm where gm.group_id = ?');
 
 export class GroupRoleSqlRepository implements GroupRoleRepository {
   constructor(private readonly sql: Sql) {}

@@ -67,6 +67,10 @@ describe('a mapped group grants its roles to its members', () => {
     const listed = await admin.get(`/Users?filter=${encodeURIComponent(`id eq "${user}"`)}`).expect(200);
     expect(listed.body.Resources[0][ROSTER].organizationRoleSource).toBe(analysts.displayName);
     expect(listed.body.Resources[0][ROSTER]).not.toHaveProperty('systemRoleSource');
+    // A projection that leaves out `groups` still names the granting group.
+    const projected = await admin.get(`/Users/${user}?excludedAttributes=groups`).expect(200);
+    expect(projected.body.groups).toBeUndefined();
+    expect(projected.body[ROSTER].organizationRoleSource).toBe(analysts.displayName);
     await remove(scim, analysts.id, user).expect(204);
     expect(await rolesOf(user)).toEqual({ systemRole: 'User', organizationRole: 'Standard User', roleSource: undefined });
   });
