@@ -24,7 +24,7 @@ export interface BenchOptions {
   command: string;
 }
 
-export const SCENARIO_NUMBERS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
+export const SCENARIO_NUMBERS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
 
 export const USAGE = `usage: npm run bench -- [options]
   --users N            users to seed (default 100000; 1000000 takes minutes)
@@ -36,7 +36,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --keep               keep the fresh database (its URL is printed)
   --write-doc          write docs/benchmarks.md
   --only 1,3           run only these scenarios (1-11; 9 starts a server of its own with the default limits;
-                       10 registers a push receiver in the bench process for its run)
+                       10 registers a push receiver in the bench process for its run;
+                       12 maps the big group to a role and removes the mapping after)
   --soak 10m           instead of the scenarios: a steady mixed load for this long (s, m or h),
                        checking for error responses and flat memory
   --profile            run the server under node --cpu-prof and print where its time went

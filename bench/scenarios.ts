@@ -19,6 +19,7 @@ import {
 } from './database';
 import { scenario11 } from './console';
 import { scenario10 } from './deprovision';
+import { scenario12 } from './group-roles';
 import { assertLoopback, cannon, percentile, request, type CannonOptions, type LoadResult } from './load';
 import type { BenchOptions } from './options';
 import { Monitor, type Child, type CpuWindow } from './processes';
@@ -825,6 +826,7 @@ export const SCENARIOS: Record<number, { title: string; run: (ctx: Context) => P
   9: { title: 'one organization storms Bulk password changes, another reads', run: scenario9 },
   10: { title: "time to deprovision: PATCH active false to the receiver's SET, with creates running", run: scenario10 },
   11: { title: "the console: the Users list and a page of a big group's members", run: scenario11 },
+  12: { title: 'roles from groups: member add A/B mapped vs unmapped, mapping set/remove on the big group', run: scenario12 },
 };
 
 export { Interrupted };

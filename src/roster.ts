@@ -5,6 +5,7 @@ import type { Config } from './config';
 import { ConsoleAdminService } from './domain/console-admins';
 import { CredentialService } from './domain/credential.service';
 import { GroupService } from './domain/group.service';
+import { GroupRoleService } from './domain/group-role.service';
 import { DEFAULT_ORGANIZATION, OrganizationService } from './domain/organization.service';
 import { BoundedHasher, defaultHashConcurrency } from './domain/password-hashing';
 import type { PasswordHasher } from './domain/ports';
@@ -73,6 +74,8 @@ export interface Roster {
   /** Failed console sign-ins per account and per address. */
   signInLimits: SignInLimits;
   close(): Promise<void>;
+  /** Groups that grant roles: the operator's mappings (`roster group-roles`). */
+  groupRoles: GroupRoleService;
 }
 
 export async function openRoster(
@@ -205,6 +208,7 @@ export function assemble(
       idleTimeoutMs: config.consoleIdleTimeoutMinutes * 60_000,
     }),
     signInLimits: new SignInLimits(shared?.store),
+    groupRoles: new GroupRoleService(uow),
     async close() {
       await feed?.stop();
       await credentials.settle();

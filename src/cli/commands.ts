@@ -1,6 +1,7 @@
 import { adminCreate, adminDisable, adminList } from './admins';
 import { json, text, type Command } from './command';
 import { migrateCommand, settingsGet, settingsSet } from './instance';
+import { groupRolesList, groupRolesRemove, groupRolesSet } from './group-roles';
 import { keyList, keyRotate } from './keys';
 import { receiverAdd, receiverList, receiverRemove } from './receivers';
 import { orgCreate, orgLimits, orgList, orgShow } from './organizations';
@@ -54,4 +55,7 @@ export const COMMANDS: Command[] = [
   { words: ['admin', 'list'], options: { json }, positionals: 0, run: adminList },
   { words: ['admin', 'disable'], options: {}, positionals: 1, run: adminDisable },
   { words: ['migrate'], options: {}, positionals: 0, noMigrate: true, run: migrateCommand },
+  { words: ['group-roles', 'set'], options: { org: text, group: text, 'org-role': text, 'system-role': text }, positionals: 0, run: groupRolesSet },
+  { words: ['group-roles', 'list'], options: { org: text, json }, positionals: 0, run: groupRolesList },
+  { words: ['group-roles', 'remove'], options: { org: text, group: text }, positionals: 0, run: groupRolesRemove },
 ];

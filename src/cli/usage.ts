@@ -33,6 +33,9 @@ commands:
   admin list [--json]
   admin disable <email>
   migrate
+  group-roles set --org <slug> --group "<displayName>" [--org-role R] [--system-role R]
+  group-roles list --org <slug> [--json]
+  group-roles remove --org <slug> --group "<displayName>"
 
 roster --help (or -h, or help) prints this text.
 The database is DATABASE_URL (or DATABASE_URL_FILE) when set, else the embedded one in

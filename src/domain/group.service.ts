@@ -3,6 +3,7 @@ import { invalidValue, notFound, uniqueness } from './errors';
 import type { Group, GroupDraft, GroupMember, MembershipChange } from './group';
 import { AuditTrail } from './audit';
 import { groupCreated, groupUpdated, resourceDeleted, type ChangeMethod } from './events';
+import { recomputeRoles } from './group-role';
 import { authorizeGroupChange } from './policy';
 import { settingsFrom } from './settings';
 import type { ListQuery, Page, Repositories } from './ports';
@@ -60,8 +61,8 @@ export class GroupService {
           externalId: validExternalId(draft.externalId ?? null),
         });
         const members = await applyMembership(r, actor.organizationId, group.id, draft.membership ?? []);
-        await r.audit.record(AuditTrail.event(actor, 'group.created', group, { membersAdded: members.added }));
-        await r.events.append([groupCreated(group, members.added, actor.requestId)]);
+        await r.audit.record(AuditTrail.event(actor, 'group.created', group, { membersAdded: members.added.length }));
+        await r.events.append([groupCreated(group, members.added.length, actor.requestId)]);
         actor.journal?.changed({
           resourceType: 'Group',
           resourceId: group.id,
@@ -106,15 +107,29 @@ export class GroupService {
         }
         if (draft.externalId !== undefined && draft.externalId !== current.externalId) changes.externalId = validExternalId(draft.externalId);
 
+        // A mapped group's members have roles from it (one primary-key lookup tells): the
+        // recompute below needs every earlier role change of the organization committed.
+        const mapped = (draft.membership ?? []).length > 0 && (await r.groupRoles.forGroup(current.id)) !== null;
+        if (mapped) await r.groupRoles.lockRoles(current.organizationId);
         const members = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
-        const membershipChanged = members.added + members.removed > 0;
+        const membershipChanged = members.added.length + members.removed.length > 0;
+        if (mapped && membershipChanged) {
+          const cause = { group: { id: current.id, displayName: changes.displayName ?? current.displayName }, change: 'membership' as const };
+          await recomputeRoles(
+            r,
+            current.organizationId,
+            { userIds: [...members.added, ...members.removed] },
+            { ...cause, added: new Set(members.added) },
+            { actor },
+          );
+        }
         if (Object.keys(changes).length === 0 && !membershipChanged) return current;
         const updated = Object.keys(changes).length > 0 ? await r.groups.update(current, changes) : await r.groups.touch(current);
         await r.audit.record(
           AuditTrail.event(actor, 'group.updated', updated, {
             changed: Object.keys(changes).sort(),
-            membersAdded: members.added,
-            membersRemoved: members.removed,
+            membersAdded: members.added.length,
+            membersRemoved: members.removed.length,
           }),
         );
         await r.events.append(groupUpdated(updated, Object.keys(changes), membershipChanged, conditions.method ?? 'patch', actor.requestId));
@@ -139,6 +154,13 @@ export class GroupService {
         if (!current) throw notFound('Group', id);
         assertVersion(current.version, expectedVersion);
         await this.authorize(r, actor, current.organizationId);
+        if ((await r.groupRoles.forGroup(current.id)) !== null) {
+          // Its members lose what it granted: recomputed while they are still members, without its mapping.
+          await r.groupRoles.lockRoles(current.organizationId);
+          await r.groupRoles.remove(current.id);
+          const cause = { group: { id: current.id, displayName: current.displayName }, change: 'group deleted' as const };
+          await recomputeRoles(r, current.organizationId, { membersOf: current.id }, cause, { actor });
+        }
         await r.groups.delete(actor.organizationId, id);
         await r.audit.record(AuditTrail.event(actor, 'group.deleted', current));
         await r.events.append([resourceDeleted(current, actor.requestId)]);
@@ -154,35 +176,35 @@ export class GroupService {
 }
 
 /** The request log's line for a membership change: how many members were added and removed. */
-function membersChange(members: { added: number; removed: number }) {
-  if (members.added + members.removed === 0) return [];
-  return [{ attribute: 'members', after: `${members.added} added, ${members.removed} removed` }];
+function membersChange(members: { added: string[]; removed: string[] }) {
+  if (members.added.length + members.removed.length === 0) return [];
+  return [{ attribute: 'members', after: `${members.added.length} added, ${members.removed.length} removed` }];
 }
 
-/** Writes membership changes in order; returns how many memberships were added and removed. */
+/** Writes membership changes in order; returns the users added and removed (each change's own, in order). */
 async function applyMembership(
   r: Repositories,
   organizationId: string,
   groupId: string,
   changes: MembershipChange[],
-): Promise<{ added: number; removed: number }> {
-  let added = 0;
-  let removed = 0;
+): Promise<{ added: string[]; removed: string[] }> {
+  const added: string[] = [];
+  const removed: string[] = [];
   for (const change of changes) {
     switch (change.kind) {
       case 'add':
       case 'replace': {
         const ids = unique(change.userIds);
         if (ids.length > 0) await assertUsersExist(r, organizationId, ids);
-        if (change.kind === 'replace') removed += await r.groups.removeMembersExcept(groupId, ids);
-        if (ids.length > 0) added += await r.groups.addMembers(groupId, ids);
+        if (change.kind === 'replace') removed.push(...(await r.groups.removeMembersExcept(groupId, ids)));
+        if (ids.length > 0) added.push(...(await r.groups.addMembers(groupId, ids)));
         break;
       }
       case 'remove':
-        if (change.userIds.length > 0) removed += await r.groups.removeMembers(groupId, unique(change.userIds));
+        if (change.userIds.length > 0) removed.push(...(await r.groups.removeMembers(groupId, unique(change.userIds))));
         break;
       case 'removeMatching':
-        removed += await r.groups.removeMembersMatching(groupId, change.filter);
+        removed.push(...(await r.groups.removeMembersMatching(groupId, change.filter)));
         break;
     }
   }

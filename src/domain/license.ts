@@ -94,3 +94,20 @@ export async function checkLicense(r: Repositories, organizationId: string, syst
   counts[type] = await r.users.countOfAccountType(organizationId, type);
   assertWithinLicense(locked, counts, systemRole, org?.slug ?? organizationId);
 }
+
+/**
+ * Rule 10 for a change already written in this transaction (roles recomputed from
+ * groups, which may re-type many users at once): holding the license lock exclusively,
+ * the organization's users of the account type `systemRole` implies, counted now with
+ * the change, must be within the limit.
+ */
+export async function assertLicenseHolds(r: Repositories, organizationId: string, systemRole: SystemRole): Promise<void> {
+  const type = accountTypeOf(systemRole);
+  const locked = await r.organizations.lockLicense(organizationId);
+  if (!locked) throw notFound('Organization', organizationId);
+  const org = await r.organizations.findById(organizationId);
+  const counts: AccountCounts = { standard: 0, api: 0, taxii: 0, readOnly: 0 };
+  // assertWithinLicense asks whether one more fits: the changed users are already counted.
+  counts[type] = (await r.users.countOfAccountType(organizationId, type)) - 1;
+  assertWithinLicense(locked, counts, systemRole, org?.slug ?? organizationId);
+}

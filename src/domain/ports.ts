@@ -2,6 +2,7 @@ import type { Credential } from './credential';
 import type { DomainEvent, StoredEvent } from './events';
 import type { AttributePath, Filter } from './filter';
 import type { Group, GroupMember } from './group';
+import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange } from './group-role';
 import type { Organization, OrganizationLicense } from './organization';
 import type { AccountType } from './roles';
 import type { User, UserFields } from './user';
@@ -100,14 +101,41 @@ export interface GroupRepository {
   memberPage(groupId: string, offset: number, limit: number): Promise<{ total: number; members: GroupMember[] }>;
   /** The members of each of these groups, by group id. */
   membersOf(groupIds: string[]): Promise<Map<string, GroupMember[]>>;
-  /** Inserts these memberships (existing ones are left alone); returns how many were new. */
-  addMembers(groupId: string, userIds: string[]): Promise<number>;
-  removeMembers(groupId: string, userIds: string[]): Promise<number>;
-  /** Removes every member not in `keep`; returns how many were removed. */
-  removeMembersExcept(groupId: string, keep: string[]): Promise<number>;
-  removeMembersMatching(groupId: string, filter: Filter): Promise<number>;
+  /** Inserts these memberships (existing ones are left alone); returns the users newly added. */
+  addMembers(groupId: string, userIds: string[]): Promise<string[]>;
+  /** The remove methods return the users removed. */
+  removeMembers(groupId: string, userIds: string[]): Promise<string[]>;
+  /** Removes every member not in `keep`. */
+  removeMembersExcept(groupId: string, keep: string[]): Promise<string[]>;
+  removeMembersMatching(groupId: string, filter: Filter): Promise<string[]>;
+  /** The group of the organization with this displayName (any letter case), its row locked until the transaction ends. */
+  lockByDisplayName(organizationId: string, displayName: string): Promise<Group | null>;
   /** Removes the user from every group of the organization it belongs to (before the user is deleted); returns those groups' ids. */
   removeUserFromAll(organizationId: string, userId: string): Promise<string[]>;
+}
+
+/** Groups that grant roles (issue #15): the mappings, and the recompute of users' effective roles. */
+export interface GroupRoleRepository {
+  /** The group's mapping, if it has one (one primary-key lookup: what an unmapped group costs). */
+  forGroup(groupId: string): Promise<GroupRoleMapping | null>;
+  /** The organization's mappings, by group displayName. */
+  list(organizationId: string): Promise<GroupRoleMapping[]>;
+  /** Creates or replaces the group's mapping. */
+  set(mapping: Pick<GroupRoleMapping, 'organizationId' | 'groupId' | 'organizationRole' | 'systemRole'>): Promise<void>;
+  remove(groupId: string): Promise<boolean>;
+  /**
+   * Holds the organization's role lock until the transaction ends. Taken before any
+   * change that recomputes effective roles (before its membership changes), so that each
+   * recompute sees every membership change of a mapped group committed before it.
+   */
+  lockRoles(organizationId: string): Promise<void>;
+  /**
+   * Recomputes the effective roles of the users in `scope` in one statement: the
+   * highest grant among the mapped groups each belongs to (by `precedence`), else the
+   * directly set role. Returns the users whose roles or granting groups changed, before
+   * and after.
+   */
+  recompute(organizationId: string, scope: GroupRoleScope, precedence: GroupRolePrecedence): Promise<RoleChange[]>;
 }
 
 export interface OrganizationRepository {
@@ -165,6 +193,8 @@ export interface AuditEvent extends AuditEventInput {
 
 export interface AuditRepository {
   record(event: AuditEventInput): Promise<void>;
+  /** Records many events in one statement, in order. */
+  recordAll(events: AuditEventInput[]): Promise<void>;
   list(organizationId: string, since?: Date): Promise<AuditEvent[]>;
   /** The organization's events newest first: at most `limit`, those before `beforeId`, only those about `targetId` when given. */
   page(organizationId: string, options: AuditPageQuery): Promise<AuditEvent[]>;
@@ -215,6 +245,7 @@ export interface CredentialRepository {
 export interface Repositories {
   users: UserRepository;
   groups: GroupRepository;
+  groupRoles: GroupRoleRepository;
   organizations: OrganizationRepository;
   credentials: CredentialRepository;
   settings: SettingsRepository;

@@ -63,3 +63,15 @@ export function organizationRoleNamed(name: string): OrganizationRole | undefine
   const wanted = name.trim().toLowerCase();
   return ORGANIZATION_ROLES.find((r) => r.toLowerCase() === wanted);
 }
+
+/**
+ * Which role wins when a user's groups grant several (docs/roles.md, "Roles from
+ * groups"), most privileged first; the first wins. Organization roles in the order of
+ * rule 14 (ORGANIZATION_ROLES). System roles by rank, and among roles of one rank in
+ * the order of SYSTEM_ROLES (Community Leader before Super User; User, Read Only User,
+ * Api User, Exchange Admin, Taxii User). The store receives these lists as they are.
+ */
+export const ORGANIZATION_ROLE_PRECEDENCE: readonly OrganizationRole[] = [...ORGANIZATION_ROLES];
+export const SYSTEM_ROLE_PRECEDENCE: readonly SystemRole[] = [...SYSTEM_ROLES].sort(
+  (a, b) => SYSTEM_ROLE_RANK[b] - SYSTEM_ROLE_RANK[a] || SYSTEM_ROLES.indexOf(a) - SYSTEM_ROLES.indexOf(b),
+);

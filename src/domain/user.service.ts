@@ -142,6 +142,7 @@ export class UserService {
           const current = await r.users.lockById(actor.organizationId, id);
           if (!current) throw notFound('User', id);
           assertVersions(current.version, options);
+          await assertRolesNotFromGroups(r, current, draft);
           const settings = settingsFrom(await r.settings.all());
           const desired = authorizedUpdate(actor, settings, current, draft);
           if (accountTypeOf(desired.systemRole) !== accountTypeOf(current.systemRole)) {
@@ -268,6 +269,29 @@ function change(field: string, before: User | undefined, after: User): Attribute
   if (field === 'password') return { attribute: 'password', after: '[changed]' };
   const value = (user: User | undefined) => (user as unknown as Record<string, unknown> | undefined)?.[field];
   return { attribute: field, ...(before !== undefined ? { before: value(before) } : {}), after: value(after) };
+}
+
+/**
+ * A role a group grants is read-only over SCIM (docs/roles.md, "Roles from groups"): a
+ * draft that changes it is refused, naming the group. Sending the effective role again
+ * (an identity provider repeating the profile) is no change.
+ */
+async function assertRolesNotFromGroups(r: Repositories, current: User, draft: UserDraft): Promise<void> {
+  const managed = [
+    ['systemRole', current.systemRoleGroupId],
+    ['organizationRole', current.organizationRoleGroupId],
+  ] as const;
+  for (const [attribute, groupId] of managed) {
+    const wanted = draft[attribute];
+    if (groupId === null || wanted === undefined || wanted === current[attribute]) continue;
+    const group = await r.groups.findById(current.organizationId, groupId);
+    throw new DomainError(
+      'mutability',
+      'user.role_from_group',
+      `${attribute} of this user is "${current[attribute]}", granted by group "${group?.displayName ?? groupId}": ` +
+        `it changes with the user's groups and cannot be set over SCIM (remove the user from the group, or change the group's mapping)`,
+    );
+  }
 }
 
 /** The id an enterprise extension names as the manager (a bare string or `{value}`), if any. */

@@ -62,6 +62,10 @@ export interface User extends UserFields {
   /** Reflects the user's own MFA enrolment; never set through provisioning. */
   mfaEnabled: boolean;
   passwordHash: string | null;
+  /** The group whose mapping grants the effective system role; null when it is set on the user directly. */
+  systemRoleGroupId: string | null;
+  /** The group whose mapping grants the effective organization role; null when it is set on the user directly. */
+  organizationRoleGroupId: string | null;
   createdAt: Date;
   updatedAt: Date;
   /** Increases with every change; the SCIM adapter shows it as a weak ETag. */

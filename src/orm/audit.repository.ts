@@ -37,6 +37,30 @@ export class AuditSqlRepository implements AuditRepository {
     );
   }
 
+  async recordAll(events: AuditEventInput[]): Promise<void> {
+    if (events.length === 0) return;
+    const rows = events.map((e) => ({
+      organization_id: e.organizationId,
+      credential_id: e.credentialId,
+      actor: e.actor,
+      action: e.action,
+      target_type: e.targetType ?? null,
+      target_id: e.targetId ?? null,
+      target_name: e.targetName ?? null,
+      details: e.details ?? {},
+    }));
+    // One statement however many events; ids follow the array's order.
+    await this.sql.run(
+      `insert into audit_events (organization_id, credential_id, actor, action, target_type, target_id, target_name, details)
+       select x.organization_id, x.credential_id, x.actor, x.action, x.target_type, x.target_id, x.target_name, x.details
+       from rows from (jsonb_to_recordset(?::jsonb) as (organization_id uuid, credential_id uuid, actor text, action text,
+         target_type text, target_id uuid, target_name text, details jsonb)) with ordinality as x(organization_id, credential_id, actor, action,
+         target_type, target_id, target_name, details, n)
+       order by x.n`,
+      [JSON.stringify(rows)],
+    );
+  }
+
   async list(organizationId: string, since?: Date): Promise<AuditEvent[]> {
     const rows = await this.sql.all<Row>(
       `select * from audit_events where organization_id = ?${since ? ' and occurred_at >= ?' : ''} order by id`,

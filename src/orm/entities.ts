@@ -11,6 +11,7 @@ import { ConsoleAdmin, ConsoleSession, ConsoleSetupToken } from './entities/cons
 import { EventPollAck } from './entities/event-poll-ack';
 import { EventReceiver } from './entities/event-receiver';
 import { Group, GroupMember } from './entities/group';
+import { GroupRoleMapping } from './entities/group-role-mapping';
 import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
 import { ProvisioningEvent } from './entities/provisioning-event';
@@ -27,6 +28,7 @@ export * from './entities/console-admin';
 export * from './entities/event-poll-ack';
 export * from './entities/event-receiver';
 export * from './entities/group';
+export * from './entities/group-role-mapping';
 export * from './entities/instance-setting';
 export * from './entities/organization';
 export * from './entities/provisioning-event';
@@ -59,4 +61,5 @@ export const entities = [
   ConsoleAdmin,
   ConsoleSession,
   ConsoleSetupToken,
+  GroupRoleMapping,
 ];

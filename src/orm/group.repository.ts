@@ -111,17 +111,39 @@ export class GroupSqlRepository implements GroupRepository {
     return byGroup;
   }
 
-  addMembers(groupId: string, userIds: string[]): Promise<number> {
-    return this.sql.run(`insert into group_members (group_id, user_id) select ?, unnest(?::uuid[]) on conflict do nothing`, [groupId, uuidArray(userIds)]);
+  async addMembers(groupId: string, userIds: string[]): Promise<string[]> {
+    const rows = await this.sql.all<{ id: string }>(
+      `insert into group_members (group_id, user_id) select ?, unnest(?::uuid[]) on conflict do nothing returning user_id as id`,
+      [groupId, uuidArray(userIds)],
+    );
+    return rows.map((row) => row.id);
   }
 
-  removeMembers(groupId: string, userIds: string[]): Promise<number> {
-    return this.sql.run('delete from group_members where group_id = ? and user_id = any(?::uuid[])', [groupId, uuidArray(userIds.filter(isUuid))]);
+  async removeMembers(groupId: string, userIds: string[]): Promise<string[]> {
+    const rows = await this.sql.all<{ id: string }>('delete from group_members where group_id = ? and user_id = any(?::uuid[]) returning user_id as id', [
+      groupId,
+      uuidArray(userIds.filter(isUuid)),
+    ]);
+    return rows.map((row) => row.id);
   }
 
-  removeMembersExcept(groupId: string, keep: string[]): Promise<number> {
-    if (keep.length === 0) return this.sql.run('delete from group_members where group_id = ?', [groupId]);
-    return this.sql.run('delete from group_members where group_id = ? and not (user_id = any(?::uuid[]))', [groupId, uuidArray(keep.filter(isUuid))]);
+  async removeMembersExcept(groupId: string, keep: string[]): Promise<string[]> {
+    const rows =
+      keep.length === 0
+        ? await this.sql.all<{ id: string }>('delete from group_members where group_id = ? returning user_id as id', [groupId])
+        : await this.sql.all<{ id: string }>('delete from group_members where group_id = ? and not (user_id = any(?::uuid[])) returning user_id as id', [
+            groupId,
+            uuidArray(keep.filter(isUuid)),
+          ]);
+    return rows.map((row) => row.id);
+  }
+
+  async lockByDisplayName(organizationId: string, displayName: string): Promise<Group | null> {
+    const row = await this.sql.one<Row>('select * from groups where organization_id = ? and lower(display_name) = lower(?) for update', [
+      organizationId,
+      displayName.trim(),
+    ]);
+    return row ? toGroup(row) : null;
   }
 
   async removeUserFromAll(organizationId: string, userId: string): Promise<string[]> {
@@ -134,11 +156,12 @@ export class GroupSqlRepository implements GroupRepository {
     return rows.map((row) => row.groupId).sort();
   }
 
-  removeMembersMatching(groupId: string, filter: Filter): Promise<number> {
+  async removeMembersMatching(groupId: string, filter: Filter): Promise<string[]> {
     const condition = memberFilterSql(filter);
-    return this.sql.run(`delete from group_members gm using users mu where gm.group_id = ? and mu.id = gm.user_id and (${condition.sql})`, [
-      groupId,
-      ...condition.params,
-    ]);
+    const rows = await this.sql.all<{ id: string }>(
+      `delete from group_members gm using users mu where gm.group_id = ? and mu.id = gm.user_id and (${condition.sql}) returning gm.user_id as id`,
+      [groupId, ...condition.params],
+    );
+    return rows.map((row) => row.id);
   }
 }

@@ -7,6 +7,7 @@ import { EventOutboxSqlRepository } from './event-outbox.repository';
 import { poolOf, servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
 import { GroupSqlRepository } from './group.repository';
+import { GroupRoleSqlRepository } from './group-role.repository';
 import { OrganizationSqlRepository } from './organization.repository';
 import { SettingsSqlRepository } from './settings.repository';
 import { Sql, transaction } from './sql';
@@ -16,6 +17,7 @@ function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql)): Rep
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
+    groupRoles: new GroupRoleSqlRepository(sql),
     organizations: new OrganizationSqlRepository(sql),
     credentials: new CredentialSqlRepository(sql),
     settings: new SettingsSqlRepository(sql),

@@ -70,6 +70,9 @@ const COMPUTED: Record<string, string> = {
   // One of four constants: nothing to escape.
   accountType: `'"' || ${ACCOUNT_TYPE_SQL} || '"'`,
   groups: GROUPS,
+  // The displayNames of the groups granting the roles (a primary-key lookup, for users with one).
+  systemRoleSource: `(select to_json(rg.display_name)::text from groups rg where rg.id = u.system_role_group_id)`,
+  organizationRoleSource: `(select to_json(rg.display_name)::text from groups rg where rg.id = u.organization_role_group_id)`,
 };
 
 /** One attribute as `"name":value` text, or undefined when it is not returned by default. */

@@ -45,6 +45,8 @@ function toUser(row: Row): User {
     }
   }
   user.passwordHash = row.password_hash ?? null;
+  user.systemRoleGroupId = row.system_role_group_id ?? null;
+  user.organizationRoleGroupId = row.organization_role_group_id ?? null;
   user.createdAt = toDate(row.created_at);
   user.updatedAt = toDate(row.updated_at);
   user.version = row.version;

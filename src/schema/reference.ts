@@ -39,9 +39,14 @@ export const WHO_MAY_SET: Readonly<Record<string, string>> = {
   systemRole:
     `${anyManager} ${choosers} may choose any system role up to their own rank (rules 3 and 4); ` +
     `every other editor may give only ${implied} (rule 4). Role pairs apply (rule 5); ` +
-    'a change into another account type needs a free license seat (rule 10).',
-  organizationRole: `${anyManager} Any organization role may be given; role pairs apply (rule 5).`,
+    'a change into another account type needs a free license seat (rule 10). ' +
+    'While a group grants it (`systemRoleSource`), nobody over SCIM: a change is refused (`400 mutability`).',
+  organizationRole:
+    `${anyManager} Any organization role may be given; role pairs apply (rule 5). ` +
+    'While a group grants it (`organizationRoleSource`), nobody over SCIM: a change is refused (`400 mutability`).',
   accountType: 'Nobody: derived from `systemRole`. A value sent is ignored.',
+  systemRoleSource: 'Nobody: the group whose mapping grants `systemRole` (`roster group-roles`). A value sent is ignored.',
+  organizationRoleSource: 'Nobody: the group whose mapping grants `organizationRole` (`roster group-roles`). A value sent is ignored.',
   customTqlTimeout: `Only ${choosers}, to set, change or clear it (rule 6).`,
   locked: `Nobody may set it: \`true\` is refused, the platform locks an account after failed sign-ins (rule 11). Clearing it: any editor of the user.`,
   passwordResetRequired:

@@ -151,6 +151,17 @@ const roster: SchemaSpec = {
       canonicalEnforced: true,
       description: 'Derived from the system role.',
     }),
+    // Simple attributes, not one complex one: a client that sends back what it read (Okta's PUT) must not trip on a read-only complex value.
+    attribute('systemRoleSource', 'string', derived, {
+      mutability: 'readOnly',
+      filterable: false,
+      description: 'The displayName of the group whose mapping grants systemRole (docs/roles.md, "Roles from groups"); absent when it is set directly.',
+    }),
+    attribute('organizationRoleSource', 'string', derived, {
+      mutability: 'readOnly',
+      filterable: false,
+      description: 'The displayName of the group whose mapping grants organizationRole; absent when it is set directly.',
+    }),
     attribute('customTqlTimeout', 'integer', column('custom_tql_timeout', 'integer'), {
       description: 'Query timeout in ms, 1 to 3,600,000; absent means the instance default.',
     }),

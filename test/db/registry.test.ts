@@ -219,11 +219,15 @@ describe('the registry of User, read and written', () => {
       organizationId: 'o',
       mfaEnabled: true,
       passwordHash: null,
+      // Its roles come from group g1 (systemRoleSource and organizationRoleSource name it).
+      systemRoleGroupId: 'g1',
+      organizationRoleGroupId: 'g1',
       createdAt: new Date(0),
       updatedAt: new Date(0),
       version: 3,
     } as User;
     const resource = toScimUser(user, [{ id: 'g1', displayName: 'Group' }], 'https://roster.example/scim/v2');
+    expect((resource[ROSTER_USER_SCHEMA] as Json).systemRoleSource).toBe('Group');
     const returned = (a: AttributeDefinition) => a.returned === 'default' || a.returned === 'always';
     expect(Object.keys(resource).filter((k) => !k.startsWith('urn:'))).toEqual([
       'schemas',

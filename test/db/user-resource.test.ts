@@ -100,6 +100,8 @@ const stored = fc.record({
   version: fc.integer({ min: 1, max: 1_000_000 }),
   /** Indexes into the organization's five groups. */
   groupIndexes: fc.uniqueArray(fc.nat({ max: 4 }), { maxLength: 4 }),
+  /** Whether the first of its groups grants its system role, its organization role (roleSource). */
+  grants: fc.record({ system: fc.boolean(), organization: fc.boolean() }),
 });
 
 const BASE_URLS = ['https://roster.example/scim/v2', 'http://127.0.0.1:3000/scim/v2', 'https://odd"host\\name.example/scim/v2'];
@@ -128,6 +130,14 @@ it('renders every stored user, in every list path, exactly as toScimUser does', 
           [user.mfaEnabled, user.version, String(user.createdMicros), String(user.createdMicros), inserted.id],
         );
         for (const index of user.groupIndexes) await groups.addMembers(groupIds[index], [inserted.id]);
+        if (user.groupIndexes.length > 0) {
+          const granting = groupIds[user.groupIndexes[0]];
+          await sql.run('update users set system_role_group_id = ?, organization_role_group_id = ? where id = ?', [
+            user.grants.system ? granting : null,
+            user.grants.organization ? granting : null,
+            inserted.id,
+          ]);
+        }
       }
 
       const queries: ListQuery[] = [

@@ -39,7 +39,7 @@ function usageCommands(): string[] {
 }
 
 /** The words that name a command: those before its first argument or option. */
-const words = (synopsis: string) => synopsis.split(' ').filter((w, i, all) => all.slice(0, i + 1).every((x) => /^[a-z]+$/.test(x)));
+const words = (synopsis: string) => synopsis.split(' ').filter((w, i, all) => all.slice(0, i + 1).every((x) => /^[a-z][a-z-]*$/.test(x)));
 
 describe("README's configuration table", () => {
   it('lists exactly the variables the configuration accepts, each once', () => {

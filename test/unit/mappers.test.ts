@@ -28,6 +28,8 @@ function storedUser(fields: Partial<User> = {}): User {
     userName: 'ada@example.com',
     id: USER_ID,
     organizationId: 'org-1',
+    systemRoleGroupId: null,
+    organizationRoleGroupId: null,
     mfaEnabled: false,
     passwordHash: '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
     createdAt: new Date('2024-01-02T03:04:05.678Z'),

@@ -29,6 +29,8 @@ function storedUser(): User {
     ...USER_DEFAULTS,
     userName: 'stored@example.com',
     id: ID,
+    systemRoleGroupId: null,
+    organizationRoleGroupId: null,
     organizationId: 'o',
     mfaEnabled: false,
     passwordHash: null,

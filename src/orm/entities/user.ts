@@ -11,6 +11,10 @@ export interface UserEntity {
   id: string;
   organization: OrganizationEntity;
   passwordHash: string | null;
+  systemRoleGroupId: string | null;
+  organizationRoleGroupId: string | null;
+  directSystemRole: string | null;
+  directOrganizationRole: string | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -46,6 +50,12 @@ export const User = new EntitySchema<UserEntity>({
     organization: { kind: 'm:1', entity: 'Organization', deleteRule: 'cascade' },
     ...registryColumns(USER_RESOURCE),
     passwordHash: text,
+    // Roles from groups (group_role_mappings): the group granting the effective role
+    // (null: set directly), and the directly set role kept while a group overrides it.
+    systemRoleGroupId: { type: 'uuid', nullable: true },
+    organizationRoleGroupId: { type: 'uuid', nullable: true },
+    directSystemRole: text,
+    directOrganizationRole: text,
     version: { type: 'integer', default: 1 },
     ...timestamps,
   },

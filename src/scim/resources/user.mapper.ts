@@ -37,13 +37,23 @@ function put(out: Json, key: string, v: unknown): void {
 
 type Writer = (out: Json, user: User, groups: { id: string; displayName: string }[], baseUrl: string) => void;
 
+type UserGroups = { id: string; displayName: string }[];
+
+/** The displayName of the group with this id among the user's groups (a granting group is always one of them). */
+const groupName = (groups: UserGroups, id: string | null) => (id === null ? undefined : (groups.find((g) => g.id === id)?.displayName ?? id));
+
 /** The scim side of `derived` attributes that are not `id` or `meta` (which every resource has). */
-const DERIVED_VALUES: Record<string, (user: User) => unknown> = {
+const DERIVED_VALUES: Record<string, (user: User, groups: UserGroups) => unknown> = {
   accountType: (user) => accountTypeOf(user.systemRole),
+  systemRoleSource: (user, groups) => groupName(groups, user.systemRoleGroupId),
+  organizationRoleSource: (user, groups) => groupName(groups, user.organizationRoleGroupId),
 };
 
+/** Whether rendering this user needs its groups (the names of the groups granting its roles: systemRoleSource, organizationRoleSource). */
+export const hasRolesFromGroups = (user: User) => user.systemRoleGroupId !== null || user.organizationRoleGroupId !== null;
+
 /** How one attribute of a schema block is read from a User, for the attributes the registry returns by default. */
-function valueReader(a: AttributeDefinition): ((user: User) => unknown) | undefined {
+function valueReader(a: AttributeDefinition): ((user: User, groups: UserGroups) => unknown) | undefined {
   if (a.returned === 'never' || a.returned === 'request') return undefined;
   switch (a.storage.kind) {
     case 'column':
@@ -75,7 +85,7 @@ function userWriters(): Writer[] {
       continue;
     }
     const read = valueReader(a);
-    if (read) writers.push((out, user) => put(out, a.name, read(user)));
+    if (read) writers.push((out, user, groups) => put(out, a.name, read(user, groups)));
   }
   for (const schema of USER_RESOURCE.extensions) {
     if (schema.field) {
@@ -87,9 +97,9 @@ function userWriters(): Writer[] {
       const read = valueReader(a);
       return read ? [[a.name, read] as const] : [];
     });
-    writers.push((out, user) => {
+    writers.push((out, user, groups) => {
       const block: Json = {};
-      for (const [name, read] of readers) put(block, name, read(user));
+      for (const [name, read] of readers) put(block, name, read(user, groups));
       put(out, schema.id, block);
     });
   }

@@ -11,7 +11,7 @@ import { isExcluded, project, projectionFrom, type Projection } from '../list/pr
 import { pageResponse, resourceRouter, untilFresh, type ListAnswer, type ResourceWrites } from './resource-router';
 import { userSchemaIndex } from '../schema/schema-index';
 import type { QueryParams } from '../list/search';
-import { toScimUser, userDraftFromScim } from './user.mapper';
+import { hasRolesFromGroups, toScimUser, userDraftFromScim } from './user.mapper';
 
 /** Users as SCIM resources, with `groups` read only when the projection keeps it. */
 export async function renderUsers(
@@ -22,13 +22,15 @@ export async function renderUsers(
   projection: Projection,
   known?: Map<string, { id: string; displayName: string }[]>,
 ) {
-  const groups = isExcluded(projection, 'groups')
-    ? new Map<string, { id: string; displayName: string }[]>()
-    : (known ??
-      (await users.groupsOf(
-        actor,
-        list.map((u) => u.id),
-      )));
+  // The groups give the names of the groups granting roles (systemRoleSource, organizationRoleSource) too.
+  const groups =
+    isExcluded(projection, 'groups') && !list.some(hasRolesFromGroups)
+      ? new Map<string, { id: string; displayName: string }[]>()
+      : (known ??
+        (await users.groupsOf(
+          actor,
+          list.map((u) => u.id),
+        )));
   return list.map((u) => project(toScimUser(u, groups.get(u.id) ?? [], baseUrl), projection));
 }
 
