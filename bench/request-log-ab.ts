@@ -12,22 +12,33 @@
  * of them), scenario 3 its POST /Users. PROFILE_DIR=<dir> runs both servers under
  * --cpu-prof. The database (roster_reqlog_ab on DATABASE_URL's server, or the local
  * PostgreSQL) is dropped at the end. A program that prints figures, not a test.
+ *
+ * On the bench's own data instead: seed it once with `npm run bench -- --users 1000000
+ * --only 1 --duration 1 --keep`, then `AB_DATABASE=<the URL it printed> AB_USERS=1000000
+ * npx tsx bench/request-log-ab.ts`: the servers use that database and the bench's token,
+ * scenario 1 looks up its users, and the database is kept (drop it yourself).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { BENCH_SECRET, userName, userNameWidth } from './database';
 
 const ADMIN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = 'roster_reqlog_ab';
-const DATABASE = Object.assign(new URL(ADMIN), { pathname: `/${DB}` }).toString();
-const TOKEN = 'ab-bootstrap-token-0123456789abcdef0123456789';
+/** A seeded bench database (AB_DATABASE, AB_USERS), or a fresh one of SEED_USERS made here. */
+const BENCH_DATABASE = process.env.AB_DATABASE;
+const BENCH_USERS = Number(process.env.AB_USERS ?? 0);
+const DATABASE = BENCH_DATABASE ?? Object.assign(new URL(ADMIN), { pathname: `/${DB}` }).toString();
+const TOKEN = BENCH_DATABASE ? BENCH_SECRET : 'ab-bootstrap-token-0123456789abcdef0123456789';
 const BUILD = path.join(__dirname, '.build', 'src', 'main.js');
 const SECONDS = Number(process.env.SECONDS_PER_BURST ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const CLOCK_TICKS_PER_SECOND = 100;
 const SEED_USERS = 2_000;
+/** SCENARIOS=1 runs only scenario 1 (the default: 1,3). */
+const SCENARIOS = (process.env.SCENARIOS ?? '1,3').split(',').map(Number) as (1 | 3)[];
 
 type Side = 'on' | 'off';
 interface Server {
@@ -63,7 +74,7 @@ async function start(side: Side, port: number): Promise<Server> {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       ROSTER_RATE_LIMIT_PER_SECOND: '0',
-      ROSTER_BOOTSTRAP_TOKEN: TOKEN,
+      ...(BENCH_DATABASE ? {} : { ROSTER_BOOTSTRAP_TOKEN: TOKEN }),
       ROSTER_REQUEST_LOG: side === 'on' ? 'true' : 'false',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -79,6 +90,10 @@ async function start(side: Side, port: number): Promise<Server> {
 }
 
 let created = 0;
+const runId = Date.now().toString(36);
+const existingUserName = BENCH_DATABASE
+  ? () => userName(1 + Math.floor(Math.random() * BENCH_USERS), userNameWidth(BENCH_USERS))
+  : () => `seed.${Math.floor(Math.random() * SEED_USERS)}@example.com`;
 const userJson = (userName: string) =>
   JSON.stringify({
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
@@ -95,10 +110,10 @@ function burst(server: Server, scenario: 1 | 3): Promise<number> {
           method: 'GET',
           setupRequest: (r) => ({
             ...r,
-            path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "seed.${Math.floor(Math.random() * SEED_USERS)}@example.com"`)}`,
+            path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${existingUserName()}"`)}`,
           }),
         }
-      : { method: 'POST', path: '/scim/v2/Users', setupRequest: (r) => ({ ...r, body: userJson(`ab.${server.side}.${++created}@example.com`) }) };
+      : { method: 'POST', path: '/scim/v2/Users', setupRequest: (r) => ({ ...r, body: userJson(`ab.${runId}.${server.side}.${++created}@example.com`) }) };
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -116,21 +131,23 @@ function burst(server: Server, scenario: 1 | 3): Promise<number> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 async function main() {
-  await sql(ADMIN, `drop database if exists ${DB} with (force)`);
-  await sql(ADMIN, `create database ${DB}`);
+  if (!BENCH_DATABASE) {
+    await sql(ADMIN, `drop database if exists ${DB} with (force)`);
+    await sql(ADMIN, `create database ${DB}`);
+  } else if (!(BENCH_USERS > 0)) throw new Error('AB_DATABASE needs AB_USERS, the number of users it was seeded with');
   const on = await start('on', 18601);
   const off = await start('off', 18602);
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/scim+json' };
-  for (let i = 0; i < SEED_USERS; i += 50) {
+  for (let i = 0; !BENCH_DATABASE && i < SEED_USERS; i += 50) {
     await Promise.all(
       Array.from({ length: 50 }, (_, j) =>
         fetch(`http://127.0.0.1:${off.port}/scim/v2/Users`, { method: 'POST', headers, body: userJson(`seed.${i + j}@example.com`) }),
       ),
     );
   }
-  await sql(DATABASE, 'vacuum analyze');
+  if (!BENCH_DATABASE) await sql(DATABASE, 'vacuum analyze');
   const results = new Map<string, { rate: number; cpu: number }[]>();
-  for (const scenario of [1, 3] as const) {
+  for (const scenario of SCENARIOS) {
     for (const server of [on, off]) await burst(server, scenario); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       for (const server of round % 2 === 0 ? [on, off] : [off, on]) {
@@ -146,7 +163,7 @@ async function main() {
       }
     }
   }
-  for (const scenario of [1, 3]) {
+  for (const scenario of SCENARIOS) {
     const a = results.get(`${scenario}-on`) ?? [];
     const b = results.get(`${scenario}-off`) ?? [];
     const ratios = a.map((x, i) => x.rate / (b[i]?.rate ?? NaN));
@@ -162,7 +179,7 @@ async function main() {
   );
   for (const server of [on, off]) server.child.kill('SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  await sql(ADMIN, `drop database if exists ${DB} with (force)`);
+  if (!BENCH_DATABASE) await sql(ADMIN, `drop database if exists ${DB} with (force)`);
 }
 
 main().catch((error: unknown) => {

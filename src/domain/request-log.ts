@@ -122,10 +122,21 @@ export interface NewRequestLogEntry {
   responseBody: string | null;
 }
 
+/**
+ * An entry serialised once, when it is recorded: the JSON of a NewRequestLogEntry (its
+ * time as an ISO string). What the writer holds while the entry waits for its batch, and
+ * what the store inserts.
+ */
+export type EncodedRequestLogEntry = string & { readonly encodes: 'NewRequestLogEntry' };
+
+export function encodeRequestLogEntry(entry: NewRequestLogEntry): EncodedRequestLogEntry {
+  return JSON.stringify(entry) as EncodedRequestLogEntry;
+}
+
 /** The store behind the log: batches in, retention out, and the reads. */
 export interface RequestLogStore extends RequestLogReader {
   /** Stores the entries in one statement. */
-  insert(entries: NewRequestLogEntry[]): Promise<void>;
+  insert(entries: readonly EncodedRequestLogEntry[]): Promise<void>;
   /** Deletes entries older than `before`, and each organization's beyond its newest `maxRows`; returns how many. */
   prune(before: Date, maxRows: number): Promise<number>;
   /** Instance level (the operator's CLI): the entries of requests that did not authenticate, newest first. */

@@ -1,4 +1,4 @@
-import type { NewRequestLogEntry, RequestLogStore, ResourceChange } from '../domain/request-log';
+import { encodeRequestLogEntry, type EncodedRequestLogEntry, type NewRequestLogEntry, type RequestLogStore, type ResourceChange } from '../domain/request-log';
 import { clientOf } from './client';
 import { BODY_CAP_BYTES, redactText, redactValue, storable, storedBody } from './redact';
 
@@ -36,8 +36,6 @@ export interface RawEntry {
   responseBody: RawBody;
   /** How much of the response body to keep (BODY_CAP_BYTES, less for a successful read). */
   responseCap: number;
-  /** About how many bytes the entry holds on to (its bodies), for the buffer's byte bound. */
-  bytes: number;
 }
 
 /** What the writer reports: entries stored, entries dropped (the buffer was full, or their batch failed), a failure. */
@@ -55,7 +53,7 @@ export interface RequestLogWriterOptions {
   maxRows: number;
   /** Entries held at most before the oldest are dropped (10,000). */
   capacity?: number;
-  /** Bytes of bodies held at most before the oldest are dropped (64 MB). */
+  /** Bytes of entries (as stored) held at most before the oldest are dropped (64 MB). */
   maxBytes?: number;
   /** Entries per INSERT at most (500). */
   batchSize?: number;
@@ -65,20 +63,23 @@ export interface RequestLogWriterOptions {
   pruneEveryMs?: number;
 }
 
-/** Entries converted between two turns of the event loop while a batch is prepared. */
-const CONVERT_SLICE = 50;
-
 /**
- * The request log's writer. `record` is all a request pays: it puts references in a
- * bounded ring buffer and returns. In the background, every `flushEveryMs` (or as soon as
- * a batch is full), the writer redacts and caps the bodies a slice at a time and stores
- * up to `batchSize` entries with one INSERT. When the buffer is full the oldest entry
- * is dropped and counted; a batch the database refuses (an outage) is dropped and
- * counted too. Nothing here ever throws into a request.
+ * The request log's writer. `record` runs once the response has gone: it redacts and caps
+ * the entry, serialises it once into the JSON the store inserts, and puts that string in a
+ * bounded ring buffer. Every `flushEveryMs` (or as soon as a batch is full) the writer
+ * stores up to `batchSize` held entries with one INSERT. When the buffer is full the
+ * oldest entry is dropped and counted; a batch the database refuses (an outage) is
+ * dropped and counted too. Nothing here ever throws into a request.
+ *
+ * Why serialise at once rather than in the batch: an entry waits up to a second for its
+ * batch, long enough to outlive the young generation. Held as its request's objects
+ * (bodies, arrays, the parsed request), each one was promoted and traced by the old
+ * generation's collector: under a read load that cost more than everything else the log
+ * does. Held as one string, it costs the collector a copy (docs/benchmarks.md, #14).
  */
 export class RequestLogWriter {
   private readonly o: Required<Omit<RequestLogWriterOptions, 'store'>> & Pick<RequestLogWriterOptions, 'store'>;
-  private readonly ring: (RawEntry | undefined)[];
+  private readonly ring: (EncodedRequestLogEntry | undefined)[];
   private head = 0;
   private size = 0;
   private bytes = 0;
@@ -92,7 +93,7 @@ export class RequestLogWriter {
 
   constructor(options: RequestLogWriterOptions) {
     this.o = { capacity: 10_000, maxBytes: 64 * 1024 * 1024, batchSize: 500, flushEveryMs: 1_000, pruneEveryMs: 600_000, ...options };
-    this.ring = new Array<RawEntry | undefined>(this.o.capacity);
+    this.ring = new Array<EncodedRequestLogEntry | undefined>(this.o.capacity);
   }
 
   /** Where counts and failures go (the app's metrics and log). */
@@ -108,14 +109,22 @@ export class RequestLogWriter {
   /** Takes an entry; never blocks, never throws. */
   record(entry: RawEntry): void {
     if (this.stopped) return;
+    let row: EncodedRequestLogEntry;
+    try {
+      row = encodeRequestLogEntry(stored(entry));
+    } catch (error) {
+      this.observer.dropped?.(1, 'failed');
+      this.observer.failed?.(error);
+      return;
+    }
     let dropped = 0;
-    while (this.size > 0 && (this.size >= this.o.capacity || this.bytes + entry.bytes > this.o.maxBytes)) {
+    while (this.size > 0 && (this.size >= this.o.capacity || this.bytes + row.length > this.o.maxBytes)) {
       this.shift();
       dropped += 1;
     }
-    this.ring[(this.head + this.size) % this.o.capacity] = entry;
+    this.ring[(this.head + this.size) % this.o.capacity] = row;
     this.size += 1;
-    this.bytes += entry.bytes;
+    this.bytes += row.length;
     if (dropped > 0) this.observer.dropped?.(dropped, 'full');
     if (this.size >= this.o.batchSize && !this.flushing && !this.kicked) {
       // A full batch goes now rather than at the interval (once: the drain takes what comes meanwhile).
@@ -172,32 +181,20 @@ export class RequestLogWriter {
     await this.pruning;
   }
 
-  private shift(): RawEntry {
-    const entry = this.ring[this.head] as RawEntry;
+  private shift(): EncodedRequestLogEntry {
+    const row = this.ring[this.head] as EncodedRequestLogEntry;
     this.ring[this.head] = undefined;
     this.head = (this.head + 1) % this.o.capacity;
     this.size -= 1;
-    this.bytes -= entry.bytes;
-    return entry;
+    this.bytes -= row.length;
+    return row;
   }
 
   /** Batches (see write); a failed batch is dropped and ends the round (the next timer tries again). */
   private async drain(all: boolean): Promise<void> {
     for (let first = true; this.size > 0 && (first || all || this.size >= this.o.batchSize); first = false) {
-      const batch: NewRequestLogEntry[] = [];
-      while (this.size > 0 && batch.length < this.o.batchSize) {
-        const slice = Math.min(CONVERT_SLICE, this.size, this.o.batchSize - batch.length);
-        for (let i = 0; i < slice; i++) {
-          const entry = this.shift();
-          try {
-            batch.push(stored(entry));
-          } catch (error) {
-            this.observer.dropped?.(1, 'failed');
-            this.observer.failed?.(error);
-          }
-        }
-        if (this.size > 0 && batch.length < this.o.batchSize) await new Promise((resolve) => setImmediate(resolve));
-      }
+      const batch: EncodedRequestLogEntry[] = [];
+      while (this.size > 0 && batch.length < this.o.batchSize) batch.push(this.shift());
       try {
         await this.o.store.insert(batch);
         this.observer.written?.(batch.length);

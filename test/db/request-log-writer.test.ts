@@ -40,7 +40,6 @@ function entry(path: string, extra: Partial<RawEntry> = {}): RawEntry {
     requestBody: {},
     responseBody: { text: '{"totalResults":0}' },
     responseCap: 4096,
-    bytes: 20,
     ...extra,
   };
 }
@@ -65,8 +64,9 @@ describe('the request log writer', () => {
     let dropped = 0;
     const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, maxBytes: 1_000, flushEveryMs: 60_000 });
     writer.observe({ dropped: (count) => (dropped += count) });
-    writer.record(entry('/bytes/1', { bytes: 600 }));
-    writer.record(entry('/bytes/2', { bytes: 600 }));
+    // Each entry, as stored, is its 600-character response and a little more.
+    writer.record(entry('/bytes/1', { responseBody: { text: 'x'.repeat(600), ours: true } }));
+    writer.record(entry('/bytes/2', { responseBody: { text: 'y'.repeat(600), ours: true } }));
     expect(dropped).toBe(1);
     await writer.flush();
     expect((await paths()).filter((p) => p.startsWith('/bytes/'))).toEqual(['/bytes/2']);

@@ -238,7 +238,6 @@ describe('an entry as stored', () => {
     requestBody: {},
     responseBody: {},
     responseCap: 4096,
-    bytes: 0,
   };
 
   it('has its text fields bounded and storable, its client told, its changed values redacted', () => {

@@ -1,9 +1,8 @@
 import { EntitySchema } from '@mikro-orm/core';
-import type { OrganizationEntity } from './organization';
 
 export interface RequestLogEntity {
   id: string;
-  organization: OrganizationEntity | null;
+  organizationId: string | null;
   createdAt: Date;
   requestId: string;
   operation: number | null;
@@ -27,19 +26,23 @@ export interface RequestLogEntity {
 /**
  * The request log (src/requestlog/): a row per SCIM request and per Bulk operation,
  * written after the response in batches. Bodies are stored redacted and capped at 64 KB.
- * `organization` is null for a request that did not authenticate. No foreign key to the
- * credential: the log outlives what it names. Pruned by age and by a per-organization cap.
+ * `organization_id` is null for a request that did not authenticate. No foreign keys, to the
+ * organization or the credential: the log outlives what it names, and a key checked on
+ * every row of every batch (a share lock on the organization's row, taken alongside the
+ * user writes that lock it too) cost more than the row itself (docs/benchmarks.md, #14).
+ * The batch INSERT stores only entries of organizations that exist. Pruned by age and by
+ * a per-organization cap.
  */
 export const RequestLog = new EntitySchema<RequestLogEntity>({
   name: 'RequestLog',
   tableName: 'request_log',
   indexes: [
-    { name: 'request_log_organization_id_index', properties: ['organization', 'id'] },
-    { name: 'request_log_created_at_index', properties: ['createdAt'] },
+    { name: 'request_log_organization_id_index', properties: ['organizationId', 'id'] },
+    { name: 'request_log_created_at_index', properties: ['createdAt'], type: 'brin' },
   ],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
-    organization: { kind: 'm:1', entity: 'Organization', deleteRule: 'cascade', nullable: true },
+    organizationId: { type: 'uuid', nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz' },
     requestId: { type: 'text' },
     operation: { type: 'integer', nullable: true },

@@ -38,7 +38,7 @@ const RESOURCE_PATH = /\/(?:Users|Groups)\/([^/?]+)/i;
  * The request log's step, first in the SCIM router: it gives the request a record (the
  * actor carries it to the services as their ChangeJournal) and, once the response has
  * gone ('finish'), hands the sink one entry for the request and one per Bulk operation.
- * It only takes references: redacting and serialising happen in the writer's batches.
+ * The writer redacts and serialises it there and then, after the response.
  *
  * A request that did not authenticate has no organization: its entry has none, and
  * keeps neither its bodies nor its filter (they could be anyone's); only the operator's
@@ -89,7 +89,6 @@ function requestEntry(req: Request, res: Response, record: RequestRecord, time: 
     : authenticated && responseText !== undefined
       ? { text: responseText, ours: true }
       : {};
-  const length = Number(req.headers['content-length']);
   return {
     time,
     organizationId: actor?.organizationId ?? null,
@@ -112,7 +111,6 @@ function requestEntry(req: Request, res: Response, record: RequestRecord, time: 
     requestBody,
     responseBody,
     responseCap: BODY_CAP_BYTES,
-    bytes: (Number.isFinite(length) ? length : 0) + (summary ? 0 : (responseText?.length ?? 0)),
   };
 }
 
@@ -155,6 +153,5 @@ function operationEntry(request: RawEntry, op: BulkOperationRecord): RawEntry {
     requestBody: op.data === undefined ? {} : { value: op.data },
     responseBody: { value: op.response },
     responseCap: BODY_CAP_BYTES,
-    bytes: 0,
   };
 }
