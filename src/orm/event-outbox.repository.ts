@@ -30,10 +30,12 @@ export class EventOutboxSqlRepository implements EventOutbox {
    * cursor never passes an event still being written.
    */
   async append(events: DomainEvent[]): Promise<void> {
-    for (const organizationId of new Set(events.map((e) => e.organizationId)).values()) {
-      await this.sql.all(`select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || ?, 0))`, [organizationId]);
-    }
     if (events.length === 0) return;
+    const organizations = [...new Set(events.map((e) => e.organizationId))];
+    // The usual case, one organization: its lock is taken by the INSERT's own statement (one round trip,
+    // not two). The lock is a CTE joined to the rows, so it is held before the first id is drawn.
+    const single = organizations.length === 1;
+    if (!single) for (const organizationId of organizations) await this.lock(organizationId);
     // One statement (one text, so one prepared statement) however many events: ids follow the array's order.
     const rows = events.map((e) => ({
       organization_id: e.organizationId,
@@ -44,14 +46,19 @@ export class EventOutboxSqlRepository implements EventOutbox {
       txn: e.txn ?? null,
     }));
     await this.sql.run(
-      `insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
+      `${single ? `with outbox_lock as (select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || ?, 0))) ` : ''}
+       insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
        select x.organization_id, x.resource_type, x.resource_id, x.event_uris, x.attributes, x.txn
-       from rows from (jsonb_to_recordset(?::jsonb) as (organization_id uuid, resource_type text, resource_id uuid, event_uris jsonb, attributes jsonb, txn text))
+       from ${single ? 'outbox_lock, ' : ''}rows from (jsonb_to_recordset(?::jsonb) as (organization_id uuid, resource_type text, resource_id uuid, event_uris jsonb, attributes jsonb, txn text))
          with ordinality as x(organization_id, resource_type, resource_id, event_uris, attributes, txn, n)
        order by x.n`,
-      [JSON.stringify(rows)],
+      single ? [organizations[0], JSON.stringify(rows)] : [JSON.stringify(rows)],
     );
     this.appended = true;
+  }
+
+  private async lock(organizationId: string): Promise<void> {
+    await this.sql.all(`select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || ?, 0))`, [organizationId]);
   }
 
   async recent(organizationId: string, since: Date | undefined, limit: number): Promise<StoredEvent[]> {

@@ -44,8 +44,8 @@ export type ListAnswer = { text: string } | { body: unknown };
 export interface ResourceType<T extends { version: number }> {
   writes: ResourceWrites<T>;
   read(actor: Actor, id: string): Promise<T>;
-  /** The resources' SCIM form under a projection. */
-  render(actor: Actor, baseUrl: string, items: T[], projection: Projection): Promise<Json[]>;
+  /** The resources' SCIM form under a projection; `created`: the items were just created (a new user is in no group yet). */
+  render(actor: Actor, baseUrl: string, items: T[], projection: Projection, created?: boolean): Promise<Json[]>;
   /** A list or search (`params` from the query string or a SearchRequest body). */
   list(actor: Actor, params: QueryParams, baseUrl: string): Promise<ListAnswer>;
 }
@@ -76,7 +76,7 @@ export function resourceRouter<T extends { version: number }>(type: ResourceType
   }
 
   async function respond(req: Request, res: Response, status: number, item: T) {
-    const [resource] = await type.render(actorOf(res), base(req), [item], projectionFrom(req.query));
+    const [resource] = await type.render(actorOf(res), base(req), [item], projectionFrom(req.query), status === 201);
     sendResource(res, status, resource);
   }
 

@@ -80,7 +80,8 @@ export function usersRouter(users: UserService, publicBaseUrl: string | undefine
     {
       writes: userWrites(users),
       read: (actor, id) => users.get(actor, id),
-      render: (actor, baseUrl, items, projection) => renderUsers(users, actor, baseUrl, items, projection),
+      // A user just created is in no group: no query for its groups (one round trip less per create).
+      render: (actor, baseUrl, items, projection, created) => renderUsers(users, actor, baseUrl, items, projection, created ? new Map() : undefined),
       list: (actor, params, baseUrl) => listUsers(users, actor, params, baseUrl),
     },
     publicBaseUrl,
