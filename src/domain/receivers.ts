@@ -83,6 +83,8 @@ export interface ReceiverStore {
   prune(before: Date): Promise<number>;
   /** How many receivers are marked failing. */
   failingCount(): Promise<number>;
+  /** True when any organization has a receiver. */
+  any(): Promise<boolean>;
 }
 
 /**

@@ -252,13 +252,13 @@ function authorizedUpdate(actor: Actor, settings: InstanceSettings, current: Use
 
 /** One event for the update (naming what changed), and events of their own for disabling and system role changes. */
 async function recordUpdate(r: Repositories, actor: Actor, before: User, after: User, changed: string[]): Promise<void> {
-  await r.audit.record(AuditTrail.event(actor, 'user.updated', after, { changed: changed.sort() }));
-  if (before.active !== after.active) {
-    await r.audit.record(AuditTrail.event(actor, after.active ? 'user.reactivated' : 'user.deactivated', after));
-  }
+  const events = [AuditTrail.event(actor, 'user.updated', after, { changed: changed.sort() })];
+  if (before.active !== after.active) events.push(AuditTrail.event(actor, after.active ? 'user.reactivated' : 'user.deactivated', after));
   if (before.systemRole !== after.systemRole) {
-    await r.audit.record(AuditTrail.event(actor, 'user.system_role_changed', after, { from: before.systemRole, to: after.systemRole }));
+    events.push(AuditTrail.event(actor, 'user.system_role_changed', after, { from: before.systemRole, to: after.systemRole }));
   }
+  // One statement for the change's audit events, in this order.
+  await (events.length === 1 ? r.audit.record(events[0]) : r.audit.recordAll(events));
 }
 
 /**

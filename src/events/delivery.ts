@@ -68,6 +68,8 @@ export class DeliveryWorker {
   private stopping = false;
   /** A wake came during a look for due receivers: the next look is at once. */
   private again = false;
+  /** No receiver existed at the last look: a wake does nothing until a poll finds one. */
+  private noReceivers = false;
   /** Wakes so far (commits that wrote events): a delivery under way at a wake looks again when it ends. */
   private wakes = 0;
   /** The last look filled every place: a place set free looks again at once. */
@@ -106,6 +108,9 @@ export class DeliveryWorker {
    */
   wake(): void {
     this.wakes += 1;
+    // No receiver anywhere at the last look: nothing to claim (a commit would cost a statement for nothing).
+    // A receiver added since is found by the next poll, within intervalMs.
+    if (this.noReceivers) return;
     this.lookNow();
   }
 
@@ -166,6 +171,7 @@ export class DeliveryWorker {
     // A short lease, renewed while the batch is sent: another instance takes over a dead one's receivers within a lease.
     const now = this.o.now();
     const due = await this.o.store.claimDue(now, new Date(now.getTime() + this.o.leaseMs), free);
+    this.noReceivers = due.length === 0 && !(await this.o.store.any());
     // Every place taken: more receivers may be due, so the delivery that ends first looks again.
     this.starved = due.length === free;
     return due.map((receiver) => {

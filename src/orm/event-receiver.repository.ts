@@ -95,6 +95,11 @@ export class EventReceiverSqlStore implements ReceiverStore {
     return (await this.guard(() => this.sql.run(`delete from event_receivers where id = ?`, [id]))) === 1;
   }
 
+  async any(): Promise<boolean> {
+    const row = await this.guard(() => this.sql.one<Row>(`select exists (select 1 from event_receivers) as any`));
+    return row?.any === true;
+  }
+
   async claimDue(now: Date, leaseUntil: Date, limit: number): Promise<Receiver[]> {
     const rows = await this.guard(() =>
       this.sql.all<Row>(
