@@ -17,6 +17,11 @@
  * --only 1 --duration 1 --keep`, then `AB_DATABASE=<the URL it printed> AB_USERS=1000000
  * npx tsx bench/request-log-ab.ts`: the servers use that database and the bench's token,
  * scenario 1 looks up its users, and the database is kept (drop it yourself).
+ *
+ * Two versions of the code instead of the log on and off: build the other one into a
+ * directory of its own (`git worktree add /tmp/b <commit>`, then there `node
+ * node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir /tmp/b-build`) and set
+ * `B_BUILD=/tmp/b-build`: side "on" is this build, side "off" that one, both with the log on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -33,6 +38,8 @@ const BENCH_USERS = Number(process.env.AB_USERS ?? 0);
 const DATABASE = BENCH_DATABASE ?? Object.assign(new URL(ADMIN), { pathname: `/${DB}` }).toString();
 const TOKEN = BENCH_DATABASE ? BENCH_SECRET : 'ab-bootstrap-token-0123456789abcdef0123456789';
 const BUILD = path.join(__dirname, '.build', 'src', 'main.js');
+/** Another build to compare with this one (see above): it runs as side "off", the log on for both. */
+const B_BUILD = process.env.B_BUILD ? path.join(process.env.B_BUILD, 'src', 'main.js') : undefined;
 const SECONDS = Number(process.env.SECONDS_PER_BURST ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -65,7 +72,7 @@ function cpuMs(pid: number): number {
 
 async function start(side: Side, port: number): Promise<Server> {
   const profile = process.env.PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.PROFILE_DIR, side)] : [];
-  const child = spawn(process.execPath, [...profile, BUILD], {
+  const child = spawn(process.execPath, [...profile, side === 'off' && B_BUILD ? B_BUILD : BUILD], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -75,7 +82,7 @@ async function start(side: Side, port: number): Promise<Server> {
       LOG_LEVEL: 'warn',
       ROSTER_RATE_LIMIT_PER_SECOND: '0',
       ...(BENCH_DATABASE ? {} : { ROSTER_BOOTSTRAP_TOKEN: TOKEN }),
-      ROSTER_REQUEST_LOG: side === 'on' ? 'true' : 'false',
+      ROSTER_REQUEST_LOG: side === 'on' || B_BUILD ? 'true' : 'false',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
