@@ -12,7 +12,7 @@ import { DEFAULT_RANGE_SIZE } from '../src/orm/user-order';
 export const BENCH_SECRET = 'roster-bench-token-0123456789abcdef0123456789abcdef';
 export const BENCH_ORG_SLUG = 'bench';
 /** The bench organization's license: standard users up to this many (the seeded users are standard). */
-export const BENCH_STANDARD_USER_LIMIT = 5_000_000;
+export const BENCH_STANDARD_USER_LIMIT = 50_000_000;
 export const SMALL_GROUPS = 1_000;
 export const SMALL_GROUP_SIZE = 10;
 export const BIG_GROUP_MAX = 100_000;

@@ -78,7 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     };
     switch (flag) {
       case '--users':
-        options.users = wholeNumber('--users', value(), 1_000, 9_999_999);
+        options.users = wholeNumber('--users', value(), 1_000, 10_000_000);
         break;
       case '--duration':
         options.duration = wholeNumber('--duration', value(), 1, 600);
