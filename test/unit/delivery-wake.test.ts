@@ -25,19 +25,23 @@ function slowStore() {
   return store;
 }
 
+/** A worker on the store that polls once a minute: within a test, only wakes (and `round`) make it look. */
+const workerOn = (store: ReturnType<typeof slowStore>) =>
+  new DeliveryWorker({
+    store: store as unknown as ReceiverStore,
+    keys: {} as SigningKeys,
+    issuer: 'http://localhost/scim/v2',
+    allowPrivate: true,
+    retentionDays: 7,
+    intervalMs: 60_000,
+  });
+
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('DeliveryWorker.wake', () => {
   it('makes any number of wakes during a round one more round, at once', async () => {
     const store = slowStore();
-    const worker = new DeliveryWorker({
-      store: store as unknown as ReceiverStore,
-      keys: {} as SigningKeys,
-      issuer: 'http://localhost/scim/v2',
-      allowPrivate: true,
-      retentionDays: 7,
-      intervalMs: 60_000,
-    });
+    const worker = workerOn(store);
     worker.start();
     await tick();
     expect(store.rounds).toBe(1);
@@ -58,14 +62,7 @@ describe('DeliveryWorker.wake', () => {
     const store = slowStore();
     store.receivers = false;
     store.open();
-    const worker = new DeliveryWorker({
-      store: store as unknown as ReceiverStore,
-      keys: {} as SigningKeys,
-      issuer: 'http://localhost/scim/v2',
-      allowPrivate: true,
-      retentionDays: 7,
-      intervalMs: 60_000,
-    });
+    const worker = workerOn(store);
     worker.start();
     await tick();
     expect(store.rounds).toBe(1);
