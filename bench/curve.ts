@@ -121,11 +121,18 @@ export function curveText(sizes: CurveSize[]): string {
 const COLORS = ['#7f7f7f', '#1f77b4', '#ff7f0e', '#2ca02c', '#98df8a', '#d62728', '#ff9896', '#9467bd', '#8c564b', '#e377c2'];
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** A round upper bound for an axis: 1, 2 or 5 times a power of ten, at least `max`. */
-export function niceMax(max: number): number {
-  if (!(max > 0)) return 1;
-  const power = 10 ** Math.floor(Math.log10(max));
-  return ([1, 2, 5, 10].map((m) => m * power).find((v) => v >= max) ?? 10 * power) as number;
+/**
+ * A log axis for positive values: from the power of ten at or below the smallest to the one
+ * at or above the largest, with ticks at 1, 2 and 5 times each power of ten.
+ */
+export function logAxis(values: number[]): { lo: number; hi: number; ticks: number[] } {
+  const positive = values.filter((v) => v > 0 && Number.isFinite(v));
+  if (positive.length === 0) return { lo: 1, hi: 10, ticks: [1, 2, 5, 10] };
+  const lo = Math.floor(Math.log10(Math.min(...positive)));
+  const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...positive))));
+  const ticks: number[] = [];
+  for (let e = lo; e <= hi; e++) for (const m of [1, 2, 5]) if (e < hi || m === 1) ticks.push(m * 10 ** e);
+  return { lo: 10 ** lo, hi: 10 ** hi, ticks };
 }
 
 interface Panel {
@@ -136,14 +143,15 @@ interface Panel {
 
 /**
  * The plot: two panels sharing a log x axis of users, requests/s above and p99 (ms)
- * below, one line per plotted row key, a legend on the right. Self-contained SVG 1.1.
+ * below, both on log y axes (a 1.3x change is the same height anywhere), one line per
+ * plotted row key (baselines dashed), a legend on the right. Self-contained SVG 1.1.
  */
 export function curveSvg(sizes: CurveSize[], title = 'Roster: requests/s and p99 against users'): string {
   const width = 1060;
   const plot = { left: 70, width: 560, height: 220 };
   const panels: Panel[] = [
-    { title: 'requests/s (users/s for 8)', top: 50, value: (p) => p.rate },
-    { title: 'p99 latency, ms', top: 330, value: (p) => p.p99 },
+    { title: 'requests/s (log scale)', top: 50, value: (p) => p.rate },
+    { title: 'p99 latency, ms (log scale)', top: 330, value: (p) => p.p99 },
   ];
   const height = 620;
   const xs = sizes.map((s) => s.users);
@@ -159,11 +167,11 @@ export function curveSvg(sizes: CurveSize[], title = 'Roster: requests/s and p99
     `<text x="${plot.left}" y="24" font-size="16" font-weight="bold">${escape(title)}</text>`,
   ];
   for (const panel of panels) {
-    const max = niceMax(Math.max(0, ...sizes.flatMap((s) => s.rows.filter((r) => keys.includes(r.key)).map(panel.value))));
-    const y = (v: number) => panel.top + plot.height - (v / max) * plot.height;
+    const axis = logAxis(sizes.flatMap((s) => s.rows.filter((r) => keys.includes(r.key)).map(panel.value)));
+    const range = Math.log10(axis.hi) - Math.log10(axis.lo);
+    const y = (v: number) => panel.top + plot.height - ((Math.log10(v) - Math.log10(axis.lo)) / range) * plot.height;
     out.push(`<text x="${plot.left}" y="${panel.top - 8}" font-weight="bold">${escape(panel.title)}</text>`);
-    for (let i = 0; i <= 4; i++) {
-      const v = (max * i) / 4;
+    for (const v of axis.ticks) {
       out.push(
         `<line x1="${plot.left}" y1="${y(v).toFixed(1)}" x2="${plot.left + plot.width}" y2="${y(v).toFixed(1)}" stroke="#dddddd"/>`,
         `<text x="${plot.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${fmt(v)}</text>`,
@@ -180,7 +188,7 @@ export function curveSvg(sizes: CurveSize[], title = 'Roster: requests/s and p99
       const color = COLORS[i % COLORS.length] as string;
       const points = sizes
         .map((s) => ({ users: s.users, row: s.rows.find((r) => r.key === key) }))
-        .filter((p): p is { users: number; row: CurvePoint } => p.row !== undefined && Number.isFinite(panel.value(p.row)))
+        .filter((p): p is { users: number; row: CurvePoint } => p.row !== undefined && panel.value(p.row) > 0 && Number.isFinite(panel.value(p.row)))
         .map((p) => `${x(p.users).toFixed(1)},${y(panel.value(p.row)).toFixed(1)}`);
       const dash = key.startsWith('B') ? ' stroke-dasharray="5,4"' : '';
       out.push(`<polyline data-key="${escape(key)}" points="${points.join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);

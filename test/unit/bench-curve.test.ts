@@ -2,7 +2,7 @@
  * The cost curve of `npm run bench -- --sizes …` (bench/curve.ts): the 1.3x verdict of
  * #16 item 3 and the plot the bench writes as docs/benchmarks-curve.svg.
  */
-import { curveMarkdown, curveSvg, curveVerdict, niceMax, type CurvePoint, type CurveSize } from '../../bench/curve';
+import { curveMarkdown, curveSvg, curveVerdict, logAxis, type CurvePoint, type CurveSize } from '../../bench/curve';
 
 const point = (key: string, rate: number, p99: number, label = `scenario ${key}`): CurvePoint => ({
   key,
@@ -64,7 +64,8 @@ describe('the cost curve', () => {
     expect(svg).not.toMatch(/<page>/);
   });
 
-  it('rounds an axis up to 1, 2 or 5 times a power of ten', () => {
-    expect([niceMax(3_500), niceMax(60), niceMax(0.4), niceMax(0)]).toEqual([5_000, 100, 0.5, 1]);
+  it('spans whole powers of ten on its log y axes, ticked at 1, 2 and 5', () => {
+    expect(logAxis([300, 3_500])).toEqual({ lo: 100, hi: 10_000, ticks: [100, 200, 500, 1_000, 2_000, 5_000, 10_000] });
+    expect(logAxis([0, 7])).toEqual({ lo: 1, hi: 10, ticks: [1, 2, 5, 10] });
   });
 });
