@@ -79,6 +79,25 @@ export function targets(rows: Row[], peakRss: number | undefined): Target[] {
       : { name: 'Scenario 1 ≥ 50% of the baseline req/s and p99 < 25 ms', verdict: 'not run', detail: '' },
   );
 
+  // #16: scenario 1 within 90% of the bare Express baseline; creates and PATCHes at least half of a bare single statement.
+  for (const [key, share, name] of [
+    ['1', 0.9, 'Scenario 1 ≥ 90% of the bare Express baseline req/s (#16 item 2)'],
+    ['3', 0.5, "Scenario 3 (POST /Users) ≥ 50% of the baseline's single INSERT req/s (#16 item 1)"],
+    ['4', 0.5, "Scenario 4 (PATCH /Users) ≥ 50% of the baseline's single UPDATE req/s (#16 item 1)"],
+  ] as const) {
+    const row = by(key);
+    const ratio = row ? ratioOf(row, rows) : undefined;
+    out.push(
+      row && ratio !== undefined
+        ? {
+            name,
+            verdict: verdict(ratio >= share && clean(row)),
+            detail: `${fmt(ratio * 100)}% (${fmt(row.rate)} vs ${fmt(by(row.baselineKey as string)?.rate ?? NaN)} req/s)${dirty(row)}`,
+          }
+        : { name, verdict: 'not run', detail: '' },
+    );
+  }
+
   for (const form of ['5a', '5b']) {
     const big = by(`${form}-big`);
     const small = by(`${form}-small`);
