@@ -11,8 +11,12 @@ import { DEFAULT_RANGE_SIZE } from '../src/orm/user-order';
 
 export const BENCH_SECRET = 'roster-bench-token-0123456789abcdef0123456789abcdef';
 export const BENCH_ORG_SLUG = 'bench';
-/** The bench organization's license: standard users up to this many (the seeded users are standard). */
-export const BENCH_STANDARD_USER_LIMIT = 50_000_000;
+/**
+ * The bench organization's license: standard users up to this many (the seeded users are
+ * standard), and never closer than the seed itself to the limit, so creates stay far from it.
+ */
+export const BENCH_STANDARD_USER_LIMIT = 5_000_000;
+export const standardUserLimit = (users: number) => Math.max(BENCH_STANDARD_USER_LIMIT, 2 * users);
 export const SMALL_GROUPS = 1_000;
 export const SMALL_GROUP_SIZE = 10;
 export const BIG_GROUP_MAX = 100_000;
@@ -278,7 +282,7 @@ export async function seed(url: string, users: number, progress: Progress): Prom
       await c.query<{ id: string }>(
         // Licensed as customers are: every create runs the license check (lock and count).
         `insert into organizations (id, slug, name, standard_user_limit) values (gen_random_uuid(), $1, 'Bench Corp', $2) returning id`,
-        [BENCH_ORG_SLUG, BENCH_STANDARD_USER_LIMIT],
+        [BENCH_ORG_SLUG, standardUserLimit(users)],
       )
     ).rows[0]!.id;
     await c.query(
@@ -295,7 +299,8 @@ export async function seed(url: string, users: number, progress: Progress): Prom
         const to = Math.min(users, from + USER_BATCH - 1);
         const result = await c.query(sql, [organizationId, from, to, width]);
         done += result.rowCount ?? 0;
-        if (users > USER_BATCH) {
+        // A line per batch up to 2,000,000 users, then one per 1,000,000.
+        if (users > USER_BATCH && (users <= 2_000_000 || done % 1_000_000 === 0 || done === users)) {
           const elapsed = (performance.now() - started) / 1000;
           progress(`    ${done.toLocaleString('en-US')} / ${users.toLocaleString('en-US')} users (${elapsed.toFixed(0)} s)`);
         }
@@ -392,6 +397,14 @@ export async function seedStormOrganization(url: string, users: number): Promise
 /** Removes the spare users from every group (scenario 5 leaves at most one per connection behind). */
 export async function resetSpareMemberships(url: string): Promise<void> {
   await withClient(url, (c) => c.query(SPARE_MEMBERSHIPS_DELETE, [SPARE_USERS]));
+}
+
+/** The database's size on disk (pg_database_size: tables, indexes, TOAST; not the WAL). */
+export async function databaseSize(url: string): Promise<number> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ bytes: string }>('select pg_database_size(current_database())::text as bytes');
+    return Number(rows[0]?.bytes ?? NaN);
+  });
 }
 
 export async function serverInfo(url: string): Promise<{ version: string }> {

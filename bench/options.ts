@@ -4,6 +4,8 @@
  */
 export interface BenchOptions {
   users: number;
+  /** The cost curve (`--sizes 100000,1000000`): seed and run at each size in turn, ascending; undefined: one size, `users`. */
+  sizes: number[] | undefined;
   /** Seconds per timed scenario. */
   duration: number;
   connections: number;
@@ -24,10 +26,16 @@ export interface BenchOptions {
   command: string;
 }
 
+/** The most users a seed may hold (10,000,000 is the issue's largest size). */
+export const MAX_USERS = 20_000_000;
+
 export const SCENARIO_NUMBERS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
 
 export const USAGE = `usage: npm run bench -- [options]
   --users N            users to seed (default 100000; 1000000 takes minutes)
+  --sizes A,B,C        the cost curve: a fresh database per size, seeded, run and dropped in turn
+                       (ascending), then one side-by-side table and docs/benchmarks-curve.svg
+                       (with --write-doc); not with --users, --database-url or --soak
   --duration S         seconds per timed scenario (default 10)
   --connections C      concurrent connections (default 8)
   --database-url URL   use this database as it is (migrated, seeded if empty, never dropped);
@@ -35,7 +43,7 @@ export const USAGE = `usage: npm run bench -- [options]
                        or postgres://postgres@127.0.0.1:5432/postgres, dropped at the end
   --keep               keep the fresh database (its URL is printed)
   --write-doc          write docs/benchmarks.md
-  --only 1,3           run only these scenarios (1-11; 9 starts a server of its own with the default limits;
+  --only 1,3           run only these scenarios (1-12; 9 starts a server of its own with the default limits;
                        10 registers a push receiver in the bench process for its run;
                        12 maps the big group to a role and removes the mapping after)
   --soak 10m           instead of the scenarios: a steady mixed load for this long (s, m or h),
@@ -56,6 +64,7 @@ function wholeNumber(name: string, text: string | undefined, min: number, max: n
 export function parseOptions(argv: string[]): BenchOptions {
   const options: BenchOptions = {
     users: 100_000,
+    sizes: undefined,
     duration: 10,
     connections: 8,
     databaseUrl: undefined,
@@ -67,6 +76,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     requestLog: true,
     command: ['npm run bench --', ...argv].join(' ').replace(/ --$/, ''),
   };
+  let usersGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -78,8 +88,20 @@ export function parseOptions(argv: string[]): BenchOptions {
     };
     switch (flag) {
       case '--users':
-        options.users = wholeNumber('--users', value(), 1_000, 10_000_000);
+        options.users = wholeNumber('--users', value(), 1_000, MAX_USERS);
+        usersGiven = true;
         break;
+      case '--sizes': {
+        const list = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        if (list.length < 2) throw new UsageError('--sizes needs at least two sizes, e.g. --sizes 100000,1000000');
+        const sizes = [...new Set(list.map((s) => wholeNumber('--sizes', s, 1_000, MAX_USERS)))].sort((a, b) => a - b);
+        if (sizes.length < 2) throw new UsageError('--sizes needs at least two different sizes');
+        options.sizes = sizes;
+        break;
+      }
       case '--duration':
         options.duration = wholeNumber('--duration', value(), 1, 600);
         break;
@@ -129,6 +151,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       default:
         throw new UsageError(`unknown option ${arg}`);
     }
+  }
+  if (options.sizes) {
+    if (usersGiven) throw new UsageError('--sizes and --users exclude each other');
+    if (options.databaseUrl) throw new UsageError('--sizes seeds a fresh database per size: not with --database-url');
+    if (options.soak !== undefined) throw new UsageError('--sizes runs the scenarios: not with --soak');
+    options.users = options.sizes[0] as number;
   }
   return options;
 }

@@ -37,6 +37,8 @@ export interface Row {
   errors: number;
   /** The key of the baseline row this one is compared with. */
   baselineKey?: string;
+  /** A second baseline it is shown against (scenario 1: bare node:http, B1h). */
+  secondBaselineKey?: string;
   peakRss: number;
   cpu: CpuWindow;
   /** A problem the pre-check or the run found with the answers themselves. */
@@ -52,6 +54,9 @@ export interface Context {
   rosterUrl: string;
   baselineUrl: string | undefined;
   baselinePid: number | undefined;
+  /** The bare node:http + pg baseline of scenario 1 (B1h), when scenario 1 runs. */
+  httpBaselineUrl?: string;
+  httpBaselinePid?: number;
   monitor: Monitor;
   runId: string;
   log: (line: string) => void;
@@ -136,7 +141,7 @@ export async function measure(
   await cannon({ url: base, connections, duration: warmup, headers: authHeaders(), ...load() });
   if (reset) await reset();
   check(ctx);
-  ctx.monitor.beginWindow(base === ctx.baselineUrl && ctx.baselinePid !== undefined ? ctx.baselinePid : undefined);
+  ctx.monitor.beginWindow(base === ctx.baselineUrl ? ctx.baselinePid : base === ctx.httpBaselineUrl ? ctx.httpBaselinePid : undefined);
   const result: LoadResult = await cannon({ url: base, connections, duration, headers: authHeaders(), ...load() });
   const window = ctx.monitor.endWindow();
   if (reset) await reset();
@@ -178,18 +183,27 @@ const dynamicGet = (path: () => string): Pick<CannonOptions, 'requests'> => ({
   requests: [{ method: 'GET', setupRequest: (req: autocannon.Request) => ({ ...req, method: 'GET', path: path() }) }],
 });
 
-/** Scenario 1 and 2 and 6 requests against the baseline server, for the ratio. */
-async function baseline(ctx: Context, scenario: number, label: string, path: () => string): Promise<Row | undefined> {
-  if (!ctx.baselineUrl) return undefined;
-  const probe = await get(ctx, ctx.baselineUrl, path());
+/** Scenario 1 and 2 and 6 requests against the baseline server (or `url`), for the ratio. */
+async function baseline(ctx: Context, key: string, scenario: number, label: string, path: () => string, url = ctx.baselineUrl): Promise<Row | undefined> {
+  if (!url) return undefined;
+  const probe = await get(ctx, url, path());
   const problems = probe.status === 200 ? [] : [`baseline pre-check answered ${probe.status}`];
-  return measure(ctx, { key: `B${scenario}`, scenario, label, problems }, ctx.baselineUrl, () => dynamicGet(path));
+  return measure(ctx, { key, scenario, label, problems }, url, () => dynamicGet(path));
 }
 
 async function scenario1(ctx: Context): Promise<Row[]> {
   const rows: Row[] = [];
-  const b = await baseline(ctx, 1, 'baseline: bare Express + pg (pool 10), one indexed query; existing userName', () => userLookupPath(ctx));
+  const b = await baseline(ctx, 'B1', 1, 'baseline: bare Express + pg (pool 10), one indexed query; existing userName', () => userLookupPath(ctx));
   if (b) rows.push(b);
+  const h = await baseline(
+    ctx,
+    'B1h',
+    1,
+    'baseline: bare node:http + pg (pool 10), no Express, the same query and response',
+    () => userLookupPath(ctx),
+    ctx.httpBaselineUrl,
+  );
+  if (h) rows.push(h);
   const name = randomUserName(ctx);
   const probe = await get(ctx, ctx.rosterUrl, filterPath('Users', `userName eq "${name}"`));
   const problems: string[] = [];
@@ -199,7 +213,14 @@ async function scenario1(ctx: Context): Promise<Row[]> {
   rows.push(
     await measure(
       ctx,
-      { key: '1', scenario: 1, label: 'GET /Users?filter=userName eq "<existing>"', problems, ...(b ? { baselineKey: b.key } : {}) },
+      {
+        key: '1',
+        scenario: 1,
+        label: 'GET /Users?filter=userName eq "<existing>"',
+        problems,
+        ...(b ? { baselineKey: b.key } : {}),
+        ...(h ? { secondBaselineKey: h.key } : {}),
+      },
       ctx.rosterUrl,
       () => dynamicGet(() => userLookupPath(ctx)),
     ),
@@ -209,7 +230,7 @@ async function scenario1(ctx: Context): Promise<Row[]> {
 
 async function scenario2(ctx: Context): Promise<Row[]> {
   const rows: Row[] = [];
-  const b = await baseline(ctx, 2, 'baseline: the same, userName that does not exist', missingLookupPath);
+  const b = await baseline(ctx, 'B2', 2, 'baseline: the same, userName that does not exist', missingLookupPath);
   if (b) rows.push(b);
   const probe = await get(ctx, ctx.rosterUrl, missingLookupPath());
   const problems = probe.status === 200 && probe.body.totalResults === 0 ? [] : [`pre-check: ${probe.status} totalResults ${probe.body.totalResults}`];
@@ -238,16 +259,20 @@ function newUser(userNameText: string, n: number, kind: string): Record<string, 
   };
 }
 
-async function scenario3(ctx: Context): Promise<Row[]> {
+/**
+ * POST /Users with unique userNames against `base` (Roster, or the baseline's single INSERT).
+ * Names (`x-<kind>-<run>-<n>@…`) sort after the seeded `user…` ones and are created after
+ * them, so scenario 7's offsets and cursors stay where they were; the rows stay (counted in the row's note).
+ */
+async function creates(ctx: Context, base: string, key: string, kind: 'post' | 'base', label: string, baselineKey?: string): Promise<Row> {
   let n = 0;
-  // Names sort after the seeded `user…` ones, so scenario 7's offsets stay where they were.
   const next = () => {
     n += 1;
-    return `x-post-${ctx.runId}-${n}@bench.example`;
+    return `x-${kind}-${ctx.runId}-${n}@bench.example`;
   };
-  const probe = await send(ctx.rosterUrl, 'POST', '/scim/v2/Users', newUser(next(), n, 'post'));
+  const probe = await send(base, 'POST', '/scim/v2/Users', newUser(next(), n, kind));
   const problems = probe.status === 201 ? [] : [`pre-check: ${probe.status} ${probe.text.slice(0, 200)}`];
-  const row = await measure(ctx, { key: '3', scenario: 3, label: 'POST /Users (unique userNames)', problems }, ctx.rosterUrl, () => ({
+  const row = await measure(ctx, { key, scenario: 3, label, problems, ...(baselineKey ? { baselineKey } : {}) }, base, () => ({
     requests: [
       {
         method: 'POST',
@@ -256,21 +281,30 @@ async function scenario3(ctx: Context): Promise<Row[]> {
           method: 'POST',
           path: '/scim/v2/Users',
           headers: jsonHeaders(),
-          body: JSON.stringify(newUser(next(), n, 'post')),
+          body: JSON.stringify(newUser(next(), n, kind)),
         }),
       },
     ],
   }));
   row.extra = `${n.toLocaleString('en-US')} users created`;
-  return [row];
+  return row;
+}
+
+async function scenario3(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  if (ctx.baselineUrl)
+    rows.push(await creates(ctx, ctx.baselineUrl, 'B3', 'base', 'baseline: bare Express + pg, one INSERT of the same row (unique userNames)'));
+  rows.push(await creates(ctx, ctx.rosterUrl, '3', 'post', 'POST /Users (unique userNames)', rows[0]?.key));
+  return rows;
 }
 
 const activePatch = (active: boolean) => JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: active }] });
 
-async function scenario4(ctx: Context): Promise<Row[]> {
+/** PATCH /Users/{id} active false, then true, of random seeded users, against `base` (Roster, or the baseline's single UPDATE). */
+async function activeToggles(ctx: Context, base: string, key: string, label: string, baselineKey?: string): Promise<Row> {
   const probeId = userId(randomInt(1, ctx.seed.users));
-  const off = await send(ctx.rosterUrl, 'PATCH', `/scim/v2/Users/${probeId}`, JSON.parse(activePatch(false)));
-  const on = await send(ctx.rosterUrl, 'PATCH', `/scim/v2/Users/${probeId}`, JSON.parse(activePatch(true)));
+  const off = await send(base, 'PATCH', `/scim/v2/Users/${probeId}`, JSON.parse(activePatch(false)));
+  const on = await send(base, 'PATCH', `/scim/v2/Users/${probeId}`, JSON.parse(activePatch(true)));
   const problems = off.status === 204 && on.status === 204 ? [] : [`pre-check: ${off.status}/${on.status} ${off.text.slice(0, 200)}`];
   // Each connection disables a random user, then enables the same user again: every PATCH changes something.
   const load = () => ({
@@ -290,7 +324,15 @@ async function scenario4(ctx: Context): Promise<Row[]> {
       ]);
     },
   });
-  return [await measure(ctx, { key: '4', scenario: 4, label: 'PATCH /Users/{id} active false, then true (random users)', problems }, ctx.rosterUrl, load)];
+  return measure(ctx, { key, scenario: 4, label, problems, ...(baselineKey ? { baselineKey } : {}) }, base, load);
+}
+
+async function scenario4(ctx: Context): Promise<Row[]> {
+  const rows: Row[] = [];
+  if (ctx.baselineUrl)
+    rows.push(await activeToggles(ctx, ctx.baselineUrl, 'B4', 'baseline: bare Express + pg, one UPDATE of active and the version (random users)'));
+  rows.push(await activeToggles(ctx, ctx.rosterUrl, '4', 'PATCH /Users/{id} active false, then true (random users)', rows[0]?.key));
+  return rows;
 }
 
 type RemoveForm = 'value' | 'filter';
@@ -363,7 +405,7 @@ async function scenario5(ctx: Context): Promise<Row[]> {
 
 async function scenario6(ctx: Context): Promise<Row[]> {
   const rows: Row[] = [];
-  const b = await baseline(ctx, 6, 'baseline: the same for GET /Groups?filter=displayName eq', groupLookupPath);
+  const b = await baseline(ctx, 'B6', 6, 'baseline: the same for GET /Groups?filter=displayName eq', groupLookupPath);
   if (b) rows.push(b);
   const probe = await get(ctx, ctx.rosterUrl, groupLookupPath());
   const problems =
