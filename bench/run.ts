@@ -175,11 +175,25 @@ interface Run {
   building: Promise<number>;
 }
 
+/**
+ * A database already seeded for this size, from BENCH_DATABASE_FOR (`10000000=postgres://…`,
+ * comma-separated): used as --database-url is (the seed reused, never dropped), so a
+ * curve need not seed 10,000,000 users again. Its seed time is then the reuse's.
+ */
+function seededDatabaseFor(users: number): string | undefined {
+  for (const pair of (process.env.BENCH_DATABASE_FOR ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0 && Number(pair.slice(0, at).trim()) === users) return pair.slice(at + 1).trim();
+  }
+  return undefined;
+}
+
 /** Prepares the database of one size: fresh or given, migrated, seeded; its seed time and size on disk. */
 async function prepareDatabase(options: BenchOptions, users: number): Promise<{ url: string; seeded: SeedInfo; seedSeconds: number; databaseBytes: number }> {
   let url: string;
-  if (options.databaseUrl) {
-    url = options.databaseUrl;
+  const given = options.databaseUrl ?? seededDatabaseFor(users);
+  if (given) {
+    url = given;
     state.admin = undefined;
     log(`database: ${url.replace(/\/\/[^@/]*@/, '//…@')} (given: used as it is, never dropped)`);
   } else {
