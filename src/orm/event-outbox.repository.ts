@@ -16,6 +16,9 @@ export const toEvent = (row: Row): StoredEvent => ({
   ...(row.txn !== null && row.txn !== undefined ? { txn: row.txn as string } : {}),
 });
 
+/** The key of an organization's outbox lock (an advisory lock), taken before appending its events: of the organization id as text (bound, or an expression). */
+export const outboxLockKey = (organizationId = '?'): string => `hashtextextended('roster.outbox:' || ${organizationId}, 0)`;
+
 /** provisioning_events: appended in the transaction of the change they announce. */
 export class EventOutboxSqlRepository implements EventOutbox {
   /** True once `append` wrote an event (in a write: this transaction has events to announce after COMMIT). */
@@ -31,7 +34,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
    */
   async append(events: DomainEvent[]): Promise<void> {
     for (const organizationId of new Set(events.map((e) => e.organizationId)).values()) {
-      await this.sql.all(`select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || ?, 0))`, [organizationId]);
+      await this.sql.all(`select pg_advisory_xact_lock(${outboxLockKey()})`, [organizationId]);
     }
     if (events.length === 0) return;
     // One statement (one text, so one prepared statement) however many events: ids follow the array's order.
