@@ -215,10 +215,16 @@ export class GroupRoleSqlRepository implements GroupRoleRepository {
   async recompute(organizationId: string, scope: GroupRoleScope, precedence: GroupRolePrecedence, records?: RoleChangeRecords): Promise<RoleChange[]> {
     const order = [organizationId, `{${precedence.system.map(quoted).join(',')}}`, `{${precedence.organization.map(quoted).join(',')}}`];
     const recorded = records ? recordBindings(organizationId, records) : [];
-    // Never JIT-compiled: the statement's estimated cost grows with the organization's users
-    // past the inlining and optimisation thresholds, and compiling it took longer (1.7 s at
-    // 1,000,000 users) than the rows it would speed up. For this transaction (outside one: a no-op).
-    if (records) await this.sql.run('set local jit = off');
+    // For this transaction (outside one, a no-op): never JIT-compiled, since the statement's
+    // estimated cost grows with the organization's users past the inlining and optimisation
+    // thresholds, and compiling it took longer (1.7 s at 1,000,000 users) than the rows it
+    // would speed up; and for a group's members, room for the hash joins of 100,000 users
+    // with the users table in memory (at 4 MB they went to disk in 32 batches).
+    if (records) {
+      await this.sql.all(
+        'membersOf' in scope ? `select set_config('jit', 'off', true), set_config('work_mem', '64MB', true)` : `select set_config('jit', 'off', true)`,
+      );
+    }
     let rows: Row[];
     if ('userIds' in scope) {
       const ids = scope.userIds.filter(isUuid);
