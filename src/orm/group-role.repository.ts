@@ -149,6 +149,9 @@ const BY_GROUP_SQL = RECOMPUTE('select gm.user_id as id from group_members gm wh
 const BY_IDS_RECORDED_SQL = RECOMPUTE('select distinct x.id from unnest(?::uuid[]) as x(id)', true);
 const BY_GROUP_RECORDED_SQL = RECOMPUTE('select gm.user_id as id from group_members gm where gm.group_id = ?', true);
 
+/** More users than a membership change of a few: their recompute is never JIT-compiled. */
+const MANY_USERS = 1000;
+
 /** The bindings of RECORDED, in its order. */
 function recordBindings(organizationId: string, records: RoleChangeRecords): unknown[] {
   const { audit, change, event, group } = records;
@@ -215,15 +218,16 @@ export class GroupRoleSqlRepository implements GroupRoleRepository {
   async recompute(organizationId: string, scope: GroupRoleScope, precedence: GroupRolePrecedence, records?: RoleChangeRecords): Promise<RoleChange[]> {
     const order = [organizationId, `{${precedence.system.map(quoted).join(',')}}`, `{${precedence.organization.map(quoted).join(',')}}`];
     const recorded = records ? recordBindings(organizationId, records) : [];
-    // For this transaction (outside one, a no-op): never JIT-compiled, since the statement's
-    // estimated cost grows with the organization's users past the inlining and optimisation
-    // thresholds, and compiling it took longer (1.7 s at 1,000,000 users) than the rows it
-    // would speed up; and for a group's members, room for the hash joins of 100,000 users
-    // with the users table in memory (at 4 MB they went to disk in 32 batches).
-    if (records) {
-      await this.sql.all(
-        'membersOf' in scope ? `select set_config('jit', 'off', true), set_config('work_mem', '64MB', true)` : `select set_config('jit', 'off', true)`,
-      );
+    // For this transaction (outside one, a no-op), for a group's members or many users (a
+    // membership change of a few users keeps its one round trip): never JIT-compiled, since
+    // the statement's estimated cost grows with the organization's users past the inlining and
+    // optimisation thresholds, and compiling it took longer (1.7 s at 1,000,000 users) than
+    // the rows it would speed up; and for a group's members, room for the hash joins of
+    // 100,000 users with the users table in memory (at 4 MB they went to disk in 32 batches).
+    if (records && 'membersOf' in scope) {
+      await this.sql.all(`select set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`);
+    } else if (records && 'userIds' in scope && scope.userIds.length > MANY_USERS) {
+      await this.sql.all(`select set_config('jit', 'off', true)`);
     }
     let rows: Row[];
     if ('userIds' in scope) {
