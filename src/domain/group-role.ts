@@ -1,10 +1,9 @@
-import type { Actor } from './actor';
-import { AuditTrail } from './audit';
+import { actorCredentialId, actorName, type Actor } from './actor';
 import { DomainError } from './errors';
-import { EVENT_URIS, userAttributeNames, type DomainEvent } from './events';
+import { EVENT_URIS, userAttributeNames } from './events';
 import { assertLicenseHolds } from './license';
 import { authorizeUserChange } from './policy';
-import type { AuditEventInput, Repositories } from './ports';
+import type { Repositories } from './ports';
 import { accountTypeOf, ORGANIZATION_ROLE_PRECEDENCE, SYSTEM_ROLE_PRECEDENCE, type OrganizationRole, type SystemRole } from './roles';
 import { settingsFrom } from './settings';
 import { USER_DEFAULTS, type User } from './user';
@@ -71,6 +70,39 @@ export interface RoleChange {
   after: RoleHolder;
 }
 
+/** The role fields a recompute can change, in the order an audit event's `changed` lists them. */
+export const ROLE_FIELDS = ['systemRole', 'organizationRole', 'systemRoleSource', 'organizationRoleSource'] as const;
+export type RoleField = (typeof ROLE_FIELDS)[number];
+
+/**
+ * What the store records of each user a recompute changed, in the recompute's own
+ * statement (a mapping of a 100,000-member group writes 100,000 audit events and
+ * events; they never travel through this process). The domain decides each value; the
+ * store lays out, per changed user:
+ * - an audit event `audit.rolesChanged` on the user, its details `changed` (the
+ *   ROLE_FIELDS that changed, in that order), `group`, `groupId`, `change`, `grantedBy`
+ *   (`systemRole`, `organizationRole`: the granting groups' ids after), `systemRole` and
+ *   `organizationRole` (`from`, `to`) when that role changed, and `audit.extra`;
+ * - when the system role changed, a second one, `audit.systemRoleChanged`, its details
+ *   `from`, `to`, `group`, `groupId`, `change`, and `audit.extra`;
+ * - a provisioning event (`event.eventUris`) whose attributes are the names of the
+ *   changed fields, listed in the order of `event.attributeNames`.
+ */
+export interface RoleChangeRecords {
+  audit: {
+    credentialId: string | null;
+    actor: string;
+    rolesChanged: string;
+    systemRoleChanged: string;
+    /** More details on every audit event (an operator's change: `operator: true`). */
+    extra: Record<string, unknown>;
+  };
+  group: { id: string; displayName: string };
+  /** The `change` of each user: `added` for the users in `addedUserIds`, `other` for everyone else. */
+  change: { added: string; other: string; addedUserIds: string[] };
+  event: { eventUris: string[]; attributeNames: { field: RoleField; name: string }[]; txn: string | null };
+}
+
 /** What set off a recompute, for the refusal's wording, the audit log and the events. */
 export interface RoleChangeCause {
   group: { id: string; displayName: string };
@@ -112,22 +144,12 @@ function describe(cause: RoleChangeCause, user: RoleHolder): string {
   return CHANGE_WORDS[changeOf(cause, user.id)].replace('{user}', user.userName).replace('{group}', cause.group.displayName);
 }
 
-/** The fields of a role change, as the events and the audit log name them. */
-function changedFields(change: RoleChange): string[] {
-  const { before, after } = change;
-  const fields: string[] = [];
-  if (before.systemRole !== after.systemRole) fields.push('systemRole');
-  if (before.organizationRole !== after.organizationRole) fields.push('organizationRole');
-  if (before.systemRoleGroupId !== after.systemRoleGroupId) fields.push('systemRoleSource');
-  if (before.organizationRoleGroupId !== after.organizationRoleGroupId) fields.push('organizationRoleSource');
-  return fields;
-}
-
 /**
  * Recomputes the effective roles of the users in `scope`, in the caller's transaction
  * (which must hold the organization's role lock exclusively: `r.groupRoles.lockRoles`),
- * then authorizes, checks the license, audits and announces each change. A refusal
- * throws, naming the group and the rule, and the transaction stores nothing.
+ * audits and announces each change (the store writes both in the recompute's own
+ * statement: RoleChangeRecords), then authorizes each change and checks the license. A
+ * refusal throws, naming the group and the rule, and the transaction stores nothing.
  */
 export async function recomputeRoles(
   r: Repositories,
@@ -136,11 +158,17 @@ export async function recomputeRoles(
   cause: RoleChangeCause,
   authority: RoleAuthority,
 ): Promise<RoleChange[]> {
-  const changes = await r.groupRoles.recompute(organizationId, scope, GROUP_ROLE_PRECEDENCE);
+  const changes = await r.groupRoles.recompute(organizationId, scope, GROUP_ROLE_PRECEDENCE, roleChangeRecords(cause, authority));
   if (changes.length === 0) return changes;
   const settings = settingsFrom(await r.settings.all());
   const judge = 'actor' in authority ? authority.actor : operatorActor(organizationId);
+  // The rules read the roles and the attributes a RoleHolder carries, never who the user is:
+  // users whose change is the same (100,000 members of one group, mostly) are judged once.
+  const judged = new Set<string>();
   for (const change of changes) {
+    const same = judgedAs(change);
+    if (judged.has(same)) continue;
+    judged.add(same);
     try {
       // Only the roles differ between the two states, so the rules see exactly the role change.
       const base = { ...USER_DEFAULTS, ...change.after };
@@ -156,42 +184,44 @@ export async function recomputeRoles(
     if (accountTypeOf(before.systemRole) !== accountTypeOf(after.systemRole)) gained.set(accountTypeOf(after.systemRole), after.systemRole);
   }
   for (const systemRole of gained.values()) await assertLicenseHolds(r, organizationId, systemRole);
-  await r.audit.recordAll(changes.flatMap((change) => auditEvents(change, cause, authority)));
-  const txn = 'actor' in authority ? authority.actor.requestId : undefined;
-  await r.events.append(changes.map((change) => roleEvent(change, txn)));
   return changes;
 }
 
-/** The provisioning event of one user's role change: a `patch:notice` naming the changed attributes. */
-function roleEvent(change: RoleChange, txn: string | undefined): DomainEvent {
-  const { after } = change;
-  return {
-    organizationId: after.organizationId,
-    resourceType: 'User',
-    resourceId: after.id,
-    eventUris: [EVENT_URIS.patchNotice],
-    attributes: userAttributeNames(changedFields(change)),
-    ...(txn !== undefined ? { txn } : {}),
-  };
+/** What the policy reads of a role change: everything but who the user is. */
+function judgedAs({ before, after }: RoleChange): string {
+  const { id: _id, userName: _name, ...was } = before;
+  const { id: _id2, userName: _name2, ...is } = after;
+  return JSON.stringify([was, is]);
 }
 
-/** The audit events of one user's role change: what changed, the group and the membership change that caused it. */
-function auditEvents(change: RoleChange, cause: RoleChangeCause, authority: RoleAuthority): AuditEventInput[] {
-  const { before, after } = change;
-  const who =
-    'actor' in authority
-      ? (e: AuditEventInput) => e
-      : (e: AuditEventInput): AuditEventInput => ({ ...e, credentialId: null, actor: 'cli', details: { ...e.details, operator: true } });
-  const base = (action: string, details: Record<string, unknown>) =>
-    who(AuditTrail.event('actor' in authority ? authority.actor : operatorActor(after.organizationId), action, after, details));
-  const reason = { group: cause.group.displayName, groupId: cause.group.id, change: changeOf(cause, after.id) };
-  const details: Record<string, unknown> = { changed: changedFields(change), ...reason };
-  if (before.systemRole !== after.systemRole) details.systemRole = { from: before.systemRole, to: after.systemRole };
-  if (before.organizationRole !== after.organizationRole) details.organizationRole = { from: before.organizationRole, to: after.organizationRole };
-  details.grantedBy = { systemRole: after.systemRoleGroupId, organizationRole: after.organizationRoleGroupId };
-  const events = [base('user.group_roles_changed', details)];
-  if (before.systemRole !== after.systemRole) {
-    events.push(base('user.system_role_changed', { from: before.systemRole, to: after.systemRole, ...reason }));
-  }
-  return events;
+/** The provisioning events' attribute names of the role fields, sorted as every event's attributes are (userAttributeNames). */
+const ROLE_ATTRIBUTE_NAMES = ROLE_FIELDS.map((field) => ({ field, name: userAttributeNames([field])[0] as string })).sort((a, b) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+);
+
+/**
+ * What is recorded of each changed user (written by the recompute's statement; rolled
+ * back with it when a rule below refuses): the audit events, by the token or as the
+ * operator (`cli`, `operator: true`), naming the group and the membership change that
+ * caused it, and a `patch:notice` event naming the changed attributes, in the request's txn.
+ */
+function roleChangeRecords(cause: RoleChangeCause, authority: RoleAuthority): RoleChangeRecords {
+  const other = cause.change === 'membership' ? 'member removed' : cause.change;
+  return {
+    audit: {
+      credentialId: 'actor' in authority ? actorCredentialId(authority.actor) : null,
+      actor: 'actor' in authority ? actorName(authority.actor) : 'cli',
+      rolesChanged: 'user.group_roles_changed',
+      systemRoleChanged: 'user.system_role_changed',
+      extra: 'actor' in authority ? {} : { operator: true },
+    },
+    group: { id: cause.group.id, displayName: cause.group.displayName },
+    change:
+      cause.change === 'membership' ? { added: 'member added', other, addedUserIds: [...(cause.added ?? [])] } : { added: other, other, addedUserIds: [] },
+    event: {
+      eventUris: [EVENT_URIS.patchNotice],
+      attributeNames: ROLE_ATTRIBUTE_NAMES,
+      txn: 'actor' in authority ? (authority.actor.requestId ?? null) : null,
+    },
+  };
 }

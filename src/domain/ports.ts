@@ -2,7 +2,7 @@ import type { Credential } from './credential';
 import type { DomainEvent, StoredEvent } from './events';
 import type { AttributePath, Filter } from './filter';
 import type { Group, GroupMember } from './group';
-import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange } from './group-role';
+import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange, RoleChangeRecords } from './group-role';
 import type { Organization, OrganizationLicense } from './organization';
 import type { AccountType } from './roles';
 import type { User, UserFields } from './user';
@@ -133,9 +133,12 @@ export interface GroupRoleRepository {
    * Recomputes the effective roles of the users in `scope` in one statement: the
    * highest grant among the mapped groups each belongs to (by `precedence`), else the
    * directly set role. Returns the users whose roles or granting groups changed, before
-   * and after.
+   * and after. With `records`, the same statement writes each changed user's audit
+   * events and provisioning event (RoleChangeRecords), the events after taking the
+   * organization's outbox lock (as EventOutbox.append does), once the users are locked.
+   * Without it nothing is recorded (a repair of roles outside any change: the bench).
    */
-  recompute(organizationId: string, scope: GroupRoleScope, precedence: GroupRolePrecedence): Promise<RoleChange[]>;
+  recompute(organizationId: string, scope: GroupRoleScope, precedence: GroupRolePrecedence, records?: RoleChangeRecords): Promise<RoleChange[]>;
 }
 
 export interface OrganizationRepository {

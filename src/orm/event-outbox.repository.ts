@@ -16,6 +16,9 @@ export const toEvent = (row: Row): StoredEvent => ({
   ...(row.txn !== null && row.txn !== undefined ? { txn: row.txn as string } : {}),
 });
 
+/** The key of an organization's outbox lock (an advisory lock), taken before appending its events: of the organization id as text (bound, or an expression). */
+export const outboxLockKey = (organizationId = '?'): string => `hashtextextended('roster.outbox:' || ${organizationId}, 0)`;
+
 /** provisioning_events: appended in the transaction of the change they announce. */
 export class EventOutboxSqlRepository implements EventOutbox {
   /** True once `append` wrote an event (in a write: this transaction has events to announce after COMMIT). */
@@ -46,7 +49,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
       txn: e.txn ?? null,
     }));
     await this.sql.run(
-      `${single ? `with outbox_lock as (select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || ?, 0))) ` : ''}
+      `${single ? `with outbox_lock as (select pg_advisory_xact_lock(${outboxLockKey()})) ` : ''}
        insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
        select x.organization_id, x.resource_type, x.resource_id, x.event_uris, x.attributes, x.txn
        from ${single ? 'outbox_lock, ' : ''}rows from (jsonb_to_recordset(?::jsonb) as (organization_id uuid, resource_type text, resource_id uuid, event_uris jsonb, attributes jsonb, txn text))
@@ -58,7 +61,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
   }
 
   private async lock(organizationId: string): Promise<void> {
-    await this.sql.all(`select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || ?, 0))`, [organizationId]);
+    await this.sql.all(`select pg_advisory_xact_lock(${outboxLockKey()})`, [organizationId]);
   }
 
   async recent(organizationId: string, since: Date | undefined, limit: number): Promise<StoredEvent[]> {

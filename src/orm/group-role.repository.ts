@@ -1,4 +1,5 @@
-import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange, RoleHolder } from '../domain/group-role';
+import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange, RoleChangeRecords, RoleHolder } from '../domain/group-role';
+import { outboxLockKey } from './event-outbox.repository';
 import type { GroupRoleRepository } from '../domain/ports';
 import type { OrganizationRole, SystemRole } from '../domain/roles';
 import { isUuid, toDate, uuidArray, type Sql } from './sql';
@@ -67,27 +68,118 @@ const toHolder = (row: Row): RoleHolder => ({
   allowExceedApiLinkLimit: (row.allow_exceed_api_link_limit ?? null) as boolean | null,
 });
 
-const RECOMPUTE = (scope: string) => `with scope as (${scope}),
+const RECOMPUTE = (scope: string, recorded: boolean) => `with scope as (${scope}),
   locked as (select u.id, u.system_role, u.system_role_group_id, u.direct_system_role, u.organization_role, u.organization_role_group_id,
       u.direct_organization_role from scope s join users u on u.id = s.id where u.organization_id = ? for update of u),
   sys as (${bestGrant('system_role')}),
   org as (${bestGrant('organization_role')}),
   next as (
     select u.id, ${next('system_role', 'sys')}, ${next('organization_role', 'org')}
-    from locked u left join sys on sys.user_id = u.id left join org on org.user_id = u.id)
-  update users u set system_role = n.system_role, system_role_group_id = n.system_role_group_id, direct_system_role = n.direct_system_role,
-    organization_role = n.organization_role, organization_role_group_id = n.organization_role_group_id,
-    direct_organization_role = n.direct_organization_role, version = u.version + 1, updated_at = clock_timestamp()
-  from next n
-  where u.id = n.id and (u.system_role, u.system_role_group_id, u.organization_role, u.organization_role_group_id)
-    is distinct from (n.system_role, n.system_role_group_id, n.organization_role, n.organization_role_group_id)
-  returning ${HOLDER_COLUMNS}, n.old_system_role, n.old_system_role_group_id, n.old_organization_role, n.old_organization_role_group_id`;
+    from locked u left join sys on sys.user_id = u.id left join org on org.user_id = u.id),
+  changed as (
+    update users u set system_role = n.system_role, system_role_group_id = n.system_role_group_id, direct_system_role = n.direct_system_role,
+      organization_role = n.organization_role, organization_role_group_id = n.organization_role_group_id,
+      direct_organization_role = n.direct_organization_role, version = u.version + 1, updated_at = clock_timestamp()
+    from next n
+    where u.id = n.id and (u.system_role, u.system_role_group_id, u.organization_role, u.organization_role_group_id)
+      is distinct from (n.system_role, n.system_role_group_id, n.organization_role, n.organization_role_group_id)
+    returning ${HOLDER_COLUMNS}, n.old_system_role, n.old_system_role_group_id, n.old_organization_role, n.old_organization_role_group_id)${recorded ? RECORDED : ''}
+  select * from changed`;
 
-const BY_IDS_SQL = RECOMPUTE('select distinct x.id from unnest(?::uuid[]) as x(id)');
-const BY_GROUP_SQL = RECOMPUTE('select gm.user_id as id from group_members gm where gm.group_id = ?');
+/**
+ * The records of each changed user (RoleChangeRecords, whose comment has their layout),
+ * written by the recompute's own statement from its RETURNING rows: the audit events,
+ * then, under the organization's outbox lock, the provisioning events. The lock waits
+ * for the whole UPDATE (it counts its rows), so it is taken after the users' row locks,
+ * in the order every other writer takes them; the events' ids are drawn after it (each
+ * event row comes out of a join with the lock's row). Nothing is locked when no role changed.
+ */
+const RECORDED = `,
+  rec as (select ?::uuid[] as added_ids, ?::text as change_added, ?::text as change_other, ?::text as group_name, ?::text as group_id,
+      ?::uuid as credential_id, ?::text as actor, ?::text as roles_changed, ?::text as system_role_changed, ?::jsonb as extra,
+      ?::jsonb as event_uris, ?::text[] as attribute_fields, ?::text[] as attribute_names, ?::text as txn, ?::text as organization_id),
+  facts as (
+    select c.id, c.organization_id, c.user_name, c.system_role, c.organization_role, c.system_role_group_id, c.organization_role_group_id,
+      c.old_system_role, c.old_organization_role,
+      array_remove(array[
+        case when c.system_role is distinct from c.old_system_role then 'systemRole' end,
+        case when c.organization_role is distinct from c.old_organization_role then 'organizationRole' end,
+        case when c.system_role_group_id is distinct from c.old_system_role_group_id then 'systemRoleSource' end,
+        case when c.organization_role_group_id is distinct from c.old_organization_role_group_id then 'organizationRoleSource' end], null) as fields,
+      case when c.id = any(rec.added_ids) then rec.change_added else rec.change_other end as change
+    from changed c cross join rec),
+  kinded as (
+    -- Everything the records say of a user but who it is, as one text (role names and change words hold no |; a null is empty).
+    select f.*, format('%s|%s|%s|%s|%s|%s|%s|%s', f.fields, f.change, f.old_system_role, f.system_role, f.old_organization_role, f.organization_role,
+      f.system_role_group_id, f.organization_role_group_id) as kind
+    from facts f),
+  kinds as (
+    -- The records' contents, built once per kind of change (a group's members mostly share one or two) rather than per user.
+    select k.kind,
+      jsonb_build_object('changed', to_jsonb(k.fields), 'group', rec.group_name, 'groupId', rec.group_id, 'change', k.change,
+          'grantedBy', jsonb_build_object('systemRole', k.system_role_group_id, 'organizationRole', k.organization_role_group_id))
+        || case when k.system_role <> k.old_system_role
+             then jsonb_build_object('systemRole', jsonb_build_object('from', k.old_system_role, 'to', k.system_role)) else '{}' end
+        || case when k.organization_role <> k.old_organization_role
+             then jsonb_build_object('organizationRole', jsonb_build_object('from', k.old_organization_role, 'to', k.organization_role)) else '{}' end
+        || rec.extra as roles_details,
+      case when k.system_role <> k.old_system_role
+        then jsonb_build_object('from', k.old_system_role, 'to', k.system_role, 'group', rec.group_name, 'groupId', rec.group_id, 'change', k.change)
+          || rec.extra end as system_role_details,
+      (select coalesce(jsonb_agg(x.name order by x.n), '[]') from unnest(rec.attribute_fields, rec.attribute_names) with ordinality as x(field, name, n)
+        where x.field = any(k.fields)) as attributes
+    from (select distinct on (kind) * from kinded) k cross join rec),
+  audited as (
+    insert into audit_events (organization_id, credential_id, actor, action, target_type, target_id, target_name, details)
+    select f.organization_id, rec.credential_id, rec.actor, a.action, 'user', f.id, f.user_name, a.details
+    from kinded f join kinds k on k.kind = f.kind cross join rec
+    cross join lateral (values (1, rec.roles_changed, k.roles_details), (2, rec.system_role_changed, k.system_role_details)) as a(n, action, details)
+    where a.details is not null
+    order by f.id, a.n),
+  outbox_lock as (
+    select pg_advisory_xact_lock(${outboxLockKey('rec.organization_id')}) from (select count(*) as n from changed) c cross join rec where c.n > 0),
+  announced as (
+    insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
+    select f.organization_id, 'User', f.id, rec.event_uris, k.attributes, rec.txn
+    from kinded f join kinds k on k.kind = f.kind cross join rec cross join outbox_lock
+    order by f.id)`;
+
+const BY_IDS_SQL = RECOMPUTE('select distinct x.id from unnest(?::uuid[]) as x(id)', false);
+const BY_GROUP_SQL = RECOMPUTE('select gm.user_id as id from group_members gm where gm.group_id = ?', false);
+const BY_IDS_RECORDED_SQL = RECOMPUTE('select distinct x.id from unnest(?::uuid[]) as x(id)', true);
+const BY_GROUP_RECORDED_SQL = RECOMPUTE('select gm.user_id as id from group_members gm where gm.group_id = ?', true);
+
+/** More users than a membership change of a few: their recompute is never JIT-compiled. */
+const MANY_USERS = 1000;
+
+/** The bindings of RECORDED, in its order. */
+function recordBindings(organizationId: string, records: RoleChangeRecords): unknown[] {
+  const { audit, change, event, group } = records;
+  return [
+    uuidArray(change.addedUserIds.filter(isUuid)),
+    change.added,
+    change.other,
+    group.displayName,
+    group.id,
+    audit.credentialId,
+    audit.actor,
+    audit.rolesChanged,
+    audit.systemRoleChanged,
+    JSON.stringify(audit.extra),
+    JSON.stringify(event.eventUris),
+    event.attributeNames.map((a) => a.field),
+    event.attributeNames.map((a) => a.name),
+    event.txn,
+    organizationId,
+  ];
+}
 
 export class GroupRoleSqlRepository implements GroupRoleRepository {
-  constructor(private readonly sql: Sql) {}
+  /** `outbox`: told when the recompute appended events (so the delivery worker is woken after COMMIT). */
+  constructor(
+    private readonly sql: Sql,
+    private readonly outbox?: { appended: boolean },
+  ) {}
 
   async forGroup(groupId: string): Promise<GroupRoleMapping | null> {
     if (!isUuid(groupId)) return null;
@@ -123,16 +215,29 @@ export class GroupRoleSqlRepository implements GroupRoleRepository {
     await this.sql.all(`select pg_advisory_xact_lock(${ROLE_LOCK})`, [organizationId]);
   }
 
-  async recompute(organizationId: string, scope: GroupRoleScope, precedence: GroupRolePrecedence): Promise<RoleChange[]> {
-    let rows: Row[];
+  async recompute(organizationId: string, scope: GroupRoleScope, precedence: GroupRolePrecedence, records?: RoleChangeRecords): Promise<RoleChange[]> {
     const order = [organizationId, `{${precedence.system.map(quoted).join(',')}}`, `{${precedence.organization.map(quoted).join(',')}}`];
+    const recorded = records ? recordBindings(organizationId, records) : [];
+    // For this transaction (outside one, a no-op), for a group's members or many users (a
+    // membership change of a few users keeps its one round trip): never JIT-compiled, since
+    // the statement's estimated cost grows with the organization's users past the inlining and
+    // optimisation thresholds, and compiling it took longer (1.7 s at 1,000,000 users) than
+    // the rows it would speed up; and for a group's members, room for the hash joins of
+    // 100,000 users with the users table in memory (at 4 MB they went to disk in 32 batches).
+    if (records && 'membersOf' in scope) {
+      await this.sql.all(`select set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`);
+    } else if (records && 'userIds' in scope && scope.userIds.length > MANY_USERS) {
+      await this.sql.all(`select set_config('jit', 'off', true)`);
+    }
+    let rows: Row[];
     if ('userIds' in scope) {
       const ids = scope.userIds.filter(isUuid);
       if (ids.length === 0) return [];
-      rows = await this.sql.all<Row>(BY_IDS_SQL, [uuidArray(ids), ...order]);
+      rows = await this.sql.all<Row>(records ? BY_IDS_RECORDED_SQL : BY_IDS_SQL, [uuidArray(ids), ...order, ...recorded]);
     } else {
-      rows = await this.sql.all<Row>(BY_GROUP_SQL, [scope.membersOf, ...order]);
+      rows = await this.sql.all<Row>(records ? BY_GROUP_RECORDED_SQL : BY_GROUP_SQL, [scope.membersOf, ...order, ...recorded]);
     }
+    if (records && rows.length > 0 && this.outbox) this.outbox.appended = true;
     return rows.map((row) => {
       const after = toHolder(row);
       const before = {

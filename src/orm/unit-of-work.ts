@@ -17,7 +17,7 @@ function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql)): Rep
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
-    groupRoles: new GroupRoleSqlRepository(sql),
+    groupRoles: new GroupRoleSqlRepository(sql, events),
     organizations: new OrganizationSqlRepository(sql),
     credentials: new CredentialSqlRepository(sql),
     settings: new SettingsSqlRepository(sql),

@@ -336,6 +336,107 @@ describe('the operator, audit and events', () => {
   });
 });
 
+describe('what is recorded of each role change', () => {
+  const PATCH_NOTICE = 'urn:ietf:params:scim:event:prov:patch:notice';
+  /** The user's role audit events, oldest first, without their ids and times. */
+  async function roleAudit(user: string) {
+    const audit = await t.roster.organizations.audit('acme');
+    return audit
+      .filter((e) => e.targetId === user && /^user\.(group_roles|system_role)_changed$/.test(e.action))
+      .map(({ id: _id, occurredAt: _at, ...rest }) => rest);
+  }
+  const userEvents = async (user: string) => (await t.roster.organizations.events('acme', undefined, 100)).filter((e) => e.resourceId === user).reverse();
+  const userNameOf = async (user: string): Promise<string> => (await admin.get(`/Users/${user}`).expect(200)).body.userName;
+
+  it('an operator mapping: both audit events in full, as the operator, and the event naming the changed attributes', async () => {
+    const user = await newUser();
+    const group = await newGroup([user]);
+    await setMapping(group.displayName, { systemRole: 'Administrator' });
+    const common = { organizationId: t.org.id, credentialId: null, actor: 'cli', targetType: 'user', targetId: user, targetName: await userNameOf(user) };
+    const reason = { group: group.displayName, groupId: group.id, change: 'mapping set' };
+    expect(await roleAudit(user)).toEqual([
+      {
+        ...common,
+        action: 'user.group_roles_changed',
+        details: {
+          changed: ['systemRole', 'systemRoleSource'],
+          ...reason,
+          systemRole: { from: 'User', to: 'Administrator' },
+          grantedBy: { systemRole: group.id, organizationRole: null },
+          operator: true,
+        },
+      },
+      { ...common, action: 'user.system_role_changed', details: { from: 'User', to: 'Administrator', ...reason, operator: true } },
+    ]);
+    const events = await userEvents(user);
+    expect(events[events.length - 1]).toMatchObject({
+      resourceType: 'User',
+      eventUris: [PATCH_NOTICE],
+      attributes: [`${ROSTER}:systemRole`, `${ROSTER}:systemRoleSource`],
+    });
+    expect(events[events.length - 1].txn).toBeUndefined();
+  });
+
+  it('a member removed by a token: the audit event by the token, and the event in the request’s txn', async () => {
+    const group = await newGroup();
+    await setMapping(group.displayName, { organizationRole: 'Sharing User' });
+    const user = await newUser();
+    await add(scim, group.id, user).expect(204);
+    const res = await remove(scim, group.id, user).expect(204);
+    const removal = (await roleAudit(user))[1];
+    expect(removal).toEqual({
+      organizationId: t.org.id,
+      credentialId: expect.any(String),
+      actor: `credential ${removal.credentialId}`,
+      action: 'user.group_roles_changed',
+      targetType: 'user',
+      targetId: user,
+      targetName: await userNameOf(user),
+      details: {
+        changed: ['organizationRole', 'organizationRoleSource'],
+        group: group.displayName,
+        groupId: group.id,
+        change: 'member removed',
+        organizationRole: { from: 'Sharing User', to: 'Standard User' },
+        grantedBy: { systemRole: null, organizationRole: null },
+      },
+    });
+    const events = await userEvents(user);
+    expect(events.find((e) => e.txn === res.headers['x-request-id'])).toMatchObject({
+      resourceType: 'User',
+      eventUris: [PATCH_NOTICE],
+      attributes: [`${ROSTER}:organizationRole`, `${ROSTER}:organizationRoleSource`],
+    });
+  });
+
+  it('only the granting group changed: the audit event names that alone, and so does the event', async () => {
+    const user = await newUser();
+    const first = await newGroup([user]);
+    const second = await newGroup([user]);
+    await setMapping(first.displayName, { organizationRole: 'Sharing User' });
+    await setMapping(second.displayName, { organizationRole: 'Sharing User' });
+    const source = (await rolesOf(user)).roleSource?.organizationRole === first.displayName ? first : second;
+    const other = source === first ? second : first;
+    const res = await admin.delete(`/Groups/${source.id}`).expect(204);
+    expect(await rolesOf(user)).toEqual({ systemRole: 'User', organizationRole: 'Sharing User', roleSource: { organizationRole: other.displayName } });
+    const audit = await roleAudit(user);
+    expect(audit[audit.length - 1]).toMatchObject({
+      action: 'user.group_roles_changed',
+      details: {
+        changed: ['organizationRoleSource'],
+        group: source.displayName,
+        groupId: source.id,
+        change: 'group deleted',
+        grantedBy: { systemRole: null, organizationRole: other.id },
+      },
+    });
+    expect(audit[audit.length - 1].details).not.toHaveProperty('organizationRole');
+    expect((await userEvents(user)).find((e) => e.txn === res.headers['x-request-id'])).toMatchObject({
+      attributes: [`${ROSTER}:organizationRoleSource`],
+    });
+  });
+});
+
 describe('roster group-roles', () => {
   const run = async (words: string[], flags: Flags) => {
     const command = COMMANDS.find((c) => c.words.join(' ') === words.join(' '));
