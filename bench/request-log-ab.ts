@@ -72,7 +72,9 @@ function cpuMs(pid: number): number {
 
 async function start(side: Side, port: number): Promise<Server> {
   const profile = process.env.PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.PROFILE_DIR, side)] : [];
-  const child = spawn(process.execPath, [...profile, side === 'off' && B_BUILD ? B_BUILD : BUILD], {
+  // SERVER_NODE_FLAGS: V8 or Node flags for both servers (e.g. --single-threaded-gc, which NODE_OPTIONS refuses).
+  const flags = (process.env.SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, ...profile, side === 'off' && B_BUILD ? B_BUILD : BUILD], {
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -154,12 +156,15 @@ async function main() {
   }
   if (!BENCH_DATABASE) await sql(DATABASE, 'vacuum analyze');
   const results = new Map<string, { rate: number; cpu: number }[]>();
+  /** Requests each side answered, warm-ups included (for per-request figures from a profile). */
+  const served: Record<Side, number> = { on: 0, off: 0 };
   for (const scenario of SCENARIOS) {
-    for (const server of [on, off]) await burst(server, scenario); // warm-up
+    for (const server of [on, off]) served[server.side] += (await burst(server, scenario)) * SECONDS; // warm-up
     for (let round = 0; round < ROUNDS; round++) {
       for (const server of round % 2 === 0 ? [on, off] : [off, on]) {
         const before = cpuMs(server.child.pid as number);
         const rate = await burst(server, scenario);
+        served[server.side] += rate * SECONDS;
         const cpu = (cpuMs(server.child.pid as number) - before) / (rate * SECONDS);
         const key = `${scenario}-${server.side}`;
         results.set(key, [...(results.get(key) ?? []), { rate, cpu }]);
@@ -180,6 +185,7 @@ async function main() {
         `CPU µs/request on ${median(a.map((x) => x.cpu * 1000)).toFixed(0)} off ${median(b.map((x) => x.cpu * 1000)).toFixed(0)}`,
     );
   }
+  console.log(`requests answered, warm-ups included: on ${served.on.toFixed(0)}, off ${served.off.toFixed(0)}`);
   console.log(
     'request_log',
     (await sql(DATABASE, `select count(*)::int as rows, pg_size_pretty(pg_total_relation_size('request_log')) as size from request_log`))[0],
