@@ -91,7 +91,8 @@ const RECOMPUTE = (scope: string, recorded: boolean) => `with scope as (${scope}
  * written by the recompute's own statement from its RETURNING rows: the audit events,
  * then, under the organization's outbox lock, the provisioning events. The lock waits
  * for the whole UPDATE (it counts its rows), so it is taken after the users' row locks,
- * in the order every other writer takes them; the events' ids are drawn after it (each
+ * and, when an account type changes, after the license's locks: in the order every
+ * other writer takes them (rows, license, outbox); the events' ids are drawn after it (each
  * event row comes out of a join with the lock's row). Nothing is locked when no role changed.
  */
 const RECORDED = `,
@@ -136,8 +137,18 @@ const RECORDED = `,
     cross join lateral (values (1, rec.roles_changed, k.roles_details), (2, rec.system_role_changed, k.system_role_details)) as a(n, action, details)
     where a.details is not null
     order by f.id, a.n),
+  license_advisory as (
+    -- When an account type changes, the license's locks (as OrganizationSqlRepository.lockLicense takes them: the advisory
+    -- lock, then the organization's row) are taken here, before the outbox lock: every other writer takes the license
+    -- before the outbox (a create: the shared license lock, then its event), so the reverse order could deadlock.
+    -- The policy's license check after the statement takes them again (they are this transaction's already).
+    select pg_advisory_xact_lock(hashtext('roster_license'), hashtext(rec.organization_id)) from rec
+    where exists (select 1 from changed c where roster_account_type(c.system_role) is distinct from roster_account_type(c.old_system_role))),
+  license_row as (
+    select o.id from organizations o cross join license_advisory where o.id = (select organization_id::uuid from rec) for update of o),
   outbox_lock as (
-    select pg_advisory_xact_lock(${outboxLockKey('rec.organization_id')}) from (select count(*) as n from changed) c cross join rec where c.n > 0),
+    select pg_advisory_xact_lock(${outboxLockKey('rec.organization_id')})
+    from (select count(*) as n from changed) c cross join rec cross join (select count(*) as n from license_row) l where c.n > 0),
   announced as (
     insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
     select f.organization_id, 'User', f.id, rec.event_uris, k.attributes, rec.txn

@@ -1,5 +1,6 @@
 import { COMMANDS } from '../../src/cli/commands';
 import type { Flags } from '../../src/cli/command';
+import { servesOneSession } from '../../src/orm/database';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { GROUP, ROSTER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
@@ -473,5 +474,39 @@ describe('roster group-roles', () => {
     const group = await newGroup();
     await expect(t.roster.groupRoles.set(org.id, group.displayName, { organizationRole: 'Sharing User' })).rejects.toThrow(/no group named/);
     expect(await t.roster.groupRoles.list(org.id)).toEqual([]);
+  });
+});
+
+describe('locks: a recompute beside a create', () => {
+  it('takes the license before the outbox when an account type changes, as a create does, so the two never deadlock', async () => {
+    const user = await newUser();
+    const group = await newGroup();
+    await setMapping(group.displayName, { systemRole: 'Read Only User', organizationRole: 'Read Only User' });
+    const pool = t.roster.database.pool;
+    if (servesOneSession(pool)) {
+      // The embedded database serves one session: nothing interleaves, and the change goes through.
+      await add(admin, group.id, user).expect(204);
+      expect((await rolesOf(user)).systemRole).toBe('Read Only User');
+      return;
+    }
+    // A create of the same organization, between its license check and its event: it holds the license shared.
+    const create = await pool.connect();
+    try {
+      await create.query('begin');
+      await create.query('select * from roster_share_license($1::uuid, $2::text)', [t.org.id, 'standard']);
+      // The membership change re-types the user (standard to read-only): it needs the license exclusively, and waits.
+      const patched = add(admin, group.id, user).then((res) => res.status);
+      const waiting = async () =>
+        (await pool.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))
+          .rows[0].n;
+      for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      // The create's event: had the recompute taken the outbox lock first, this would deadlock (one of them refused, 40P01).
+      await create.query(`select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || $1, 0))`, [t.org.id]);
+      await create.query('commit');
+      expect(await patched).toBe(204);
+    } finally {
+      create.release();
+    }
+    expect((await rolesOf(user)).systemRole).toBe('Read Only User');
   });
 });
