@@ -91,11 +91,10 @@ export function createPool(url: string, poolMax: number, statementTimeoutMs = 15
   });
   pool.on('connect', (client) => {
     // A new connection's first statement: pg runs a client's queries in order, so nothing runs before it.
-    client.query(`set statement_timeout = ${Math.trunc(statementTimeoutMs)}`).catch(() => undefined);
-    // No JIT compilation: Roster's statements read a few rows each, but on a large table the planner's
+    // No JIT compilation either: Roster's statements read a few rows each, but on a large table the planner's
     // estimates can pass the JIT thresholds, and compiling then costs far more than running (a deep page
-    // of users at 10,000,000 users: 46 ms with JIT, 2 ms without; docs/benchmarks.md).
-    client.query('set jit = off').catch(() => undefined);
+    // of users at 10,000,000 users: 46 ms with JIT, 2 ms without; docs/benchmarks.md). One text, one round trip.
+    client.query(`set statement_timeout = ${Math.trunc(statementTimeoutMs)}; set jit = off`).catch(() => undefined);
     // A connection lost while lent out (between a transaction's statements) must not crash the process:
     // the next statement on it fails, and the pool drops it when it is given back.
     client.on('error', () => undefined);
