@@ -64,29 +64,6 @@ function unpackRows(rows: PackedRow[]): Record<string, unknown>[] {
 /** The select list of a page's rows: each whole row, packed (see unpackRows), then `extra`. */
 export const packedColumns = (alias: string, extra = ''): SqlFragment => ({ sql: `row_to_json(${alias}) as row_json${extra}`, params: [] });
 
-/** Page statements already written, by their select list, then by the rest of their shape; at most this many shapes per list. */
-const pageTexts = new Map<string, Map<string, string>>();
-const MAX_PAGE_TEXTS = 1_000;
-
-/**
- * A page's statement text, written once per shape and then the same string each time.
- * The select list of a page of users is several kilobytes (the resource rendered by
- * PostgreSQL, orm/user-resource.ts): written anew per request, the text was copied and
- * hashed again for the prepared-statement lookup on every lookup an identity provider
- * makes. `columns` is a constant string (its hash is computed once); `shape` is short.
- */
-function pageText(columns: string, shape: string, write: () => string): string {
-  let byShape = pageTexts.get(columns);
-  if (byShape === undefined) pageTexts.set(columns, (byShape = new Map()));
-  let text = byShape.get(shape);
-  if (text === undefined) {
-    if (byShape.size >= MAX_PAGE_TEXTS) byShape.clear();
-    text = write();
-    byShape.set(shape, text);
-  }
-  return text;
-}
-
 /**
  * One page of users or groups of an organization: the total from SQL, the rows the
  * client asked for (by offset, or after a keyset key in the default order), and the
@@ -123,18 +100,15 @@ export async function listPage(
     : { sql: '', params: [] };
   const offset = query.after ? 0 : query.startIndex - 1;
   const windowCount = total < 0 ? ', count(*) over () as page_total' : '';
-  const text = pageText(
-    columns.sql,
-    `${table} ${alias}\u0000${where.sql}\u0000${after.sql}\u0000${windowCount}\u0000${order.sql}`,
-    () =>
+  const rows = unpackRows(
+    await sql.all<PackedRow>(
       `select ${columns.sql}, ${alias}.created_at::text as page_created_at, page.page_ord${windowCount ? ', page.page_total' : ''}
      from (select ${alias}.id, row_number() over (order by ${order.sql}) as page_ord${windowCount}
            from ${table} ${alias} where ${where.sql}${after.sql} order by ${order.sql} limit ? offset ?) page
      join ${table} ${alias} on ${alias}.id = page.id
      order by page.page_ord`,
-  );
-  const rows = unpackRows(
-    await sql.all<PackedRow>(text, [...columns.params, ...order.params, ...where.params, ...after.params, ...order.params, query.count + 1, offset]),
+      [...columns.params, ...order.params, ...where.params, ...after.params, ...order.params, query.count + 1, offset],
+    ),
   );
   if (total < 0) total = rows.length > 0 ? Number(rows[0].page_total) : offset === 0 ? 0 : await counted();
   const more = rows.length > query.count;
