@@ -5,6 +5,8 @@ import type { SigningKeys } from './keys';
 import { checkReceiverUrl, type Resolver } from './receiver-url';
 import { buildSet, SET_TYPE } from './set';
 
+/** How often an idle worker asks whether any receiver exists at all (a poll that claims one knows it at once). */
+const RECEIVERS_CHECK_MS = 5_000;
 const HOUR_MS = 3_600_000;
 /** A receiver failing this long without a success is marked failing (it keeps being retried, and its events kept). */
 export const FAILING_AFTER_MS = 72 * HOUR_MS;
@@ -68,8 +70,10 @@ export class DeliveryWorker {
   private stopping = false;
   /** A wake came during a look for due receivers: the next look is at once. */
   private again = false;
-  /** No receiver existed at the last look: a wake does nothing until a poll finds one. */
+  /** No receiver existed at the last check: a wake does nothing until a poll finds one. */
   private noReceivers = false;
+  /** When the worker last asked whether any receiver exists (ms, by its clock). */
+  private receiversCheckedAt = Number.NEGATIVE_INFINITY;
   /** Wakes so far (commits that wrote events): a delivery under way at a wake looks again when it ends. */
   private wakes = 0;
   /** The last look filled every place: a place set free looks again at once. */
@@ -171,7 +175,12 @@ export class DeliveryWorker {
     // A short lease, renewed while the batch is sent: another instance takes over a dead one's receivers within a lease.
     const now = this.o.now();
     const due = await this.o.store.claimDue(now, new Date(now.getTime() + this.o.leaseMs), free);
-    this.noReceivers = due.length === 0 && !(await this.o.store.any());
+    if (due.length > 0) this.noReceivers = false;
+    else if (now.getTime() - this.receiversCheckedAt >= RECEIVERS_CHECK_MS) {
+      // Whether any receiver exists, asked at most every few seconds: idle polls stay one statement.
+      this.receiversCheckedAt = now.getTime();
+      this.noReceivers = !(await this.o.store.any());
+    }
     // Every place taken: more receivers may be due, so the delivery that ends first looks again.
     this.starved = due.length === free;
     return due.map((receiver) => {

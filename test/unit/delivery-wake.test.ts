@@ -9,9 +9,14 @@ function slowStore() {
   const store = {
     rounds: 0,
     receivers: true,
+    /** How many times the worker asked whether any receiver exists. */
+    asked: 0,
     prune: async () => undefined,
     failingCount: async () => 0,
-    any: async () => store.receivers,
+    any: async () => {
+      store.asked += 1;
+      return store.receivers;
+    },
     claimDue: async () => {
       store.rounds += 1;
       await gate;
@@ -25,8 +30,8 @@ function slowStore() {
   return store;
 }
 
-/** A worker on the store that polls once a minute: within a test, only wakes (and `round`) make it look. */
-const workerOn = (store: ReturnType<typeof slowStore>) =>
+/** A worker on the store that polls once a minute (within a test, only wakes and `round` make it look), on `clock` (ms). */
+const workerOn = (store: ReturnType<typeof slowStore>, clock = { ms: Date.now() }) =>
   new DeliveryWorker({
     store: store as unknown as ReceiverStore,
     keys: {} as SigningKeys,
@@ -34,6 +39,7 @@ const workerOn = (store: ReturnType<typeof slowStore>) =>
     allowPrivate: true,
     retentionDays: 7,
     intervalMs: 60_000,
+    now: () => new Date(clock.ms),
   });
 
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,20 +68,26 @@ describe('DeliveryWorker.wake', () => {
     const store = slowStore();
     store.receivers = false;
     store.open();
-    const worker = workerOn(store);
+    const clock = { ms: Date.now() };
+    const worker = workerOn(store, clock);
     worker.start();
     await tick();
     expect(store.rounds).toBe(1);
     for (let i = 0; i < 3; i++) worker.wake();
     await tick();
     expect(store.rounds).toBe(1);
-    // A receiver is added (by another process): the next poll finds it, and commits wake the worker again.
-    store.receivers = true;
+    // Idle polls ask whether any receiver exists at most every 5 s of the worker's clock, not each time.
     await worker.round();
-    expect(store.rounds).toBe(2);
+    expect(store.asked).toBe(1);
+    // A receiver is added (by another process): a poll after that finds it, and commits wake the worker again.
+    store.receivers = true;
+    clock.ms += 5_000;
+    await worker.round();
+    expect(store.asked).toBe(2);
+    expect(store.rounds).toBe(3);
     worker.wake();
     await tick();
-    expect(store.rounds).toBe(3);
+    expect(store.rounds).toBe(4);
     await worker.stop();
   });
 });
