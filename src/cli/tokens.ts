@@ -1,4 +1,4 @@
-import type { Credential } from '../domain/credential';
+import { credentialView } from '../domain/credential';
 import { UsageError, required, type Handler } from './command';
 import { table } from './format';
 
@@ -20,7 +20,7 @@ export const tokenCreate: Handler = async (roster, _args, flags, io) => {
 /** token list --org <slug> [--json] */
 export const tokenList: Handler = async (roster, _args, flags, io) => {
   const org = await roster.organizations.bySlug(required(flags, 'org'));
-  const rows = (await roster.credentials.list(org.id)).map(credentialRow);
+  const rows = (await roster.credentials.list(org.id)).map(credentialView);
   io.out(
     flags.json
       ? JSON.stringify(rows, null, 2)
@@ -34,16 +34,3 @@ export const tokenRevoke: Handler = async (roster, [id], _flags, io) => {
   io.out(credential.id);
   io.err(`revoked ${credential.id} at ${credential.revokedAt?.toISOString()}`);
 };
-
-function credentialRow(c: Credential) {
-  return {
-    id: c.id,
-    name: c.name,
-    systemRole: c.systemRole,
-    organizationRole: c.organizationRole,
-    createdAt: c.createdAt.toISOString(),
-    lastUsedAt: c.lastUsedAt?.toISOString() ?? null,
-    expiresAt: c.expiresAt?.toISOString() ?? null,
-    revokedAt: c.revokedAt?.toISOString() ?? null,
-  };
-}

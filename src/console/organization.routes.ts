@@ -7,7 +7,8 @@ import type { Organization } from '../domain/organization';
 import type { OrganizationService } from '../domain/organization.service';
 import { deliveriesOf, type ReceiverStore } from '../domain/receivers';
 import { badRequest, bodyText, consoleLocals, handler, queryInteger, queryText } from './http';
-import { auditView, tokenView } from './views';
+import { credentialView } from '../domain/credential';
+import { auditView } from './views';
 
 export interface OrganizationDeps {
   credentials: CredentialService;
@@ -37,7 +38,7 @@ function addConnectionAndGroupRoutes(router: Router, deps: OrganizationDeps): vo
     handler(logger, async (req, res) => {
       const { actor, organization } = scoped(res);
       const tokens = await deps.credentials.list(actor.organizationId);
-      return { organization: { slug: organization.slug, name: organization.name }, scimBaseUrl: deps.scimBaseUrl(req), tokens: tokens.map(tokenView) };
+      return { organization: { slug: organization.slug, name: organization.name }, scimBaseUrl: deps.scimBaseUrl(req), tokens: tokens.map(credentialView) };
     }),
   );
   router.post(
@@ -48,12 +49,12 @@ function addConnectionAndGroupRoutes(router: Router, deps: OrganizationDeps): vo
       const days = (req.body as Record<string, unknown>)?.expiresInDays;
       if (days !== undefined && days !== null && typeof days !== 'number') throw badRequest('console.body_invalid', 'expiresInDays must be a number');
       const { credential, secret } = await deps.credentials.issueAs(actor, { name, ...(typeof days === 'number' ? { expiresInDays: days } : {}) });
-      return { token: tokenView(credential), secret };
+      return { token: credentialView(credential), secret };
     }),
   );
   router.post(
     '/orgs/:org/tokens/:id/revoke',
-    handler(logger, async (req, res) => ({ token: tokenView(await deps.credentials.revokeAs(scoped(res).actor, String(req.params.id))) })),
+    handler(logger, async (req, res) => ({ token: credentialView(await deps.credentials.revokeAs(scoped(res).actor, String(req.params.id))) })),
   );
   router.get(
     '/orgs/:org/groups',
