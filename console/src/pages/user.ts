@@ -1,3 +1,4 @@
+import { ORGANIZATION_ROLES, SYSTEM_ROLES } from '../../../src/domain/roles';
 import { api } from '../api';
 import { field, h, replace, select, table, uid, when } from '../dom';
 import { href, type PageContext } from '../session';
@@ -13,20 +14,6 @@ interface UserDetail extends UserRow {
   updatedAt: string;
 }
 type Refusal = { code: string; message: string } | null;
-
-const SYSTEM_ROLES = [
-  'Administrator',
-  'Operations Administrator',
-  'Accounts Administrator',
-  'Community Leader',
-  'Super User',
-  'User',
-  'Read Only User',
-  'Api User',
-  'Exchange Admin',
-  'Taxii User',
-];
-const ORGANIZATION_ROLES = ['Organization Administrator', 'Sharing User', 'Standard User', 'App Developer', 'Read Only Commenter', 'Read Only User'];
 
 const ACTION_LABELS: Record<string, string> = {
   disable: 'Disable',
