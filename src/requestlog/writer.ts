@@ -12,26 +12,12 @@ export interface RawBody {
 
 /**
  * One request (or Bulk operation) as the SCIM layer hands it over when the response has
- * gone: references only, nothing serialised or redacted yet. The writer does that work
- * later, in its batches.
+ * gone: references to its bodies, not yet redacted. `record` redacts, caps and
+ * serialises it at once (the fields it shares with NewRequestLogEntry pass as they are).
  */
-export interface RawEntry {
-  time: Date;
-  organizationId: string | null;
-  credentialId: string | null;
-  requestId: string;
-  operation?: number;
+export interface RawEntry extends Omit<NewRequestLogEntry, 'client' | 'userAgent' | 'requestBody' | 'responseBody'> {
+  /** The User-Agent header as sent (the writer tells the client from it). */
   userAgent: string | undefined;
-  method: string;
-  path: string;
-  filter: string | null;
-  status: number;
-  scimType: string | null;
-  detail: string | null;
-  errorCode: string | null;
-  durationMs: number;
-  resourceIds: string[];
-  changes: ResourceChange[];
   requestBody: RawBody;
   responseBody: RawBody;
   /** How much of the response body to keep (BODY_CAP_BYTES, less for a successful read). */
