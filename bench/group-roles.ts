@@ -17,8 +17,7 @@ import { GroupRoleSqlRepository } from '../src/orm/group-role.repository';
 import { Sql } from '../src/orm/sql';
 import { OrmUnitOfWork } from '../src/orm/unit-of-work';
 import { BENCH_SECRET, BIG_GROUP_NAME, SMALL_GROUP_SIZE, SPARE_USERS, groupId, groupName, resetSpareMemberships, spareId } from './database';
-import { cannon, type LoadResult } from './load';
-import type { Context, Row } from './scenarios';
+import { measure, type Context, type Row } from './scenarios';
 
 const SCIM_JSON = 'application/scim+json';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -30,28 +29,6 @@ const patch = (op: 'add' | 'remove', user: string) =>
     schemas: [PATCH_OP],
     Operations: op === 'add' ? [{ op, path: 'members', value: [{ value: user }] }] : [{ op, path: `members[value eq "${user}"]` }],
   });
-
-function row(ctx: Context, key: string, label: string, result: LoadResult, window: ReturnType<Context['monitor']['endWindow']>, problems: string[]): Row {
-  const unexpected = Object.entries(result.statusCounts).filter(([code]) => !code.startsWith('2'));
-  if (unexpected.length > 0) problems.push(`statuses ${unexpected.map(([c, n]) => `${c}×${n}`).join(', ')}`);
-  const done: Row = {
-    key,
-    scenario: 12,
-    label,
-    unit: 'req/s',
-    rate: result.requestsPerSecond,
-    p50: result.p50,
-    p99: result.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    peakRss: window.peakRss,
-    cpu: window.cpu,
-    problems,
-    statusCounts: result.statusCounts,
-  };
-  ctx.log(`  ${key.padEnd(9)} ${result.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  non-2xx ${result.non2xx}`);
-  return done;
-}
 
 export async function scenario12(ctx: Context): Promise<Row[]> {
   const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
@@ -65,11 +42,9 @@ export async function scenario12(ctx: Context): Promise<Row[]> {
     await repository.recompute(organizationId, { userIds: spares }, GROUP_ROLE_PRECEDENCE);
   };
   const rows: Row[] = [];
-  const { connections, duration } = ctx.options;
 
   const memberLoad = async (key: string, group: string, label: string) => {
     const path = `/scim/v2/Groups/${group}`;
-    const problems: string[] = [];
     const load = () => {
       let clients = 0;
       return {
@@ -83,13 +58,9 @@ export async function scenario12(ctx: Context): Promise<Row[]> {
       };
     };
     await reset();
-    await cannon({ url: ctx.rosterUrl, connections, duration: Math.min(2, Math.max(1, Math.round(duration / 5))), headers: headers(), ...load() });
-    await reset();
-    ctx.monitor.beginWindow();
-    const result = await cannon({ url: ctx.rosterUrl, connections, duration, headers: headers(), ...load() });
-    const window = ctx.monitor.endWindow();
-    await reset();
-    rows.push(row(ctx, key, `PATCH /Groups/{id} add + remove one member, ${label}`, result, window, problems));
+    rows.push(
+      await measure(ctx, { key, scenario: 12, label: `PATCH /Groups/{id} add + remove one member, ${label}`, problems: [] }, ctx.rosterUrl, load, reset),
+    );
   };
 
   const timedMapping = async (key: string, label: string, change: () => Promise<{ length: number }>) => {
