@@ -1,3 +1,4 @@
+import { auditEventView } from '../domain/audit';
 import { deliveriesOf } from '../domain/receivers';
 import { accountSettingsOf, type User } from '../domain/user';
 import { UsageError, required, type Handler } from './command';
@@ -110,15 +111,7 @@ function sinceFlag(text: string | undefined): Date | undefined {
 export const audit: Handler = async (roster, _args, flags, io) => {
   const since = sinceFlag(flags.since as string | undefined);
   const trail = await roster.organizations.audit(required(flags, 'org'), since);
-  const rows = trail.map((e) => ({
-    occurredAt: e.occurredAt.toISOString(),
-    actor: e.actor,
-    action: e.action,
-    targetType: e.targetType ?? null,
-    targetId: e.targetId ?? null,
-    targetName: e.targetName ?? null,
-    details: e.details ?? {},
-  }));
+  const rows = trail.map(auditEventView);
   if (flags.json) return io.out(JSON.stringify(rows, null, 2));
   io.out(
     table(

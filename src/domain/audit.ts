@@ -1,6 +1,6 @@
 import { actorCredentialId, actorName, type Actor } from './actor';
 import { DomainError } from './errors';
-import type { AuditEventInput, UnitOfWork } from './ports';
+import type { AuditEvent, AuditEventInput, UnitOfWork } from './ports';
 
 interface Target {
   id: string;
@@ -58,4 +58,17 @@ export class AuditTrail {
       throw error;
     }
   }
+}
+
+/** An audit event as `roster audit --json` prints it (the console adds its id, for paging). */
+export function auditEventView(e: AuditEvent) {
+  return {
+    occurredAt: e.occurredAt.toISOString(),
+    actor: e.actor,
+    action: e.action,
+    targetType: e.targetType ?? null,
+    targetId: e.targetId ?? null,
+    targetName: e.targetName ?? null,
+    details: e.details ?? {},
+  };
 }
