@@ -1,5 +1,6 @@
 import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange, RoleChangeRecords, RoleHolder } from '../domain/group-role';
 import { outboxLockKey } from './event-outbox.repository';
+import { licenseLockKey } from './organization.repository';
 import type { GroupRoleRepository } from '../domain/ports';
 import type { OrganizationRole, SystemRole } from '../domain/roles';
 import { isUuid, toDate, uuidArray, type Sql } from './sql';
@@ -142,7 +143,7 @@ const RECORDED = `,
     -- lock, then the organization's row) are taken here, before the outbox lock: every other writer takes the license
     -- before the outbox (a create: the shared license lock, then its event), so the reverse order could deadlock.
     -- The policy's license check after the statement takes them again (they are this transaction's already).
-    select pg_advisory_xact_lock(hashtext('roster_license'), hashtext(rec.organization_id)) from rec
+    select pg_advisory_xact_lock(${licenseLockKey('rec.organization_id')}) from rec
     where exists (select 1 from changed c where roster_account_type(c.system_role) is distinct from roster_account_type(c.old_system_role))),
   license_row as (
     select o.id from organizations o cross join license_advisory where o.id = (select organization_id::uuid from rec) for update of o),

@@ -19,7 +19,12 @@ const LICENSE_COLUMNS = Object.entries(LICENSE_FIELDS)
   .join(', ');
 
 /** The license lock of one organization (a transaction-level advisory lock), for `?` = its id. */
-const LICENSE_LOCK = `hashtext('roster_license'), hashtext(?::text)`;
+/**
+ * The key of an organization's license lock (an advisory lock: exclusive to change who
+ * counts, shared by a create, `roster_share_license`), of the organization id as text
+ * (bound, or an expression). The role recompute takes it in its own statement too.
+ */
+export const licenseLockKey = (organizationId = '?::text'): string => `hashtext('roster_license'), hashtext(${organizationId})`;
 
 type Row = Omit<Organization, 'createdAt'> & { createdAt: unknown };
 const toOrganization = (row: Row | null): Organization | null => (row ? { ...row, createdAt: toDate(row.createdAt) } : null);
@@ -42,7 +47,7 @@ export class OrganizationSqlRepository implements OrganizationRepository {
   }
 
   async lockLicense(id: string): Promise<OrganizationLicense | null> {
-    await this.sql.run(`select pg_advisory_xact_lock(${LICENSE_LOCK}) as locked`, [id]);
+    await this.sql.run(`select pg_advisory_xact_lock(${licenseLockKey()}) as locked`, [id]);
     return this.sql.one<OrganizationLicense>(`select ${LICENSE_COLUMNS} from organizations where id = ? for update`, [id]);
   }
 
