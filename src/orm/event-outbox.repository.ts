@@ -1,5 +1,6 @@
 import type { DomainEvent, StoredEvent } from '../domain/events';
 import type { EventAck, EventOutbox } from '../domain/ports';
+import type { EventSequencer } from './event-sequencer';
 import { toDate, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
@@ -24,7 +25,10 @@ export class EventOutboxSqlRepository implements EventOutbox {
   /** True once `append` wrote an event (in a write: this transaction has events to announce after COMMIT). */
   appended = false;
 
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly sequencer?: EventSequencer,
+  ) {}
 
   /**
    * Appends in the change's transaction. It first takes the organization's outbox lock
@@ -65,6 +69,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
   }
 
   async recent(organizationId: string, since: Date | undefined, limit: number): Promise<StoredEvent[]> {
+    await this.sequencer?.run();
     const rows = await this.sql.all<Row>(
       `select * from provisioning_events where organization_id = ?${since ? ' and created_at >= ?' : ''} order by id desc limit ?`,
       since ? [organizationId, since, limit] : [organizationId, limit],
@@ -73,6 +78,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
   }
 
   async unacknowledged(organizationId: string, limit: number): Promise<StoredEvent[]> {
+    await this.sequencer?.run();
     const rows = await this.sql.all<Row>(
       `select e.* from provisioning_events e
        where e.organization_id = ?
@@ -83,6 +89,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
     return rows.map(toEvent);
   }
 
+  /** An acknowledged event was polled, so sequenced already: no run first (this is called in a write). */
   async acknowledge(organizationId: string, acks: EventAck[]): Promise<void> {
     for (const ack of acks) {
       // Only an event of this organization: a foreign or unknown id inserts nothing.
