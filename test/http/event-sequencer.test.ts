@@ -152,6 +152,32 @@ describe('an organization writes in parallel', () => {
   });
 });
 
+describe("one subject's events", () => {
+  it('stay in the order of its changes when many writes of the organization commit at once', async () => {
+    const users = await Promise.all([0, 1, 2].map((i) => createUser(`seq.order${i}@example.com`)));
+    // Six PATCHes of each user, all at once: each user's serialise on its row (and retry when stale), the users' overlap.
+    const answers = await Promise.all(
+      users.flatMap((id) =>
+        [1, 2, 3, 4, 5, 6].map(async (n) => {
+          const res = await scim.patch(`/Users/${id}`, patchOp({ op: 'replace', path: 'displayName', value: `Take ${n}` })).expect(204);
+          return { id, txn: res.headers['x-request-id'] as string, version: Number(/"(\d+)"/.exec(res.headers.etag as string)![1]) };
+        }),
+      ),
+    );
+    const events = (await t.roster.organizations.events('acme', undefined, 100)).reverse();
+    for (const id of users) {
+      const byVersion = answers.filter((a) => a.id === id).sort((a, b) => a.version - b.version);
+      const byOutbox = events.filter((e) => e.resourceId === id && e.eventUris.includes(EVENT_URIS.patchNotice)).map((e) => e.txn);
+      expect(byOutbox).toEqual(byVersion.map((a) => a.txn));
+    }
+    await worker.round();
+    for (const id of users) {
+      const byVersion = answers.filter((a) => a.id === id).sort((a, b) => a.version - b.version);
+      expect(txnsOf(id).slice(1)).toEqual(byVersion.map((a) => a.txn));
+    }
+  });
+});
+
 describe('the sequencer', () => {
   it('drains the queue when nobody reads: its periodic run, and the retention prune', async () => {
     const user = await createUser('seq.quiet@example.com');
