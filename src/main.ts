@@ -103,8 +103,15 @@ async function offerSetup(roster: Roster, port: number, logger: Logger): Promise
   );
 }
 
-/** Pushes the outbox's security events to the organizations' receivers (events/delivery.ts). */
+/**
+ * Pushes the outbox's security events to the organizations' receivers (events/delivery.ts),
+ * and moves the queued events into the outbox at least every second even when nobody reads
+ * it (orm/event-sequencer.ts; roster.close() stops it).
+ */
 function startDelivery(roster: Roster, port: number, logger: Logger, metrics: Metrics) {
+  roster.sequencer.start({
+    onError: (error) => logger.warn({ err: error, source: 'events' }, 'sequencing provisioning events failed; retrying'),
+  });
   const delivery = deliveryWorker(roster, port, {
     onFailing: (receiver) =>
       logger.warn({ source: 'delivery', receiver: receiver.id, url: receiver.url, lastError: receiver.lastError }, 'event receiver failing for 72 hours'),

@@ -22,6 +22,7 @@ import { RequestLogSqlStore } from './orm/request-log.repository';
 import { RequestLogWriter } from './requestlog/writer';
 import type { RequestLogReader, RequestLogStore } from './domain/request-log';
 import { EventReceiverSqlStore } from './orm/event-receiver.repository';
+import { EventSequencer } from './orm/event-sequencer';
 import { RevocationFeed } from './orm/revocation-feed';
 import { SigningKeySqlStore } from './orm/signing-key.repository';
 import { OrmUnitOfWork } from './orm/unit-of-work';
@@ -55,8 +56,14 @@ export interface Roster {
   /** The organizations' push receivers of security events and their cursors. */
   receivers: ReceiverStore;
   /**
-   * Calls `listener` after each committed write that appended events to the outbox (the
-   * delivery worker's wake); returns what removes it.
+   * Moves the events writes queued into the outbox (orm/event-sequencer.ts): run by every
+   * reader of the outbox and after each commit that queued events; main.ts starts its
+   * periodic run, so the queue is drained when nobody reads.
+   */
+  sequencer: EventSequencer;
+  /**
+   * Calls `listener` after each committed write that appended events to the outbox, once
+   * they are sequenced (the delivery worker's wake); returns what removes it.
    */
   onEventsCommitted(listener: () => void): () => void;
   /** The password hasher of every service, with its limits (ROSTER_PASSWORD_HASH_*). */
@@ -193,6 +200,7 @@ export function assemble(
     signingKeys,
     setPoller: new SetPoller(new EventPollService(uow), signingKeys),
     receivers: new EventReceiverSqlStore(database.pool),
+    sequencer: EventSequencer.of(database.pool),
     onEventsCommitted(listener) {
       committedListeners.add(listener);
       return () => committedListeners.delete(listener);
@@ -215,6 +223,8 @@ export function assemble(
       // The log's held entries are stored before the database goes.
       await requestLog.close();
       await shared?.close();
+      // The sequencer's runs under way (a commit's, the periodic one) end before the pool does.
+      await EventSequencer.of(database.pool).stop();
       await database.close();
     },
   };

@@ -16,17 +16,16 @@ export interface PolledEvents {
 export class EventPollService {
   constructor(private readonly uow: UnitOfWork) {}
 
-  /** Records `acks`, then returns up to `maxEvents` unacknowledged events (none for 0, with `moreAvailable`). */
-  poll(organizationId: string, acks: EventAck[], maxEvents: number): Promise<PolledEvents> {
-    const read = async (r: Repositories): Promise<PolledEvents> => {
+  /**
+   * Records `acks`, then returns up to `maxEvents` unacknowledged events (none for 0, with
+   * `moreAvailable`). The acknowledgements are a write of their own; the events are read
+   * after it, outside any transaction, so they include every event committed before.
+   */
+  async poll(organizationId: string, acks: EventAck[], maxEvents: number): Promise<PolledEvents> {
+    if (acks.length > 0) await this.uow.write((r) => r.events.acknowledge(organizationId, acks));
+    return this.uow.read(async (r: Repositories): Promise<PolledEvents> => {
       const found = await r.events.unacknowledged(organizationId, maxEvents + 1);
       return { events: found.slice(0, maxEvents), moreAvailable: found.length > maxEvents };
-    };
-    return acks.length > 0
-      ? this.uow.write(async (r) => {
-          await r.events.acknowledge(organizationId, acks);
-          return read(r);
-        })
-      : this.uow.read(read);
+    });
   }
 }

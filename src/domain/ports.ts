@@ -134,8 +134,8 @@ export interface GroupRoleRepository {
    * highest grant among the mapped groups each belongs to (by `precedence`), else the
    * directly set role. Returns the users whose roles or granting groups changed, before
    * and after. With `records`, the same statement writes each changed user's audit
-   * events and provisioning event (RoleChangeRecords), the events after taking the
-   * organization's outbox lock (as EventOutbox.append does), once the users are locked.
+   * events and provisioning event (RoleChangeRecords), the events appended as
+   * EventOutbox.append does, once the users are locked.
    * Without it nothing is recorded (a repair of roles outside any change: the bench).
    */
   recompute(organizationId: string, scope: GroupRoleScope, precedence: GroupRolePrecedence, records?: RoleChangeRecords): Promise<RoleChange[]>;
@@ -214,8 +214,13 @@ export interface AuditPageQuery {
  * own transaction, so they commit or roll back with it.
  */
 export interface EventOutbox {
+  /** Appends in the change's transaction; the events become readable once it has committed. */
   append(events: DomainEvent[]): Promise<void>;
-  /** The organization's events, newest first: at most `limit`, those written at `since` or later. */
+  /**
+   * The organization's events, newest first: at most `limit`, those written at `since` or later.
+   * Read outside a write, the reads see every event committed before them; inside a write,
+   * they may miss the most recent ones (events are ordered after they commit).
+   */
   recent(organizationId: string, since: Date | undefined, limit: number): Promise<StoredEvent[]>;
   /** Poll delivery (RFC 8936): the organization's events not yet acknowledged, oldest first, at most `limit`. */
   unacknowledged(organizationId: string, limit: number): Promise<StoredEvent[]>;

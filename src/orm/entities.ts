@@ -14,7 +14,7 @@ import { Group, GroupMember } from './entities/group';
 import { GroupRoleMapping } from './entities/group-role-mapping';
 import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
-import { ProvisioningEvent } from './entities/provisioning-event';
+import { ProvisioningEvent, ProvisioningEventQueue } from './entities/provisioning-event';
 import { RateLimitCounter } from './entities/rate-limit-counter';
 import { RequestLog } from './entities/request-log';
 import { SigningKey } from './entities/signing-key';
@@ -55,6 +55,7 @@ export const entities = [
   RateLimitCounter,
   SigningKey,
   ProvisioningEvent,
+  ProvisioningEventQueue,
   EventPollAck,
   EventReceiver,
   RequestLog,

@@ -1,5 +1,6 @@
 import type { DomainEvent, StoredEvent } from '../domain/events';
 import type { EventAck, EventOutbox } from '../domain/ports';
+import type { EventSequencer } from './event-sequencer';
 import { toDate, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
@@ -16,29 +17,31 @@ export const toEvent = (row: Row): StoredEvent => ({
   ...(row.txn !== null && row.txn !== undefined ? { txn: row.txn as string } : {}),
 });
 
-/** The key of an organization's outbox lock (an advisory lock), taken before appending its events: of the organization id as text (bound, or an expression). */
-export const outboxLockKey = (organizationId = '?'): string => `hashtextextended('roster.outbox:' || ${organizationId}, 0)`;
-
-/** provisioning_events: appended in the transaction of the change they announce. */
+/**
+ * The outbox: writes append their events to `provisioning_event_queue` in the change's
+ * transaction; the sequencer (orm/event-sequencer.ts) moves them to `provisioning_events`,
+ * which the reads here read. A read repository (`sequencer` given) runs the sequencer
+ * first, so it sees every event committed before it; a write's repository has none, and
+ * never runs it (inside a transaction, on the embedded database, it would wait for the
+ * session that transaction holds).
+ */
 export class EventOutboxSqlRepository implements EventOutbox {
   /** True once `append` wrote an event (in a write: this transaction has events to announce after COMMIT). */
   appended = false;
 
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly sequencer?: EventSequencer,
+  ) {}
 
   /**
-   * Appends in the change's transaction. It first takes the organization's outbox lock
-   * (held to commit), so an organization's events commit in id order: a reader that
-   * sees event n has every earlier event of that organization too, and a receiver's
-   * cursor never passes an event still being written.
+   * Appends to the queue in the change's transaction, taking no lock: an organization's
+   * writes commit in parallel. Queue ids follow the array's order, and are drawn after
+   * everything the transaction locked before: a later change of the same user, which
+   * waited for this one's row lock, gets a higher one.
    */
   async append(events: DomainEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const organizations = [...new Set(events.map((e) => e.organizationId))];
-    // The usual case, one organization: its lock is taken by the INSERT's own statement (one round trip,
-    // not two). The lock is a CTE joined to the rows, so it is held before the first id is drawn.
-    const single = organizations.length === 1;
-    if (!single) for (const organizationId of organizations) await this.lock(organizationId);
     // One statement (one text, so one prepared statement) however many events: ids follow the array's order.
     const rows = events.map((e) => ({
       organization_id: e.organizationId,
@@ -49,22 +52,18 @@ export class EventOutboxSqlRepository implements EventOutbox {
       txn: e.txn ?? null,
     }));
     await this.sql.run(
-      `${single ? `with outbox_lock as (select pg_advisory_xact_lock(${outboxLockKey()})) ` : ''}
-       insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
+      `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
        select x.organization_id, x.resource_type, x.resource_id, x.event_uris, x.attributes, x.txn
-       from ${single ? 'outbox_lock, ' : ''}rows from (jsonb_to_recordset(?::jsonb) as (organization_id uuid, resource_type text, resource_id uuid, event_uris jsonb, attributes jsonb, txn text))
+       from rows from (jsonb_to_recordset(?::jsonb) as (organization_id uuid, resource_type text, resource_id uuid, event_uris jsonb, attributes jsonb, txn text))
          with ordinality as x(organization_id, resource_type, resource_id, event_uris, attributes, txn, n)
        order by x.n`,
-      single ? [organizations[0], JSON.stringify(rows)] : [JSON.stringify(rows)],
+      [JSON.stringify(rows)],
     );
     this.appended = true;
   }
 
-  private async lock(organizationId: string): Promise<void> {
-    await this.sql.all(`select pg_advisory_xact_lock(${outboxLockKey()})`, [organizationId]);
-  }
-
   async recent(organizationId: string, since: Date | undefined, limit: number): Promise<StoredEvent[]> {
+    await this.sequencer?.run();
     const rows = await this.sql.all<Row>(
       `select * from provisioning_events where organization_id = ?${since ? ' and created_at >= ?' : ''} order by id desc limit ?`,
       since ? [organizationId, since, limit] : [organizationId, limit],
@@ -73,6 +72,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
   }
 
   async unacknowledged(organizationId: string, limit: number): Promise<StoredEvent[]> {
+    await this.sequencer?.run();
     const rows = await this.sql.all<Row>(
       `select e.* from provisioning_events e
        where e.organization_id = ?
@@ -83,6 +83,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
     return rows.map(toEvent);
   }
 
+  /** An acknowledged event was polled, so sequenced already: no run first (this is called in a write). */
   async acknowledge(organizationId: string, acks: EventAck[]): Promise<void> {
     for (const ack of acks) {
       // Only an event of this organization: a foreign or unknown id inserts nothing.

@@ -3,6 +3,7 @@ import type { StoredEvent } from '../domain/events';
 import type { DeliveryOutcome, NewReceiver, Receiver, ReceiverStore } from '../domain/receivers';
 import { servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
+import { EventSequencer } from './event-sequencer';
 import { Sql, toDate, toDateOrNull } from './sql';
 import { toEvent } from './event-outbox.repository';
 import { userResourceColumns } from './user-resource';
@@ -50,15 +51,23 @@ function toReceiver(row: Row): Receiver {
   };
 }
 
-/** event_receivers (and the outbox rows they read) on Roster's pool; each method is one statement. */
+/**
+ * event_receivers (and the outbox rows they read) on Roster's pool; each method is one
+ * statement, after, for those that read provisioning_events, a run of the sequencer
+ * (orm/event-sequencer.ts, coalesced with any under way), so they see every event
+ * committed before they were called. None runs inside a transaction.
+ */
 export class EventReceiverSqlStore implements ReceiverStore {
   private readonly sql: Sql;
+  private readonly sequencer: EventSequencer;
 
   constructor(pool: Pool) {
     this.sql = Sql.onPool(pool, false, servesOneSession(pool));
+    this.sequencer = EventSequencer.of(pool);
   }
 
   async add(receiver: NewReceiver): Promise<Receiver> {
+    await this.sequenced();
     const row = await this.guard(() =>
       this.sql.one<Row>(
         `insert into event_receivers (organization_id, url, audience, events, "full", last_delivered_id)
@@ -78,6 +87,7 @@ export class EventReceiverSqlStore implements ReceiverStore {
   }
 
   async list(organizationId: string): Promise<(Receiver & { pending: number })[]> {
+    await this.sequenced();
     const rows = await this.guard(() =>
       this.sql.all<Row>(
         `select ${columns('r.')},
@@ -101,6 +111,7 @@ export class EventReceiverSqlStore implements ReceiverStore {
   }
 
   async claimDue(now: Date, leaseUntil: Date, limit: number): Promise<Receiver[]> {
+    await this.sequenced();
     const rows = await this.guard(() =>
       this.sql.all<Row>(
         `update event_receivers set next_attempt_at = ?
@@ -116,6 +127,7 @@ export class EventReceiverSqlStore implements ReceiverStore {
   }
 
   async pending(receiver: Receiver, limit: number, baseUrl: string): Promise<{ events: StoredEvent[]; head: string }> {
+    await this.sequenced();
     const head = await this.guard(() =>
       this.sql.one<Row>(`select coalesce(max(id), 0) as head from provisioning_events where organization_id = ?`, [receiver.organizationId]),
     );
@@ -195,6 +207,8 @@ export class EventReceiverSqlStore implements ReceiverStore {
    * or the poll stream still owes is kept, however old.
    */
   async prune(before: Date): Promise<number> {
+    // Run before the prune too: with no reader at all, the queue is still drained at least this often.
+    await this.sequenced();
     return this.guard(() =>
       this.sql.run(
         `delete from provisioning_events e where e.created_at < ?
@@ -209,6 +223,11 @@ export class EventReceiverSqlStore implements ReceiverStore {
   async failingCount(): Promise<number> {
     const row = await this.guard(() => this.sql.one<Row>(`select count(*) as n from event_receivers where failing`));
     return Number(row?.n ?? 0);
+  }
+
+  /** Every event committed so far moved to provisioning_events (a failure is the database's, as the read's would be). */
+  private async sequenced(): Promise<void> {
+    await this.guard(() => this.sequencer.run());
   }
 
   private async guard<T>(work: () => Promise<T>): Promise<T> {

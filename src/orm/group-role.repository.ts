@@ -1,6 +1,4 @@
 import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange, RoleChangeRecords, RoleHolder } from '../domain/group-role';
-import { outboxLockKey } from './event-outbox.repository';
-import { licenseLockKey } from './organization.repository';
 import type { GroupRoleRepository } from '../domain/ports';
 import type { OrganizationRole, SystemRole } from '../domain/roles';
 import { isUuid, toDate, uuidArray, type Sql } from './sql';
@@ -17,7 +15,7 @@ const toMapping = (row: Row): GroupRoleMapping => ({
   updatedAt: toDate(row.updated_at),
 });
 
-/** The organization's role lock (an advisory lock of its own name space beside the license and outbox locks). */
+/** The organization's role lock (an advisory lock of its own name space beside the license lock). */
 const ROLE_LOCK = `hashtextextended('roster.group_roles:' || ?, 0)`;
 
 /**
@@ -90,11 +88,13 @@ const RECOMPUTE = (scope: string, recorded: boolean) => `with scope as (${scope}
 /**
  * The records of each changed user (RoleChangeRecords, whose comment has their layout),
  * written by the recompute's own statement from its RETURNING rows: the audit events,
- * then, under the organization's outbox lock, the provisioning events. The lock waits
- * for the whole UPDATE (it counts its rows), so it is taken after the users' row locks,
- * and, when an account type changes, after the license's locks: in the order every
- * other writer takes them (rows, license, outbox); the events' ids are drawn after it (each
- * event row comes out of a join with the lock's row). Nothing is locked when no role changed.
+ * then the provisioning events, appended to the queue as EventOutbox.append does (no
+ * lock: the sequencer moves them once the transaction commits). Their queue ids are drawn
+ * after the whole UPDATE (they come out of the sort by user id, which reads every changed
+ * row first), so after the users' row locks: a later change of one of these users, which
+ * waits for its row, queues its events after these. The license's locks, when an account
+ * type changes, are the policy's license check's, after this statement, as for any other
+ * writer (rows, then license).
  */
 const RECORDED = `,
   rec as (select ?::uuid[] as added_ids, ?::text as change_added, ?::text as change_other, ?::text as group_name, ?::text as group_id,
@@ -138,22 +138,10 @@ const RECORDED = `,
     cross join lateral (values (1, rec.roles_changed, k.roles_details), (2, rec.system_role_changed, k.system_role_details)) as a(n, action, details)
     where a.details is not null
     order by f.id, a.n),
-  license_advisory as (
-    -- When an account type changes, the license's locks (as OrganizationSqlRepository.lockLicense takes them: the advisory
-    -- lock, then the organization's row) are taken here, before the outbox lock: every other writer takes the license
-    -- before the outbox (a create: the shared license lock, then its event), so the reverse order could deadlock.
-    -- The policy's license check after the statement takes them again (they are this transaction's already).
-    select pg_advisory_xact_lock(${licenseLockKey('rec.organization_id')}) from rec
-    where exists (select 1 from changed c where roster_account_type(c.system_role) is distinct from roster_account_type(c.old_system_role))),
-  license_row as (
-    select o.id from organizations o cross join license_advisory where o.id = (select organization_id::uuid from rec) for update of o),
-  outbox_lock as (
-    select pg_advisory_xact_lock(${outboxLockKey('rec.organization_id')})
-    from (select count(*) as n from changed) c cross join rec cross join (select count(*) as n from license_row) l where c.n > 0),
   announced as (
-    insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn)
+    insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
     select f.organization_id, 'User', f.id, rec.event_uris, k.attributes, rec.txn
-    from kinded f join kinds k on k.kind = f.kind cross join rec cross join outbox_lock
+    from kinded f join kinds k on k.kind = f.kind cross join rec
     order by f.id)`;
 
 const BY_IDS_SQL = RECOMPUTE('select distinct x.id from unnest(?::uuid[]) as x(id)', false);

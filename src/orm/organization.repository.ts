@@ -22,7 +22,7 @@ const LICENSE_COLUMNS = Object.entries(LICENSE_FIELDS)
 /**
  * The key of an organization's license lock (an advisory lock: exclusive to change who
  * counts, shared by a create, `roster_share_license`), of the organization id as text
- * (bound, or an expression). The role recompute takes it in its own statement too.
+ * (bound, or an expression).
  */
 export const licenseLockKey = (organizationId = '?::text'): string => `hashtext('roster_license'), hashtext(${organizationId})`;
 

@@ -4,6 +4,7 @@ import type { Repositories, UnitOfWork } from '../domain/ports';
 import { AuditSqlRepository } from './audit.repository';
 import { CredentialSqlRepository } from './credential.repository';
 import { EventOutboxSqlRepository } from './event-outbox.repository';
+import { EventSequencer } from './event-sequencer';
 import { poolOf, servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
 import { GroupSqlRepository } from './group.repository';
@@ -31,8 +32,9 @@ function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql)): Rep
  * statements on the pool (the repositories hold no state, so one set serves every
  * read); a write holds one pooled connection from BEGIN to COMMIT or ROLLBACK, and a
  * connection that cannot roll back is discarded, not pooled again. A write that appended
- * events to the outbox calls `onEventsCommitted` after its COMMIT succeeded (never before,
- * never on a rollback): the delivery worker of this process wakes then (roster.ts).
+ * events to the outbox runs the sequencer after its COMMIT succeeded (never before, never on
+ * a rollback), without waiting for it, and once the events are sequenced calls
+ * `onEventsCommitted`: the delivery worker of this process wakes then (roster.ts).
  */
 export class OrmUnitOfWork implements UnitOfWork {
   private readonly pool: Pool;
@@ -49,7 +51,9 @@ export class OrmUnitOfWork implements UnitOfWork {
     private readonly onEventsCommitted?: () => void,
   ) {
     this.pool = 'getMigrator' in source ? poolOf(source) : source;
-    this.reads = repositories(Sql.onPool(this.pool, prepare, servesOneSession(this.pool)));
+    const reads = Sql.onPool(this.pool, prepare, servesOneSession(this.pool));
+    // Reads of the outbox run the sequencer first (never a write's: see EventOutboxSqlRepository).
+    this.reads = repositories(reads, new EventOutboxSqlRepository(reads, EventSequencer.of(this.pool)));
   }
 
   async read<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
@@ -68,17 +72,27 @@ export class OrmUnitOfWork implements UnitOfWork {
         outbox = new EventOutboxSqlRepository(sql);
         return work(repositories(sql, outbox));
       });
-      // transaction() returned: COMMIT succeeded. A listener's failure is not the write's.
-      if (outbox?.appended && this.onEventsCommitted) {
-        try {
-          this.onEventsCommitted();
-        } catch {
-          // the worker still finds the events on its next poll
-        }
-      }
+      // transaction() returned: COMMIT succeeded. The write does not wait for the sequencer, and its failure is not the write's.
+      if (outbox?.appended) this.sequenceCommitted();
       return result;
     } catch (error) {
       throw normalizeDatabaseError(error);
     }
+  }
+
+  /**
+   * After a COMMIT that queued events: the sequencer moves them (coalesced with any run
+   * under way), then `onEventsCommitted` wakes the delivery worker, which finds them
+   * sequenced. A failed run is the periodic run's or the next reader's to redo.
+   */
+  private sequenceCommitted(): void {
+    const wake = () => {
+      try {
+        this.onEventsCommitted?.();
+      } catch {
+        // the worker still finds the events on its next poll
+      }
+    };
+    EventSequencer.of(this.pool).run().then(wake, wake);
   }
 }

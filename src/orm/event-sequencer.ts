@@ -1,0 +1,142 @@
+import type { Pool } from 'pg';
+import { servesOneSession } from './database';
+import { Sql, transaction } from './sql';
+
+/**
+ * The outbox lock (an advisory lock), one for the whole database: only sequencers take
+ * it, never a writer. One lock rather than one per organization: a sequencer moves every
+ * organization's committed events in one statement, so it would need every one of their
+ * locks anyway (in a fixed order, or sequencers of two instances could deadlock), and
+ * sequencers are the only holders, each for one short transaction.
+ */
+export const OUTBOX_LOCK = `hashtextextended('roster.outbox', 0)`;
+
+/** The most queue rows one sequencer transaction moves (a run goes on until a transaction moves fewer). */
+export const SEQUENCE_BATCH = 10_000;
+
+/**
+ * The committed queue rows, oldest queue id first, moved to provisioning_events (whose ids
+ * are drawn in that order). Its snapshot is taken when it starts, after the lock is held:
+ * every row the previous holder moved is gone from it, every row committed before is in it.
+ */
+const MOVE = `with moved as (
+    delete from provisioning_event_queue
+    where id in (select id from provisioning_event_queue order by id limit ${SEQUENCE_BATCH})
+    returning *)
+  insert into provisioning_events (organization_id, resource_type, resource_id, event_uris, attributes, txn, created_at)
+  select organization_id, resource_type, resource_id, event_uris, attributes, txn, created_at from moved order by id`;
+
+export interface SequencerOptions {
+  /** Between two periodic runs, ms (1000); a run by anyone else meanwhile counts as one. */
+  intervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Moves the events writers appended to `provisioning_event_queue` into `provisioning_events`
+ * (orm/event-outbox.repository.ts): in queue order, under the outbox lock, in a short
+ * transaction of its own on a pooled connection of its own, never inside a writer's
+ * transaction (a writer never waits for it). Each committed write is moved by the next
+ * run after its COMMIT, so `provisioning_events` ids become visible in id order: a reader
+ * that sees event n has every earlier event, and a receiver's cursor never passes one.
+ *
+ * Who runs it: every reader of `provisioning_events` before it reads (the outbox's reads,
+ * the receivers' store), the process's post-commit wake (roster.ts) and a periodic run
+ * (`start`: the queue is drained even when nobody reads). Calls coalesce: a call while a
+ * run is under way waits for one more run after it, shared by every call made meanwhile,
+ * so a burst of readers costs at most two transactions, and each caller still sees every
+ * event committed before its call.
+ *
+ * One per pool (`EventSequencer.of`), so every reader of a database shares its runs. On
+ * the embedded database (one session) its transaction waits, as any other, for the one
+ * open; its callers hold no transaction of their own while they wait for it.
+ */
+export class EventSequencer {
+  private static readonly byPool = new WeakMap<Pool, EventSequencer>();
+
+  /** The sequencer of this pool's database, made on first use. */
+  static of(pool: Pool): EventSequencer {
+    let sequencer = EventSequencer.byPool.get(pool);
+    if (sequencer === undefined) {
+      sequencer = new EventSequencer(pool);
+      EventSequencer.byPool.set(pool, sequencer);
+    }
+    return sequencer;
+  }
+
+  private readonly reads: Sql;
+  private underway: Promise<number> | undefined;
+  private queued: Promise<number> | undefined;
+  private lastRunAt = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly pool: Pool) {
+    this.reads = Sql.onPool(pool, false, servesOneSession(pool));
+  }
+
+  /**
+   * Makes every event committed before this call readable in `provisioning_events`;
+   * resolves with the number of events the run moved. A call during a run waits for the
+   * next one (that run's snapshot may predate the call's commit).
+   */
+  run(): Promise<number> {
+    if (this.queued) return this.queued;
+    if (!this.underway) return this.launch();
+    const queued = this.underway
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        this.queued = undefined;
+        return this.launch();
+      });
+    this.queued = queued;
+    return queued;
+  }
+
+  /** Runs every `intervalMs` unless someone else ran it meanwhile (a reader, a commit's wake). */
+  start(options: SequencerOptions = {}): void {
+    const intervalMs = options.intervalMs ?? 1000;
+    clearInterval(this.timer);
+    this.timer = setInterval(() => {
+      if (Date.now() - this.lastRunAt < intervalMs || this.underway) return;
+      this.run().catch((error: unknown) => options.onError?.(error));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the periodic run and waits for the runs under way (before the pool closes). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.all([this.underway?.catch(() => undefined), this.queued?.catch(() => undefined)]);
+  }
+
+  private launch(): Promise<number> {
+    this.lastRunAt = Date.now();
+    const run = this.drain().finally(() => {
+      if (this.underway === run) this.underway = undefined;
+    });
+    this.underway = run;
+    return run;
+  }
+
+  private async drain(): Promise<number> {
+    // Nothing queued, the usual idle answer: one statement, no transaction, no lock. By the key's index, which
+    // skips the rows already moved (a heap scan would read every dead row autovacuum has not yet removed).
+    const first = await this.reads.one<{ id: string }>(`select id from provisioning_event_queue order by id limit 1`);
+    if (first === null) return 0;
+    let moved = 0;
+    for (;;) {
+      const batch = await transaction(this.pool, async (client) => {
+        const sql = Sql.onClient(client);
+        // The lock first, in a statement of its own: the move's snapshot (READ COMMITTED) is then taken once it is held.
+        await sql.all(`select pg_advisory_xact_lock(${OUTBOX_LOCK})`);
+        return sql.run(MOVE);
+      });
+      moved += batch;
+      if (batch < SEQUENCE_BATCH) return moved;
+    }
+  }
+}
