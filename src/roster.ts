@@ -224,7 +224,7 @@ export function assemble(
       await requestLog.close();
       await shared?.close();
       // The sequencer's runs under way (a commit's, the periodic one) end before the pool does.
-      await EventSequencer.of(database.pool).stop();
+      await EventSequencer.of(database.pool).close();
       await database.close();
     },
   };

@@ -63,6 +63,12 @@ export interface ReceiverStore {
    * instance are skipped: FOR UPDATE SKIP LOCKED), by moving their next attempt to
    * `leaseUntil`, so no other instance sends their events meanwhile.
    */
+  /**
+   * Makes every event committed so far readable (the outbox's sequencer run); an explicit
+   * delivery round waits for it. The worker's own looks do not: it is woken once a commit's
+   * events are sequenced, and polls. Absent: the events are readable once committed.
+   */
+  sequenced?(): Promise<void>;
   claimDue(now: Date, leaseUntil: Date, limit: number): Promise<Receiver[]>;
   /**
    * The receiver's next events after its cursor, id order, only those it asked for; and

@@ -151,8 +151,12 @@ export class DeliveryWorker {
     this.timer.unref();
   }
 
-  /** One round, as the tests drive it: prune when it is time, claim the due receivers, and wait for their deliveries. */
+  /**
+   * One round, as the tests drive it: every event committed before it sequenced, then prune
+   * when it is time, claim the due receivers, and wait for their deliveries.
+   */
   async round(): Promise<void> {
+    await this.o.store.sequenced?.();
     await Promise.all(await this.launch());
   }
 

@@ -53,9 +53,13 @@ function toReceiver(row: Row): Receiver {
 
 /**
  * event_receivers (and the outbox rows they read) on Roster's pool; each method is one
- * statement, after, for those that read provisioning_events, a run of the sequencer
+ * statement. Those an operator calls (add, list, prune) first run the sequencer
  * (orm/event-sequencer.ts, coalesced with any under way), so they see every event
- * committed before they were called. None runs inside a transaction.
+ * committed before they were called. The delivery worker's two (claimDue, pending) do
+ * not: the worker is woken once a commit's events are sequenced, and polls; waiting there
+ * for one more run, behind the runs a write load keeps under way, doubled the time to
+ * deprovision (docs/benchmarks.md, scenario 10). An explicit round waits for `sequenced`.
+ * None runs inside a transaction.
  */
 export class EventReceiverSqlStore implements ReceiverStore {
   private readonly sql: Sql;
@@ -111,7 +115,6 @@ export class EventReceiverSqlStore implements ReceiverStore {
   }
 
   async claimDue(now: Date, leaseUntil: Date, limit: number): Promise<Receiver[]> {
-    await this.sequenced();
     const rows = await this.guard(() =>
       this.sql.all<Row>(
         `update event_receivers set next_attempt_at = ?
@@ -135,7 +138,6 @@ export class EventReceiverSqlStore implements ReceiverStore {
    * the (organization_id, id) index after the cursor.
    */
   async pending(receiver: Receiver, limit: number, baseUrl: string): Promise<{ events: StoredEvent[]; head: string }> {
-    await this.sequenced();
     const head = await this.guard(() =>
       this.sql.one<Row>(`select coalesce(max(id), 0) as head from provisioning_events where organization_id = ?`, [receiver.organizationId]),
     );
@@ -235,7 +237,7 @@ export class EventReceiverSqlStore implements ReceiverStore {
   }
 
   /** Every event committed so far moved to provisioning_events (a failure is the database's, as the read's would be). */
-  private async sequenced(): Promise<void> {
+  async sequenced(): Promise<void> {
     await this.guard(() => this.sequencer.run());
   }
 

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { servesOneSession } from './database';
 import { Sql, transaction } from './sql';
 
@@ -65,13 +65,30 @@ export class EventSequencer {
   }
 
   private readonly reads: Sql;
+  /** Where its transactions run: a pool of its own (one connection) on a server database, else Roster's. */
+  private readonly moves: Pool;
   private underway: Promise<number> | undefined;
   private queued: Promise<number> | undefined;
   private lastRunAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly pool: Pool) {
-    this.reads = Sql.onPool(pool, false, servesOneSession(pool));
+    const oneSession = servesOneSession(pool);
+    // A connection of its own: on Roster's pool, under a write load, each run waited in the pool's
+    // queue behind the requests (whose commits it follows), and the time to deprovision with it
+    // (docs/benchmarks.md, scenario 10). The embedded database serves one session: its pool it is.
+    this.moves = oneSession
+      ? pool
+      : new Pool({
+          ...pool.options,
+          max: 1,
+          min: 0,
+          idleTimeoutMillis: 30_000,
+          // Its first statement sets what Roster's connections get (database.ts createPool), and a lock wait bounded.
+          options: '-c statement_timeout=15000 -c jit=off',
+        });
+    if (this.moves !== pool) this.moves.on('error', () => undefined); // an idle connection lost: the pool replaces it
+    this.reads = Sql.onPool(this.moves, false, oneSession);
   }
 
   /**
@@ -113,6 +130,12 @@ export class EventSequencer {
     await Promise.all([this.underway?.catch(() => undefined), this.queued?.catch(() => undefined)]);
   }
 
+  /** stop, then its own connection closed (Roster's close, before the pool's). */
+  async close(): Promise<void> {
+    await this.stop();
+    if (this.moves !== this.pool) await this.moves.end();
+  }
+
   private launch(): Promise<number> {
     this.lastRunAt = Date.now();
     const run = this.drain().finally(() => {
@@ -129,7 +152,7 @@ export class EventSequencer {
     if (first === null) return 0;
     let moved = 0;
     for (;;) {
-      const batch = await transaction(this.pool, async (client) => {
+      const batch = await transaction(this.moves, async (client) => {
         const sql = Sql.onClient(client);
         // The lock first, in a statement of its own: the move's snapshot (READ COMMITTED) is then taken once it is held.
         await sql.all(`select pg_advisory_xact_lock(${OUTBOX_LOCK})`);
