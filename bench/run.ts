@@ -305,7 +305,7 @@ async function runSize(run: Run, users: number): Promise<SizeResult | number | u
     }
   }
   await vacuum.stop();
-  if (vacuum.done.length > 0) log(`autovacuum stand-in: ${vacuum.done.length} run(s) (${[...new Set(vacuum.done)].join(', ')})`);
+  if (vacuum.done.length > 0) log(`autovacuum stand-in, ${vacuum.done.length} run(s):\n  ${vacuum.done.join('\n  ')}`);
   if (!roster.child.running()) throw new Error(`the server died:\n${roster.child.output()}`);
 
   // Memory, then stop the servers (a profile is written when Roster exits), then the database.

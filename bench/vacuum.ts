@@ -15,8 +15,8 @@ import { Client } from 'pg';
  * its default settings, to every table of its database: VACUUM when the dead rows pass
  * 50 + 20% of the table's rows, or the rows inserted since the last vacuum pass 1,000 +
  * 20%; ANALYZE when the rows changed since the last analyze pass 50 + 10%. It looks
- * before each scenario and every 60 s during one (autovacuum_naptime). When the server
- * runs autovacuum itself, this does nothing.
+ * before each scenario and every 60 s during one (autovacuum_naptime), throttled as
+ * autovacuum is. When the server runs autovacuum itself, this does nothing.
  */
 export class AutovacuumStandIn {
   private timer: NodeJS.Timeout | undefined;
@@ -39,6 +39,9 @@ export class AutovacuumStandIn {
     if (!this.active) return;
     if (this.running) return this.running;
     this.running = this.withClient(async (c) => {
+      // Throttled as autovacuum is by default (autovacuum_vacuum_cost_delay 2 ms, cost limit 200):
+      // a manual VACUUM is not, and one of a large table took the database from the scenario it ran beside.
+      await c.query(`set vacuum_cost_delay = '2ms'; set vacuum_cost_limit = 200`);
       const rows = await c.query<{ name: string; vacuum: boolean; analyze: boolean }>(
         `select format('%I.%I', s.schemaname, s.relname) as name,
            s.n_dead_tup > 50 + 0.2 * greatest(c.reltuples, 0) or s.n_ins_since_vacuum > 1000 + 0.2 * greatest(c.reltuples, 0) as vacuum,
@@ -48,8 +51,9 @@ export class AutovacuumStandIn {
       for (const row of rows.rows) {
         if (!row.vacuum && !row.analyze) continue;
         const what = row.vacuum && row.analyze ? 'vacuum (analyze)' : row.vacuum ? 'vacuum' : 'analyze';
+        const started = Date.now();
         await c.query(`${what} ${row.name}`);
-        this.done.push(`${row.name}: ${what}`);
+        this.done.push(`${row.name}: ${what} at ${new Date(started).toISOString().slice(11, 19)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       }
     })
       .catch(() => undefined)
