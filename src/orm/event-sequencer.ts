@@ -87,7 +87,11 @@ export class EventSequencer {
           // Its first statement sets what Roster's connections get (database.ts createPool), and a lock wait bounded.
           options: '-c statement_timeout=15000 -c jit=off',
         });
-    if (this.moves !== pool) this.moves.on('error', () => undefined); // an idle connection lost: the pool replaces it
+    if (this.moves !== pool) {
+      this.moves.on('error', () => undefined); // an idle connection lost: the pool replaces it
+      // A connection lost during a run (the database restarted, the connection killed) fails that run, not the process.
+      this.moves.on('connect', (client) => client.on('error', () => undefined));
+    }
     this.reads = Sql.onPool(this.moves, false, oneSession);
   }
 
