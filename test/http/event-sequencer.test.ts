@@ -1,10 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
+import pg from 'pg';
 import request from 'supertest';
 import { EVENT_URIS } from '../../src/domain/events';
 import type { DeliveryWorker } from '../../src/events/delivery';
 import { servesOneSession } from '../../src/orm/database';
+import { OUTBOX_LOCK } from '../../src/orm/event-sequencer';
 import { Sql } from '../../src/orm/sql';
 import { OrmUnitOfWork } from '../../src/orm/unit-of-work';
 import { deliveryWorker } from '../../src/roster';
@@ -212,7 +214,8 @@ describe('the sequencer', () => {
        values (?, 'User', ?, ?::jsonb, '["active"]'::jsonb, 'burst')`,
       [t.org.id, user, JSON.stringify([EVENT_URIS.patchNotice])],
     );
-    const connect = jest.spyOn(t.roster.database.pool, 'connect');
+    // Every pool's connections: the sequencer has a pool of its own on PostgreSQL, and shares Roster's on the embedded database.
+    const connect = jest.spyOn(pg.Pool.prototype, 'connect');
     try {
       const moved = await Promise.all(Array.from({ length: 20 }, () => t.roster.sequencer.run()));
       // One run moved the row (its check, its transaction), one more after it found the queue empty (its check).
@@ -229,5 +232,42 @@ describe('the sequencer', () => {
     );
     const reads = await Promise.all(Array.from({ length: 10 }, () => t.roster.organizations.events('acme', undefined, 5)));
     for (const events of reads) expect(events.map((e) => e.txn)).toContain('burst-read');
+  });
+
+  it('loses its connection during a run (the database restarted, the connection killed): that run fails, the process goes on, the next run moves the events', async () => {
+    // The embedded database serves one session: no second session can hold the lock there.
+    if (oneSession) return;
+    const user = await createUser('seq.lost@example.com');
+    await worker.round();
+    // Another session holds the outbox lock, so the sequencer's next run waits for it inside its transaction.
+    const holder = await t.roster.database.pool.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock(${OUTBOX_LOCK})`);
+      await sql.run(
+        `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
+         values (?, 'User', ?, ?::jsonb, '["active"]'::jsonb, 'lost-run')`,
+        [t.org.id, user, JSON.stringify([EVENT_URIS.patchNotice])],
+      );
+      const run = t.roster.sequencer.run();
+      run.catch(() => undefined);
+      const waiting = async () =>
+        (await sql.one<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory' limit 1`))?.pid;
+      let pid: number | undefined;
+      for (let i = 0; i < 200 && pid === undefined; i++) {
+        pid = await waiting();
+        if (pid === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(pid).toBeDefined();
+      await sql.all('select pg_terminate_backend(?)', [pid]);
+      await expect(run).rejects.toThrow();
+    } finally {
+      await holder.query('rollback');
+      holder.release();
+    }
+    expect(await stored('lost-run')).toBe(0);
+    // The next run, on a new connection, moves the event.
+    expect(await t.roster.sequencer.run()).toBe(1);
+    expect(await stored('lost-run')).toBe(1);
   });
 });
