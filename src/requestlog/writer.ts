@@ -43,7 +43,13 @@ export interface RequestLogWriterOptions {
   maxBytes?: number;
   /** Entries per INSERT at most (500). */
   batchSize?: number;
-  /** How long an entry may wait for its batch, ms (1 s). */
+  /**
+   * How long an entry may wait for its batch, ms (100). Short on purpose: an entry held
+   * past two of V8's young-generation collections (a few hundred ms under load) is promoted
+   * to the old generation, and at 1 s every entry was, costing a lookup about 26 µs of the
+   * server's CPU (docs/benchmarks.md, #14); a batch a tenth of a second is still hundreds
+   * of entries under load, one statement.
+   */
   flushEveryMs?: number;
   /** Between two prunes, ms (10 minutes). */
   pruneEveryMs?: number;
@@ -57,11 +63,12 @@ export interface RequestLogWriterOptions {
  * oldest entry is dropped and counted; a batch the database refuses (an outage) is
  * dropped and counted too. Nothing here ever throws into a request.
  *
- * Why serialise at once rather than in the batch: an entry waits up to a second for its
- * batch, long enough to outlive the young generation. Held as its request's objects
- * (bodies, arrays, the parsed request), each one was promoted and traced by the old
- * generation's collector: under a read load that cost more than everything else the log
- * does. Held as one string, it costs the collector a copy (docs/benchmarks.md, #14).
+ * Why serialise at once rather than in the batch, and why batches are a tenth of a second
+ * apart: an entry that outlives V8's young generation is promoted and traced by the old
+ * generation's collector. Held as its request's objects (bodies, arrays, the parsed
+ * request) for a second, under a read load that cost more than everything else the log
+ * does; held as one string it costs a copy, and stored within 100 ms it mostly dies young
+ * (docs/benchmarks.md, #14).
  */
 export class RequestLogWriter {
   private readonly o: Required<Omit<RequestLogWriterOptions, 'store'>> & Pick<RequestLogWriterOptions, 'store'>;
@@ -78,7 +85,7 @@ export class RequestLogWriter {
   private observer: WriterObserver = {};
 
   constructor(options: RequestLogWriterOptions) {
-    this.o = { capacity: 10_000, maxBytes: 64 * 1024 * 1024, batchSize: 500, flushEveryMs: 1_000, pruneEveryMs: 600_000, ...options };
+    this.o = { capacity: 10_000, maxBytes: 64 * 1024 * 1024, batchSize: 500, flushEveryMs: 100, pruneEveryMs: 600_000, ...options };
     this.ring = new Array<EncodedRequestLogEntry | undefined>(this.o.capacity);
   }
 
