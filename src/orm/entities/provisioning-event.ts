@@ -13,6 +13,18 @@ export interface ProvisioningEventEntity {
   createdAt: Date;
 }
 
+/** The columns an event has, in the queue and in the outbox alike (a fresh object for each schema). */
+const eventColumns = () => ({
+  id: { type: 'bigint', primary: true, autoincrement: true },
+  organizationId: { type: 'uuid' },
+  resourceType: { type: 'text' },
+  resourceId: { type: 'uuid' },
+  eventUris: { type: 'json', columnType: 'jsonb' },
+  attributes: { type: 'json', columnType: 'jsonb' },
+  txn: { type: 'text', nullable: true },
+  createdAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'clock_timestamp()' },
+});
+
 /**
  * The transactional outbox of provisioning events (RFC 9967): a row per committed
  * change to a user or group. Writers never insert here: they append to
@@ -26,29 +38,11 @@ export const ProvisioningEvent = new EntitySchema<ProvisioningEventEntity>({
   name: 'ProvisioningEvent',
   tableName: 'provisioning_events',
   indexes: [{ name: 'provisioning_events_organization_id_index', properties: ['organizationId', 'id'] }],
-  properties: {
-    id: { type: 'bigint', primary: true, autoincrement: true },
-    organizationId: { type: 'uuid' },
-    resourceType: { type: 'text' },
-    resourceId: { type: 'uuid' },
-    eventUris: { type: 'json', columnType: 'jsonb' },
-    attributes: { type: 'json', columnType: 'jsonb' },
-    txn: { type: 'text', nullable: true },
-    createdAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'clock_timestamp()' },
-  },
+  properties: eventColumns(),
 });
 
-export interface ProvisioningEventQueueEntity {
-  /** The order writers appended in; the sequencer moves committed rows in this order. */
-  id: string;
-  organizationId: string;
-  resourceType: string;
-  resourceId: string;
-  eventUris: string[];
-  attributes: string[];
-  txn: string | null;
-  createdAt: Date;
-}
+/** A queue row: the columns of an outbox row; its id is the order writers appended in, which the sequencer moves rows in. */
+export type ProvisioningEventQueueEntity = ProvisioningEventEntity;
 
 /**
  * Events written but not yet sequenced: each write appends its events here in its own
@@ -59,14 +53,5 @@ export interface ProvisioningEventQueueEntity {
 export const ProvisioningEventQueue = new EntitySchema<ProvisioningEventQueueEntity>({
   name: 'ProvisioningEventQueue',
   tableName: 'provisioning_event_queue',
-  properties: {
-    id: { type: 'bigint', primary: true, autoincrement: true },
-    organizationId: { type: 'uuid' },
-    resourceType: { type: 'text' },
-    resourceId: { type: 'uuid' },
-    eventUris: { type: 'json', columnType: 'jsonb' },
-    attributes: { type: 'json', columnType: 'jsonb' },
-    txn: { type: 'text', nullable: true },
-    createdAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'clock_timestamp()' },
-  },
+  properties: eventColumns(),
 });
