@@ -246,13 +246,16 @@ function requestLogOf(config: Config, database: Database) {
         connectionTimeoutMillis: 2_000,
         statement_timeout: 5_000,
         query_timeout: 6_000,
-        // The log's batches commit without waiting for their WAL to reach the disk: a crash loses at
-        // most the last moments of entries (the log already drops entries rather than slow a request),
-        // and a batch's flush no longer queues beside the writes' own (docs/benchmarks.md, #14).
-        options: '-c synchronous_commit=off -c jit=off',
         idleTimeoutMillis: 30_000,
       });
   writePool?.on('error', () => undefined); // an idle connection lost: the pool replaces it
+  // The log's batches commit without waiting for their WAL to reach the disk: a crash loses at most
+  // the last moments of entries (the log already drops entries rather than slow a request), and a
+  // batch's flush no longer queues beside the writes' own (docs/benchmarks.md, #14). A first
+  // statement, not a startup parameter (PgBouncer refuses those it does not know).
+  writePool?.on('connect', (client) => {
+    client.query('set synchronous_commit = off; set jit = off').catch(() => undefined);
+  });
   const store = new RequestLogSqlStore(database.pool, oneSession, writePool, database.preparedStatements);
   const writer = config.requestLog ? new RequestLogWriter({ store, retentionDays: config.requestLogDays, maxRows: config.requestLogMaxRows }) : undefined;
   return {

@@ -100,7 +100,15 @@ export function createPool(url: string, poolMax: number, statementTimeoutMs = 15
     client.on('error', () => undefined);
   });
   pool.on('error', (error) => onWarning(`database connection lost: ${error.message}`));
+  statementTimeouts.set(pool, Math.trunc(statementTimeoutMs));
   return pool;
+}
+
+const statementTimeouts = new WeakMap<Pool, number>();
+
+/** The statement_timeout (ms) createPool gave this pool's connections (15 s for a pool it did not make). */
+export function statementTimeoutOf(pool: Pool): number {
+  return statementTimeouts.get(pool) ?? 15_000;
 }
 
 export function ormOptions(url: string, poolMax = ORM_POOL_MAX, statementTimeoutMs = 15_000, onWarning: (message: string) => void = () => undefined): Options {

@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { servesOneSession } from './database';
+import { servesOneSession, statementTimeoutOf } from './database';
 import { Sql, transaction } from './sql';
 
 /**
@@ -35,13 +35,14 @@ export interface SequencerOptions {
 /**
  * Moves the events writers appended to `provisioning_event_queue` into `provisioning_events`
  * (orm/event-outbox.repository.ts): in queue order, under the outbox lock, in a short
- * transaction of its own on a pooled connection of its own, never inside a writer's
+ * transaction of its own on a connection of its own, never inside a writer's
  * transaction (a writer never waits for it). Each committed write is moved by the next
  * run after its COMMIT, so `provisioning_events` ids become visible in id order: a reader
  * that sees event n has every earlier event, and a receiver's cursor never passes one.
  *
  * Who runs it: every reader of `provisioning_events` before it reads (the outbox's reads,
- * the receivers' store), the process's post-commit wake (roster.ts) and a periodic run
+ * the receivers' store) but the delivery worker's own looks, which are woken after a run
+ * (an explicit `round()` waits for one); the process's post-commit wake (unit-of-work.ts) and a periodic run
  * (`start`: the queue is drained even when nobody reads). Calls coalesce: a call while a
  * run is under way waits for one more run after it, shared by every call made meanwhile,
  * so a burst of readers costs at most two transactions, and each caller still sees every
@@ -70,6 +71,7 @@ export class EventSequencer {
   private underway: Promise<number> | undefined;
   private queued: Promise<number> | undefined;
   private lastRunAt = Number.NEGATIVE_INFINITY;
+  private closed = false;
   private timer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly pool: Pool) {
@@ -84,13 +86,19 @@ export class EventSequencer {
           max: 1,
           min: 0,
           idleTimeoutMillis: 30_000,
-          // Its first statement sets what Roster's connections get (database.ts createPool), and a lock wait bounded.
-          options: '-c statement_timeout=15000 -c jit=off',
+          // An idle connection of its own never keeps a process alive (a test, a script that ends only Roster's pool).
+          allowExitOnIdle: true,
         });
     if (this.moves !== pool) {
+      const timeout = statementTimeoutOf(pool);
       this.moves.on('error', () => undefined); // an idle connection lost: the pool replaces it
-      // A connection lost during a run (the database restarted, the connection killed) fails that run, not the process.
-      this.moves.on('connect', (client) => client.on('error', () => undefined));
+      this.moves.on('connect', (client) => {
+        // What Roster's connections get (database.ts createPool), as a first statement rather than a startup
+        // parameter, which PgBouncer refuses; it bounds a run's wait for the lock too.
+        client.query(`set statement_timeout = ${timeout}; set jit = off`).catch(() => undefined);
+        // A connection lost during a run (the database restarted, the connection killed) fails that run, not the process.
+        client.on('error', () => undefined);
+      });
     }
     this.reads = Sql.onPool(this.moves, false, oneSession);
   }
@@ -101,6 +109,8 @@ export class EventSequencer {
    * next one (that run's snapshot may predate the call's commit).
    */
   run(): Promise<number> {
+    // Closed (Roster closing): nothing more is moved here; the next process's sequencer, or any other's, moves it.
+    if (this.closed) return Promise.resolve(0);
     if (this.queued) return this.queued;
     if (!this.underway) return this.launch();
     const queued = this.underway
@@ -118,6 +128,7 @@ export class EventSequencer {
 
   /** Runs every `intervalMs` unless someone else ran it meanwhile (a reader, a commit's wake). */
   start(options: SequencerOptions = {}): void {
+    if (this.closed) return;
     const intervalMs = options.intervalMs ?? 1000;
     clearInterval(this.timer);
     this.timer = setInterval(() => {
@@ -134,8 +145,9 @@ export class EventSequencer {
     await Promise.all([this.underway?.catch(() => undefined), this.queued?.catch(() => undefined)]);
   }
 
-  /** stop, then its own connection closed (Roster's close, before the pool's). */
+  /** stop, then its own connection closed (Roster's close, before the pool's); a run asked for after this moves nothing. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.stop();
     if (this.moves !== this.pool) await this.moves.end();
   }

@@ -150,7 +150,7 @@ export class RequestLogWriter {
   /**
    * One round of writing: a batch, then more only while a full batch is waiting (or, with
    * `all`, until nothing is). What is left waits for the next interval: under a steady
-   * trickle the log writes one statement a second, not one per request.
+   * trickle the log writes at most one statement per interval (100 ms), not one per request.
    */
   private async write(all: boolean): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
