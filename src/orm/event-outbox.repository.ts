@@ -83,16 +83,22 @@ export class EventOutboxSqlRepository implements EventOutbox {
     return rows.map(toEvent);
   }
 
-  /** An acknowledged event was polled, so sequenced already: no run first (this is called in a write). */
+  /**
+   * One statement for every acknowledgement of a poll (up to MAX_ACKS), in their order: the
+   * first for an event stands. An acknowledged event was polled, so sequenced already: no
+   * run first (this is called in a write).
+   */
   async acknowledge(organizationId: string, acks: EventAck[]): Promise<void> {
-    for (const ack of acks) {
-      // Only an event of this organization: a foreign or unknown id inserts nothing.
-      await this.sql.run(
-        `insert into event_poll_acks (organization_id, event_id, error)
-         select organization_id, id, ?::jsonb from provisioning_events where organization_id = ? and id = ?
-         on conflict do nothing`,
-        [ack.error ? JSON.stringify(ack.error) : null, organizationId, ack.eventId],
-      );
-    }
+    if (acks.length === 0) return;
+    // Only events of this organization: a foreign or unknown id inserts nothing.
+    await this.sql.run(
+      `insert into event_poll_acks (organization_id, event_id, error)
+       select e.organization_id, e.id, x.error
+       from rows from (jsonb_to_recordset(?::jsonb) as (id bigint, error jsonb)) with ordinality as x(id, error, n)
+         join provisioning_events e on e.organization_id = ? and e.id = x.id
+       order by x.n
+       on conflict do nothing`,
+      [JSON.stringify(acks.map((ack) => ({ id: ack.eventId, error: ack.error ?? null }))), organizationId],
+    );
   }
 }
