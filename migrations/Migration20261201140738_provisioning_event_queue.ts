@@ -11,6 +11,10 @@ export class Migration20261201140738_provisioning_event_queue extends Migration 
   }
 
   override async down(): Promise<void> {
+    // Events still queued are moved to the outbox first (in queue order), not dropped with the queue.
+    this.addSql(
+      `insert into "provisioning_events" ("organization_id", "resource_type", "resource_id", "event_uris", "attributes", "txn", "created_at") select "organization_id", "resource_type", "resource_id", "event_uris", "attributes", "txn", "created_at" from "provisioning_event_queue" order by "id";`,
+    );
     this.addSql(`drop table if exists "provisioning_event_queue" cascade;`);
     this.addSql(
       `alter table "provisioning_events" add constraint "provisioning_events_organization_id_foreign" foreign key ("organization_id") references "organizations" ("id") on update cascade on delete cascade;`,

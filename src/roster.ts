@@ -185,6 +185,7 @@ export function assemble(
   const deps = { uow, passwords: passwordHashing };
   const credentials = new CredentialService(uow, undefined, feed);
   const requestLog = requestLogOf(config, database);
+  const sequencer = EventSequencer.of(database.pool);
   const signingKeys = new SigningKeys(
     new SigningKeySqlStore(database.pool),
     config.signingKeySecret === undefined ? undefined : keyEncryptionKey(config.signingKeySecret),
@@ -200,7 +201,7 @@ export function assemble(
     signingKeys,
     setPoller: new SetPoller(new EventPollService(uow), signingKeys),
     receivers: new EventReceiverSqlStore(database.pool),
-    sequencer: EventSequencer.of(database.pool),
+    sequencer,
     onEventsCommitted(listener) {
       committedListeners.add(listener);
       return () => committedListeners.delete(listener);
@@ -224,7 +225,7 @@ export function assemble(
       await requestLog.close();
       await shared?.close();
       // The sequencer's runs under way (a commit's, the periodic one) end before the pool does.
-      await EventSequencer.of(database.pool).close();
+      await sequencer.close();
       await database.close();
     },
   };

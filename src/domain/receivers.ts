@@ -58,17 +58,17 @@ export interface ReceiverStore {
   /** True when it existed. */
   remove(id: string): Promise<boolean>;
   /**
-   * Claims up to `limit` receivers due at `now` (next attempt null or past) with events
-   * after their cursor, those waiting longest first (receivers claimed by another
-   * instance are skipped: FOR UPDATE SKIP LOCKED), by moving their next attempt to
-   * `leaseUntil`, so no other instance sends their events meanwhile.
-   */
-  /**
    * Makes every event committed so far readable (the outbox's sequencer run); an explicit
    * delivery round waits for it. The worker's own looks do not: it is woken once a commit's
    * events are sequenced, and polls. Absent: the events are readable once committed.
    */
   sequenced?(): Promise<void>;
+  /**
+   * Claims up to `limit` receivers due at `now` (next attempt null or past) with events
+   * after their cursor, those waiting longest first (receivers claimed by another
+   * instance are skipped: FOR UPDATE SKIP LOCKED), by moving their next attempt to
+   * `leaseUntil`, so no other instance sends their events meanwhile.
+   */
   claimDue(now: Date, leaseUntil: Date, limit: number): Promise<Receiver[]>;
   /**
    * The receiver's next events after its cursor, id order, only those it asked for; and

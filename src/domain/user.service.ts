@@ -258,7 +258,7 @@ async function recordUpdate(r: Repositories, actor: Actor, before: User, after: 
     events.push(AuditTrail.event(actor, 'user.system_role_changed', after, { from: before.systemRole, to: after.systemRole }));
   }
   // One statement for the change's audit events, in this order.
-  await (events.length === 1 ? r.audit.record(events[0]) : r.audit.recordAll(events));
+  await r.audit.recordAll(events);
 }
 
 /**

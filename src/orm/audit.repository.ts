@@ -39,6 +39,8 @@ export class AuditSqlRepository implements AuditRepository {
 
   async recordAll(events: AuditEventInput[]): Promise<void> {
     if (events.length === 0) return;
+    // One event: the plain INSERT (no JSON to build and parse).
+    if (events.length === 1) return this.record(events[0]);
     const rows = events.map((e) => ({
       organization_id: e.organizationId,
       credential_id: e.credentialId,
