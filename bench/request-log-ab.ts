@@ -20,8 +20,11 @@
  *
  * Two versions of the code instead of the log on and off: build the other one into a
  * directory of its own (`git worktree add /tmp/b <commit>`, then there `node
- * node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir /tmp/b-build`) and set
- * `B_BUILD=/tmp/b-build`: side "on" is this build, side "off" that one, both with the log on.
+ * node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir /tmp/b-build
+ * --tsBuildInfoFile /tmp/b-build/.tsbuildinfo`: without its own build info, tsc finds
+ * nothing changed and writes nothing; and `ln -s <repo>/node_modules /tmp/b-build/`, or
+ * that server cannot start) and set `B_BUILD=/tmp/b-build`: side "on" is this build,
+ * side "off" that one, both with the log on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -478,7 +478,7 @@ describe('roster group-roles', () => {
 });
 
 describe('locks: a recompute beside a create', () => {
-  it('takes the license before the outbox when an account type changes, as a create does, so the two never deadlock', async () => {
+  it('waits for a create holding the license when an account type changes, and both commit (no lock taken in the other order)', async () => {
     const user = await newUser();
     const group = await newGroup();
     await setMapping(group.displayName, { systemRole: 'Read Only User', organizationRole: 'Read Only User' });
@@ -500,8 +500,12 @@ describe('locks: a recompute beside a create', () => {
         (await pool.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))
           .rows[0].n;
       for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      // The create's event: had the recompute taken the outbox lock first, this would deadlock (one of them refused, 40P01).
-      await create.query(`select pg_advisory_xact_lock(hashtextextended('roster.outbox:' || $1, 0))`, [t.org.id]);
+      // The create's event, queued as EventOutbox.append does: the recompute took no lock it needs (before the
+      // event queue, it held an outbox lock the create's event waited for: a deadlock, one of them refused, 40P01).
+      await create.query(
+        `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes) values ($1, 'User', $2, '[]', '[]')`,
+        [t.org.id, user],
+      );
       await create.query('commit');
       expect(await patched).toBe(204);
     } finally {
