@@ -93,6 +93,6 @@ export class OrmUnitOfWork implements UnitOfWork {
         // the worker still finds the events on its next poll
       }
     };
-    EventSequencer.of(this.pool).run().then(wake, wake);
+    EventSequencer.of(this.pool).run({ queued: true }).then(wake, wake);
   }
 }
