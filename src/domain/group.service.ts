@@ -109,8 +109,7 @@ export class GroupService {
 
         // A mapped group's members have roles from it (one primary-key lookup tells): the
         // recompute below needs every earlier role change of the organization committed.
-        const mapped = (draft.membership ?? []).length > 0 && (await r.groupRoles.forGroup(current.id)) !== null;
-        if (mapped) await r.groupRoles.lockRoles(current.organizationId);
+        const mapped = (draft.membership ?? []).length > 0 && (await r.groupRoles.forGroupLockingRoles(current.id)) !== null;
         const members = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
         const membershipChanged = members.added.length + members.removed.length > 0;
         if (mapped && membershipChanged) {

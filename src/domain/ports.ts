@@ -130,6 +130,12 @@ export interface GroupRoleRepository {
    */
   lockRoles(organizationId: string): Promise<void>;
   /**
+   * forGroup, and when the group has a mapping, lockRoles of its organization, in one
+   * round trip: what a membership change does first (inside the group's row lock, where
+   * every round trip is waited for by the group's next change).
+   */
+  forGroupLockingRoles(groupId: string): Promise<GroupRoleMapping | null>;
+  /**
    * Recomputes the effective roles of the users in `scope` in one statement: the
    * highest grant among the mapped groups each belongs to (by `precedence`), else the
    * directly set role. Returns the users whose roles or granting groups changed, before

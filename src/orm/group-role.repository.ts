@@ -15,8 +15,9 @@ const toMapping = (row: Row): GroupRoleMapping => ({
   updatedAt: toDate(row.updated_at),
 });
 
-/** The organization's role lock (an advisory lock of its own name space beside the license lock). */
-const ROLE_LOCK = `hashtextextended('roster.group_roles:' || ?, 0)`;
+/** The organization's role lock (an advisory lock of its own name space beside the license lock): its key, of an organization id. */
+const ROLE_LOCK_OF = (organizationId: string) => `hashtextextended('roster.group_roles:' || ${organizationId}, 0)`;
+const ROLE_LOCK = ROLE_LOCK_OF('?');
 
 /**
  * The best grant of one kind (`system_role` or `organization_role`) per user of the
@@ -157,12 +158,14 @@ const MANY_USERS = 1000;
  * kept planning it anew at each call (a custom plan: 1.5 ms of planning at every bind
  * against 0.9 ms of running it, for one member added to a mapped group), inside the
  * group's row lock, so every membership change of the group waited for it. The role lock
- * (`lockRoles`, taken before any recompute) therefore also asks for generic plans for the
- * rest of its transaction: planned once per connection, and right for a few users (index
- * probes by id). A recompute of a group's members or of many users asks for a plan of its
- * own again (`auto`), planned for its scope: there the planning is nothing beside the rows.
+ * (`lockRoles`, `forGroupLockingRoles`: taken before any recompute) therefore also asks for
+ * generic plans for the rest of its transaction (PLANNED_ONCE): planned once per
+ * connection, and right for a few users (index probes by id). A recompute of a group's
+ * members or of many users asks for a plan of its own again (PLANNED_PER_CALL), planned
+ * for its scope: there the planning is nothing beside the rows.
  */
 const PLANNED_PER_CALL = `set_config('plan_cache_mode', 'auto', true)`;
+const PLANNED_ONCE = `set_config('plan_cache_mode', 'force_generic_plan', true)`;
 
 /** The bindings of RECORDED, in its order. */
 function recordBindings(organizationId: string, records: RoleChangeRecords): unknown[] {
@@ -225,7 +228,18 @@ export class GroupRoleSqlRepository implements GroupRoleRepository {
 
   async lockRoles(organizationId: string): Promise<void> {
     // In the same round trip, for the rest of the transaction: generic plans (see PLANNED_PER_CALL).
-    await this.sql.all(`select pg_advisory_xact_lock(${ROLE_LOCK}), set_config('plan_cache_mode', 'force_generic_plan', true)`, [organizationId]);
+    await this.sql.all(`select pg_advisory_xact_lock(${ROLE_LOCK}), ${PLANNED_ONCE}`, [organizationId]);
+  }
+
+  async forGroupLockingRoles(groupId: string): Promise<GroupRoleMapping | null> {
+    if (!isUuid(groupId)) return null;
+    // The select list runs for the row found only: no mapping, no lock (the key is lockRoles's, from the mapping's organization).
+    const row = await this.sql.one<Row>(
+      `select m.*, g.display_name, pg_advisory_xact_lock(${ROLE_LOCK_OF('m.organization_id::text')}) is null as locked, ${PLANNED_ONCE}
+       from group_role_mappings m join groups g on g.id = m.group_id where m.group_id = ?`,
+      [groupId],
+    );
+    return row ? toMapping(row) : null;
   }
 
   async recompute(organizationId: string, scope: GroupRoleScope, precedence: GroupRolePrecedence, records?: RoleChangeRecords): Promise<RoleChange[]> {

@@ -514,3 +514,44 @@ describe('locks: a recompute beside a create', () => {
     expect((await rolesOf(user)).systemRole).toBe('Read Only User');
   });
 });
+
+describe("locks: the organization's role lock", () => {
+  it("is taken by a membership change of a mapped group, not of an unmapped one (so a recompute sees every earlier one's members committed)", async () => {
+    const user = await newUser();
+    const mapped = await newGroup();
+    const unmapped = await newGroup();
+    await setMapping(mapped.displayName, { organizationRole: 'Sharing User' });
+    const pool = t.roster.database.pool;
+    if (servesOneSession(pool)) {
+      // The embedded database serves one session: no other transaction can hold the lock meanwhile.
+      await add(admin, mapped.id, user).expect(204);
+      expect((await rolesOf(user)).organizationRole).toBe('Sharing User');
+      return;
+    }
+    // Another recompute of the organization holds its role lock (the key lockRoles and forGroupLockingRoles take).
+    const holder = await pool.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock(hashtextextended('roster.group_roles:' || $1::text, 0))`, [t.org.id]);
+      // An unmapped group's change takes no role lock: it goes through meanwhile.
+      await add(admin, unmapped.id, user).expect(204);
+      // A mapped group's change waits for it.
+      let settled = false;
+      const patched = add(admin, mapped.id, user).then((res) => {
+        settled = true;
+        return res.status;
+      });
+      const waiting = async () =>
+        (await pool.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))
+          .rows[0].n;
+      for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await waiting()).toBeGreaterThan(0);
+      expect(settled).toBe(false);
+      await holder.query('commit');
+      expect(await patched).toBe(204);
+    } finally {
+      holder.release();
+    }
+    expect((await rolesOf(user)).organizationRole).toBe('Sharing User');
+  });
+});
