@@ -107,9 +107,11 @@ export class GroupService {
         }
         if (draft.externalId !== undefined && draft.externalId !== current.externalId) changes.externalId = validExternalId(draft.externalId);
 
-        // A mapped group's members have roles from it (one primary-key lookup tells): the
-        // recompute below needs every earlier role change of the organization committed.
-        const mapped = (draft.membership ?? []).length > 0 && (await r.groupRoles.forGroupLockingRoles(current.id)) !== null;
+        // A mapped group's members have roles from it (one primary-key lookup tells, and takes the
+        // organization's role lock when it is mapped): the recompute below needs every earlier role
+        // change of the organization committed.
+        const membership = draft.membership ?? [];
+        const mapped = membership.length > 0 && (await r.groupRoles.forGroupLockingRoles(current.id, { few: fewUsers(membership) })) !== null;
         const members = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
         const membershipChanged = members.added.length + members.removed.length > 0;
         if (mapped && membershipChanged) {
@@ -181,6 +183,19 @@ function membersChange(members: { added: string[]; removed: string[] }) {
 }
 
 /** Writes membership changes in order; returns the users added and removed (each change's own, in order). */
+/** Users a membership change may add or remove by id and still count as a few (a PATCH of one member, a Bulk of some). */
+const FEW_USERS = 100;
+
+/** A change that adds or removes a few users by id (not a replacement of the membership, nor a filter's removal). */
+function fewUsers(changes: MembershipChange[]): boolean {
+  let users = 0;
+  for (const change of changes) {
+    if (change.kind !== 'add' && change.kind !== 'remove') return false;
+    users += change.userIds.length;
+  }
+  return users <= FEW_USERS;
+}
+
 async function applyMembership(
   r: Repositories,
   organizationId: string,

@@ -132,9 +132,11 @@ export interface GroupRoleRepository {
   /**
    * forGroup, and when the group has a mapping, lockRoles of its organization, in one
    * round trip: what a membership change does first (inside the group's row lock, where
-   * every round trip is waited for by the group's next change).
+   * every round trip is waited for by the group's next change). `few`: the change adds or
+   * removes a few users by id, so the store may plan the transaction's statements for
+   * that (orm/group-role.repository.ts).
    */
-  forGroupLockingRoles(groupId: string): Promise<GroupRoleMapping | null>;
+  forGroupLockingRoles(groupId: string, change: { few: boolean }): Promise<GroupRoleMapping | null>;
   /**
    * Recomputes the effective roles of the users in `scope` in one statement: the
    * highest grant among the mapped groups each belongs to (by `precedence`), else the

@@ -174,8 +174,8 @@ export class EventSequencer {
     // Nothing queued, the usual idle answer: one statement, no transaction, no lock. By the key's index, which
     // skips the rows already moved (a heap scan would read every dead row autovacuum has not yet removed).
     // Not when a commit that queued rows asked for this run: under a write load that is nearly every run, and
-    // the look cost as much as the move (0.9 ms against 2 ms of the database's time, the index's head full of
-    // the rows moved since the last vacuum: docs/benchmarks.md).
+    // the look costs a good part of a move (0.86 ms on average against the move's 2.6 ms in one bench run, the
+    // index's head full of the rows moved since the last vacuum: docs/benchmarks.md, "On a slower host").
     const known = this.rowsQueued;
     this.rowsQueued = false;
     if (!known) {

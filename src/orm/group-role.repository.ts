@@ -15,8 +15,12 @@ const toMapping = (row: Row): GroupRoleMapping => ({
   updatedAt: toDate(row.updated_at),
 });
 
-/** The organization's role lock (an advisory lock of its own name space beside the license lock): its key, of an organization id. */
-const ROLE_LOCK_OF = (organizationId: string) => `hashtextextended('roster.group_roles:' || ${organizationId}, 0)`;
+/**
+ * The organization's role lock (an advisory lock of its own name space beside the license
+ * lock): its key, of an organization id as a uuid (written as text in one canonical form,
+ * so that every spelling of an id takes the same lock).
+ */
+const ROLE_LOCK_OF = (organizationId: string) => `hashtextextended('roster.group_roles:' || (${organizationId})::uuid::text, 0)`;
 const ROLE_LOCK = ROLE_LOCK_OF('?');
 
 /**
@@ -157,14 +161,16 @@ const MANY_USERS = 1000;
  * How the recompute is planned. The statement is long (a dozen CTEs), and PostgreSQL
  * kept planning it anew at each call (a custom plan: 1.5 ms of planning at every bind
  * against 0.9 ms of running it, for one member added to a mapped group), inside the
- * group's row lock, so every membership change of the group waited for it. The role lock
- * (`lockRoles`, `forGroupLockingRoles`: taken before any recompute) therefore also asks for
- * generic plans for the rest of its transaction (PLANNED_ONCE): planned once per
- * connection, and right for a few users (index probes by id). A recompute of a group's
- * members or of many users asks for a plan of its own again (PLANNED_PER_CALL), planned
- * for its scope: there the planning is nothing beside the rows.
+ * group's row lock, so every membership change of the group waited for it. A membership
+ * change of a few users (`forGroupLockingRoles` with `few`) therefore asks for generic
+ * plans for the rest of its transaction (PLANNED_ONCE): its statements are all lookups
+ * and writes by key, a generic plan is right for them, and a named prepared statement's is
+ * made once per connection. (With prepared statements off, ROSTER_DB_PREPARED_STATEMENTS,
+ * each statement is unnamed and planned at every call whatever the mode.) A recompute of
+ * a group's members or of many users is planned for its own scope (PLANNED_PER_CALL):
+ * there the planning is nothing beside the rows, and a generic plan would expect ten.
  */
-const PLANNED_PER_CALL = `set_config('plan_cache_mode', 'auto', true)`;
+const PLANNED_PER_CALL = `set_config('plan_cache_mode', 'force_custom_plan', true)`;
 const PLANNED_ONCE = `set_config('plan_cache_mode', 'force_generic_plan', true)`;
 
 /** The bindings of RECORDED, in its order. */
@@ -227,15 +233,14 @@ export class GroupRoleSqlRepository implements GroupRoleRepository {
   }
 
   async lockRoles(organizationId: string): Promise<void> {
-    // In the same round trip, for the rest of the transaction: generic plans (see PLANNED_PER_CALL).
-    await this.sql.all(`select pg_advisory_xact_lock(${ROLE_LOCK}), ${PLANNED_ONCE}`, [organizationId]);
+    await this.sql.all(`select pg_advisory_xact_lock(${ROLE_LOCK})`, [organizationId]);
   }
 
-  async forGroupLockingRoles(groupId: string): Promise<GroupRoleMapping | null> {
+  async forGroupLockingRoles(groupId: string, change: { few: boolean }): Promise<GroupRoleMapping | null> {
     if (!isUuid(groupId)) return null;
-    // The select list runs for the row found only: no mapping, no lock (the key is lockRoles's, from the mapping's organization).
+    // The select list runs for the row found only: no mapping, no lock (the key is lockRoles's, of the group's organization).
     const row = await this.sql.one<Row>(
-      `select m.*, g.display_name, pg_advisory_xact_lock(${ROLE_LOCK_OF('m.organization_id::text')}) is null as locked, ${PLANNED_ONCE}
+      `select m.*, g.display_name, pg_advisory_xact_lock(${ROLE_LOCK_OF('g.organization_id')}) as role_lock${change.few ? `, ${PLANNED_ONCE}` : ''}
        from group_role_mappings m join groups g on g.id = m.group_id where m.group_id = ?`,
       [groupId],
     );

@@ -1,6 +1,8 @@
 import { COMMANDS } from '../../src/cli/commands';
 import type { Flags } from '../../src/cli/command';
 import { servesOneSession } from '../../src/orm/database';
+import { GroupRoleSqlRepository } from '../../src/orm/group-role.repository';
+import { Sql } from '../../src/orm/sql';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { GROUP, ROSTER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
@@ -528,11 +530,13 @@ describe("locks: the organization's role lock", () => {
       expect((await rolesOf(user)).organizationRole).toBe('Sharing User');
       return;
     }
-    // Another recompute of the organization holds its role lock (the key lockRoles and forGroupLockingRoles take).
+    // Another recompute of the organization holds its role lock, taken as the store takes it.
     const holder = await pool.connect();
+    let open = false;
     try {
       await holder.query('begin');
-      await holder.query(`select pg_advisory_xact_lock(hashtextextended('roster.group_roles:' || $1::text, 0))`, [t.org.id]);
+      open = true;
+      await new GroupRoleSqlRepository(Sql.onClient(holder)).lockRoles(t.org.id);
       // An unmapped group's change takes no role lock: it goes through meanwhile.
       await add(admin, unmapped.id, user).expect(204);
       // A mapped group's change waits for it.
@@ -542,14 +546,20 @@ describe("locks: the organization's role lock", () => {
         return res.status;
       });
       const waiting = async () =>
-        (await pool.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))
-          .rows[0].n;
-      for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        (
+          await pool.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
+          )
+        ).rows[0].n;
+      for (let i = 0; i < 1000 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(await waiting()).toBeGreaterThan(0);
       expect(settled).toBe(false);
       await holder.query('commit');
+      open = false;
       expect(await patched).toBe(204);
     } finally {
+      // Never back to the pool holding the lock (a failed expectation above would leave the PATCH waiting).
+      if (open) await holder.query('rollback');
       holder.release();
     }
     expect((await rolesOf(user)).organizationRole).toBe('Sharing User');
