@@ -112,7 +112,7 @@ export class GroupService {
         // change of the organization committed.
         const membership = draft.membership ?? [];
         const mapped = membership.length > 0 && (await r.groupRoles.forGroupLockingRoles(current.id, { few: fewUsers(membership) })) !== null;
-        const members = await applyMembership(r, actor.organizationId, current.id, draft.membership ?? []);
+        const members = await applyMembership(r, actor.organizationId, current.id, membership);
         const membershipChanged = members.added.length + members.removed.length > 0;
         if (mapped && membershipChanged) {
           const cause = { group: { id: current.id, displayName: changes.displayName ?? current.displayName }, change: 'membership' as const };
@@ -182,7 +182,6 @@ function membersChange(members: { added: string[]; removed: string[] }) {
   return [{ attribute: 'members', after: `${members.added.length} added, ${members.removed.length} removed` }];
 }
 
-/** Writes membership changes in order; returns the users added and removed (each change's own, in order). */
 /** Users a membership change may add or remove by id and still count as a few (a PATCH of one member, a Bulk of some). */
 const FEW_USERS = 100;
 
@@ -196,6 +195,7 @@ function fewUsers(changes: MembershipChange[]): boolean {
   return users <= FEW_USERS;
 }
 
+/** Writes membership changes in order; returns the users added and removed (each change's own, in order). */
 async function applyMembership(
   r: Repositories,
   organizationId: string,
