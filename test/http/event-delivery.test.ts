@@ -293,13 +293,15 @@ describe('receiver CLI', () => {
 describe('several instances', () => {
   it('never send one receiver its events twice while a slow batch outlasts the lease: the sender renews it', async () => {
     await worker.stop();
-    const instances = [0, 1].map(() => deliveryWorker(t.roster, 8080, { intervalMs: 20, leaseMs: 300 }));
+    // A lease renewed every 300 ms (a third of it): a CI host busy with the other test files can stall a
+    // renewal by a few hundred milliseconds, which a 300 ms lease (renewed every 100 ms) did not survive.
+    const instances = [0, 1].map(() => deliveryWorker(t.roster, 8080, { intervalMs: 20, leaseMs: 900 }));
     try {
-      receiver.delays.set('/slow', 1_000);
+      receiver.delays.set('/slow', 3_000);
       const receiverId = await add('/slow');
       for (const i of [1, 2, 3]) await scim.post('/Users', userBody(`push.slow${i}@example.com`)).expect(201);
       for (const instance of instances) instance.start();
-      await got('/slow', 3);
+      await until(() => ((receiver.received.get('/slow')?.length ?? 0) >= 3 ? true : undefined), 30_000);
       const rowOf = async () => JSON.parse(await run(receiverList, [], { org: 'acme', json: true })).find((r: { id: string }) => r.id === receiverId);
       for (let i = 0; i < 200 && (await rowOf()).pending > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
       // Each answer took more than three leases; without the renewal the other instance would have claimed and sent again.
