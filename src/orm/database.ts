@@ -89,29 +89,19 @@ export function createPool(url: string, poolMax: number, statementTimeoutMs = 15
     keepAlive: true,
     types: rosterTypes(),
   });
-  asRosterConnections(pool, statementTimeoutMs);
-  pool.on('error', (error) => onWarning(`database connection lost: ${error.message}`));
-  return pool;
-}
-
-/**
- * What every connection Roster runs its statements on gets (its pool's, the sequencer's
- * own): the statement timeout and no JIT, as the connection's first statement, and an
- * error on it that never crashes the process.
- */
-export function asRosterConnections(pool: Pool, statementTimeoutMs: number): void {
   pool.on('connect', (client) => {
     // A new connection's first statement: pg runs a client's queries in order, so nothing runs before it.
-    // Not a startup parameter, which PgBouncer refuses. No JIT compilation either: Roster's statements read
-    // a few rows each, but on a large table the planner's estimates can pass the JIT thresholds, and
-    // compiling then costs far more than running (a deep page of users at 10,000,000 users: 46 ms with JIT,
-    // 2 ms without; docs/benchmarks.md). One text, one round trip.
+    // No JIT compilation either: Roster's statements read a few rows each, but on a large table the planner's
+    // estimates can pass the JIT thresholds, and compiling then costs far more than running (a deep page
+    // of users at 10,000,000 users: 46 ms with JIT, 2 ms without; docs/benchmarks.md). One text, one round trip.
     client.query(`set statement_timeout = ${Math.trunc(statementTimeoutMs)}; set jit = off`).catch(() => undefined);
-    // A connection lost while lent out (between a transaction's statements, during a sequencer run) must not
-    // crash the process: the next statement on it fails, and the pool drops it when it is given back.
+    // A connection lost while lent out (between a transaction's statements) must not crash the process:
+    // the next statement on it fails, and the pool drops it when it is given back.
     client.on('error', () => undefined);
   });
+  pool.on('error', (error) => onWarning(`database connection lost: ${error.message}`));
   statementTimeouts.set(pool, Math.trunc(statementTimeoutMs));
+  return pool;
 }
 
 const statementTimeouts = new WeakMap<Pool, number>();

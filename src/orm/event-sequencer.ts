@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { asRosterConnections, servesOneSession, statementTimeoutOf } from './database';
+import { servesOneSession, statementTimeoutOf } from './database';
 import { Sql, transaction } from './sql';
 
 /**
@@ -97,9 +97,15 @@ export class EventSequencer {
           allowExitOnIdle: true,
         });
     if (this.moves !== pool) {
+      const timeout = statementTimeoutOf(pool);
       this.moves.on('error', () => undefined); // an idle connection lost: the pool replaces it
-      // What Roster's connections get, with its pool's statement timeout (which bounds a run's wait for the lock too).
-      asRosterConnections(this.moves, statementTimeoutOf(pool));
+      this.moves.on('connect', (client) => {
+        // What Roster's connections get (database.ts createPool), as a first statement rather than a startup
+        // parameter, which PgBouncer refuses; it bounds a run's wait for the lock too.
+        client.query(`set statement_timeout = ${timeout}; set jit = off`).catch(() => undefined);
+        // A connection lost during a run (the database restarted, the connection killed) fails that run, not the process.
+        client.on('error', () => undefined);
+      });
     }
     this.reads = Sql.onPool(this.moves, false, oneSession);
   }
