@@ -48,7 +48,11 @@ export class OrganizationSqlRepository implements OrganizationRepository {
 
   async lockLicense(id: string): Promise<OrganizationLicense | null> {
     await this.sql.run(`select pg_advisory_xact_lock(${licenseLockKey()}) as locked`, [id]);
-    return this.sql.one<OrganizationLicense>(`select ${LICENSE_COLUMNS} from organizations where id = ? for update`, [id]);
+    // FOR NO KEY UPDATE, not FOR UPDATE: it still waits for a license change (an UPDATE of the row) and holds the next
+    // one off, but not for the key-share lock a row referencing the organization takes (a group, a mapping, a user).
+    // A transaction that wrote such a row before checking the license (a group-roles set that re-types its members)
+    // would otherwise deadlock with a create holding the advisory lock and waiting for this row (40P01).
+    return this.sql.one<OrganizationLicense>(`select ${LICENSE_COLUMNS} from organizations where id = ? for no key update`, [id]);
   }
 
   async shareLicense(id: string, type: AccountType): Promise<SharedLicense | null> {

@@ -2,6 +2,7 @@ import { COMMANDS } from '../../src/cli/commands';
 import type { Flags } from '../../src/cli/command';
 import { servesOneSession } from '../../src/orm/database';
 import { GroupRoleSqlRepository } from '../../src/orm/group-role.repository';
+import { OrganizationSqlRepository, licenseLockKey } from '../../src/orm/organization.repository';
 import { Sql } from '../../src/orm/sql';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { GROUP, ROSTER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
@@ -563,5 +564,54 @@ describe("locks: the organization's role lock", () => {
       holder.release();
     }
     expect((await rolesOf(user)).organizationRole).toBe('Sharing User');
+  });
+});
+
+describe("locks: a mapping's licence check and a create's", () => {
+  const READ_ONLY = { systemRole: 'Read Only User', organizationRole: 'Read Only User' };
+  it('a mapping set that re-types its members commits alongside a create holding the licence lock (no deadlock on the organization row)', async () => {
+    const user = await newUser();
+    const group = await newGroup([user]);
+    const pool = t.roster.database.pool;
+    if (servesOneSession(pool)) {
+      // One session: no other transaction can hold the licence lock meanwhile.
+      await setMapping(group.displayName, READ_ONLY);
+      expect((await rolesOf(user)).systemRole).toBe('Read Only User');
+      return;
+    }
+    // A create near the licence limit, as the store locks: the licence's advisory lock, then the organization's row.
+    const creator = await pool.connect();
+    let open = false;
+    try {
+      await creator.query('begin');
+      open = true;
+      await creator.query(`select pg_advisory_xact_lock(${licenseLockKey('$1::text')})`, [t.org.id]);
+      // The mapping re-types its member (User to Read Only User), so its recompute checks the licence after
+      // writing the mapping row, which references the organization: it waits for the creator's advisory lock.
+      const set = setMapping(group.displayName, READ_ONLY).then(
+        (changes) => ({ changes }),
+        (error: unknown) => ({ error }),
+      );
+      const waiting = async () =>
+        (
+          await pool.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
+          )
+        ).rows[0].n;
+      for (let i = 0; i < 1000 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await waiting()).toBeGreaterThan(0);
+      // The creator now takes the organization's row, as lockLicense does; it must not wait on the mapping's row reference.
+      const license = await new OrganizationSqlRepository(Sql.onClient(creator)).lockLicense(t.org.id);
+      expect(license).not.toBeNull();
+      await creator.query('commit');
+      open = false;
+      const outcome = await set;
+      expect(outcome).not.toHaveProperty('error');
+      expect('changes' in outcome && outcome.changes.map((c) => c.after.id)).toEqual([user]);
+    } finally {
+      if (open) await creator.query('rollback');
+      creator.release();
+    }
+    expect((await rolesOf(user)).systemRole).toBe('Read Only User');
   });
 });
