@@ -193,6 +193,11 @@ async function main() {
     'request_log',
     (await sql(DATABASE, `select count(*)::int as rows, pg_size_pretty(pg_total_relation_size('request_log')) as size from request_log`))[0],
   );
+  // Peak resident memory of each server (VmHWM): what a runtime flag such as --max-semi-space-size costs.
+  for (const server of [on, off]) {
+    const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.child.pid as number}/status`, 'utf8'))?.[1];
+    console.log(`peak RSS ${server.side}: ${peak ? (Number(peak) / 1024).toFixed(0) : '?'} MB`);
+  }
   for (const server of [on, off]) server.child.kill('SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   if (!BENCH_DATABASE) await sql(ADMIN, `drop database if exists ${DB} with (force)`);

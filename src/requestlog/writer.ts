@@ -1,5 +1,6 @@
 import { encodeRequestLogEntry, type EncodedRequestLogEntry, type NewRequestLogEntry, type RequestLogStore, type ResourceChange } from '../domain/request-log';
 import { clientOf } from './client';
+import { readSummary } from './read-summary';
 import { BODY_CAP_BYTES, redactText, redactValue, storable, storedBody } from './redact';
 
 /** A body as the request left it: the parsed JSON value, or text (a response as sent, a request body that did not parse). */
@@ -8,19 +9,23 @@ export interface RawBody {
   text?: string;
   /** Text Roster wrote (a response): it never holds a password. */
   ours?: boolean;
+  /** The response of a successful read: kept as a line saying what it held, and its resources' ids (readSummary). */
+  read?: boolean;
+  /** A parsed value's size as received (Content-Length), for the writer's byte bound. */
+  bytes?: number;
 }
 
 /**
  * One request (or Bulk operation) as the SCIM layer hands it over when the response has
- * gone: references to its bodies, not yet redacted. `record` redacts, caps and
- * serialises it at once (the fields it shares with NewRequestLogEntry pass as they are).
+ * gone: references to its bodies, not yet redacted. The writer redacts, caps and
+ * serialises it with its batch (the fields it shares with NewRequestLogEntry pass as they are).
  */
 export interface RawEntry extends Omit<NewRequestLogEntry, 'client' | 'userAgent' | 'requestBody' | 'responseBody'> {
   /** The User-Agent header as sent (the writer tells the client from it). */
   userAgent: string | undefined;
   requestBody: RawBody;
   responseBody: RawBody;
-  /** How much of the response body to keep (BODY_CAP_BYTES, less for a successful read). */
+  /** How much of the response body to keep (BODY_CAP_BYTES). */
   responseCap: number;
 }
 
@@ -39,7 +44,7 @@ export interface RequestLogWriterOptions {
   maxRows: number;
   /** Entries held at most before the oldest are dropped (10,000). */
   capacity?: number;
-  /** Bytes of entries (as stored) held at most before the oldest are dropped (64 MB). */
+  /** Bytes of entries held at most before the oldest are dropped (64 MB; an entry counts its bodies' sizes and a little more). */
   maxBytes?: number;
   /** Entries per INSERT at most (500). */
   batchSize?: number;
@@ -56,23 +61,25 @@ export interface RequestLogWriterOptions {
 }
 
 /**
- * The request log's writer. `record` runs once the response has gone: it redacts and caps
- * the entry, serialises it once into the JSON the store inserts, and puts that string in a
- * bounded ring buffer. Every `flushEveryMs` (or as soon as a batch is full) the writer
- * stores up to `batchSize` held entries with one INSERT. When the buffer is full the
- * oldest entry is dropped and counted; a batch the database refuses (an outage) is
- * dropped and counted too. Nothing here ever throws into a request.
+ * The request log's writer. `record` runs once the response has gone and only puts the
+ * entry in a bounded ring buffer. Every `flushEveryMs` (or as soon as a batch is full)
+ * the writer takes up to `batchSize` held entries, redacts, caps and serialises each one
+ * (`stored`, then the JSON the store inserts) and stores them with one INSERT. When the
+ * buffer is full the oldest entry is dropped and counted; an entry that cannot be
+ * serialised, and a batch the database refuses (an outage), are dropped and counted too.
+ * Nothing here ever throws into a request.
  *
- * Why serialise at once rather than in the batch, and why batches are a tenth of a second
- * apart: an entry that outlives V8's young generation is promoted and traced by the old
- * generation's collector. Held as its request's objects (bodies, arrays, the parsed
- * request) for a second, under a read load that cost more than everything else the log
- * does; held as one string it costs a copy, and stored within 100 ms it mostly dies young
- * (docs/benchmarks.md, #14).
+ * Why the work waits for the batch: done in each request's `finish`, between its
+ * response and the next request's parsing, the same code ran several times slower than
+ * in one loop over a batch (caches cold); held for a tenth of a second, an entry's few
+ * objects mostly die young. Why batches are a tenth of a second apart: an entry that
+ * outlives V8's young generation is promoted and traced by the old generation's
+ * collector; held for a second, every entry was (docs/benchmarks.md, #14).
  */
 export class RequestLogWriter {
   private readonly o: Required<Omit<RequestLogWriterOptions, 'store'>> & Pick<RequestLogWriterOptions, 'store'>;
-  private readonly ring: (EncodedRequestLogEntry | undefined)[];
+  private readonly ring: (RawEntry | undefined)[];
+  private readonly sizes: Float64Array;
   private head = 0;
   private size = 0;
   private bytes = 0;
@@ -86,7 +93,8 @@ export class RequestLogWriter {
 
   constructor(options: RequestLogWriterOptions) {
     this.o = { capacity: 10_000, maxBytes: 64 * 1024 * 1024, batchSize: 500, flushEveryMs: 100, pruneEveryMs: 600_000, ...options };
-    this.ring = new Array<EncodedRequestLogEntry | undefined>(this.o.capacity);
+    this.ring = new Array<RawEntry | undefined>(this.o.capacity);
+    this.sizes = new Float64Array(this.o.capacity);
   }
 
   /** Where counts and failures go (the app's metrics and log). */
@@ -102,22 +110,17 @@ export class RequestLogWriter {
   /** Takes an entry; never blocks, never throws. */
   record(entry: RawEntry): void {
     if (this.stopped) return;
-    let row: EncodedRequestLogEntry;
-    try {
-      row = encodeRequestLogEntry(stored(entry));
-    } catch (error) {
-      this.observer.dropped?.(1, 'failed');
-      this.observer.failed?.(error);
-      return;
-    }
+    const bytes = sizeOf(entry);
     let dropped = 0;
-    while (this.size > 0 && (this.size >= this.o.capacity || this.bytes + row.length > this.o.maxBytes)) {
+    while (this.size > 0 && (this.size >= this.o.capacity || this.bytes + bytes > this.o.maxBytes)) {
       this.shift();
       dropped += 1;
     }
-    this.ring[(this.head + this.size) % this.o.capacity] = row;
+    const at = (this.head + this.size) % this.o.capacity;
+    this.ring[at] = entry;
+    this.sizes[at] = bytes;
     this.size += 1;
-    this.bytes += row.length;
+    this.bytes += bytes;
     if (dropped > 0) this.observer.dropped?.(dropped, 'full');
     if (this.size >= this.o.batchSize && !this.flushing && !this.kicked) {
       // A full batch goes now rather than at the interval (once: the drain takes what comes meanwhile).
@@ -174,20 +177,31 @@ export class RequestLogWriter {
     await this.pruning;
   }
 
-  private shift(): EncodedRequestLogEntry {
-    const row = this.ring[this.head] as EncodedRequestLogEntry;
+  private shift(): RawEntry {
+    const entry = this.ring[this.head] as RawEntry;
     this.ring[this.head] = undefined;
+    this.bytes -= this.sizes[this.head] as number;
     this.head = (this.head + 1) % this.o.capacity;
     this.size -= 1;
-    this.bytes -= row.length;
-    return row;
+    return entry;
   }
 
   /** Batches (see write); a failed batch is dropped and ends the round (the next timer tries again). */
   private async drain(all: boolean): Promise<void> {
     for (let first = true; this.size > 0 && (first || all || this.size >= this.o.batchSize); first = false) {
       const batch: EncodedRequestLogEntry[] = [];
-      while (this.size > 0 && batch.length < this.o.batchSize) batch.push(this.shift());
+      let unserialisable = 0;
+      while (this.size > 0 && batch.length + unserialisable < this.o.batchSize) {
+        const entry = this.shift();
+        try {
+          batch.push(encodeRequestLogEntry(stored(entry)));
+        } catch (error) {
+          unserialisable += 1;
+          this.observer.failed?.(error);
+        }
+      }
+      if (unserialisable > 0) this.observer.dropped?.(unserialisable, 'failed');
+      if (batch.length === 0) continue;
       try {
         await this.o.store.insert(batch);
         this.observer.written?.(batch.length);
@@ -200,14 +214,21 @@ export class RequestLogWriter {
   }
 }
 
+/** What an entry held counts against the byte bound: its bodies' sizes and a little more for the rest. */
+function sizeOf(entry: RawEntry): number {
+  const request = entry.requestBody.text?.length ?? entry.requestBody.bytes ?? 0;
+  return 256 + request + (entry.responseBody.text?.length ?? 0);
+}
+
 /** Short text fields: redacted, storable, at most `max` characters. */
 function short(text: string | null | undefined, max: number): string | null {
   if (text === null || text === undefined) return null;
   return storable(redactText(text.length > max ? `${text.slice(0, max)}…` : text));
 }
 
-/** A raw entry as stored: the client told, bodies redacted and capped, text made storable. */
+/** A raw entry as stored: the client told, bodies redacted and capped (a successful read's summarised), text made storable. */
 export function stored(entry: RawEntry): NewRequestLogEntry {
+  const read = entry.responseBody.read && entry.responseBody.text !== undefined ? readSummary(entry.responseBody.text) : undefined;
   return {
     time: entry.time,
     organizationId: entry.organizationId,
@@ -224,10 +245,10 @@ export function stored(entry: RawEntry): NewRequestLogEntry {
     detail: short(entry.detail, 4_096),
     errorCode: entry.errorCode,
     durationMs: Math.round(entry.durationMs * 10) / 10,
-    resourceIds: entry.resourceIds,
+    resourceIds: read ? read.ids : entry.resourceIds,
     // The values a write changed are the user's data, and redacted like a body.
     changes: entry.changes.length === 0 ? [] : (redactValue(entry.changes) as ResourceChange[]),
     requestBody: storedBody(entry.requestBody, BODY_CAP_BYTES),
-    responseBody: storedBody(entry.responseBody, entry.responseCap),
+    responseBody: read ? read.summary : storedBody(entry.responseBody, entry.responseCap),
   };
 }

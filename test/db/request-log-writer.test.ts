@@ -72,6 +72,34 @@ describe('the request log writer', () => {
     expect((await paths()).filter((p) => p.startsWith('/bytes/'))).toEqual(['/bytes/2']);
   });
 
+  it('drops and counts an entry it cannot serialise, and stores the rest of its batch', async () => {
+    const failed: number[] = [];
+    const errors: unknown[] = [];
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
+    writer.observe({ dropped: (count, reason) => reason === 'failed' && failed.push(count), failed: (error) => errors.push(error) });
+    writer.record(entry('/serialise/1'));
+    // A body JSON cannot hold (serialised with its batch, not in the request: the request was answered long before).
+    writer.record(entry('/serialise/2', { method: 'POST', status: 201, requestBody: { value: { count: 1n } } }));
+    writer.record(entry('/serialise/3'));
+    await writer.flush();
+    expect(failed).toEqual([1]);
+    expect(errors).toHaveLength(1);
+    expect((await paths()).filter((p) => p.startsWith('/serialise/'))).toEqual(['/serialise/3', '/serialise/1']);
+  });
+
+  it('keeps a line saying what a successful read held, and its ids, not the response', async () => {
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
+    const id = '2819c223-7f76-453a-919d-413861904646';
+    const text = JSON.stringify({ totalResults: 1, Resources: [{ id, userName: 'private.person@example.com' }] });
+    writer.record(entry('/read/1', { filter: 'userName eq "private.person@example.com"', responseBody: { text, ours: true, read: true } }));
+    await writer.flush();
+    const [listed] = await store.list(orgId, { limit: 1 });
+    expect(listed.path).toBe('/read/1');
+    expect(listed.resourceIds).toEqual([id]);
+    const shown = await store.get(orgId, listed.id);
+    expect(shown?.responseBody).toBe(`[a successful read: not kept; totalResults 1, 1 resource(s) on the page, ${Buffer.byteLength(text)} bytes]`);
+  });
+
   it('writes a batch by itself after its interval', async () => {
     const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 20 });
     const written = new Promise<number>((resolve) => writer.observe({ written: resolve }));

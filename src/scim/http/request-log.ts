@@ -9,36 +9,53 @@ export interface RequestLogSink {
   record(entry: RawEntry): void;
 }
 
-/**
- * The response of a successful read is not kept: it is the directory's own data, which
- * can be read again, and a sync reads far more than it writes (every page kept would
- * make the log mostly copies of users). What a person needs of it is kept instead: the
- * ids of the resources it returned and, for a list, `totalResults` (a lookup that found
- * nothing is how an identity provider decides to create).
- */
-const MAX_READ_IDS = 100;
-const RESOURCE_ID = /"id":"([^"]{1,64})"/g;
-const TOTAL_RESULTS = /"totalResults":(\d+)/;
+const RESOURCE_PATH = /\/(?:Users|Groups)\/([^/?]+)/i;
 
-/** What the log keeps of a successful read's response: a line saying what it held. */
-function readSummary(text: string): { summary: string; ids: string[] } {
-  const ids: string[] = [];
-  for (const match of text.matchAll(RESOURCE_ID)) {
-    if (ids.length >= MAX_READ_IDS) break;
-    ids.push(match[1]);
+/**
+ * What a request's services report to the log while it runs (the actor carries it as
+ * their ChangeJournal). A class rather than an object literal: a request that changes
+ * nothing, most of them, allocates neither a closure nor arrays for it.
+ */
+class Record implements RequestRecord {
+  private changes: ResourceChange[] | undefined;
+  private bulk: BulkOperationRecord[] | undefined;
+
+  get resources(): ResourceChange[] {
+    return (this.changes ??= []);
   }
-  const total = TOTAL_RESULTS.exec(text.slice(0, 400))?.[1];
-  const what = total !== undefined ? `totalResults ${total}, ${ids.length} resource(s) on the page` : `${ids.length} resource(s)`;
-  return { summary: `[a successful read: not kept; ${what}, ${Buffer.byteLength(text, 'utf8')} bytes]`, ids };
+
+  get operations(): BulkOperationRecord[] {
+    return (this.bulk ??= []);
+  }
+
+  /** The changes reported, without allocating for none. */
+  get reported(): readonly ResourceChange[] {
+    return this.changes ?? NONE;
+  }
+
+  /** The Bulk operations recorded, without allocating for none. */
+  get recorded(): readonly BulkOperationRecord[] {
+    return this.bulk ?? NONE;
+  }
+
+  changed(change: ResourceChange): void {
+    // A write tried again after a stale read reports again: the last report of a resource stands.
+    const resources = this.resources;
+    const i = resources.findIndex((r) => r.resourceId === change.resourceId && r.resourceType === change.resourceType);
+    if (i >= 0) resources[i] = change;
+    else resources.push(change);
+  }
 }
 
-const RESOURCE_PATH = /\/(?:Users|Groups)\/([^/?]+)/i;
+const NONE: readonly never[] = Object.freeze([]);
 
 /**
  * The request log's step, first in the SCIM router: it gives the request a record (the
  * actor carries it to the services as their ChangeJournal) and, once the response has
  * gone ('finish'), hands the sink one entry for the request and one per Bulk operation.
- * The writer redacts and serialises it there and then, after the response.
+ * The entry holds references to what the request already made (its strings, its parsed
+ * body, the response text): the writer redacts, summarises and serialises it with its
+ * batch, a tenth of a second later, in one loop (src/requestlog/writer.ts).
  *
  * A request that did not authenticate has no organization: its entry has none, and
  * keeps neither its bodies nor its filter (they could be anyone's); only the operator's
@@ -48,23 +65,14 @@ export function requestLogging(sink: RequestLogSink) {
   return (req: Request, res: Response, next: NextFunction) => {
     const time = new Date();
     const started = process.hrtime.bigint();
-    const record: RequestRecord = {
-      resources: [],
-      operations: [],
-      changed(change) {
-        // A write tried again after a stale read reports again: the last report of a resource stands.
-        const i = this.resources.findIndex((r) => r.resourceId === change.resourceId && r.resourceType === change.resourceType);
-        if (i >= 0) this.resources[i] = change;
-        else this.resources.push(change);
-      },
-    };
+    const record = new Record();
     locals(res).log = record;
     res.on('finish', () => {
       try {
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
         const entry = requestEntry(req, res, record, time, durationMs);
         sink.record(entry);
-        for (const op of record.operations) sink.record(operationEntry(entry, op));
+        for (const op of record.recorded) sink.record(operationEntry(entry, op));
       } catch {
         // The log never fails a request, and this one has already been answered.
       }
@@ -73,7 +81,7 @@ export function requestLogging(sink: RequestLogSink) {
   };
 }
 
-function requestEntry(req: Request, res: Response, record: RequestRecord, time: Date, durationMs: number): RawEntry {
+function requestEntry(req: Request, res: Response, record: Record, time: Date, durationMs: number): RawEntry {
   const { actor, error, responseText, requestId } = locals(res);
   const url = req.originalUrl;
   const q = url.indexOf('?');
@@ -82,13 +90,14 @@ function requestEntry(req: Request, res: Response, record: RequestRecord, time: 
   const status = res.statusCode;
   const filter = authenticated && typeof req.query?.filter === 'string' ? req.query.filter : null;
   const requestBody = authenticated ? bodyOf(req) : {};
-  const read = (req.method === 'GET' || req.method === 'HEAD') && status < 400;
-  const summary = authenticated && read && responseText !== undefined ? readSummary(responseText) : undefined;
-  const responseBody: RawBody = summary
-    ? { text: summary.summary, ours: true }
+  const read = authenticated && (req.method === 'GET' || req.method === 'HEAD') && status < 400 && responseText !== undefined;
+  // A successful read's response is summarised by the writer (readSummary), which also takes its ids.
+  const responseBody: RawBody = read
+    ? { text: responseText, ours: true, read: true }
     : authenticated && responseText !== undefined
       ? { text: responseText, ours: true }
       : {};
+  const ok = status < 400;
   return {
     time,
     organizationId: actor?.organizationId ?? null,
@@ -104,10 +113,8 @@ function requestEntry(req: Request, res: Response, record: RequestRecord, time: 
     errorCode: error?.code ?? null,
     durationMs,
     // A Bulk request's resources are its operations' (each operation's entry has its changes).
-    resourceIds: summary
-      ? summary.ids
-      : resourceIds(path, status < 400 ? [...record.resources, ...record.operations.flatMap((o) => (o.status < 400 ? o.resources : []))] : []),
-    changes: status < 400 ? record.resources : [],
+    resourceIds: read ? [] : resourceIds(path, ok ? [...record.reported, ...record.recorded.flatMap((o) => (o.status < 400 ? o.resources : []))] : []),
+    changes: ok ? (record.reported as ResourceChange[]) : [],
     requestBody,
     responseBody,
     responseCap: BODY_CAP_BYTES,
@@ -116,7 +123,7 @@ function requestEntry(req: Request, res: Response, record: RequestRecord, time: 
 
 /** The request's parsed body; else, when it did not parse, its raw text (at most the body limit: it was read). */
 function bodyOf(req: Request): RawBody {
-  if (req.body !== undefined) return { value: req.body as unknown };
+  if (req.body !== undefined) return { value: req.body as unknown, bytes: Number(req.headers['content-length']) || 0 };
   const raw = (req as Request & { rawBody?: Buffer }).rawBody;
   return raw !== undefined && raw.length > 0 ? { text: raw.toString('utf8') } : {};
 }

@@ -1,0 +1,22 @@
+/**
+ * The response of a successful read is not kept: it is the directory's own data, which
+ * can be read again, and a sync reads far more than it writes (every page kept would
+ * make the log mostly copies of users). What a person needs of it is kept instead: the
+ * ids of the resources it returned and, for a list, `totalResults` (a lookup that found
+ * nothing is how an identity provider decides to create).
+ */
+const MAX_READ_IDS = 100;
+const RESOURCE_ID = /"id":"([^"]{1,64})"/g;
+const TOTAL_RESULTS = /"totalResults":(\d+)/;
+
+/** What the log keeps of a successful read's response (its JSON text as sent): a line saying what it held, and the ids. */
+export function readSummary(text: string): { summary: string; ids: string[] } {
+  const ids: string[] = [];
+  for (const match of text.matchAll(RESOURCE_ID)) {
+    if (ids.length >= MAX_READ_IDS) break;
+    ids.push(match[1] as string);
+  }
+  const total = TOTAL_RESULTS.exec(text.slice(0, 400))?.[1];
+  const what = total !== undefined ? `totalResults ${total}, ${ids.length} resource(s) on the page` : `${ids.length} resource(s)`;
+  return { summary: `[a successful read: not kept; ${what}, ${Buffer.byteLength(text, 'utf8')} bytes]`, ids };
+}
