@@ -14,14 +14,15 @@ import { SettingsSqlRepository } from './settings.repository';
 import { Sql, transaction } from './sql';
 import { UserSqlRepository } from './user.repository';
 
-function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql)): Repositories {
+/** `inTransaction`: the repositories of one write (a transaction's settings are read once: SettingsSqlRepository). */
+function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql), inTransaction = false): Repositories {
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
     groupRoles: new GroupRoleSqlRepository(sql, events),
     organizations: new OrganizationSqlRepository(sql),
     credentials: new CredentialSqlRepository(sql),
-    settings: new SettingsSqlRepository(sql),
+    settings: new SettingsSqlRepository(sql, inTransaction),
     audit: new AuditSqlRepository(sql),
     events,
   };
@@ -70,7 +71,7 @@ export class OrmUnitOfWork implements UnitOfWork {
       const result = await transaction(this.pool, (client) => {
         const sql = Sql.onClient(client, this.prepare);
         outbox = new EventOutboxSqlRepository(sql);
-        return work(repositories(sql, outbox));
+        return work(repositories(sql, outbox, true));
       });
       // transaction() returned: COMMIT succeeded. The write does not wait for the sequencer, and its failure is not the write's.
       if (outbox?.appended) this.sequenceCommitted();

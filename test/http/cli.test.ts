@@ -111,6 +111,11 @@ describe('roster CLI', () => {
     expect((await cli(['settings', 'set', 'passwordPolicy.minLength', '14'], db.env)).code).toBe(0);
     const after = JSON.parse((await cli(['settings', 'get', '--json'], db.env)).stdout);
     expect(after).toMatchObject({ deploymentType: 'onprem', passwordPolicy: { minLength: 14 } });
+    // Checked on the settings as they would be after the change (read again in its transaction): refused, nothing stored.
+    const inverted = await cli(['settings', 'set', 'passwordPolicy.maxLength', '10'], db.env);
+    expect(inverted.code).toBe(1);
+    expect(inverted.stderr).toMatch(/passwordPolicy.minLength must not exceed passwordPolicy.maxLength/);
+    expect(JSON.parse((await cli(['settings', 'get', '--json'], db.env)).stdout)).toMatchObject({ passwordPolicy: { minLength: 14, maxLength: 128 } });
     const bad = await cli(['settings', 'set', 'deploymentType', 'moon'], db.env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/deploymentType must be cloud, dedicated or onprem/);
