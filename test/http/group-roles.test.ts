@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import { COMMANDS } from '../../src/cli/commands';
 import type { Flags } from '../../src/cli/command';
 import { servesOneSession } from '../../src/orm/database';
@@ -55,6 +56,22 @@ const add = (client: ScimClient, group: string, ...users: string[]) =>
   client.patch(`/Groups/${group}`, patchOp({ op: 'add', path: 'members', value: users.map((value) => ({ value })) }));
 const remove = (client: ScimClient, group: string, user: string) =>
   client.patch(`/Groups/${group}`, patchOp({ op: 'remove', path: `members[value eq "${user}"]` }));
+
+/** How many sessions of the test database wait for an advisory lock, once one does (or after 10 s). */
+async function advisoryLockWaiters(pool: Pool): Promise<number> {
+  const waiting = async () =>
+    (
+      await pool.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
+      )
+    ).rows[0].n;
+  for (let i = 0; i < 1000; i++) {
+    const n = await waiting();
+    if (n > 0) return n;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return waiting();
+}
 
 async function memberIds(group: string, client = admin): Promise<string[]> {
   return ((await client.get(`/Groups/${group}`).expect(200)).body.members ?? []).map((m: { value: string }) => m.value).sort();
@@ -546,14 +563,7 @@ describe("locks: the organization's role lock", () => {
         settled = true;
         return res.status;
       });
-      const waiting = async () =>
-        (
-          await pool.query<{ n: number }>(
-            `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
-          )
-        ).rows[0].n;
-      for (let i = 0; i < 1000 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(await waiting()).toBeGreaterThan(0);
+      expect(await advisoryLockWaiters(pool)).toBeGreaterThan(0);
       expect(settled).toBe(false);
       await holder.query('commit');
       open = false;
@@ -567,39 +577,32 @@ describe("locks: the organization's role lock", () => {
   });
 });
 
-describe("locks: a mapping's licence check and a create's", () => {
+describe("locks: a mapping's license check and a create's", () => {
   const READ_ONLY = { systemRole: 'Read Only User', organizationRole: 'Read Only User' };
-  it('a mapping set that re-types its members commits alongside a create holding the licence lock (no deadlock on the organization row)', async () => {
+  it('a mapping set that re-types its members commits alongside a create holding the license lock (no deadlock on the organization row)', async () => {
     const user = await newUser();
     const group = await newGroup([user]);
     const pool = t.roster.database.pool;
     if (servesOneSession(pool)) {
-      // One session: no other transaction can hold the licence lock meanwhile.
+      // One session: no other transaction can hold the license lock meanwhile.
       await setMapping(group.displayName, READ_ONLY);
       expect((await rolesOf(user)).systemRole).toBe('Read Only User');
       return;
     }
-    // A create near the licence limit, as the store locks: the licence's advisory lock, then the organization's row.
+    // A create near the license limit, as the store locks: the license's advisory lock, then the organization's row.
     const creator = await pool.connect();
     let open = false;
     try {
       await creator.query('begin');
       open = true;
       await creator.query(`select pg_advisory_xact_lock(${licenseLockKey('$1::text')})`, [t.org.id]);
-      // The mapping re-types its member (User to Read Only User), so its recompute checks the licence after
+      // The mapping re-types its member (User to Read Only User), so its recompute checks the license after
       // writing the mapping row, which references the organization: it waits for the creator's advisory lock.
       const set = setMapping(group.displayName, READ_ONLY).then(
         (changes) => ({ changes }),
         (error: unknown) => ({ error }),
       );
-      const waiting = async () =>
-        (
-          await pool.query<{ n: number }>(
-            `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
-          )
-        ).rows[0].n;
-      for (let i = 0; i < 1000 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(await waiting()).toBeGreaterThan(0);
+      expect(await advisoryLockWaiters(pool)).toBeGreaterThan(0);
       // The creator now takes the organization's row, as lockLicense does; it must not wait on the mapping's row reference.
       const license = await new OrganizationSqlRepository(Sql.onClient(creator)).lockLicense(t.org.id);
       expect(license).not.toBeNull();
