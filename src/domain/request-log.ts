@@ -123,9 +123,8 @@ export interface NewRequestLogEntry {
 }
 
 /**
- * An entry serialised once, when it is recorded: the JSON of a NewRequestLogEntry (its
- * time as an ISO string). What the writer holds while the entry waits for its batch, and
- * what the store inserts.
+ * An entry serialised for its batch: the JSON of a NewRequestLogEntry (its time as an
+ * ISO string). What the store inserts (the batch is the entries' JSON joined).
  */
 export type EncodedRequestLogEntry = string & { readonly encodes: 'NewRequestLogEntry' };
 
