@@ -61,7 +61,11 @@ export interface UserRepository {
   listRendered(organizationId: string, query: ListQuery, baseUrl: string): Promise<RenderedPage>;
   findById(organizationId: string, id: string): Promise<User | null>;
   /** Reads and locks the row until the end of the current transaction. */
-  lockById(organizationId: string, id: string): Promise<User | null>;
+  /**
+   * The user, its row locked until the transaction ends: against other updates (and, for
+   * `delete`, also against rows that reference it: group members, managed users).
+   */
+  lockById(organizationId: string, id: string, purpose?: 'update' | 'delete'): Promise<User | null>;
   /** Whether a userName is taken by another user anywhere in the instance (case-insensitive). */
   userNameTaken(userName: string, exceptId?: string): Promise<boolean>;
   insert(user: NewUser): Promise<User>;

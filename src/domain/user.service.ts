@@ -198,7 +198,7 @@ export class UserService {
   async delete(actor: Actor, id: string, expectedVersion?: ExpectedVersion): Promise<void> {
     await this.audit.recordingRefusals(actor, 'user.delete', { targetId: id }, () =>
       this.deps.uow.write(async (r) => {
-        const current = await r.users.lockById(actor.organizationId, id);
+        const current = await r.users.lockById(actor.organizationId, id, 'delete');
         if (!current) throw notFound('User', id);
         assertVersion(current.version, expectedVersion);
         const settings = settingsFrom(await r.settings.all());

@@ -47,8 +47,9 @@ const next = (role: string, kind: string) => `coalesce(${kind}.role, case when u
  * roles, and an UPDATE of the users whose roles or granting groups change, returning
  * them as they were and as they are. The scope is first (a group's members, or ids).
  *
- * The scope's users are locked first (FOR UPDATE, which reads each row as last
- * committed), so a concurrent direct change of a role is either seen here or waits and
+ * The scope's users are locked first (FOR NO KEY UPDATE, which reads each row as last
+ * committed, and leaves alone the key-share lock of a write naming one of them as its
+ * manager, which may hold the license lock the policy's check then waits for), so a concurrent direct change of a role is either seen here or waits and
  * then finds the user's role group-managed. The memberships are read as of the
  * statement's start: the organization's role lock (lockRoles), taken before any
  * membership change of a mapped group, makes every earlier such change committed by then.
@@ -74,7 +75,7 @@ const toHolder = (row: Row): RoleHolder => ({
 
 const RECOMPUTE = (scope: string, recorded: boolean) => `with scope as (${scope}),
   locked as (select u.id, u.system_role, u.system_role_group_id, u.direct_system_role, u.organization_role, u.organization_role_group_id,
-      u.direct_organization_role from scope s join users u on u.id = s.id where u.organization_id = ? for update of u),
+      u.direct_organization_role from scope s join users u on u.id = s.id where u.organization_id = ? for no key update of u),
   sys as (${bestGrant('system_role')}),
   org as (${bestGrant('organization_role')}),
   next as (

@@ -79,9 +79,13 @@ export class UserSqlRepository implements UserRepository {
     return row ? toUser(row) : null;
   }
 
-  async lockById(organizationId: string, id: string): Promise<User | null> {
+  async lockById(organizationId: string, id: string, purpose: 'update' | 'delete' = 'update'): Promise<User | null> {
     if (!isUuid(id)) return null;
-    const row = await this.sql.one<Row>('select * from users where id = ? and organization_id = ? for update', [id, organizationId]);
+    // An update locks the row FOR NO KEY UPDATE (what its UPDATE takes: no key column changes), which
+    // leaves a key-share lock alone: a create or update naming this user as its manager (FOR KEY SHARE)
+    // may hold the license lock this update then waits for, and FOR UPDATE here would deadlock with it.
+    const mode = purpose === 'delete' ? 'for update' : 'for no key update';
+    const row = await this.sql.one<Row>(`select * from users where id = ? and organization_id = ? ${mode}`, [id, organizationId]);
     return row ? toUser(row) : null;
   }
 

@@ -1,10 +1,10 @@
-import type { Pool } from 'pg';
 import { COMMANDS } from '../../src/cli/commands';
 import type { Flags } from '../../src/cli/command';
 import { servesOneSession } from '../../src/orm/database';
 import { GroupRoleSqlRepository } from '../../src/orm/group-role.repository';
 import { OrganizationSqlRepository, licenseLockKey } from '../../src/orm/organization.repository';
 import { Sql } from '../../src/orm/sql';
+import { advisoryLockWaiters } from '../support/locks';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { GROUP, ROSTER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
@@ -56,22 +56,6 @@ const add = (client: ScimClient, group: string, ...users: string[]) =>
   client.patch(`/Groups/${group}`, patchOp({ op: 'add', path: 'members', value: users.map((value) => ({ value })) }));
 const remove = (client: ScimClient, group: string, user: string) =>
   client.patch(`/Groups/${group}`, patchOp({ op: 'remove', path: `members[value eq "${user}"]` }));
-
-/** How many sessions of the test database wait for an advisory lock, once one does (or after 10 s). */
-async function advisoryLockWaiters(pool: Pool): Promise<number> {
-  const waiting = async () =>
-    (
-      await pool.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
-      )
-    ).rows[0].n;
-  for (let i = 0; i < 1000; i++) {
-    const n = await waiting();
-    if (n > 0) return n;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return waiting();
-}
 
 async function memberIds(group: string, client = admin): Promise<string[]> {
   return ((await client.get(`/Groups/${group}`).expect(200)).body.members ?? []).map((m: { value: string }) => m.value).sort();

@@ -1,3 +1,8 @@
+import { servesOneSession } from '../../src/orm/database';
+import { licenseLockKey } from '../../src/orm/organization.repository';
+import { Sql } from '../../src/orm/sql';
+import { UserSqlRepository } from '../../src/orm/user.repository';
+import { advisoryLockWaiters } from '../support/locks';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { ROSTER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
@@ -226,6 +231,41 @@ describe('licenses', () => {
     const reader = await scim.post('/Users', withRoster(name('reader2'), { systemRole: 'Read Only User', organizationRole: 'Read Only User' }));
     expectScimError(reader, 403);
     expect(reader.body.detail).toMatch(/license limit of 1 /);
+  });
+
+  it('lets a write that names a user as manager key-share its row while a re-type of that user waits for the license (no deadlock)', async () => {
+    const { id } = (await admin.post('/Users', userBody(name('retyped'))).expect(201)).body;
+    const readOnly = patchOp(
+      { op: 'replace', path: `${ROSTER}:systemRole`, value: 'Read Only User' },
+      { op: 'replace', path: `${ROSTER}:organizationRole`, value: 'Read Only User' },
+    );
+    const pool = t.roster.database.pool;
+    if (servesOneSession(pool)) {
+      // One session: no other transaction can hold the license lock meanwhile.
+      await admin.patch(`/Users/${id}`, readOnly).expect(204);
+      return;
+    }
+    // A create within the margin of its limit, as the store locks: the license's advisory lock, exclusively.
+    const creator = await pool.connect();
+    let open = false;
+    try {
+      await creator.query('begin');
+      open = true;
+      await creator.query(`select pg_advisory_xact_lock(${licenseLockKey('$1::text')})`, [t.org.id]);
+      // The re-type locks the user's row, then waits for the license.
+      const patched = admin.patch(`/Users/${id}`, readOnly).then((res) => res.status);
+      expect(await advisoryLockWaiters(pool)).toBeGreaterThan(0);
+      // The create names that user as its manager: it key-shares the row (as the manager check does), and must not wait.
+      const found = await new UserSqlRepository(Sql.onClient(creator)).existingIds(t.org.id, [id], { keyShare: true });
+      expect(found.has(id)).toBe(true);
+      await creator.query('commit');
+      open = false;
+      expect(await patched).toBe(204);
+    } finally {
+      if (open) await creator.query('rollback');
+      creator.release();
+    }
+    expect((await read(id))[ROSTER].systemRole).toBe('Read Only User');
   });
 
   it('never gives more seats than the license has to creates racing for them, far from the limit and at it', async () => {
