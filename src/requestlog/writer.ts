@@ -11,9 +11,21 @@ export interface RawBody {
   ours?: boolean;
   /** The response of a successful read: kept as a line saying what it held, and its resources' ids (readSummary). */
   read?: boolean;
-  /** A parsed value's size as received (Content-Length), for the writer's byte bound. */
+  /** A parsed value's size as received (the decoded body's bytes), for the writer's byte bound; unknown: stored at once. */
   bytes?: number;
+  /** The body's stored form, made when the entry was recorded (a large body is redacted and capped then, not held). */
+  kept?: string | null;
 }
+
+/**
+ * A body larger than this (or a parsed one of unknown size, such as a Bulk operation's) is
+ * redacted and capped when recorded, as it would be in its batch, and only its stored form
+ * (at most 64 KB) is held: the entries held stay bounded by what the log stores, not by
+ * what clients send. Most SCIM bodies are far smaller and wait for the batch as they are.
+ */
+const HELD_AS_IS_BYTES = 16 * 1024;
+/** A parsed body takes more memory than its JSON: counted at this many times its size as received. */
+const PARSED_OVERHEAD = 3;
 
 /**
  * One request (or Bulk operation) as the SCIM layer hands it over when the response has
@@ -108,8 +120,16 @@ export class RequestLogWriter {
   }
 
   /** Takes an entry; never blocks, never throws. */
-  record(entry: RawEntry): void {
+  record(raw: RawEntry): void {
     if (this.stopped) return;
+    let entry: RawEntry;
+    try {
+      entry = holdable(raw);
+    } catch (error) {
+      this.observer.dropped?.(1, 'failed');
+      this.observer.failed?.(error);
+      return;
+    }
     const bytes = sizeOf(entry);
     let dropped = 0;
     while (this.size > 0 && (this.size >= this.o.capacity || this.bytes + bytes > this.o.maxBytes)) {
@@ -214,10 +234,40 @@ export class RequestLogWriter {
   }
 }
 
+/** Whether a body is held as it is until its batch (see HELD_AS_IS_BYTES). */
+function heldAsIs(body: RawBody): boolean {
+  if (body.kept !== undefined) return true;
+  if (body.value !== undefined) return body.bytes !== undefined && body.bytes <= HELD_AS_IS_BYTES;
+  return (body.text?.length ?? 0) <= HELD_AS_IS_BYTES;
+}
+
+/** The entry to hold: as it is, or with its large bodies already in their stored form (a large read's as its summary). */
+function holdable(entry: RawEntry): RawEntry {
+  const request = heldAsIs(entry.requestBody);
+  const response = heldAsIs(entry.responseBody);
+  if (request && response) return entry;
+  const held: RawEntry = { ...entry };
+  if (!request) held.requestBody = { kept: storedBody(entry.requestBody, BODY_CAP_BYTES) };
+  if (!response) {
+    const r = entry.responseBody;
+    if (r.read && r.text !== undefined) {
+      const read = readSummary(r.text);
+      held.responseBody = { kept: read.summary };
+      held.resourceIds = read.ids;
+    } else held.responseBody = { kept: storedBody(r, entry.responseCap) };
+  }
+  return held;
+}
+
 /** What an entry held counts against the byte bound: its bodies' sizes and a little more for the rest. */
 function sizeOf(entry: RawEntry): number {
-  const request = entry.requestBody.text?.length ?? entry.requestBody.bytes ?? 0;
-  return 256 + request + (entry.responseBody.text?.length ?? 0);
+  return 256 + bodySize(entry.requestBody) + bodySize(entry.responseBody);
+}
+
+function bodySize(body: RawBody): number {
+  if (body.kept !== undefined) return body.kept?.length ?? 0;
+  if (body.value !== undefined) return (body.bytes ?? 0) * PARSED_OVERHEAD;
+  return body.text?.length ?? 0;
 }
 
 /** Short text fields: redacted, storable, at most `max` characters. */
@@ -228,7 +278,8 @@ function short(text: string | null | undefined, max: number): string | null {
 
 /** A raw entry as stored: the client told, bodies redacted and capped (a successful read's summarised), text made storable. */
 export function stored(entry: RawEntry): NewRequestLogEntry {
-  const read = entry.responseBody.read && entry.responseBody.text !== undefined ? readSummary(entry.responseBody.text) : undefined;
+  const { requestBody, responseBody } = entry;
+  const read = responseBody.kept === undefined && responseBody.read && responseBody.text !== undefined ? readSummary(responseBody.text) : undefined;
   return {
     time: entry.time,
     organizationId: entry.organizationId,
@@ -248,7 +299,7 @@ export function stored(entry: RawEntry): NewRequestLogEntry {
     resourceIds: read ? read.ids : entry.resourceIds,
     // The values a write changed are the user's data, and redacted like a body.
     changes: entry.changes.length === 0 ? [] : (redactValue(entry.changes) as ResourceChange[]),
-    requestBody: storedBody(entry.requestBody, BODY_CAP_BYTES),
-    responseBody: read ? read.summary : storedBody(entry.responseBody, entry.responseCap),
+    requestBody: requestBody.kept !== undefined ? requestBody.kept : storedBody(requestBody, BODY_CAP_BYTES),
+    responseBody: responseBody.kept !== undefined ? responseBody.kept : read ? read.summary : storedBody(responseBody, entry.responseCap),
   };
 }

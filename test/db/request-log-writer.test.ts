@@ -72,6 +72,39 @@ describe('the request log writer', () => {
     expect((await paths()).filter((p) => p.startsWith('/bytes/'))).toEqual(['/bytes/2']);
   });
 
+  it('counts a parsed body it holds at three times its size as received', async () => {
+    let dropped = 0;
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, maxBytes: 10_000, flushEveryMs: 60_000 });
+    writer.observe({ dropped: (count) => (dropped += count) });
+    // 2,000 bytes as received, held parsed until the batch: 6,000 and a little more each, so the second pushes out the first.
+    const body = { value: { note: 'x'.repeat(1_990) }, bytes: 2_000 };
+    writer.record(entry('/parsed/1', { method: 'POST', requestBody: body }));
+    writer.record(entry('/parsed/2', { method: 'POST', requestBody: body }));
+    expect(dropped).toBe(1);
+    await writer.flush();
+    expect((await paths()).filter((p) => p.startsWith('/parsed/'))).toEqual(['/parsed/2']);
+  });
+
+  it('holds a large body, or a parsed one of unknown size, only in its stored form (redacted, at most 64 KB)', async () => {
+    let dropped = 0;
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, maxBytes: 150_000, flushEveryMs: 60_000 });
+    writer.observe({ dropped: (count) => (dropped += count) });
+    // Held parsed, each would count 600,000 bytes; stored at once, about 65,000: both fit.
+    const big = { value: { note: 'y'.repeat(200_000), password: 'Big-Secret-1' }, bytes: 200_040 };
+    writer.record(entry('/large/1', { method: 'POST', requestBody: big }));
+    writer.record(entry('/large/2', { method: 'POST', requestBody: big }));
+    writer.record(entry('/large/unsized', { method: 'POST', requestBody: { value: { note: 'z', password: 'Unsized-Secret-1' } } }));
+    expect(dropped).toBe(0);
+    await writer.flush();
+    const listed = (await store.list(orgId, { limit: 1000 })).filter((e) => e.path.startsWith('/large/'));
+    expect(listed.map((e) => e.path)).toEqual(['/large/unsized', '/large/2', '/large/1']);
+    for (const { id } of listed) {
+      const body = (await store.get(orgId, id))?.requestBody ?? '';
+      expect(Buffer.byteLength(body)).toBeLessThanOrEqual(64 * 1024);
+      expect(body).not.toMatch(/Secret-1/);
+    }
+  });
+
   it('drops and counts an entry it cannot serialise, and stores the rest of its batch', async () => {
     const failed: number[] = [];
     const errors: unknown[] = [];

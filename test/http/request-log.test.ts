@@ -213,6 +213,24 @@ describe('a successful read', () => {
     expect(missing.resourceIds).toEqual([]);
     const one = await entryOf(await scim.get(`/Users/${id}`).expect(200));
     expect(one.resourceIds).toEqual([id]);
+    // A search by POST is a read too: its query is kept, its results are not.
+    const searched = await scim
+      .post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq "read.kept@example.com"' })
+      .expect(200);
+    const search = await entryOf(searched);
+    expect(search).toMatchObject({ method: 'POST', path: '/scim/v2/Users/.search', resourceIds: [id] });
+    expect(search.responseBody).toMatch(/^\[a successful read: not kept; totalResults 1, 1 resource\(s\) on the page, \d+ bytes\]$/);
+    expect(JSON.stringify((await shown(search.id)).requestBody)).toContain('read.kept@example.com');
+  });
+
+  it('keeps a page too large to hold until its batch as the same line, with its ids', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push((await scim.post('/Users', userBody(`read.page.${i}@example.com`)).expect(201)).body.id as string);
+    const page = await scim.get(`/Users?filter=${encodeURIComponent('userName sw "read.page."')}&count=30`).expect(200);
+    expect(page.text.length).toBeGreaterThan(16 * 1024);
+    const entry = await entryOf(page);
+    expect(entry.responseBody).toMatch(/^\[a successful read: not kept; totalResults 30, 30 resource\(s\) on the page, \d+ bytes\]$/);
+    expect([...entry.resourceIds].sort()).toEqual([...ids].sort());
   });
 });
 

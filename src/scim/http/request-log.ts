@@ -16,7 +16,7 @@ const RESOURCE_PATH = /\/(?:Users|Groups)\/([^/?]+)/i;
  * their ChangeJournal). A class rather than an object literal: a request that changes
  * nothing, most of them, allocates neither a closure nor arrays for it.
  */
-class Record implements RequestRecord {
+class LogRecord implements RequestRecord {
   private changes: ResourceChange[] | undefined;
   private bulk: BulkOperationRecord[] | undefined;
 
@@ -65,7 +65,7 @@ export function requestLogging(sink: RequestLogSink) {
   return (req: Request, res: Response, next: NextFunction) => {
     const time = new Date();
     const started = process.hrtime.bigint();
-    const record = new Record();
+    const record = new LogRecord();
     locals(res).log = record;
     res.on('finish', () => {
       try {
@@ -81,7 +81,7 @@ export function requestLogging(sink: RequestLogSink) {
   };
 }
 
-function requestEntry(req: Request, res: Response, record: Record, time: Date, durationMs: number): RawEntry {
+function requestEntry(req: Request, res: Response, record: LogRecord, time: Date, durationMs: number): RawEntry {
   const { actor, error, responseText, requestId } = locals(res);
   const url = req.originalUrl;
   const q = url.indexOf('?');
@@ -90,7 +90,9 @@ function requestEntry(req: Request, res: Response, record: Record, time: Date, d
   const status = res.statusCode;
   const filter = authenticated && typeof req.query?.filter === 'string' ? req.query.filter : null;
   const requestBody = authenticated ? bodyOf(req) : {};
-  const read = authenticated && (req.method === 'GET' || req.method === 'HEAD') && status < 400 && responseText !== undefined;
+  // A read: a GET or HEAD, or a POST of a search (`/.search`, `/Users/.search`, `/Groups/.search`).
+  const reads = req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && path.endsWith('/.search'));
+  const read = authenticated && reads && status < 400 && responseText !== undefined;
   // A successful read's response is summarised by the writer (readSummary), which also takes its ids.
   const responseBody: RawBody = read
     ? { text: responseText, ours: true, read: true }
@@ -123,8 +125,9 @@ function requestEntry(req: Request, res: Response, record: Record, time: Date, d
 
 /** The request's parsed body; else, when it did not parse, its raw text (at most the body limit: it was read). */
 function bodyOf(req: Request): RawBody {
-  if (req.body !== undefined) return { value: req.body as unknown, bytes: Number(req.headers['content-length']) || 0 };
   const raw = (req as Request & { rawBody?: Buffer }).rawBody;
+  // Its size as decoded (not Content-Length: a compressed or chunked body says nothing true there).
+  if (req.body !== undefined) return { value: req.body as unknown, bytes: raw?.length };
   return raw !== undefined && raw.length > 0 ? { text: raw.toString('utf8') } : {};
 }
 
