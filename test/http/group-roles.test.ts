@@ -1,10 +1,11 @@
 import { COMMANDS } from '../../src/cli/commands';
 import type { Flags } from '../../src/cli/command';
+import type { RoleChange } from '../../src/domain/group-role';
 import { servesOneSession } from '../../src/orm/database';
 import { GroupRoleSqlRepository } from '../../src/orm/group-role.repository';
-import { OrganizationSqlRepository, licenseLockKey } from '../../src/orm/organization.repository';
+import { OrganizationSqlRepository } from '../../src/orm/organization.repository';
 import { Sql } from '../../src/orm/sql';
-import { advisoryLockWaiters } from '../support/locks';
+import { advisoryLockWaiters, holdingLicenseLock } from '../support/locks';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { GROUP, ROSTER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
@@ -574,31 +575,21 @@ describe("locks: a mapping's license check and a create's", () => {
       return;
     }
     // A create near the license limit, as the store locks: the license's advisory lock, then the organization's row.
-    const creator = await pool.connect();
-    let open = false;
-    try {
-      await creator.query('begin');
-      open = true;
-      await creator.query(`select pg_advisory_xact_lock(${licenseLockKey('$1::text')})`, [t.org.id]);
+    let set: Promise<{ changes: RoleChange[] } | { error: unknown }> | undefined;
+    await holdingLicenseLock(pool, t.org.id, async (creator) => {
       // The mapping re-types its member (User to Read Only User), so its recompute checks the license after
       // writing the mapping row, which references the organization: it waits for the creator's advisory lock.
-      const set = setMapping(group.displayName, READ_ONLY).then(
+      set = setMapping(group.displayName, READ_ONLY).then(
         (changes) => ({ changes }),
         (error: unknown) => ({ error }),
       );
       expect(await advisoryLockWaiters(pool)).toBeGreaterThan(0);
       // The creator now takes the organization's row, as lockLicense does; it must not wait on the mapping's row reference.
-      const license = await new OrganizationSqlRepository(Sql.onClient(creator)).lockLicense(t.org.id);
-      expect(license).not.toBeNull();
-      await creator.query('commit');
-      open = false;
-      const outcome = await set;
-      expect(outcome).not.toHaveProperty('error');
-      expect('changes' in outcome && outcome.changes.map((c) => c.after.id)).toEqual([user]);
-    } finally {
-      if (open) await creator.query('rollback');
-      creator.release();
-    }
+      expect(await new OrganizationSqlRepository(Sql.onClient(creator)).lockLicense(t.org.id)).not.toBeNull();
+    });
+    const outcome = await set;
+    expect(outcome).not.toHaveProperty('error');
+    expect(outcome && 'changes' in outcome && outcome.changes.map((c) => c.after.id)).toEqual([user]);
     expect((await rolesOf(user)).systemRole).toBe('Read Only User');
   });
 });

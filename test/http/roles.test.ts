@@ -1,8 +1,7 @@
 import { servesOneSession } from '../../src/orm/database';
-import { licenseLockKey } from '../../src/orm/organization.repository';
 import { Sql } from '../../src/orm/sql';
 import { UserSqlRepository } from '../../src/orm/user.repository';
-import { advisoryLockWaiters } from '../support/locks';
+import { advisoryLockWaiters, holdingLicenseLock } from '../support/locks';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { ROSTER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
@@ -246,25 +245,16 @@ describe('licenses', () => {
       return;
     }
     // A create within the margin of its limit, as the store locks: the license's advisory lock, exclusively.
-    const creator = await pool.connect();
-    let open = false;
-    try {
-      await creator.query('begin');
-      open = true;
-      await creator.query(`select pg_advisory_xact_lock(${licenseLockKey('$1::text')})`, [t.org.id]);
+    let patched: Promise<number> | undefined;
+    await holdingLicenseLock(pool, t.org.id, async (creator) => {
       // The re-type locks the user's row, then waits for the license.
-      const patched = admin.patch(`/Users/${id}`, readOnly).then((res) => res.status);
+      patched = admin.patch(`/Users/${id}`, readOnly).then((res) => res.status);
       expect(await advisoryLockWaiters(pool)).toBeGreaterThan(0);
       // The create names that user as its manager: it key-shares the row (as the manager check does), and must not wait.
       const found = await new UserSqlRepository(Sql.onClient(creator)).existingIds(t.org.id, [id], { keyShare: true });
       expect(found.has(id)).toBe(true);
-      await creator.query('commit');
-      open = false;
-      expect(await patched).toBe(204);
-    } finally {
-      if (open) await creator.query('rollback');
-      creator.release();
-    }
+    });
+    expect(await patched).toBe(204);
     expect((await read(id))[ROSTER].systemRole).toBe('Read Only User');
   });
 

@@ -1,4 +1,5 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { licenseLockKey } from '../../src/orm/organization.repository';
 
 /** How many sessions of the test database wait for an advisory lock, once one does (or after 10 s). */
 export async function advisoryLockWaiters(pool: Pool): Promise<number> {
@@ -14,4 +15,26 @@ export async function advisoryLockWaiters(pool: Pool): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return waiting();
+}
+
+/**
+ * Runs `body` in a transaction of its own that holds the organization's license lock
+ * exclusively, as a create within the margin of its limit holds it (the advisory lock,
+ * taken as the store takes it); commits after `body`, or rolls back if it throws.
+ */
+export async function holdingLicenseLock(pool: Pool, organizationId: string, body: (holder: PoolClient) => Promise<void>): Promise<void> {
+  const holder = await pool.connect();
+  let open = false;
+  try {
+    await holder.query('begin');
+    open = true;
+    await holder.query(`select pg_advisory_xact_lock(${licenseLockKey('$1::text')})`, [organizationId]);
+    await body(holder);
+    await holder.query('commit');
+    open = false;
+  } finally {
+    // Never back to the pool holding the lock (a failed expectation would leave a waiter behind).
+    if (open) await holder.query('rollback');
+    holder.release();
+  }
 }
