@@ -73,8 +73,8 @@ export interface RequestLogWriterOptions {
 }
 
 /**
- * The request log's writer. `record` runs once the response has gone and only puts the
- * entry in a bounded ring buffer. Every `flushEveryMs` (or as soon as a batch is full)
+ * The request log's writer. `record` runs once the response has gone and puts the entry
+ * in a bounded ring buffer, as it is (a large body in its stored form: HELD_AS_IS_BYTES). Every `flushEveryMs` (or as soon as a batch is full)
  * the writer takes up to `batchSize` held entries, redacts, caps and serialises each one
  * (`stored`, then the JSON the store inserts) and stores them with one INSERT. When the
  * buffer is full the oldest entry is dropped and counted; an entry that cannot be
