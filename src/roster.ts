@@ -239,24 +239,7 @@ export function assemble(
  */
 function requestLogOf(config: Config, database: Database) {
   const oneSession = servesOneSession(database.pool);
-  const writePool = database.embedded
-    ? undefined
-    : new Pool({
-        connectionString: database.url,
-        max: 2,
-        connectionTimeoutMillis: 2_000,
-        statement_timeout: 5_000,
-        query_timeout: 6_000,
-        idleTimeoutMillis: 30_000,
-      });
-  writePool?.on('error', () => undefined); // an idle connection lost: the pool replaces it
-  // The log's batches commit without waiting for their WAL to reach the disk: a crash loses at most
-  // the last moments of entries (the log already drops entries rather than slow a request), and a
-  // batch's flush no longer queues beside the writes' own (docs/benchmarks.md, #14). A first
-  // statement, not a startup parameter (PgBouncer refuses those it does not know).
-  writePool?.on('connect', (client) => {
-    client.query('set synchronous_commit = off; set jit = off').catch(() => undefined);
-  });
+  const writePool = database.embedded ? undefined : requestLogWritePool(database.url);
   const store = new RequestLogSqlStore(database.pool, oneSession, writePool, database.preparedStatements);
   const writer = config.requestLog ? new RequestLogWriter({ store, retentionDays: config.requestLogDays, maxRows: config.requestLogMaxRows }) : undefined;
   return {
@@ -267,6 +250,31 @@ function requestLogOf(config: Config, database: Database) {
       await writePool?.end();
     },
   };
+}
+
+/** The request log's own pool on PostgreSQL, so that a batch never takes a request's connection. */
+export function requestLogWritePool(url: string): Pool {
+  const pool = new Pool({
+    connectionString: url,
+    max: 2,
+    connectionTimeoutMillis: 2_000,
+    statement_timeout: 5_000,
+    query_timeout: 6_000,
+    idleTimeoutMillis: 30_000,
+  });
+  pool.on('error', () => undefined); // an idle connection lost: the pool replaces it
+  pool.on('connect', (client) => {
+    // The log's batches commit without waiting for their WAL to reach the disk: a crash loses at most
+    // the last moments of entries (the log already drops entries rather than slow a request), and a
+    // batch's flush no longer queues beside the writes' own (docs/benchmarks.md, #14). A first
+    // statement, not a startup parameter (PgBouncer refuses those it does not know).
+    client.query('set synchronous_commit = off; set jit = off').catch(() => undefined);
+    // A connection lost during a batch must not crash the process: the batch's INSERT fails (the writer
+    // drops and counts it), and the pool drops the connection when it is given back. Without this
+    // listener the client's 'error' event was unhandled, and the process exited.
+    client.on('error', () => undefined);
+  });
+  return pool;
 }
 
 /**

@@ -3,6 +3,7 @@ import { openDatabase, servesOneSession, type Database } from '../../src/orm/dat
 import { OrganizationSqlRepository } from '../../src/orm/organization.repository';
 import { RequestLogSqlStore } from '../../src/orm/request-log.repository';
 import { Sql } from '../../src/orm/sql';
+import { requestLogWritePool } from '../../src/roster';
 import { RequestLogWriter, type RawEntry } from '../../src/requestlog/writer';
 import { openTestDatabase } from '../support/database';
 import { Outage } from '../support/outage';
@@ -184,12 +185,48 @@ describe('when the database goes away', () => {
     const url = new URL(database.url);
     url.host = `127.0.0.1:${outage.port}`;
     proxied = await openDatabase({ url: url.toString(), poolMax: 2, migrate: false });
-    writePool = proxied.pool;
+    // The pool a server writes its log through, as roster.ts makes it.
+    writePool = requestLogWritePool(url.toString());
   });
   afterAll(async () => {
     await outage.up();
+    await writePool.end();
     await proxied.close();
     await outage.down();
+  });
+
+  it('loses a batch, not the process, when its connection goes in the middle of the INSERT', async () => {
+    const through = new RequestLogSqlStore(database.pool, servesOneSession(database.pool), writePool);
+    const failed: number[] = [];
+    const writer = new RequestLogWriter({ store: through, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
+    writer.observe({ dropped: (count, reason) => reason === 'failed' && failed.push(count) });
+    await outage.up();
+    // Another session holds the table, so the batch's INSERT waits on the connection the outage then cuts.
+    const holder = await database.pool.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('lock table request_log in exclusive mode');
+      writer.record(entry('/cut/1'));
+      const flushed = writer.flush();
+      for (let i = 0; i < 500; i++) {
+        const { rows } = await database.pool.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into request_log%'`,
+        );
+        if (rows[0].n > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await outage.down();
+      await flushed;
+      expect(failed).toEqual([1]);
+    } finally {
+      await holder.query('rollback');
+      holder.release();
+    }
+    await outage.up();
+    writer.record(entry('/cut/2'));
+    await writer.stop();
+    // The next batch goes through (the cut one may still have committed: the server finishes a statement whose client left).
+    expect((await paths()).filter((p) => p.startsWith('/cut/'))[0]).toBe('/cut/2');
   });
 
   it('drops and counts the entries it could not store, never throws, and stores the next ones once it is back', async () => {
