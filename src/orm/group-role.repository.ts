@@ -49,8 +49,9 @@ const next = (role: string, kind: string) => `coalesce(${kind}.role, case when u
  *
  * The scope's users are locked first (FOR NO KEY UPDATE, which reads each row as last
  * committed, and leaves alone the key-share lock of a write naming one of them as its
- * manager, which may hold the license lock the policy's check then waits for), so a concurrent direct change of a role is either seen here or waits and
- * then finds the user's role group-managed. The memberships are read as of the
+ * manager, which may hold the license lock the policy's check then waits for), so a
+ * concurrent direct change of a role is either seen here or waits and then finds the
+ * user's role group-managed. The memberships are read as of the
  * statement's start: the organization's role lock (lockRoles), taken before any
  * membership change of a mapped group, makes every earlier such change committed by then.
  */

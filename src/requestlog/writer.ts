@@ -247,14 +247,11 @@ function holdable(entry: RawEntry): RawEntry {
   const response = heldAsIs(entry.responseBody);
   if (request && response) return entry;
   const held: RawEntry = { ...entry };
-  if (!request) held.requestBody = { kept: storedBody(entry.requestBody, BODY_CAP_BYTES) };
+  if (!request) held.requestBody = { kept: storedRequest(entry.requestBody) };
   if (!response) {
-    const r = entry.responseBody;
-    if (r.read && r.text !== undefined) {
-      const read = readSummary(r.text);
-      held.responseBody = { kept: read.summary };
-      held.resourceIds = read.ids;
-    } else held.responseBody = { kept: storedBody(r, entry.responseCap) };
+    const { body, ids } = storedResponse(entry);
+    held.responseBody = { kept: body };
+    if (ids) held.resourceIds = ids;
   }
   return held;
 }
@@ -278,8 +275,7 @@ function short(text: string | null | undefined, max: number): string | null {
 
 /** A raw entry as stored: the client told, bodies redacted and capped (a successful read's summarised), text made storable. */
 export function stored(entry: RawEntry): NewRequestLogEntry {
-  const { requestBody, responseBody } = entry;
-  const read = responseBody.kept === undefined && responseBody.read && responseBody.text !== undefined ? readSummary(responseBody.text) : undefined;
+  const response = storedResponse(entry);
   return {
     time: entry.time,
     organizationId: entry.organizationId,
@@ -296,10 +292,26 @@ export function stored(entry: RawEntry): NewRequestLogEntry {
     detail: short(entry.detail, 4_096),
     errorCode: entry.errorCode,
     durationMs: Math.round(entry.durationMs * 10) / 10,
-    resourceIds: read ? read.ids : entry.resourceIds,
+    resourceIds: response.ids ?? entry.resourceIds,
     // The values a write changed are the user's data, and redacted like a body.
     changes: entry.changes.length === 0 ? [] : (redactValue(entry.changes) as ResourceChange[]),
-    requestBody: requestBody.kept !== undefined ? requestBody.kept : storedBody(requestBody, BODY_CAP_BYTES),
-    responseBody: responseBody.kept !== undefined ? responseBody.kept : read ? read.summary : storedBody(responseBody, entry.responseCap),
+    requestBody: storedRequest(entry.requestBody),
+    responseBody: response.body,
   };
+}
+
+/** A request body as stored: its kept form, or redacted and capped now. */
+function storedRequest(body: RawBody): string | null {
+  return body.kept !== undefined ? body.kept : storedBody(body, BODY_CAP_BYTES);
+}
+
+/** A response body as stored (a successful read's as its summary line, with the ids it returned), or its kept form. */
+function storedResponse(entry: RawEntry): { body: string | null; ids?: string[] } {
+  const r = entry.responseBody;
+  if (r.kept !== undefined) return { body: r.kept };
+  if (r.read && r.text !== undefined) {
+    const read = readSummary(r.text);
+    return { body: read.summary, ids: read.ids };
+  }
+  return { body: storedBody(r, entry.responseCap) };
 }

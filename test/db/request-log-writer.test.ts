@@ -45,6 +45,14 @@ function entry(path: string, extra: Partial<RawEntry> = {}): RawEntry {
   };
 }
 
+/** A writer held to `maxBytes`, with the count of the entries it dropped. */
+function boundedWriter(maxBytes: number) {
+  const counts = { dropped: 0 };
+  const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, maxBytes, flushEveryMs: 60_000 });
+  writer.observe({ dropped: (count) => (counts.dropped += count) });
+  return { writer, counts };
+}
+
 const paths = async (limit = 1000) => (await store.list(orgId, { limit })).map((e) => e.path);
 
 describe('the request log writer', () => {
@@ -62,40 +70,34 @@ describe('the request log writer', () => {
   });
 
   it('drops the oldest when the bodies it holds pass its byte bound', async () => {
-    let dropped = 0;
-    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, maxBytes: 1_000, flushEveryMs: 60_000 });
-    writer.observe({ dropped: (count) => (dropped += count) });
+    const { writer, counts } = boundedWriter(1_000);
     // Each entry, as stored, is its 600-character response and a little more.
     writer.record(entry('/bytes/1', { responseBody: { text: 'x'.repeat(600), ours: true } }));
     writer.record(entry('/bytes/2', { responseBody: { text: 'y'.repeat(600), ours: true } }));
-    expect(dropped).toBe(1);
+    expect(counts.dropped).toBe(1);
     await writer.flush();
     expect((await paths()).filter((p) => p.startsWith('/bytes/'))).toEqual(['/bytes/2']);
   });
 
   it('counts a parsed body it holds at three times its size as received', async () => {
-    let dropped = 0;
-    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, maxBytes: 10_000, flushEveryMs: 60_000 });
-    writer.observe({ dropped: (count) => (dropped += count) });
+    const { writer, counts } = boundedWriter(10_000);
     // 2,000 bytes as received, held parsed until the batch: 6,000 and a little more each, so the second pushes out the first.
     const body = { value: { note: 'x'.repeat(1_990) }, bytes: 2_000 };
     writer.record(entry('/parsed/1', { method: 'POST', requestBody: body }));
     writer.record(entry('/parsed/2', { method: 'POST', requestBody: body }));
-    expect(dropped).toBe(1);
+    expect(counts.dropped).toBe(1);
     await writer.flush();
     expect((await paths()).filter((p) => p.startsWith('/parsed/'))).toEqual(['/parsed/2']);
   });
 
   it('holds a large body, or a parsed one of unknown size, only in its stored form (redacted, at most 64 KB)', async () => {
-    let dropped = 0;
-    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, maxBytes: 150_000, flushEveryMs: 60_000 });
-    writer.observe({ dropped: (count) => (dropped += count) });
+    const { writer, counts } = boundedWriter(150_000);
     // Held parsed, each would count 600,000 bytes; stored at once, about 65,000: both fit.
     const big = { value: { note: 'y'.repeat(200_000), password: 'Big-Secret-1' }, bytes: 200_040 };
     writer.record(entry('/large/1', { method: 'POST', requestBody: big }));
     writer.record(entry('/large/2', { method: 'POST', requestBody: big }));
     writer.record(entry('/large/unsized', { method: 'POST', requestBody: { value: { note: 'z', password: 'Unsized-Secret-1' } } }));
-    expect(dropped).toBe(0);
+    expect(counts.dropped).toBe(0);
     await writer.flush();
     const listed = (await store.list(orgId, { limit: 1000 })).filter((e) => e.path.startsWith('/large/'));
     expect(listed.map((e) => e.path)).toEqual(['/large/unsized', '/large/2', '/large/1']);
