@@ -17,7 +17,7 @@ import { DeliveryWorker, type DeliveryOptions } from './events/delivery';
 import { keyEncryptionKey, SigningKeys } from './events/keys';
 import { SetPoller } from './events/poll';
 import { ConsoleAdminSqlStore } from './orm/console-admin.repository';
-import { openDatabase, servesOneSession, type Database } from './orm/database';
+import { asRosterConnections, openDatabase, servesOneSession, type Database } from './orm/database';
 import { RequestLogSqlStore } from './orm/request-log.repository';
 import { RequestLogWriter } from './requestlog/writer';
 import type { RequestLogReader, RequestLogStore } from './domain/request-log';
@@ -141,11 +141,11 @@ export function sharedCounterStore(database: Database, onWarning: (message: stri
     connectionString: database.url,
     max: 4,
     connectionTimeoutMillis: 1_000,
-    statement_timeout: 1_000,
     query_timeout: 1_500,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
   });
+  asRosterConnections(pool, { statementTimeoutMs: 1_000 });
   let warnedAt = 0;
   pool.on('error', () => undefined); // an idle connection lost: the pool replaces it
   const prepared = database.preparedStatements;
@@ -258,22 +258,14 @@ export function requestLogWritePool(url: string): Pool {
     connectionString: url,
     max: 2,
     connectionTimeoutMillis: 2_000,
-    statement_timeout: 5_000,
     query_timeout: 6_000,
     idleTimeoutMillis: 30_000,
   });
-  pool.on('error', () => undefined); // an idle connection lost: the pool replaces it
-  pool.on('connect', (client) => {
-    // The log's batches commit without waiting for their WAL to reach the disk: a crash loses at most
-    // the last moments of entries (the log already drops entries rather than slow a request), and a
-    // batch's flush no longer queues beside the writes' own (docs/benchmarks.md, #14). A first
-    // statement, not a startup parameter (PgBouncer refuses those it does not know).
-    client.query('set synchronous_commit = off; set jit = off').catch(() => undefined);
-    // A connection lost during a batch must not crash the process: the batch's INSERT fails (the writer
-    // drops and counts it), and the pool drops the connection when it is given back. Without this
-    // listener the client's 'error' event was unhandled, and the process exited.
-    client.on('error', () => undefined);
-  });
+  // The log's batches commit without waiting for their WAL to reach the disk: a crash loses at most the last
+  // moments of entries (the log already drops entries rather than slow a request), and a batch's flush no longer
+  // queues beside the writes' own (docs/benchmarks.md, #14). A connection lost during a batch fails its INSERT
+  // (the writer drops and counts the batch), not the process.
+  asRosterConnections(pool, { statementTimeoutMs: 5_000, settings: { synchronous_commit: 'off' } });
   return pool;
 }
 

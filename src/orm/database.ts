@@ -89,24 +89,44 @@ export function createPool(url: string, poolMax: number, statementTimeoutMs = 15
     keepAlive: true,
     types: rosterTypes(),
   });
-  pool.on('connect', (client) => {
-    // A new connection's first statement: pg runs a client's queries in order, so nothing runs before it.
-    // No JIT compilation either: Roster's statements read a few rows each, but on a large table the planner's
-    // estimates can pass the JIT thresholds, and compiling then costs far more than running (a deep page
-    // of users at 10,000,000 users: 46 ms with JIT, 2 ms without; docs/benchmarks.md). One text, one round trip.
-    client.query(`set statement_timeout = ${Math.trunc(statementTimeoutMs)}; set jit = off`).catch(() => undefined);
-    // A connection lost while lent out (between a transaction's statements) must not crash the process:
-    // the next statement on it fails, and the pool drops it when it is given back.
-    client.on('error', () => undefined);
-  });
-  pool.on('error', (error) => onWarning(`database connection lost: ${error.message}`));
-  statementTimeouts.set(pool, Math.trunc(statementTimeoutMs));
+  asRosterConnections(pool, { statementTimeoutMs, onLost: (error) => onWarning(`database connection lost: ${error.message}`) });
   return pool;
 }
 
 const statementTimeouts = new WeakMap<Pool, number>();
 
-/** The statement_timeout (ms) createPool gave this pool's connections (15 s for a pool it did not make). */
+/**
+ * What every connection Roster opens gets, whichever pool it is in (Roster's own, the
+ * sequencer's, the request log's, the rate-limit store's), in one place:
+ * - its settings as the connection's first statement (pg runs a client's queries in
+ *   order, so nothing runs before it): the statement timeout, JIT off, and any `settings`
+ *   of that pool. Not startup parameters: PgBouncer refuses those it does not know.
+ * - a lost connection never crashes the process. Idle, it is reported to `onLost` and the
+ *   pool replaces it; lent out (between a transaction's statements, during a batch), the
+ *   statement on it fails and the pool drops it when it is given back. Without a
+ *   listener on the client, pg's 'error' event was unhandled and the process exited.
+ */
+export function asRosterConnections(
+  pool: Pool,
+  options: { statementTimeoutMs: number; settings?: Record<string, string>; onLost?: (error: Error) => void },
+): void {
+  const timeout = Math.trunc(options.statementTimeoutMs);
+  // No JIT compilation: Roster's statements read a few rows each, but on a large table the planner's estimates can
+  // pass the JIT thresholds, and compiling then costs far more than running (a deep page of users at 10,000,000
+  // users: 46 ms with JIT, 2 ms without; docs/benchmarks.md). One text, one round trip.
+  const settings = { statement_timeout: String(timeout), jit: 'off', ...options.settings };
+  const first = Object.entries(settings)
+    .map(([name, value]) => `set ${name} = ${value}`)
+    .join('; ');
+  pool.on('connect', (client) => {
+    client.query(first).catch(() => undefined);
+    client.on('error', () => undefined);
+  });
+  pool.on('error', options.onLost ?? (() => undefined));
+  statementTimeouts.set(pool, timeout);
+}
+
+/** The statement_timeout (ms) asRosterConnections gave this pool's connections (15 s for a pool it did not set up). */
 export function statementTimeoutOf(pool: Pool): number {
   return statementTimeouts.get(pool) ?? 15_000;
 }

@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { servesOneSession, statementTimeoutOf } from './database';
+import { asRosterConnections, servesOneSession, statementTimeoutOf } from './database';
 import { Sql, transaction } from './sql';
 
 /**
@@ -96,17 +96,8 @@ export class EventSequencer {
           // An idle connection of its own never keeps a process alive (a test, a script that ends only Roster's pool).
           allowExitOnIdle: true,
         });
-    if (this.moves !== pool) {
-      const timeout = statementTimeoutOf(pool);
-      this.moves.on('error', () => undefined); // an idle connection lost: the pool replaces it
-      this.moves.on('connect', (client) => {
-        // What Roster's connections get (database.ts createPool), as a first statement rather than a startup
-        // parameter, which PgBouncer refuses; it bounds a run's wait for the lock too.
-        client.query(`set statement_timeout = ${timeout}; set jit = off`).catch(() => undefined);
-        // A connection lost during a run (the database restarted, the connection killed) fails that run, not the process.
-        client.on('error', () => undefined);
-      });
-    }
+    // What Roster's connections get, with its pool's statement timeout (which bounds a run's wait for the lock too).
+    if (this.moves !== pool) asRosterConnections(this.moves, { statementTimeoutMs: statementTimeoutOf(pool) });
     this.reads = Sql.onPool(this.moves, false, oneSession);
   }
 

@@ -1,0 +1,111 @@
+import type { Pool } from 'pg';
+import { createPool, openDatabase, type Database } from '../../src/orm/database';
+import { requestLogWritePool, sharedCounterStore } from '../../src/roster';
+import { openTestDatabase } from '../support/database';
+import { Outage } from '../support/outage';
+
+/**
+ * Every pool Roster opens (its own, the request log's, the rate-limit store's) sets its
+ * connections up the same way: settings as a first statement, never as startup
+ * parameters (PgBouncer refuses those it does not know), and a connection lost in the
+ * middle of a statement fails that statement, not the process.
+ */
+let database: Awaited<ReturnType<typeof openTestDatabase>>;
+let outage: Outage;
+let proxied: Database;
+let proxiedUrl: string;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  const target = new URL(database.url);
+  const port = Number(target.port || 5432);
+  const socketDir = decodeURIComponent(target.hostname);
+  outage = new Outage(socketDir.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: target.hostname, port });
+  await outage.up();
+  const url = new URL(database.url);
+  url.host = `127.0.0.1:${outage.port}`;
+  proxiedUrl = url.toString();
+  proxied = await openDatabase({ url: proxiedUrl, poolMax: 2, migrate: false });
+});
+afterAll(async () => {
+  await outage.up();
+  await proxied.close();
+  await outage.down();
+  await database.close();
+});
+
+type Setting = { name: string; setting: string; source: string };
+const SETTINGS = `select name, setting, source from pg_settings where name in ('statement_timeout', 'jit', 'synchronous_commit') order by name`;
+
+/** The settings a new connection of this query function sees, as its first statement after the pool's own. */
+async function settingsOf(query: (text: string) => Promise<{ rows: unknown[] }>): Promise<Record<string, { setting: string; source: string }>> {
+  const rows = (await query(SETTINGS)).rows as Setting[];
+  return Object.fromEntries(rows.map((r) => [r.name, { setting: r.setting, source: r.source }]));
+}
+
+describe("every pool's connections", () => {
+  it('get their statement timeout and JIT off in the session, not as startup parameters (source "session", not "client")', async () => {
+    const roster = createPool(database.url, 1, 7_000);
+    const log = requestLogWritePool(database.url);
+    const limits = sharedCounterStore({ ...database, url: database.url }, () => undefined);
+    try {
+      const pools: [string, (text: string) => Promise<{ rows: unknown[] }>, string][] = [
+        ['roster', (text) => roster.query(text), '7000'],
+        ['request log', (text) => log.query(text), '5000'],
+        ['rate limit', (text) => limits.store.query({ text, values: [] }) as Promise<{ rows: unknown[] }>, '1000'],
+      ];
+      for (const [name, query, timeout] of pools) {
+        const seen = await settingsOf(query);
+        expect([name, seen.statement_timeout]).toEqual([name, { setting: timeout, source: 'session' }]);
+        expect([name, seen.jit]).toEqual([name, { setting: 'off', source: 'session' }]);
+      }
+      // The request log's batches also commit without waiting for the WAL flush.
+      expect((await settingsOf((text) => log.query(text))).synchronous_commit).toEqual({ setting: 'off', source: 'session' });
+    } finally {
+      await roster.end();
+      await log.end();
+      await limits.close();
+    }
+  });
+});
+
+describe('a connection lost in the middle of a statement', () => {
+  /**
+   * On a connection lent out by the pool (a transaction's, a batch's), sends a statement and cuts every
+   * connection before its answer can come back. Without a listener on the client, pg's 'error' event is
+   * unhandled and ends the process (jest reports it as a failure). Then the pool works again.
+   */
+  async function survives(pool: Pool): Promise<void> {
+    await outage.up();
+    const client = await pool.connect();
+    await client.query('select 1 as one'); // the pool's settings ran before it
+    const pending = client.query('select 1 as one').then(
+      () => 'answered',
+      (error: Error) => `failed: ${error.message}`,
+    );
+    await outage.down();
+    expect(await pending).toMatch(/^failed: /);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the socket's close, and its 'error', after the failure
+    client.release(true);
+    await outage.up();
+    expect((await pool.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+  }
+
+  it("fails that statement of the request log's pool, not the process, and the next one works", async () => {
+    const log = requestLogWritePool(proxiedUrl);
+    try {
+      await survives(log);
+    } finally {
+      await log.end();
+    }
+  });
+
+  it("fails that statement of Roster's own pool, not the process, and the next one works", async () => {
+    const roster = createPool(proxiedUrl, 1);
+    try {
+      await survives(roster);
+    } finally {
+      await roster.end();
+    }
+  });
+});
