@@ -123,13 +123,17 @@ export interface NewRequestLogEntry {
 }
 
 /**
- * An entry serialised for its batch: the JSON of a NewRequestLogEntry (its time as an
- * ISO string). What the store inserts (the batch is the entries' JSON joined).
+ * An entry made ready for its batch: a NewRequestLogEntry whose JSON fields (resourceIds,
+ * changes) are serialised already, so that an entry that cannot be is dropped alone, not
+ * with its batch. The store sends the rest of its fields as they are.
  */
-export type EncodedRequestLogEntry = string & { readonly encodes: 'NewRequestLogEntry' };
+export interface EncodedRequestLogEntry extends Omit<NewRequestLogEntry, 'resourceIds' | 'changes'> {
+  resourceIds: string;
+  changes: string;
+}
 
 export function encodeRequestLogEntry(entry: NewRequestLogEntry): EncodedRequestLogEntry {
-  return JSON.stringify(entry) as EncodedRequestLogEntry;
+  return { ...entry, resourceIds: JSON.stringify(entry.resourceIds), changes: JSON.stringify(entry.changes) };
 }
 
 /** The store behind the log: batches in, retention out, and the reads. */

@@ -1,4 +1,5 @@
 import { Pool } from 'pg';
+import type { ResourceChange } from '../../src/domain/request-log';
 import { openDatabase, servesOneSession, type Database } from '../../src/orm/database';
 import { OrganizationSqlRepository } from '../../src/orm/organization.repository';
 import { RequestLogSqlStore } from '../../src/orm/request-log.repository';
@@ -134,6 +135,36 @@ describe('the request log writer', () => {
     expect(listed.resourceIds).toEqual([id]);
     const shown = await store.get(orgId, listed.id);
     expect(shown?.responseBody).toBe(`[a successful read: not kept; totalResults 1, 1 resource(s) on the page, ${Buffer.byteLength(text)} bytes]`);
+  });
+
+  it('stores text that an array literal has to escape exactly as it was sent, and NULL only for a missing value', async () => {
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
+    const tricky = 'a "quoted" \\ back\\slash, {braces}, NULL, commas, \t tab\nnewline, é ✓ 🙂';
+    writer.record(
+      entry('/escape/"{},\\', {
+        method: 'PATCH',
+        status: 400,
+        filter: tricky,
+        detail: 'NULL',
+        scimType: 'invalidValue',
+        userAgent: tricky,
+        requestBody: { value: { displayName: tricky } },
+        responseBody: { text: `{"detail":${JSON.stringify(tricky)}}`, ours: true },
+      }),
+    );
+    const changes: ResourceChange[] = [
+      { resourceType: 'User', resourceId: 'u-1', action: 'updated', changes: [{ attribute: 'title', before: tricky, after: 'NULL' }] },
+    ];
+    writer.record(entry('/escape/plain', { changes }));
+    await writer.stop();
+    const [plain, escaped] = (await store.list(orgId, { limit: 1000 })).filter((e) => e.path.startsWith('/escape/'));
+    const stored = await store.get(orgId, escaped!.id);
+    expect(stored).toMatchObject({ path: '/escape/"{},\\', filter: tricky, detail: 'NULL', userAgent: tricky, status: 400, scimType: 'invalidValue' });
+    expect(JSON.parse(stored!.requestBody!)).toEqual({ displayName: tricky });
+    expect(JSON.parse(stored!.responseBody!)).toEqual({ detail: tricky });
+    const other = await store.get(orgId, plain!.id);
+    expect(other).toMatchObject({ filter: null, detail: null, scimType: null, requestBody: null });
+    expect(other!.changes).toEqual(changes);
   });
 
   it('writes a batch by itself after its interval', async () => {
