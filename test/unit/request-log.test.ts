@@ -6,7 +6,7 @@ import { USER_CHANGE_RULES } from '../../src/domain/policy';
 import { clientOf } from '../../src/requestlog/client';
 import { parseRequestLogQuery, RequestLogQueryError } from '../../src/requestlog/query';
 import { BODY_CAP_BYTES, REDACTED, capped, redactText, storedBody } from '../../src/requestlog/redact';
-import { stored, type RawEntry } from '../../src/requestlog/writer';
+import { RequestLogWriter, stored, type RawEntry } from '../../src/requestlog/writer';
 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** What a stored body may weigh at most: the cap (the truncation marker is inside it). */
@@ -250,5 +250,44 @@ describe('an entry as stored', () => {
     expect(entry.durationMs).toBe(0.1);
     expect(JSON.stringify(entry.changes)).not.toContain('roster_Zz9');
     expect(entry.requestBody).toBeNull();
+  });
+});
+
+describe('the writer and the event loop', () => {
+  it('lets requests run while it makes a large batch ready: a callback queued as the flush starts runs before the batch is stored', async () => {
+    const order: string[] = [];
+    const store = {
+      insert: async (entries: readonly unknown[]) => {
+        order.push(`stored ${entries.length}`);
+      },
+      prune: async () => 0,
+    };
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 1_000, flushEveryMs: 60_000 });
+    const entry = (i: number): RawEntry => ({
+      time: new Date(),
+      organizationId: null,
+      credentialId: null,
+      requestId: `r${i}`,
+      userAgent: 'Okta SCIM Client 1.0.0',
+      method: 'POST',
+      path: '/scim/v2/Users',
+      filter: null,
+      status: 201,
+      scimType: null,
+      detail: null,
+      errorCode: null,
+      durationMs: 1,
+      resourceIds: [],
+      changes: [],
+      requestBody: { value: { userName: `u${i}@example.com`, password: 'Secret-1' }, bytes: 60 },
+      responseBody: { text: '{"id":"x"}', ours: true },
+      responseCap: 4096,
+    });
+    for (let i = 0; i < 200; i++) writer.record(entry(i));
+    const flushed = writer.flush();
+    // What a request arriving now would get: a turn of the event loop, before the batch's 200 entries are all made ready.
+    setImmediate(() => order.push('a request'));
+    await flushed;
+    expect(order).toEqual(['a request', 'stored 200']);
   });
 });
