@@ -3,7 +3,10 @@
  * differ by more than the effect: two compiled Rosters on one fresh database, one with
  * ROSTER_REQUEST_LOG on and one off, driven in turn in short bursts (the order
  * alternating each round), each burst measured by its rate and by the server's CPU time
- * per request (utime + stime from /proc/<pid>/stat, so every thread of the process).
+ * per request (utime + stime from /proc/<pid>/stat, so every thread of the process), and
+ * PostgreSQL's (every postgres process on the machine: backends, WAL writer, autovacuum)
+ * and the load generator's over the same burst. On a shared host the CPU time per
+ * request varies far less than the rate does.
  *
  *   node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir bench/.build   (or any `npm run bench`)
  *   ROUNDS=4 SECONDS_PER_BURST=8 npx tsx bench/request-log-ab.ts
@@ -27,7 +30,7 @@
  * side "off" that one, both with the log on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
@@ -71,6 +74,21 @@ async function sql(url: string, text: string): Promise<Record<string, unknown>[]
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** CPU time so far of every PostgreSQL process on this machine (backends, WAL writer, checkpointer, autovacuum), ms. */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+      total += cpuMs(Number(pid));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
 }
 
 async function start(side: Side, port: number): Promise<Server> {
@@ -158,7 +176,7 @@ async function main() {
     );
   }
   if (!BENCH_DATABASE) await sql(DATABASE, 'vacuum analyze');
-  const results = new Map<string, { rate: number; cpu: number }[]>();
+  const results = new Map<string, { rate: number; cpu: number; pg: number; client: number }[]>();
   /** Requests each side answered, warm-ups included (for per-request figures from a profile). */
   const served: Record<Side, number> = { on: 0, off: 0 };
   for (const scenario of SCENARIOS) {
@@ -166,14 +184,22 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       for (const server of round % 2 === 0 ? [on, off] : [off, on]) {
         const before = cpuMs(server.child.pid as number);
+        const pgBefore = postgresCpuMs();
+        const clientBefore = cpuMs(process.pid);
         const rate = await burst(server, scenario);
-        served[server.side] += rate * SECONDS;
-        const cpu = (cpuMs(server.child.pid as number) - before) / (rate * SECONDS);
+        // The writer's last batch of the burst goes out within its flush interval: wait for it, so it counts here.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const count = rate * SECONDS;
+        served[server.side] += count;
+        const cpu = (cpuMs(server.child.pid as number) - before) / count;
+        const pg = (postgresCpuMs() - pgBefore) / count;
+        const client = (cpuMs(process.pid) - clientBefore) / count;
         const key = `${scenario}-${server.side}`;
-        results.set(key, [...(results.get(key) ?? []), { rate, cpu }]);
+        results.set(key, [...(results.get(key) ?? []), { rate, cpu, pg, client }]);
         const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
         console.log(
-          `scenario ${scenario} round ${round + 1} ${server.side}: ${rate.toFixed(0)} req/s, server CPU ${(cpu * 1000).toFixed(0)} µs/request, load ${load}`,
+          `scenario ${scenario} round ${round + 1} ${server.side}: ${rate.toFixed(0)} req/s, CPU µs/request: server ${(cpu * 1000).toFixed(0)}, ` +
+            `PostgreSQL ${(pg * 1000).toFixed(0)}, load generator ${(client * 1000).toFixed(0)}; load ${load}`,
         );
       }
     }
@@ -185,7 +211,9 @@ async function main() {
     console.log(
       `scenario ${scenario}: on median ${median(a.map((x) => x.rate)).toFixed(0)} req/s, off median ${median(b.map((x) => x.rate)).toFixed(0)} req/s; ` +
         `pair ratios on/off ${ratios.map((r) => r.toFixed(2)).join(' ')} (median ${median(ratios).toFixed(3)}); ` +
-        `CPU µs/request on ${median(a.map((x) => x.cpu * 1000)).toFixed(0)} off ${median(b.map((x) => x.cpu * 1000)).toFixed(0)}`,
+        `CPU µs/request on ${median(a.map((x) => x.cpu * 1000)).toFixed(0)} off ${median(b.map((x) => x.cpu * 1000)).toFixed(0)}; ` +
+        `PostgreSQL's on ${median(a.map((x) => x.pg * 1000)).toFixed(0)} off ${median(b.map((x) => x.pg * 1000)).toFixed(0)}; ` +
+        `all three processes' on ${median(a.map((x) => (x.cpu + x.pg + x.client) * 1000)).toFixed(0)} off ${median(b.map((x) => (x.cpu + x.pg + x.client) * 1000)).toFixed(0)}`,
     );
   }
   console.log(`requests answered, warm-ups included: on ${served.on.toFixed(0)}, off ${served.off.toFixed(0)}`);

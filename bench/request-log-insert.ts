@@ -1,0 +1,124 @@
+/**
+ * What PostgreSQL spends storing a request log batch, by the shape of the INSERT: the
+ * batch as one JSON array read by `json_to_recordset` (what Roster did before), with and
+ * without its organization check and indexes, against one typed array per column read
+ * by `unnest` (what it does now). Each variant stores BATCHES batches of BATCH copies of
+ * one entry (ENTRY: its JSON, as a NewRequestLogEntry; by default a successful lookup's)
+ * into a scratch table shaped like `request_log`, on one connection, and prints the
+ * backend's CPU time (from /proc) and the wall time per entry. Three rounds, interleaved.
+ * A program that prints figures, not a test.
+ *
+ *   AB_DATABASE=<a migrated Roster database> [BATCH=150] [BATCHES=200] npx tsx bench/request-log-insert.ts
+ */
+import { readFileSync } from 'node:fs';
+import { Client } from 'pg';
+
+const DATABASE = process.env.AB_DATABASE;
+const BATCH = Number(process.env.BATCH ?? 150);
+const BATCHES = Number(process.env.BATCHES ?? 200);
+const LOOKUP = {
+  time: new Date().toISOString(),
+  requestId: '',
+  operation: null,
+  credentialId: '00000000-0000-4000-8000-000000000001',
+  client: 'other',
+  userAgent: null,
+  method: 'GET',
+  path: '/scim/v2/Users',
+  filter: 'userName eq "user0086357@bench.example"',
+  status: 200,
+  scimType: null,
+  detail: null,
+  errorCode: null,
+  durationMs: 3.5,
+  resourceIds: ['4dca572b-cd44-b8b7-3f5d-f839dfa15182'],
+  changes: [],
+  requestBody: null,
+  responseBody: '[a successful read: not kept; totalResults 1, 1 resource(s) on the page, 1516 bytes]',
+};
+
+const COLUMNS: Record<string, [column: string, type: string]> = {
+  organizationId: ['organization_id', 'uuid'],
+  time: ['created_at', 'timestamptz'],
+  requestId: ['request_id', 'text'],
+  operation: ['operation', 'int'],
+  credentialId: ['credential_id', 'uuid'],
+  client: ['client', 'text'],
+  userAgent: ['user_agent', 'text'],
+  method: ['method', 'text'],
+  path: ['path', 'text'],
+  filter: ['filter', 'text'],
+  status: ['status', 'smallint'],
+  scimType: ['scim_type', 'text'],
+  detail: ['detail', 'text'],
+  errorCode: ['error_code', 'text'],
+  durationMs: ['duration_ms', 'real'],
+  resourceIds: ['resource_ids', 'jsonb'],
+  changes: ['changes', 'jsonb'],
+  requestBody: ['request_body', 'text'],
+  responseBody: ['response_body', 'text'],
+};
+const keys = Object.keys(COLUMNS);
+const columns = keys.map((k) => COLUMNS[k]?.[0]).join(', ');
+const ORGANIZATION_CHECK = ` where x."organizationId" is null or exists (select 1 from organizations o where o.id = x."organizationId")`;
+const fromJson = (table: string, check: boolean) =>
+  `insert into ${table} (${columns}) select ${keys.map((k) => `x."${k}"`).join(', ')} from json_to_recordset($1::json) as x(${keys
+    .map((k) => `"${k}" ${COLUMNS[k]?.[1]}`)
+    .join(', ')})${check ? ORGANIZATION_CHECK : ''}`;
+const fromArrays = (table: string, check: boolean) =>
+  `insert into ${table} (${columns}) select ${columns} from unnest(${keys.map((k, i) => `$${i + 1}::${COLUMNS[k]?.[1]}[]`).join(', ')}) as x(${columns})` +
+  (check ? ` where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)` : '');
+
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function main() {
+  if (!DATABASE) throw new Error('set AB_DATABASE to a migrated Roster database (a bench database will do)');
+  const client = new Client({ connectionString: DATABASE });
+  await client.connect();
+  try {
+    await client.query('set synchronous_commit = off; set jit = off');
+    const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid as number;
+    const organizationId = (await client.query<{ id: string }>('select id from organizations limit 1')).rows[0]?.id ?? null;
+    const base = { ...(process.env.ENTRY ? (JSON.parse(process.env.ENTRY) as object) : LOOKUP), organizationId };
+    await client.query('drop table if exists bench_log_indexed, bench_log_bare');
+    await client.query('create table bench_log_indexed (like request_log including all)');
+    await client.query('create table bench_log_bare (like request_log including defaults)');
+    let n = 0;
+    const batch = () => Array.from({ length: BATCH }, () => ({ ...base, requestId: `r-${++n}`, time: new Date().toISOString() }) as Record<string, unknown>);
+    const arrays = (entries: Record<string, unknown>[]) =>
+      keys.map((k) => entries.map((e) => (COLUMNS[k]?.[1] === 'jsonb' ? JSON.stringify(e[k]) : (e[k] ?? null))));
+    const variants: [string, (entries: Record<string, unknown>[]) => Promise<unknown>][] = [
+      ['JSON array, organization check, indexes', (b) => client.query({ name: 'j1', text: fromJson('bench_log_indexed', true), values: [JSON.stringify(b)] })],
+      ['JSON array, no check, indexes', (b) => client.query({ name: 'j2', text: fromJson('bench_log_indexed', false), values: [JSON.stringify(b)] })],
+      ['JSON array, no check, no index', (b) => client.query({ name: 'j3', text: fromJson('bench_log_bare', false), values: [JSON.stringify(b)] })],
+      ['arrays per column, check, indexes', (b) => client.query({ name: 'a1', text: fromArrays('bench_log_indexed', true), values: arrays(b) })],
+      ['arrays per column, no check, indexes', (b) => client.query({ name: 'a2', text: fromArrays('bench_log_indexed', false), values: arrays(b) })],
+      ['arrays per column, no check, no index', (b) => client.query({ name: 'a3', text: fromArrays('bench_log_bare', false), values: arrays(b) })],
+    ];
+    if (process.env.REVERSE) variants.reverse();
+    for (let round = 1; round <= Number(process.env.ROUNDS ?? 3); round++) {
+      for (const [name, insert] of variants) {
+        const batches = Array.from({ length: BATCHES }, batch);
+        const cpu = cpuMs(pid);
+        const started = process.hrtime.bigint();
+        for (const entries of batches) await insert(entries);
+        const entries = BATCH * BATCHES;
+        const wall = Number(process.hrtime.bigint() - started) / 1e3 / entries;
+        console.log(
+          `round ${round}, ${name.padEnd(40)} PostgreSQL CPU ${(((cpuMs(pid) - cpu) * 1000) / entries).toFixed(1)} µs an entry, wall ${wall.toFixed(1)} µs`,
+        );
+      }
+    }
+    await client.query('drop table if exists bench_log_indexed, bench_log_bare');
+  } finally {
+    await client.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
