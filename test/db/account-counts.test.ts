@@ -2,7 +2,7 @@ import { OrganizationService } from '../../src/domain/organization.service';
 import type { AccountCounts } from '../../src/domain/ports';
 import { accountTypeOf, SYSTEM_ROLES, type SystemRole } from '../../src/domain/roles';
 import { ACCOUNT_TYPE_SQL } from '../../src/orm/attribute-sql';
-import type { Database } from '../../src/orm/database';
+import { servesOneSession, type Database } from '../../src/orm/database';
 import { Sql } from '../../src/orm/sql';
 import { UserSqlRepository } from '../../src/orm/user.repository';
 import { UserOrderCompactor } from '../../src/orm/user-order';
@@ -23,7 +23,7 @@ let serial = 0;
 
 beforeAll(async () => {
   database = await openTestDatabase({ poolMax: 6 });
-  sql = Sql.onPool(database.pool);
+  sql = Sql.onPool(database.pool, false, servesOneSession(database.pool));
   users = new UserSqlRepository(sql);
   organizations = new OrganizationService(new OrmUnitOfWork(database.orm));
 });
@@ -103,7 +103,7 @@ describe('account-type counts', () => {
     const org = (await organizations.create('counted-race')).id;
     const compactors = [new UserOrderCompactor(database.orm), new UserOrderCompactor(database.orm)];
     const writer = async (w: number) => {
-      const db = Sql.onPool(database.pool);
+      const db = Sql.onPool(database.pool, false, servesOneSession(database.pool));
       for (let i = 0; i < 12; i++) {
         const role = SYSTEM_ROLES[(w * 5 + i) % SYSTEM_ROLES.length];
         await insertUsers(org, [role, 'User'], db);

@@ -16,6 +16,7 @@ export class Outage {
   constructor(private readonly target: { host: string; port: number } | { path: string }) {}
 
   async up(): Promise<void> {
+    this.holding = false;
     if (this.server?.listening) return;
     this.server = net.createServer((client) => {
       const upstream = 'path' in this.target ? net.connect(this.target.path) : net.connect(this.target.port, this.target.host);
@@ -24,10 +25,29 @@ export class Outage {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => s.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        // Held: what the client sends stays here (it has left the client, not reached the database).
+        if (this.holding) this.heldBytes += chunk.length;
+        else upstream.write(chunk);
+      });
+      upstream.pipe(client);
     });
     await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  private holding = false;
+  /** Bytes clients sent while held. */
+  heldBytes = 0;
+
+  /**
+   * From now on, what clients send is kept here and never reaches the database: a
+   * statement sent now is in flight until `down()` cuts its connection, on PostgreSQL
+   * and on the embedded database alike. `up()` ends the hold.
+   */
+  hold(): void {
+    this.holding = true;
+    this.heldBytes = 0;
   }
 
   async down(): Promise<void> {
