@@ -22,7 +22,7 @@ export class AutovacuumStandIn {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private active: boolean | undefined;
-  /** What it did, for the run's log: `table: vacuum` lines. */
+  /** What it did, for the run's log: `table: vacuum` lines, and any look that failed. */
   readonly done: string[] = [];
 
   constructor(private readonly databaseUrl: string) {}
@@ -56,7 +56,10 @@ export class AutovacuumStandIn {
         this.done.push(`${row.name}: ${what} at ${new Date(started).toISOString().slice(11, 19)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       }
     })
-      .catch(() => undefined)
+      // A look that fails (a table dropped meanwhile, a lock timeout) is reported with the run's log, and the next look tries again.
+      .catch((error: unknown) => {
+        this.done.push(`a look failed at ${new Date().toISOString().slice(11, 19)}: ${error instanceof Error ? error.message : String(error)}`);
+      })
       .finally(() => (this.running = undefined));
     return this.running;
   }
