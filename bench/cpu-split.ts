@@ -26,11 +26,13 @@ const USERS = Number(process.env.AB_USERS ?? 0);
 const BUILD = process.env.BUILD ?? path.join(__dirname, '.build', 'src', 'main.js');
 const SCENARIO = process.env.SCENARIO ?? '1';
 const PORT = 18611;
+/** /proc's clock ticks (USER_HZ), 100 on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** A process's CPU time so far, ms (all threads). */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Every PostgreSQL process's CPU time so far, by pid. */
@@ -121,7 +123,8 @@ async function main() {
           `select n_tup_ins::int as ins, n_tup_del::int as del from pg_stat_user_tables where relname = 'request_log'`,
         )
       ).rows[0];
-    const io = async () =>
+    // pg_stat_bgwriter's buffers_backend and buffers_checkpoint are gone in PostgreSQL 17: there the line is left out.
+    const io = async (): Promise<Record<string, number>> =>
       (
         await client.query<Record<string, number>>(
           `select (select blks_read from pg_stat_database where datname = current_database())::float8 as read,
@@ -130,7 +133,8 @@ async function main() {
            from pg_stat_bgwriter`,
         )
       ).rows[0] as Record<string, number>;
-    const ioBefore = await io();
+    const ioOrNone = () => io().catch(() => ({}) as Record<string, number>);
+    const ioBefore = await ioOrNone();
     const statsBefore = await stats();
     const before = postgresCpu();
     const serverBefore = cpuMs(server.pid as number);
@@ -145,15 +149,16 @@ async function main() {
     );
     await new Promise((resolve) => setTimeout(resolve, 500)); // the statistics collector
     const statsAfter = await stats();
-    const ioAfter = await io();
+    const ioAfter = await ioOrNone();
     console.log(
       `scenario ${SCENARIO}, request log ${process.env.LOG ?? 'true'}: ${requests} requests; request_log rows inserted ${(statsAfter?.ins ?? 0) - (statsBefore?.ins ?? 0)}, deleted ${(statsAfter?.del ?? 0) - (statsBefore?.del ?? 0)}`,
     );
-    console.log(
-      `  buffers per request: ${Object.keys(ioAfter)
-        .map((k) => `${k} ${(((ioAfter[k] ?? 0) - (ioBefore[k] ?? 0)) / requests).toFixed(2)}`)
-        .join(', ')}`,
-    );
+    if (Object.keys(ioAfter).length > 0)
+      console.log(
+        `  buffers per request: ${Object.keys(ioAfter)
+          .map((k) => `${k} ${(((ioAfter[k] ?? 0) - (ioBefore[k] ?? 0)) / requests).toFixed(2)}`)
+          .join(', ')}`,
+      );
     console.log(`  ${((serverCpu * 1000) / requests).toFixed(1).padStart(7)} µs/request  the server (node)`);
     const byWhat = new Map<string, number>();
     let total = 0;

@@ -8,7 +8,10 @@
  * backend's CPU time (from /proc) and the wall time per entry. Three rounds, interleaved.
  * A program that prints figures, not a test.
  *
- *   AB_DATABASE=<a migrated Roster database> [BATCH=150] [BATCHES=200] npx tsx bench/request-log-insert.ts
+ *   AB_DATABASE=<a migrated Roster database> [BATCH=150] [BATCHES=200] [ROUNDS=3] [REVERSE=1] npx tsx bench/request-log-insert.ts
+ *
+ * REVERSE=1 runs the variants in the opposite order (the JSON array last): its first
+ * round cost depends on its place (docs/benchmarks.md, #14).
  */
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
@@ -16,6 +19,8 @@ import { Client } from 'pg';
 const DATABASE = process.env.AB_DATABASE;
 const BATCH = Number(process.env.BATCH ?? 150);
 const BATCHES = Number(process.env.BATCHES ?? 200);
+/** /proc's clock ticks (USER_HZ), 100 on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
 const LOOKUP = {
   time: new Date().toISOString(),
   requestId: '',
@@ -71,7 +76,7 @@ const fromArrays = (table: string, check: boolean) =>
 
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function main() {

@@ -147,7 +147,6 @@ export function sharedCounterStore(database: Database, onWarning: (message: stri
   });
   asRosterConnections(pool, { statementTimeoutMs: 1_000 });
   let warnedAt = 0;
-  pool.on('error', () => undefined); // an idle connection lost: the pool replaces it
   const prepared = database.preparedStatements;
   return {
     store: {

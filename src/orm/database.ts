@@ -285,6 +285,9 @@ const MIGRATION_LOCK = 7_205_361_001; // pg_advisory_lock key of Roster's migrat
 /** Runs `work` while holding a session-level advisory lock on a connection of its own. */
 async function withAdvisoryLock<T>(url: string, work: () => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  // Idle while the migrations run on MikroORM's pool: if it is lost meanwhile, pg emits 'error', which unhandled
+  // would end the process; the unlock then fails instead, and so does the start (the migrations are recorded).
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);

@@ -103,11 +103,11 @@ const INSERT_COLUMNS: Record<keyof EncodedRequestLogEntry, [column: string, type
 const keys = Object.keys(INSERT_COLUMNS) as (keyof EncodedRequestLogEntry)[];
 const columns = keys.map((k) => INSERT_COLUMNS[k][0]).join(', ');
 /**
- * The batch INSERT: one array per column, `unnest`ed into rows. PostgreSQL reads typed
- * arrays at 7–12 µs of its CPU an entry in every run measured; the batch as one JSON array
- * (`json_to_recordset`, before) cost 10–37, up to three times more in a connection's first
- * seconds and in some runs throughout (docs/benchmarks.md, #14). An entry of an
- * organization deleted meanwhile is left out, not an error for the batch.
+ * The batch INSERT: one array per column, `unnest`ed into rows. In steady state PostgreSQL
+ * spends about the same on it as on the batch as one JSON array (`json_to_recordset`,
+ * before), about 10 µs an entry; the JSON array cost up to three times more in some runs,
+ * in a connection's first seconds; the arrays never did (docs/benchmarks.md, #14). An
+ * entry of an organization deleted meanwhile is left out, not an error for the batch.
  */
 const INSERT_BATCH = `insert into request_log (${columns})
   select ${columns} from unnest(${keys.map((k) => `?::${INSERT_COLUMNS[k][1]}[]`).join(', ')}) as x(${columns})

@@ -30,6 +30,7 @@ export class Outage {
         if (this.holding) this.heldBytes += chunk.length;
         else upstream.write(chunk);
       });
+      client.on('end', () => upstream.end());
       upstream.pipe(client);
     });
     await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
@@ -41,9 +42,11 @@ export class Outage {
   heldBytes = 0;
 
   /**
-   * From now on, what clients send is kept here and never reaches the database: a
+   * From now on, what clients send is dropped here and never reaches the database: a
    * statement sent now is in flight until `down()` cuts its connection, on PostgreSQL
-   * and on the embedded database alike. `up()` ends the hold.
+   * and on the embedded database alike. Follow it with `down()`: a connection that
+   * lived through a hold has lost bytes and is out of step with its server. `up()`
+   * ends the hold for the connections made after it.
    */
   hold(): void {
     this.holding = true;
