@@ -15,6 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
+import { REQUEST_LOG_COLUMNS } from '../src/orm/request-log.repository';
 
 const DATABASE = process.env.AB_DATABASE;
 const BATCH = Number(process.env.BATCH ?? 150);
@@ -42,27 +43,8 @@ const LOOKUP = {
   responseBody: '[a successful read: not kept; totalResults 1, 1 resource(s) on the page, 1516 bytes]',
 };
 
-const COLUMNS: Record<string, [column: string, type: string]> = {
-  organizationId: ['organization_id', 'uuid'],
-  time: ['created_at', 'timestamptz'],
-  requestId: ['request_id', 'text'],
-  operation: ['operation', 'int'],
-  credentialId: ['credential_id', 'uuid'],
-  client: ['client', 'text'],
-  userAgent: ['user_agent', 'text'],
-  method: ['method', 'text'],
-  path: ['path', 'text'],
-  filter: ['filter', 'text'],
-  status: ['status', 'smallint'],
-  scimType: ['scim_type', 'text'],
-  detail: ['detail', 'text'],
-  errorCode: ['error_code', 'text'],
-  durationMs: ['duration_ms', 'real'],
-  resourceIds: ['resource_ids', 'jsonb'],
-  changes: ['changes', 'jsonb'],
-  requestBody: ['request_body', 'text'],
-  responseBody: ['response_body', 'text'],
-};
+/** request_log's columns as Roster stores them, by the entry's key. */
+const COLUMNS: Record<string, readonly [column: string, type: string]> = REQUEST_LOG_COLUMNS;
 const keys = Object.keys(COLUMNS);
 const columns = keys.map((k) => COLUMNS[k]?.[0]).join(', ');
 const ORGANIZATION_CHECK = ` where x."organizationId" is null or exists (select 1 from organizations o where o.id = x."organizationId")`;

@@ -78,8 +78,8 @@ function validId(id: string): string | undefined {
   return /^[0-9]{1,18}$/.test(id) ? id : undefined;
 }
 
-/** Each stored column, and the key of an entry and SQL type it is read from. */
-const INSERT_COLUMNS: Record<keyof EncodedRequestLogEntry, [column: string, type: string]> = {
+/** Each stored column, and the key of an entry and SQL type it is read from (exported for bench/request-log-insert.ts). */
+export const REQUEST_LOG_COLUMNS: Readonly<Record<keyof EncodedRequestLogEntry, readonly [column: string, type: string]>> = {
   organizationId: ['organization_id', 'uuid'],
   time: ['created_at', 'timestamptz'],
   requestId: ['request_id', 'text'],
@@ -100,8 +100,8 @@ const INSERT_COLUMNS: Record<keyof EncodedRequestLogEntry, [column: string, type
   requestBody: ['request_body', 'text'],
   responseBody: ['response_body', 'text'],
 };
-const keys = Object.keys(INSERT_COLUMNS) as (keyof EncodedRequestLogEntry)[];
-const columns = keys.map((k) => INSERT_COLUMNS[k][0]).join(', ');
+const keys = Object.keys(REQUEST_LOG_COLUMNS) as (keyof EncodedRequestLogEntry)[];
+const columns = keys.map((k) => REQUEST_LOG_COLUMNS[k][0]).join(', ');
 /**
  * The batch INSERT: one array per column, `unnest`ed into rows. In steady state PostgreSQL
  * spends about the same on it as on the batch as one JSON array (`json_to_recordset`,
@@ -110,7 +110,7 @@ const columns = keys.map((k) => INSERT_COLUMNS[k][0]).join(', ');
  * entry of an organization deleted meanwhile is left out, not an error for the batch.
  */
 const INSERT_BATCH = `insert into request_log (${columns})
-  select ${columns} from unnest(${keys.map((k) => `?::${INSERT_COLUMNS[k][1]}[]`).join(', ')}) as x(${columns})
+  select ${columns} from unnest(${keys.map((k) => `?::${REQUEST_LOG_COLUMNS[k][1]}[]`).join(', ')}) as x(${columns})
   where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)`;
 
 /** The batch's arrays, one per column in `keys` order (a time as ISO text, a missing value as NULL). */

@@ -16,14 +16,7 @@ let proxiedUrl: string;
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  const target = new URL(database.url);
-  const port = Number(target.port || 5432);
-  const socketDir = decodeURIComponent(target.hostname);
-  outage = new Outage(socketDir.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: target.hostname, port });
-  await outage.up();
-  const url = new URL(database.url);
-  url.host = `127.0.0.1:${outage.port}`;
-  proxiedUrl = url.toString();
+  ({ outage, url: proxiedUrl } = await Outage.before(database.url));
 });
 afterAll(async () => {
   await outage.up();

@@ -210,16 +210,11 @@ describe('when the database goes away', () => {
   let writePool: Pool;
 
   beforeAll(async () => {
-    const target = new URL(database.url);
-    const port = Number(target.port || 5432);
-    const socketDir = decodeURIComponent(target.hostname);
-    outage = new Outage(socketDir.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: target.hostname, port });
-    await outage.up();
-    const url = new URL(database.url);
-    url.host = `127.0.0.1:${outage.port}`;
-    proxied = await openDatabase({ url: url.toString(), poolMax: 2, migrate: false });
+    let url: string;
+    ({ outage, url } = await Outage.before(database.url));
+    proxied = await openDatabase({ url, poolMax: 2, migrate: false });
     // The pool a server writes its log through, as roster.ts makes it.
-    writePool = requestLogWritePool(url.toString());
+    writePool = requestLogWritePool(url);
   });
   afterAll(async () => {
     await outage.up();

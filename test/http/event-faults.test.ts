@@ -304,18 +304,8 @@ describe('Roster killed with SIGKILL between commit and delivery', () => {
 describe('the database going away during delivery', () => {
   it('interrupts delivery, which resumes when it is back; nothing is lost, only the unrecorded batch is sent again', async () => {
     const database = await openTestDatabase();
-    const target = new URL(database.url);
-    const dbPort = Number(target.port || 5432);
-    // The embedded database listens on a Unix socket: its URL's host is the socket's directory.
-    const socketDir = decodeURIComponent(target.hostname);
-    const outage = new Outage(socketDir.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${dbPort}` } : { host: target.hostname, port: dbPort });
-    await outage.up();
-    const proxied = new URL(database.url);
-    proxied.host = `127.0.0.1:${outage.port}`;
-    const roster = assemble(
-      { ...loadConfig({}), rateLimitPerSecond: 0, receiversAllowPrivate: true },
-      await openDatabase({ url: proxied.toString(), poolMax: 3 }),
-    );
+    const { outage, url } = await Outage.before(database.url);
+    const roster = assemble({ ...loadConfig({}), rateLimitPerSecond: 0, receiversAllowPrivate: true }, await openDatabase({ url, poolMax: 3 }));
     const receiver = new Receiver();
     try {
       await receiver.start();

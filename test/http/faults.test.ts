@@ -15,15 +15,9 @@ let token: string;
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  const target = new URL(database.url);
-  const port = Number(target.port || 5432);
-  // The embedded database listens on a Unix socket: its URL's host is the socket's directory.
-  const socketDir = decodeURIComponent(target.hostname);
-  outage = new Outage(socketDir.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: target.hostname, port });
-  await outage.up();
-  const proxied = new URL(database.url);
-  proxied.host = `127.0.0.1:${outage.port}`;
-  roster = assemble({ ...loadConfig({}), rateLimitPerSecond: 0 }, await openDatabase({ url: proxied.toString(), poolMax: 3 }));
+  const proxied = await Outage.before(database.url);
+  outage = proxied.outage;
+  roster = assemble({ ...loadConfig({}), rateLimitPerSecond: 0 }, await openDatabase({ url: proxied.url, poolMax: 3 }));
   const org = await roster.organizations.create('faulty');
   token = (await roster.credentials.issue({ organizationId: org.id })).secret;
   scim = scimClient(createApp(roster, pino({ level: 'silent' })), token);

@@ -15,6 +15,19 @@ export class Outage {
   /** A TCP host and port, or the socket file of the embedded database (a Unix socket). */
   constructor(private readonly target: { host: string; port: number } | { path: string }) {}
 
+  /** An outage, up, in front of the database at `databaseUrl`, and the URL that reaches that database through it. */
+  static async before(databaseUrl: string): Promise<{ outage: Outage; url: string }> {
+    const target = new URL(databaseUrl);
+    const port = Number(target.port || 5432);
+    // The embedded database listens on a Unix socket: its URL's host is the socket's directory.
+    const socketDir = decodeURIComponent(target.hostname);
+    const outage = new Outage(socketDir.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: target.hostname, port });
+    await outage.up();
+    const proxied = new URL(databaseUrl);
+    proxied.host = `127.0.0.1:${outage.port}`;
+    return { outage, url: proxied.toString() };
+  }
+
   async up(): Promise<void> {
     this.holding = false;
     if (this.server?.listening) return;
