@@ -123,17 +123,18 @@ export interface NewRequestLogEntry {
 }
 
 /**
- * An entry made ready for its batch: a NewRequestLogEntry whose JSON fields (resourceIds,
- * changes) are serialised already, so that an entry that cannot be is dropped alone, not
- * with its batch. The store sends the rest of its fields as they are.
+ * An entry made ready for its batch: a NewRequestLogEntry whose time is ISO text and whose
+ * JSON fields (resourceIds, changes) are serialised already, so that an entry that cannot
+ * be is dropped alone, not with its batch. The store sends the rest of its fields as they are.
  */
-export interface EncodedRequestLogEntry extends Omit<NewRequestLogEntry, 'resourceIds' | 'changes'> {
+export interface EncodedRequestLogEntry extends Omit<NewRequestLogEntry, 'time' | 'resourceIds' | 'changes'> {
+  time: string;
   resourceIds: string;
   changes: string;
 }
 
 export function encodeRequestLogEntry(entry: NewRequestLogEntry): EncodedRequestLogEntry {
-  return { ...entry, resourceIds: JSON.stringify(entry.resourceIds), changes: JSON.stringify(entry.changes) };
+  return { ...entry, time: entry.time.toISOString(), resourceIds: JSON.stringify(entry.resourceIds), changes: JSON.stringify(entry.changes) };
 }
 
 /** The store behind the log: batches in, retention out, and the reads. */

@@ -113,14 +113,14 @@ const INSERT_BATCH = `insert into request_log (${columns})
   select ${columns} from unnest(${keys.map((k) => `?::${REQUEST_LOG_COLUMNS[k][1]}[]`).join(', ')}) as x(${columns})
   where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)`;
 
-/** The batch's arrays, one per column in `keys` order (a time as ISO text, a missing value as NULL). */
+/** The batch's arrays, one per column in `keys` order (a missing value as NULL). */
 function columnArrays(entries: readonly EncodedRequestLogEntry[]): unknown[][] {
   const arrays: unknown[][] = keys.map(() => new Array<unknown>(entries.length));
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as EncodedRequestLogEntry;
     for (let k = 0; k < keys.length; k++) {
       const value = entry[keys[k] as keyof EncodedRequestLogEntry];
-      (arrays[k] as unknown[])[i] = value instanceof Date ? value.toISOString() : (value ?? null);
+      (arrays[k] as unknown[])[i] = value ?? null;
     }
   }
   return arrays;

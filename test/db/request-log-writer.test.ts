@@ -117,10 +117,13 @@ describe('the request log writer', () => {
     writer.record(entry('/serialise/1'));
     // A body JSON cannot hold (serialised with its batch, not in the request: the request was answered long before).
     writer.record(entry('/serialise/2', { method: 'POST', status: 201, requestBody: { value: { count: 1n } } }));
+    // A time that is no time.
+    writer.record(entry('/serialise/no-time', { time: new Date(Number.NaN) }));
     writer.record(entry('/serialise/3'));
     await writer.flush();
-    expect(failed).toEqual([1]);
-    expect(errors).toHaveLength(1);
+    // The body when it was recorded (a parsed body of unknown size is stored at once), the time with its batch.
+    expect(failed).toEqual([1, 1]);
+    expect(errors).toHaveLength(2);
     expect((await paths()).filter((p) => p.startsWith('/serialise/'))).toEqual(['/serialise/3', '/serialise/1']);
   });
 
