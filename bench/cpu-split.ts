@@ -15,38 +15,23 @@
  * the server (`--cpu-prof --cpu-prof-dir <dir>`).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { BENCH_SECRET, userName, userNameWidth } from './database';
+import { cpuSeconds, postgresCpuSeconds } from './processes';
 
 const DATABASE = process.env.AB_DATABASE;
 const USERS = Number(process.env.AB_USERS ?? 0);
 const BUILD = process.env.BUILD ?? path.join(__dirname, '.build', 'src', 'main.js');
 const SCENARIO = process.env.SCENARIO ?? '1';
 const PORT = 18611;
-/** /proc's clock ticks (USER_HZ), 100 on Linux. */
-const CLOCK_TICKS_PER_SECOND = 100;
-
 /** A process's CPU time so far, ms (all threads). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-}
+const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
 
-/** Every PostgreSQL process's CPU time so far, by pid. */
-function postgresCpu(): Map<number, number> {
-  const cpu = new Map<number, number>();
-  for (const pid of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') cpu.set(Number(pid), cpuMs(Number(pid)));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return cpu;
+/** Every PostgreSQL process's CPU time so far, ms, by pid. */
+function postgresCpu(): Map<string, number> {
+  return new Map([...postgresCpuSeconds()].map(([pid, seconds]) => [pid, seconds * 1000]));
 }
 
 let created = 0;
@@ -166,7 +151,7 @@ async function main() {
       const spent = ms - (before.get(pid) ?? 0);
       if (spent <= 0) continue;
       total += spent;
-      const what = names.get(pid) ?? 'a process that ended, or an auxiliary one';
+      const what = names.get(Number(pid)) ?? 'a process that ended, or an auxiliary one';
       byWhat.set(what, (byWhat.get(what) ?? 0) + spent);
     }
     console.log(`  ${((total * 1000) / requests).toFixed(1).padStart(7)} µs/request  PostgreSQL, all processes:`);

@@ -125,8 +125,8 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined 
 export const peakRss = (pid: number) => statusField(pid, 'VmHWM');
 export const currentRss = (pid: number) => statusField(pid, 'VmRSS');
 
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number | string): number {
+/** utime + stime of a process (all its threads), in seconds; 0 for one that is gone. */
+export function cpuSeconds(pid: number | string): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -136,8 +136,8 @@ function cpuSeconds(pid: number | string): number {
   }
 }
 
-/** CPU seconds of every process named `postgres` (the server and its backends) visible here, by pid. */
-function postgresCpuSeconds(): Map<string, number> {
+/** CPU seconds of every process named `postgres` (the server, its backends, WAL writer, checkpointer) visible here, by pid. */
+export function postgresCpuSeconds(): Map<string, number> {
   const out = new Map<string, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

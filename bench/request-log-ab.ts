@@ -30,11 +30,12 @@
  * side "off" that one, both with the log on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { BENCH_SECRET, userName, userNameWidth } from './database';
+import { cpuSeconds, peakRss, postgresCpuSeconds } from './processes';
 
 const ADMIN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = 'roster_reqlog_ab';
@@ -48,7 +49,6 @@ const BUILD = path.join(__dirname, '.build', 'src', 'main.js');
 const B_BUILD = process.env.B_BUILD ? path.join(process.env.B_BUILD, 'src', 'main.js') : undefined;
 const SECONDS = Number(process.env.SECONDS_PER_BURST ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
-const CLOCK_TICKS_PER_SECOND = 100;
 const SEED_USERS = 2_000;
 /** SCENARIOS=1 runs only scenario 1 (the default: 1,3). */
 const SCENARIOS = (process.env.SCENARIOS ?? '1,3').split(',').map(Number) as (1 | 3)[];
@@ -70,24 +70,13 @@ async function sql(url: string, text: string): Promise<Record<string, unknown>[]
   }
 }
 
-/** The process's CPU time so far, ms (all threads). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-}
+/** A process's CPU time so far, ms (all threads). */
+const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
 
 /** CPU time so far of every PostgreSQL process on this machine (backends, WAL writer, checkpointer, autovacuum), ms. */
 function postgresCpuMs(): number {
   let total = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
-      total += cpuMs(Number(pid));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
+  for (const seconds of postgresCpuSeconds().values()) total += seconds * 1000;
   return total;
 }
 
@@ -223,8 +212,8 @@ async function main() {
   );
   // Peak resident memory of each server (VmHWM): what a runtime flag such as --max-semi-space-size costs.
   for (const server of [on, off]) {
-    const peak = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.child.pid as number}/status`, 'utf8'))?.[1];
-    console.log(`peak RSS ${server.side}: ${peak ? (Number(peak) / 1024).toFixed(0) : '?'} MB`);
+    const peak = peakRss(server.child.pid as number);
+    console.log(`peak RSS ${server.side}: ${peak !== undefined ? (peak / 1024 / 1024).toFixed(0) : '?'} MB`);
   }
   for (const server of [on, off]) server.child.kill('SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 2_000));

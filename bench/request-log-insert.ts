@@ -13,15 +13,13 @@
  * REVERSE=1 runs the variants in the opposite order (the JSON array last): its first
  * round cost depends on its place (docs/benchmarks.md, #14).
  */
-import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { REQUEST_LOG_COLUMNS } from '../src/orm/request-log.repository';
+import { cpuSeconds } from './processes';
 
 const DATABASE = process.env.AB_DATABASE;
 const BATCH = Number(process.env.BATCH ?? 150);
 const BATCHES = Number(process.env.BATCHES ?? 200);
-/** /proc's clock ticks (USER_HZ), 100 on Linux. */
-const CLOCK_TICKS_PER_SECOND = 100;
 const LOOKUP = {
   time: new Date().toISOString(),
   requestId: '',
@@ -56,10 +54,8 @@ const fromArrays = (table: string, check: boolean) =>
   `insert into ${table} (${columns}) select ${columns} from unnest(${keys.map((k, i) => `$${i + 1}::${COLUMNS[k]?.[1]}[]`).join(', ')}) as x(${columns})` +
   (check ? ` where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)` : '');
 
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-}
+/** A process's CPU time so far, ms (all threads). */
+const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
 
 async function main() {
   if (!DATABASE) throw new Error('set AB_DATABASE to a migrated Roster database (a bench database will do)');

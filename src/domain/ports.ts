@@ -60,7 +60,6 @@ export interface UserRepository {
   /** The same page as `list`, each user rendered as its SCIM resource (see RenderedPage). */
   listRendered(organizationId: string, query: ListQuery, baseUrl: string): Promise<RenderedPage>;
   findById(organizationId: string, id: string): Promise<User | null>;
-  /** Reads and locks the row until the end of the current transaction. */
   /**
    * The user, its row locked until the transaction ends: against other updates (and, for
    * `delete`, also against rows that reference it: group members, managed users).

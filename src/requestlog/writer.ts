@@ -74,8 +74,9 @@ export interface RequestLogWriterOptions {
 
 /**
  * The request log's writer. `record` runs once the response has gone and puts the entry
- * in a bounded ring buffer, as it is (a large body in its stored form: HELD_AS_IS_BYTES). Every `flushEveryMs` (or as soon as a batch is full)
- * the writer takes up to `batchSize` held entries, redacts, caps and serialises each one
+ * in a bounded ring buffer, as it is (a large body in its stored form: HELD_AS_IS_BYTES).
+ * Every `flushEveryMs` (or as soon as a batch is full) the writer takes up to
+ * `batchSize` held entries, redacts, caps and serialises each one
  * (`stored`, then `encodeRequestLogEntry`) and stores them with one INSERT. When the
  * buffer is full the oldest entry is dropped and counted; an entry that cannot be
  * serialised, and a batch the database refuses (an outage), are dropped and counted too.

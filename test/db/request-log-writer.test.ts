@@ -226,11 +226,17 @@ describe('when the database goes away', () => {
     await outage.down();
   });
 
-  it('loses a batch, not the process, when its connection goes in the middle of the INSERT', async () => {
+  /** A writer storing through the outage's proxy, as a server does, with the counts of the entries it dropped as failed. */
+  function writerThroughOutage() {
     const through = new RequestLogSqlStore(database.pool, servesOneSession(database.pool), writePool);
     const failed: number[] = [];
     const writer = new RequestLogWriter({ store: through, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
     writer.observe({ dropped: (count, reason) => reason === 'failed' && failed.push(count) });
+    return { writer, failed };
+  }
+
+  it('loses a batch, not the process, when its connection goes in the middle of the INSERT', async () => {
+    const { writer, failed } = writerThroughOutage();
     await outage.up();
     await writePool.query('select 1'); // the writer's connection is open
     // The batch's INSERT leaves Roster but never reaches the database; then the connection goes.
@@ -250,10 +256,7 @@ describe('when the database goes away', () => {
   });
 
   it('drops and counts the entries it could not store, never throws, and stores the next ones once it is back', async () => {
-    const through = new RequestLogSqlStore(database.pool, servesOneSession(database.pool), writePool);
-    const failed: number[] = [];
-    const writer = new RequestLogWriter({ store: through, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
-    writer.observe({ dropped: (count, reason) => reason === 'failed' && failed.push(count) });
+    const { writer, failed } = writerThroughOutage();
     await outage.down();
     writer.record(entry('/outage/1'));
     writer.record(entry('/outage/2'));
