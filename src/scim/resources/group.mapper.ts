@@ -2,6 +2,7 @@ import type { Group, GroupDraft, GroupMember } from '../../domain/group';
 import { invalidSyntax, validated } from '../http/errors';
 import { memberIds } from '../patch/group-patch';
 import { foldQualifiedKeys, normalizeResource } from '../schema/interop';
+import { coerceInbound } from '../schema/coerce';
 import { groupSchemaIndex } from '../schema/schema-index';
 import { GROUP_RESOURCE } from '../../schema/resources';
 import { GROUP_SCHEMA, SCIMMY } from '../schema/scimmy';
@@ -61,7 +62,7 @@ export function groupDraftFromScim(body: unknown, options: { complete?: boolean 
   const membersKey = Object.keys(normalized).find((k) => k.toLowerCase() === 'members');
   const userIds = membersKey === undefined ? [] : memberIds(normalized[membersKey], 'members');
   if (membersKey !== undefined) delete normalized[membersKey];
-  const group = validated('group.schema_invalid', () => JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(normalized, 'in'))) as Json);
+  const group = validated('group.schema_invalid', () => coerceInbound(SCIMMY.Schemas.Group.definition, normalized));
   return {
     displayName: group.displayName as string,
     // Absent `externalId` keeps the stored link; `null` (or its removal by PATCH) clears it.

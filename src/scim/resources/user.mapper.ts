@@ -5,6 +5,7 @@ import { ROSTER_EXTENSION, ROSTER_USER_SCHEMA, USER_RESOURCE } from '../../schem
 import { invalidSyntax, invalidValue, validated } from '../http/errors';
 import { etagOf } from '../http/http';
 import { foldQualifiedKeys, normalizeResource } from '../schema/interop';
+import { coerceInbound } from '../schema/coerce';
 import { userSchemaIndex } from '../schema/schema-index';
 import { ENTERPRISE_USER_SCHEMA, SCIMMY, USER_SCHEMA } from '../schema/scimmy';
 
@@ -233,10 +234,7 @@ export function userDraftFromScim(body: unknown, options: DraftOptions = {}): Us
     const key = rosterBlock && Object.keys(rosterBlock).find((k) => k.toLowerCase() === name.toLowerCase());
     if (key !== undefined) canonicalRole(rosterBlock?.[key], named, name);
   }
-  const user = validated(
-    'user.schema_invalid',
-    () => JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(normalizeResource(raw, userSchemaIndex()), 'in'))) as Json,
-  );
+  const user = validated('user.schema_invalid', () => coerceInbound(SCIMMY.Schemas.User.definition, normalizeResource(raw, userSchemaIndex())));
   for (const a of MULTI_VALUED) {
     const values = user[a];
     if (Array.isArray(values) && values.filter((v) => (v as Json)?.primary === true).length > 1) {
