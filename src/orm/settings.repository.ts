@@ -1,12 +1,20 @@
 import type { SettingsRepository } from '../domain/ports';
 import type { Sql } from './sql';
 
+/** The settings' statement: parameterless, so a write's transaction sends it with its BEGIN (unit-of-work.ts). */
+export const SETTINGS_QUERY = 'select key, value from instance_settings';
+
+type SettingsRow = { key: string; value: unknown };
+
+const fromRows = (rows: SettingsRow[]): Record<string, unknown> => Object.fromEntries(rows.map((r) => [r.key, r.value]));
+
 /**
  * instance_settings. In a write's transaction (`once`), the settings are read once and
  * that reading serves the rest of the transaction until it sets one: a mapped group's
  * membership change authorizes the change, then its role recompute, on one view of the
- * policy's settings, and holds the group's row lock for one round trip less. Reads
- * outside a transaction always go to the database.
+ * policy's settings, and holds the group's row lock for one round trip less. A write's
+ * reading comes with its BEGIN (`begun`: the rows read there), so it costs no round trip
+ * of its own. Reads outside a transaction always go to the database.
  */
 export class SettingsSqlRepository implements SettingsRepository {
   private read: Promise<Record<string, unknown>> | undefined;
@@ -14,7 +22,10 @@ export class SettingsSqlRepository implements SettingsRepository {
   constructor(
     private readonly sql: Sql,
     private readonly once = false,
-  ) {}
+    begun?: SettingsRow[],
+  ) {
+    if (once && begun) this.read = Promise.resolve(fromRows(begun));
+  }
 
   all(): Promise<Record<string, unknown>> {
     if (!this.once) return this.load();
@@ -36,7 +47,6 @@ export class SettingsSqlRepository implements SettingsRepository {
   }
 
   private async load(): Promise<Record<string, unknown>> {
-    const rows = await this.sql.all<{ key: string; value: unknown }>('select key, value from instance_settings');
-    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    return fromRows(await this.sql.all<SettingsRow>(SETTINGS_QUERY));
   }
 }

@@ -57,7 +57,7 @@ export function numbered(sql: string): { text: string; bindings: number } {
   return { text: text + sql.slice(from), bindings };
 }
 
-interface RawResult {
+export interface RawResult {
   rows: unknown[];
   rowCount: number | null;
 }
@@ -133,13 +133,15 @@ async function onFreeConnection(pool: Pool, config: { name?: string; text: strin
  * Runs `work` in one transaction on one pooled connection, held from BEGIN (`begin`:
  * the statement that opens it) to COMMIT or ROLLBACK. A connection that cannot roll
  * back is discarded (`release(error)`: pg closes it instead of pooling it again).
+ * `begin` may be BEGIN and parameterless statements after it, sent as one simple query
+ * (one round trip); `work` gets their results (`begun`: one per statement, BEGIN's first).
  */
-export async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, begin = 'begin'): Promise<T> {
+export async function transaction<T>(pool: Pool, work: (client: PoolClient, begun: RawResult[]) => Promise<T>, begin = 'begin'): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query(begin);
-    const result = await work(client);
+    const opened = (await client.query(begin)) as unknown as RawResult | RawResult[];
+    const result = await work(client, Array.isArray(opened) ? opened : [opened]);
     await client.query('commit');
     return result;
   } catch (error) {

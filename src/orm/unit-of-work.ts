@@ -10,23 +10,33 @@ import { normalizeDatabaseError } from './errors';
 import { GroupSqlRepository } from './group.repository';
 import { GroupRoleSqlRepository } from './group-role.repository';
 import { OrganizationSqlRepository } from './organization.repository';
-import { SettingsSqlRepository } from './settings.repository';
+import { SETTINGS_QUERY, SettingsSqlRepository } from './settings.repository';
 import { Sql, transaction } from './sql';
 import { UserSqlRepository } from './user.repository';
 
-/** `inTransaction`: the repositories of one write (a transaction's settings are read once: SettingsSqlRepository). */
-function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql), inTransaction = false): Repositories {
+/**
+ * `inTransaction`: the repositories of one write (a transaction's settings are read once,
+ * with its BEGIN: `settings`, the rows read then; SettingsSqlRepository).
+ */
+function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql), inTransaction = false, settings?: { key: string; value: unknown }[]): Repositories {
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
     groupRoles: new GroupRoleSqlRepository(sql, events),
     organizations: new OrganizationSqlRepository(sql),
     credentials: new CredentialSqlRepository(sql),
-    settings: new SettingsSqlRepository(sql, inTransaction),
+    settings: new SettingsSqlRepository(sql, inTransaction, settings),
     audit: new AuditSqlRepository(sql),
     events,
   };
 }
+
+/**
+ * A write's BEGIN, and the settings read in the same round trip: nearly every write
+ * authorizes its change on them (the policy's settings), and a round trip is about a
+ * tenth of a create's statements (docs/benchmarks.md, #16).
+ */
+const BEGIN_WITH_SETTINGS = `begin; ${SETTINGS_QUERY}`;
 
 /**
  * The domain's unit of work on Roster's pg pool (Database.pool). A read runs its
@@ -68,11 +78,15 @@ export class OrmUnitOfWork implements UnitOfWork {
   async write<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     try {
       let outbox: EventOutboxSqlRepository | undefined;
-      const result = await transaction(this.pool, (client) => {
-        const sql = Sql.onClient(client, this.prepare);
-        outbox = new EventOutboxSqlRepository(sql);
-        return work(repositories(sql, outbox, true));
-      });
+      const result = await transaction(
+        this.pool,
+        (client, begun) => {
+          const sql = Sql.onClient(client, this.prepare);
+          outbox = new EventOutboxSqlRepository(sql);
+          return work(repositories(sql, outbox, true, begun[1]?.rows as { key: string; value: unknown }[] | undefined));
+        },
+        BEGIN_WITH_SETTINGS,
+      );
       // transaction() returned: COMMIT succeeded. The write does not wait for the sequencer, and its failure is not the write's.
       if (outbox?.appended) this.sequenceCommitted();
       return result;
