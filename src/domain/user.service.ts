@@ -104,7 +104,7 @@ export class UserService {
           await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
           // The attributes the new user has other than the defaults (userName always).
           const set: string[] = FIELD_NAMES.filter(
-            (k) => k === 'userName' || canonical(fields[k]) !== canonical(USER_DEFAULTS[k as keyof typeof USER_DEFAULTS]),
+            (k) => k === 'userName' || !same(fields[k], USER_DEFAULTS[k as keyof typeof USER_DEFAULTS]),
           );
           if (passwordHash !== null) set.push('password');
           await r.events.append([userCreated(user, set, actor.requestId)]);
@@ -377,10 +377,18 @@ function canonical(value: unknown): string {
   );
 }
 
+/** Whether two field values are the same (objects compared whatever the order of their keys). */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  // Two different primitives, or a primitive and an object, are never the same (as canonical would say, for what a field holds).
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  return canonical(a) === canonical(b);
+}
+
 function diff(current: User, desired: UserFields): Partial<UserFields> {
   const changes: Partial<UserFields> = {};
   for (const k of FIELD_NAMES) {
-    if (canonical(current[k]) !== canonical(desired[k])) {
+    if (!same(current[k], desired[k])) {
       (changes as Record<string, unknown>)[k] = desired[k];
     }
   }
