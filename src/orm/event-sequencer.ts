@@ -1,6 +1,6 @@
 import { Pool } from 'pg';
 import { asRosterConnections, servesOneSession, statementTimeoutOf } from './database';
-import { Sql, transaction } from './sql';
+import { Sql, transactionInOneTrip } from './sql';
 
 /**
  * The outbox lock (an advisory lock), one for the whole database: only sequencers take
@@ -175,12 +175,10 @@ export class EventSequencer {
     }
     let moved = 0;
     for (;;) {
-      const batch = await transaction(this.moves, async (client) => {
-        const sql = Sql.onClient(client);
-        // The lock first, in a statement of its own: the move's snapshot (READ COMMITTED) is then taken once it is held.
-        await sql.all(`select pg_advisory_xact_lock(${OUTBOX_LOCK})`);
-        return sql.run(MOVE);
-      });
+      // The lock first, in a statement of its own: the move's snapshot (READ COMMITTED) is then taken once it is held.
+      // Both and the transaction around them in one round trip: a run follows nearly every write's commit.
+      const [, move] = await transactionInOneTrip(this.moves, [`select pg_advisory_xact_lock(${OUTBOX_LOCK})`, MOVE]);
+      const batch = move?.rowCount ?? 0;
       moved += batch;
       if (batch < SEQUENCE_BATCH) return moved;
     }

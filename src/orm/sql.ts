@@ -154,6 +154,30 @@ export async function transaction<T>(pool: Pool, work: (client: PoolClient, begu
   }
 }
 
+/**
+ * Parameterless statements run in one transaction in one round trip: BEGIN, the
+ * statements and COMMIT sent as one simple query. Each statement still takes its own
+ * snapshot when it starts (READ COMMITTED), as it would sent alone. Resolves with the
+ * statements' results (BEGIN's and COMMIT's left out). On a failure the statements after
+ * the failed one are not run and the transaction is rolled back; a connection that cannot
+ * roll back is discarded.
+ */
+export async function transactionInOneTrip(pool: Pool, statements: string[]): Promise<RawResult[]> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const results = (await client.query(['begin', ...statements, 'commit'].join(';\n'))) as unknown as RawResult[];
+    return results.slice(1, 1 + statements.length);
+  } catch (error) {
+    await client.query('rollback').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
 /** `(?, ?, ?)` for a list of values. */
 export function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');

@@ -237,6 +237,41 @@ describe('the sequencer', () => {
     for (const events of reads) expect(events.map((e) => e.txn)).toContain('burst-read');
   });
 
+  it('moves what committed while its run waited for the outbox lock: the move sees the queue as it is once the lock is held', async () => {
+    // The embedded database serves one session: no second session can hold the lock there.
+    if (oneSession) return;
+    const user = await createUser('seq.waited@example.com');
+    await worker.round();
+    const queue = (txn: string) =>
+      sql.run(
+        `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
+         values (?, 'User', ?, ?::jsonb, '["active"]'::jsonb, ?)`,
+        [t.org.id, user, JSON.stringify([EVENT_URIS.patchNotice]), txn],
+      );
+    const holder = await t.roster.database.pool.connect();
+    let run: Promise<number>;
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock(${OUTBOX_LOCK})`);
+      await queue('waited-before');
+      // The run's transaction (BEGIN, the lock, the move, COMMIT: one round trip) waits for the lock...
+      run = t.roster.sequencer.run();
+      let waiting = false;
+      for (let i = 0; i < 200 && !waiting; i++) {
+        waiting = (await sql.one(`select 1 from pg_stat_activity where datname = current_database() and wait_event = 'advisory'`)) !== null;
+        if (!waiting) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(waiting).toBe(true);
+      // ...while another write commits its event.
+      await queue('waited-during');
+    } finally {
+      await holder.query('rollback');
+      holder.release();
+    }
+    expect(await run).toBe(2);
+    expect([await stored('waited-before'), await stored('waited-during'), await queued()]).toEqual([1, 1, 0]);
+  });
+
   it('loses its connection during a run (the database restarted, the connection killed): that run fails, the process goes on, the next run moves the events', async () => {
     // The embedded database serves one session: no second session can hold the lock there.
     if (oneSession) return;
