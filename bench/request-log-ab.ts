@@ -12,7 +12,8 @@
  *   ROUNDS=4 SECONDS_PER_BURST=8 npx tsx bench/request-log-ab.ts
  *
  * Scenario 1 is the bench's (GET /Users?filter=userName eq, existing users, here 2,000
- * of them), scenario 3 its POST /Users. PROFILE_DIR=<dir> runs both servers under
+ * of them), scenario 3 its POST /Users, scenario 4 its PATCH of `active` (SCENARIOS=1,3,4).
+ * PROFILE_DIR=<dir> runs both servers under
  * --cpu-prof. The database (roster_reqlog_ab on DATABASE_URL's server, or the local
  * PostgreSQL) is dropped at the end. A program that prints figures, not a test.
  *
@@ -50,8 +51,9 @@ const B_BUILD = process.env.B_BUILD ? path.join(process.env.B_BUILD, 'src', 'mai
 const SECONDS = Number(process.env.SECONDS_PER_BURST ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const SEED_USERS = 2_000;
-/** SCENARIOS=1 runs only scenario 1 (the default: 1,3). */
-const SCENARIOS = (process.env.SCENARIOS ?? '1,3').split(',').map(Number) as (1 | 3)[];
+/** SCENARIOS=1 runs only scenario 1 (the default: 1,3); 4 is the bench's PATCH of `active` (random users of the token's organization). */
+const SCENARIOS = (process.env.SCENARIOS ?? '1,3').split(',').map(Number) as Scenario[];
+type Scenario = 1 | 3 | 4;
 
 type Side = 'on' | 'off';
 interface Server {
@@ -121,8 +123,28 @@ const userJson = (userName: string) =>
     emails: [{ value: userName, primary: true }],
   });
 
+/** Ids of users of the token's organization, for scenario 4 (read through the API, so they are that organization's). */
+let userIds: string[] = [];
+async function loadUserIds(port: number, total: number): Promise<void> {
+  const headers = { authorization: `Bearer ${TOKEN}` };
+  for (let page = 0; page < 10; page++) {
+    const startIndex = 1 + Math.floor(Math.random() * Math.max(1, total - 100));
+    const res = await fetch(`http://127.0.0.1:${port}/scim/v2/Users?startIndex=${startIndex}&count=100&attributes=id`, { headers });
+    const body = (await res.json()) as { Resources?: { id: string }[] };
+    userIds.push(...(body.Resources ?? []).map((r) => r.id));
+  }
+  userIds = [...new Set(userIds)];
+  if (userIds.length === 0) throw new Error('scenario 4 found no users to PATCH');
+}
+let patches = 0;
+const patchJson = () =>
+  JSON.stringify({
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'replace', path: 'active', value: ++patches % 2 === 0 }],
+  });
+
 /** One burst of a scenario against one server: its rate, req/s. */
-function burst(server: Server, scenario: 1 | 3): Promise<number> {
+function burst(server: Server, scenario: Scenario): Promise<number> {
   const request: autocannon.Request =
     scenario === 1
       ? {
@@ -132,7 +154,12 @@ function burst(server: Server, scenario: 1 | 3): Promise<number> {
             path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${existingUserName()}"`)}`,
           }),
         }
-      : { method: 'POST', path: '/scim/v2/Users', setupRequest: (r) => ({ ...r, body: userJson(`ab.${runId}.${server.side}.${++created}@example.com`) }) };
+      : scenario === 3
+        ? { method: 'POST', path: '/scim/v2/Users', setupRequest: (r) => ({ ...r, body: userJson(`ab.${runId}.${server.side}.${++created}@example.com`) }) }
+        : {
+            method: 'PATCH',
+            setupRequest: (r) => ({ ...r, path: `/scim/v2/Users/${userIds[Math.floor(Math.random() * userIds.length)]}`, body: patchJson() }),
+          };
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -165,6 +192,7 @@ async function main() {
     );
   }
   if (!BENCH_DATABASE) await sql(DATABASE, 'vacuum analyze');
+  if (SCENARIOS.includes(4)) await loadUserIds(on.port, BENCH_DATABASE ? BENCH_USERS : SEED_USERS);
   const results = new Map<string, { rate: number; cpu: number; pg: number; client: number }[]>();
   /** Requests each side answered, warm-ups included (for per-request figures from a profile). */
   const served: Record<Side, number> = { on: 0, off: 0 };
