@@ -103,9 +103,7 @@ export class UserService {
           const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
           await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
           // The attributes the new user has other than the defaults (userName always).
-          const set: string[] = FIELD_NAMES.filter(
-            (k) => k === 'userName' || !same(fields[k], USER_DEFAULTS[k as keyof typeof USER_DEFAULTS]),
-          );
+          const set: string[] = FIELD_NAMES.filter((k) => k === 'userName' || !same(fields[k], USER_DEFAULTS[k as keyof typeof USER_DEFAULTS]));
           if (passwordHash !== null) set.push('password');
           await r.events.append([userCreated(user, set, actor.requestId)]);
           actor.journal?.changed({ resourceType: 'User', resourceId: user.id, action: 'created', changes: set.map((k) => change(k, undefined, user)) });
