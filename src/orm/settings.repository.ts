@@ -14,7 +14,9 @@ const fromRows = (rows: SettingsRow[]): Record<string, unknown> => Object.fromEn
  * membership change authorizes the change, then its role recompute, on one view of the
  * policy's settings, and holds the group's row lock for one round trip less. A write's
  * reading comes with its BEGIN (`begun`: the rows read there), so it costs no round trip
- * of its own. Reads outside a transaction always go to the database.
+ * of its own; it is taken before any lock the write then waits for, so a setting changed
+ * during that wait applies from the next write. Reads outside a transaction always go to
+ * the database.
  */
 export class SettingsSqlRepository implements SettingsRepository {
   private read: Promise<Record<string, unknown>> | undefined;
