@@ -136,22 +136,13 @@ async function onFreeConnection(pool: Pool, config: { name?: string; text: strin
  * `begin` may be BEGIN and parameterless statements after it, sent as one simple query
  * (one round trip); `work` gets their results (`begun`: one per statement, BEGIN's first).
  */
-export async function transaction<T>(pool: Pool, work: (client: PoolClient, begun: RawResult[]) => Promise<T>, begin = 'begin'): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+export function transaction<T>(pool: Pool, work: (client: PoolClient, begun: RawResult[]) => Promise<T>, begin = 'begin'): Promise<T> {
+  return holding(pool, async (client) => {
     const opened = (await client.query(begin)) as unknown as RawResult | RawResult[];
     const result = await work(client, Array.isArray(opened) ? opened : [opened]);
     await client.query('commit');
     return result;
-  } catch (error) {
-    await client.query('rollback').catch((rollbackError: unknown) => {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    });
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  });
 }
 
 /**
@@ -159,15 +150,21 @@ export async function transaction<T>(pool: Pool, work: (client: PoolClient, begu
  * statements and COMMIT sent as one simple query. Each statement still takes its own
  * snapshot when it starts (READ COMMITTED), as it would sent alone. Resolves with the
  * statements' results (BEGIN's and COMMIT's left out). On a failure the statements after
- * the failed one are not run and the transaction is rolled back; a connection that cannot
- * roll back is discarded.
+ * the failed one are not run and the transaction is rolled back.
  */
-export async function transactionInOneTrip(pool: Pool, statements: string[]): Promise<RawResult[]> {
+export function transactionInOneTrip(pool: Pool, statements: string[]): Promise<RawResult[]> {
+  return holding(pool, async (client) => {
+    const results = (await client.query(['begin', ...statements, 'commit'].join(';\n'))) as unknown as RawResult[];
+    return results.slice(1, 1 + statements.length);
+  });
+}
+
+/** A pooled connection for a transaction `work` opens and ends: on a failure, rolled back, or discarded if it cannot be. */
+async function holding<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    const results = (await client.query(['begin', ...statements, 'commit'].join(';\n'))) as unknown as RawResult[];
-    return results.slice(1, 1 + statements.length);
+    return await work(client);
   } catch (error) {
     await client.query('rollback').catch((rollbackError: unknown) => {
       broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));

@@ -61,6 +61,14 @@ const txnsOf = (subject: string) => received.filter((set) => subjectOf(set) === 
 const queued = async () => Number((await sql.one<{ n: string }>(`select count(*) as n from provisioning_event_queue`))?.n);
 const stored = async (txn: string) => Number((await sql.one<{ n: string }>(`select count(*) as n from provisioning_events where txn = ?`, [txn]))?.n);
 
+/** A patch:notice of `userId` put in the queue directly, as a write commits it (`txn` names it). */
+const queueEvent = (userId: string, txn: string) =>
+  sql.run(
+    `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
+     values (?, 'User', ?, ?::jsonb, '["active"]'::jsonb, ?)`,
+    [t.org.id, userId, JSON.stringify([EVENT_URIS.patchNotice]), txn],
+  );
+
 /** The receiver's cursor and how many events it still has pending. */
 async function cursor(): Promise<{ lastDeliveredId: bigint; pending: number }> {
   const [receiver] = await t.roster.receivers.list(t.org.id);
@@ -185,12 +193,7 @@ describe('the sequencer', () => {
     const user = await createUser('seq.quiet@example.com');
     await worker.round();
     // A write whose own post-commit run never came (a CLI process gone, a SIGKILL after COMMIT).
-    const queue = (txn: string) =>
-      sql.run(
-        `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
-         values (?, 'User', ?, ?::jsonb, '["active"]'::jsonb, ?)`,
-        [t.org.id, user, JSON.stringify([EVENT_URIS.patchNotice]), txn],
-      );
+    const queue = (txn: string) => queueEvent(user, txn);
     await queue('quiet-1');
     t.roster.sequencer.start({ intervalMs: 50 });
     try {
@@ -209,11 +212,7 @@ describe('the sequencer', () => {
   it('runs once for a burst of readers, not once each, and each reader sees what was committed before its call', async () => {
     const user = await createUser('seq.burst@example.com');
     await worker.round();
-    await sql.run(
-      `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
-       values (?, 'User', ?, ?::jsonb, '["active"]'::jsonb, 'burst')`,
-      [t.org.id, user, JSON.stringify([EVENT_URIS.patchNotice])],
-    );
+    await queueEvent(user, 'burst');
     // The request log's entries of the requests above are stored first: on the embedded database its batch would
     // take a connection of the same pool during the burst (it flushes every 100 ms), and be counted with the runs'.
     await t.roster.requestLog.writer?.flush();
@@ -228,11 +227,7 @@ describe('the sequencer', () => {
       connect.mockRestore();
     }
     // Readers called together: each sees the events committed before it was called.
-    await sql.run(
-      `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
-       values (?, 'User', ?, ?::jsonb, '["active"]'::jsonb, 'burst-read')`,
-      [t.org.id, user, JSON.stringify([EVENT_URIS.patchNotice])],
-    );
+    await queueEvent(user, 'burst-read');
     const reads = await Promise.all(Array.from({ length: 10 }, () => t.roster.organizations.events('acme', undefined, 5)));
     for (const events of reads) expect(events.map((e) => e.txn)).toContain('burst-read');
   });
@@ -242,12 +237,7 @@ describe('the sequencer', () => {
     if (oneSession) return;
     const user = await createUser('seq.waited@example.com');
     await worker.round();
-    const queue = (txn: string) =>
-      sql.run(
-        `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
-         values (?, 'User', ?, ?::jsonb, '["active"]'::jsonb, ?)`,
-        [t.org.id, user, JSON.stringify([EVENT_URIS.patchNotice]), txn],
-      );
+    const queue = (txn: string) => queueEvent(user, txn);
     const holder = await t.roster.database.pool.connect();
     let run: Promise<number>;
     try {
@@ -282,11 +272,7 @@ describe('the sequencer', () => {
     try {
       await holder.query('begin');
       await holder.query(`select pg_advisory_xact_lock(${OUTBOX_LOCK})`);
-      await sql.run(
-        `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
-         values (?, 'User', ?, ?::jsonb, '["active"]'::jsonb, 'lost-run')`,
-        [t.org.id, user, JSON.stringify([EVENT_URIS.patchNotice])],
-      );
+      await queueEvent(user, 'lost-run');
       const run = t.roster.sequencer.run();
       run.catch(() => undefined);
       const waiting = async () =>

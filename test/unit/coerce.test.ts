@@ -160,6 +160,17 @@ function bodyOf(definition: Def, wrong: number): fc.Arbitrary<Json> {
     });
 }
 
+/** scimmy's own types, to make schemas of attributes Roster's do not have. */
+const { Attribute, SchemaDefinition } = SCIMMY.Types as unknown as {
+  Attribute: new (type: string, name: string, config?: object, subAttributes?: unknown[]) => unknown;
+  SchemaDefinition: new (
+    name: string,
+    id: string,
+    description: string,
+    attributes: unknown[],
+  ) => Def & Parameters<typeof coerceInbound>[0] & { extend(e: unknown, required?: boolean): void };
+};
+
 describe('coerceInbound: scimmy validation without a schema instance', () => {
   const User = SCIMMY.Schemas.User as unknown as new (data: Json, direction: string) => object;
   const Group = SCIMMY.Schemas.Group as unknown as new (data: Json, direction: string) => object;
@@ -187,15 +198,6 @@ describe('coerceInbound: scimmy validation without a schema instance', () => {
   it("gives what an instance gives for a made-up schema with every kind of attribute Roster's schemas do not have yet", () => {
     // Numbers and dates inside complex values, an immutable multi-valued and a readWrite complex
     // extension attribute (the setters' mutability check), a never-returned sub-attribute, a required extension.
-    const { Attribute, SchemaDefinition } = SCIMMY.Types as unknown as {
-      Attribute: new (type: string, name: string, config?: object, subAttributes?: unknown[]) => unknown;
-      SchemaDefinition: new (
-        name: string,
-        id: string,
-        description: string,
-        attributes: unknown[],
-      ) => Def & Parameters<typeof coerceInbound>[0] & { extend(e: unknown, required?: boolean): void };
-    };
     const gadget = new SchemaDefinition('Gadget', 'urn:ietf:params:scim:schemas:core:2.0:Gadget', '', [
       new Attribute('string', 'label', { required: true }),
       new Attribute('complex', 'size', {}, [new Attribute('integer', 'width'), new Attribute('decimal', 'ratio'), new Attribute('dateTime', 'measured')]),
@@ -248,17 +250,6 @@ describe('coerceInbound: scimmy validation without a schema instance', () => {
   });
 
   it('sees extensions added to a definition after its first use (scimmy extends definitions in place)', () => {
-    const { Attribute, SchemaDefinition } = SCIMMY.Types as unknown as {
-      Attribute: new (type: string, name: string, config?: object) => unknown;
-      SchemaDefinition: new (
-        name: string,
-        id: string,
-        description: string,
-        attributes: unknown[],
-      ) => Parameters<typeof coerceInbound>[0] & {
-        extend(e: unknown, required?: boolean): void;
-      };
-    };
     const thing = new SchemaDefinition('Thing', 'urn:ietf:params:scim:schemas:core:2.0:Thing', '', [new Attribute('string', 'label')]);
     const id = 'urn:ietf:params:scim:schemas:extension:late:2.0:Thing';
     expect(coerceInbound(thing, { schemas: [thing.id], label: 'a' })).toEqual({ schemas: [thing.id], label: 'a', meta: { resourceType: 'Thing' } });
