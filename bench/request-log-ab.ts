@@ -12,7 +12,8 @@
  *   ROUNDS=4 SECONDS_PER_BURST=8 npx tsx bench/request-log-ab.ts
  *
  * Scenario 1 is the bench's (GET /Users?filter=userName eq, existing users, here 2,000
- * of them), scenario 3 its POST /Users, scenario 4 its PATCH of `active` (SCENARIOS=1,3,4).
+ * of them), scenario 3 its POST /Users, scenario 4 its PATCH of `active`, scenario 8 its
+ * initial sync (SCENARIOS=1,3,4,8).
  * PROFILE_DIR=<dir> runs both servers under
  * --cpu-prof. The database (roster_reqlog_ab on DATABASE_URL's server, or the local
  * PostgreSQL) is dropped at the end. A program that prints figures, not a test.
@@ -51,9 +52,13 @@ const B_BUILD = process.env.B_BUILD ? path.join(process.env.B_BUILD, 'src', 'mai
 const SECONDS = Number(process.env.SECONDS_PER_BURST ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const SEED_USERS = 2_000;
-/** SCENARIOS=1 runs only scenario 1 (the default: 1,3); 4 is the bench's PATCH of `active` (random users of the token's organization). */
+/**
+ * SCENARIOS=1 runs only scenario 1 (the default: 1,3); 4 is the bench's PATCH of `active`
+ * (random users of the token's organization), 8 its initial sync (a lookup of a new
+ * userName, then its POST, on each of the 8 connections; its rate is users/s).
+ */
 const SCENARIOS = (process.env.SCENARIOS ?? '1,3').split(',').map(Number) as Scenario[];
-type Scenario = 1 | 3 | 4;
+type Scenario = 1 | 3 | 4 | 8;
 
 type Side = 'on' | 'off';
 interface Server {
@@ -144,7 +149,23 @@ const patchOf = (id: string) => {
   return JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: active }] });
 };
 
-/** One burst of a scenario against one server: its rate, req/s. */
+/** Scenario 8's pair of requests: a lookup of a userName nobody has yet, then its POST (the name kept in the connection's context). */
+const syncRequests = (server: Server): autocannon.Request[] => [
+  {
+    method: 'GET',
+    setupRequest: (r, context) => {
+      const name = `sync.${runId}.${server.side}.${++created}@example.com`;
+      (context as { name?: string }).name = name;
+      return { ...r, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${name}"`)}` };
+    },
+  },
+  { method: 'POST', path: '/scim/v2/Users', setupRequest: (r, context) => ({ ...r, body: userJson((context as { name: string }).name) }) },
+];
+
+const unitOf = (scenario: Scenario) => (scenario === 8 ? 'users/s' : 'req/s');
+const perOf = (scenario: Scenario) => (scenario === 8 ? 'user (a lookup and a create)' : 'request');
+
+/** One burst of a scenario against one server: its rate, req/s (scenario 8: users/s). */
 function burst(server: Server, scenario: Scenario): Promise<number> {
   const request: autocannon.Request =
     scenario === 1
@@ -171,13 +192,13 @@ function burst(server: Server, scenario: Scenario): Promise<number> {
         connections: 8,
         duration: SECONDS,
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/scim+json' },
-        requests: [request],
+        requests: scenario === 8 ? syncRequests(server) : [request],
       },
       (error, result) => {
         if (error) return reject(error instanceof Error ? error : new Error(String(error)));
         // Refusals are fast and would inflate the rate: say so (a user the token may not deactivate, say).
         if (result.non2xx > 0) console.log(`  ${server.side}: ${result.non2xx} of ${result.requests.total} responses were not 2xx`);
-        resolve(result.requests.total / SECONDS);
+        resolve(result.requests.total / SECONDS / (scenario === 8 ? 2 : 1));
       },
     );
   });
@@ -229,7 +250,7 @@ async function main() {
         results.set(key, [...(results.get(key) ?? []), { rate, cpu, pg, client }]);
         const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
         console.log(
-          `scenario ${scenario} round ${round + 1} ${server.side}: ${rate.toFixed(0)} req/s, CPU µs/request: server ${(cpu * 1000).toFixed(0)}, ` +
+          `scenario ${scenario} round ${round + 1} ${server.side}: ${rate.toFixed(0)} ${unitOf(scenario)}, CPU µs/${perOf(scenario)}: server ${(cpu * 1000).toFixed(0)}, ` +
             `PostgreSQL ${(pg * 1000).toFixed(0)}, load generator ${(client * 1000).toFixed(0)}; load ${load}`,
         );
       }
@@ -240,9 +261,9 @@ async function main() {
     const b = results.get(`${scenario}-off`) ?? [];
     const ratios = a.map((x, i) => x.rate / (b[i]?.rate ?? NaN));
     console.log(
-      `scenario ${scenario}: on median ${median(a.map((x) => x.rate)).toFixed(0)} req/s, off median ${median(b.map((x) => x.rate)).toFixed(0)} req/s; ` +
+      `scenario ${scenario}: on median ${median(a.map((x) => x.rate)).toFixed(0)} ${unitOf(scenario)}, off median ${median(b.map((x) => x.rate)).toFixed(0)} ${unitOf(scenario)}; ` +
         `pair ratios on/off ${ratios.map((r) => r.toFixed(2)).join(' ')} (median ${median(ratios).toFixed(3)}); ` +
-        `CPU µs/request on ${median(a.map((x) => x.cpu * 1000)).toFixed(0)} off ${median(b.map((x) => x.cpu * 1000)).toFixed(0)}; ` +
+        `CPU µs/${perOf(scenario)} on ${median(a.map((x) => x.cpu * 1000)).toFixed(0)} off ${median(b.map((x) => x.cpu * 1000)).toFixed(0)}; ` +
         `PostgreSQL's on ${median(a.map((x) => x.pg * 1000)).toFixed(0)} off ${median(b.map((x) => x.pg * 1000)).toFixed(0)}; ` +
         `all three processes' on ${median(a.map((x) => (x.cpu + x.pg + x.client) * 1000)).toFixed(0)} off ${median(b.map((x) => (x.cpu + x.pg + x.client) * 1000)).toFixed(0)}`,
     );
