@@ -4,7 +4,8 @@ import type { Sql } from './sql';
 /** The settings' statement: parameterless, so a write's transaction sends it with its BEGIN (unit-of-work.ts). */
 export const SETTINGS_QUERY = 'select key, value from instance_settings';
 
-type SettingsRow = { key: string; value: unknown };
+/** A row of instance_settings as the settings' statement reads it. */
+export type SettingsRow = { key: string; value: unknown };
 
 const fromRows = (rows: SettingsRow[]): Record<string, unknown> => Object.fromEntries(rows.map((r) => [r.key, r.value]));
 

@@ -10,7 +10,7 @@ import { normalizeDatabaseError } from './errors';
 import { GroupSqlRepository } from './group.repository';
 import { GroupRoleSqlRepository } from './group-role.repository';
 import { OrganizationSqlRepository } from './organization.repository';
-import { SETTINGS_QUERY, SettingsSqlRepository } from './settings.repository';
+import { SETTINGS_QUERY, SettingsSqlRepository, type SettingsRow } from './settings.repository';
 import { Sql, transaction } from './sql';
 import { UserSqlRepository } from './user.repository';
 
@@ -18,7 +18,7 @@ import { UserSqlRepository } from './user.repository';
  * `inTransaction`: the repositories of one write (a transaction's settings are read once,
  * with its BEGIN: `settings`, the rows read then; SettingsSqlRepository).
  */
-function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql), inTransaction = false, settings?: { key: string; value: unknown }[]): Repositories {
+function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql), inTransaction = false, settings?: SettingsRow[]): Repositories {
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
@@ -83,7 +83,7 @@ export class OrmUnitOfWork implements UnitOfWork {
         (client, begun) => {
           const sql = Sql.onClient(client, this.prepare);
           outbox = new EventOutboxSqlRepository(sql);
-          return work(repositories(sql, outbox, true, begun[1]?.rows as { key: string; value: unknown }[] | undefined));
+          return work(repositories(sql, outbox, true, begun[1]?.rows as SettingsRow[] | undefined));
         },
         BEGIN_WITH_SETTINGS,
       );

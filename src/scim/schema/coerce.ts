@@ -39,11 +39,10 @@ interface Shape {
 
 const shapes = new WeakMap<Definition, Shape>();
 
-const isDefinition = (a: unknown): a is Definition & { required?: boolean } =>
-  typeof a === 'object' && a !== null && typeof (a as Definition).id === 'string' && Array.isArray((a as Definition).attributes);
+// scimmy's own classes tell an extension (a SchemaDefinition, or the proxy `extend` makes of one) from an attribute.
+const isDefinition = (a: unknown): a is Definition & { required?: boolean } => a instanceof SCIMMY.Types.SchemaDefinition;
 
-const attributesOf = (attributes: unknown[]): Attribute[] =>
-  attributes.filter((a): a is Attribute => !isDefinition(a) && typeof (a as Attribute).name === 'string');
+const attributesOf = (attributes: unknown[]): Attribute[] => attributes.filter((a): a is Attribute => a instanceof SCIMMY.Types.Attribute);
 
 const hiddenOf = (attributes: Attribute[]) => attributes.filter((a) => a.config?.returned === false || a.config?.returned === 'never').map((a) => a.name);
 
