@@ -145,7 +145,7 @@ export function sharedCounterStore(database: Database, onWarning: (message: stri
     idleTimeoutMillis: 30_000,
     keepAlive: true,
   });
-  asRosterConnections(pool, { statementTimeoutMs: 1_000 });
+  asRosterConnections(pool, { statementTimeoutMs: 1_000, onWarning });
   let warnedAt = 0;
   const prepared = database.preparedStatements;
   return {

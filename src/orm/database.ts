@@ -89,7 +89,7 @@ export function createPool(url: string, poolMax: number, statementTimeoutMs = 15
     keepAlive: true,
     types: rosterTypes(),
   });
-  asRosterConnections(pool, { statementTimeoutMs, onLost: (error) => onWarning(`database connection lost: ${error.message}`) });
+  asRosterConnections(pool, { statementTimeoutMs, onWarning });
   return pool;
 }
 
@@ -101,14 +101,18 @@ const statementTimeouts = new WeakMap<Pool, number>();
  * - its settings as the connection's first statement (pg runs a client's queries in
  *   order, so nothing runs before it): the statement timeout, JIT off, and any `settings`
  *   of that pool. Not startup parameters: PgBouncer refuses those it does not know.
- * - a lost connection never crashes the process. Idle, it is reported to `onLost` and the
+ *   A first statement that fails (a pooler that refuses SET, a setting the server does not
+ *   know) leaves the connection with none of them, as one simple query is one implicit
+ *   transaction: said to `onWarning`, and the connection still serves (unbounded, as
+ *   before the settings), rather than every request failing on a setting.
+ * - a lost connection never crashes the process. Idle, it is reported to `onWarning` and the
  *   pool replaces it; lent out (between a transaction's statements, during a batch), the
  *   statement on it fails and the pool drops it when it is given back. Without a
  *   listener on the client, pg's 'error' event was unhandled and the process exited.
  */
 export function asRosterConnections(
   pool: Pool,
-  options: { statementTimeoutMs: number; settings?: Record<string, string>; onLost?: (error: Error) => void },
+  options: { statementTimeoutMs: number; settings?: Record<string, string>; onWarning?: (message: string) => void },
 ): void {
   const timeout = Math.trunc(options.statementTimeoutMs);
   // No JIT compilation: Roster's statements read a few rows each, but on a large table the planner's estimates can
@@ -118,11 +122,14 @@ export function asRosterConnections(
   const first = Object.entries(settings)
     .map(([name, value]) => `set ${name} = ${value}`)
     .join('; ');
+  const warn = options.onWarning ?? (() => undefined);
   pool.on('connect', (client) => {
-    client.query(first).catch(() => undefined);
+    client
+      .query(first)
+      .catch((error: Error) => warn(`database connection settings failed, so the connection runs without them (${Object.keys(settings).join(', ')}): ${error.message}`));
     client.on('error', () => undefined);
   });
-  pool.on('error', options.onLost ?? (() => undefined));
+  pool.on('error', (error) => warn(`database connection lost: ${error.message}`));
   statementTimeouts.set(pool, timeout);
 }
 

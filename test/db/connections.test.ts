@@ -1,5 +1,5 @@
-import type { Pool } from 'pg';
-import { createPool } from '../../src/orm/database';
+import { Pool } from 'pg';
+import { asRosterConnections, createPool } from '../../src/orm/database';
 import { requestLogWritePool, sharedCounterStore } from '../../src/roster';
 import { openTestDatabase } from '../support/database';
 import { Outage } from '../support/outage';
@@ -58,6 +58,22 @@ describe("every pool's connections", () => {
       await roster.end();
       await log.end();
       await limits.close();
+    }
+  });
+});
+
+describe('a connection whose settings fail', () => {
+  it('is reported as a warning naming the settings and the reason, and still serves', async () => {
+    const warnings: string[] = [];
+    const pool = new Pool({ connectionString: database.url, max: 1 });
+    asRosterConnections(pool, { statementTimeoutMs: 7_000, settings: { roster_no_such_setting: 'on' }, onWarning: (m) => warnings.push(m) });
+    try {
+      const { rows } = await pool.query('select 1 as one');
+      expect(rows).toEqual([{ one: 1 }]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^database connection settings failed, so the connection runs without them \(statement_timeout, jit, roster_no_such_setting\): .*roster_no_such_setting/);
+    } finally {
+      await pool.end();
     }
   });
 });

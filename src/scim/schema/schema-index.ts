@@ -35,8 +35,8 @@ interface ScimmyDefinition {
   attributes: (ScimmyAttribute | ScimmyDefinition)[];
 }
 
-const isDefinition = (a: ScimmyAttribute | ScimmyDefinition): a is ScimmyDefinition =>
-  typeof (a as ScimmyDefinition).id === 'string' && Array.isArray((a as ScimmyDefinition).attributes);
+/** An extension's definition among a schema's attributes (scimmy's own class, as coerce.ts tells them apart). */
+const isDefinition = (a: ScimmyAttribute | ScimmyDefinition): a is ScimmyDefinition => a instanceof SCIMMY.Types.SchemaDefinition;
 
 function info(attribute: ScimmyAttribute): AttributeInfo {
   return {

@@ -69,7 +69,7 @@ const pathKey = (schema: string, attribute: string, sub: string) => `${schema}#$
  */
 function openCanonicalValues(definition: ScimmyDefinition, schemaId: string): void {
   for (const attribute of definition.attributes) {
-    if ('id' in attribute && Array.isArray((attribute as ScimmyDefinition).attributes)) {
+    if (attribute instanceof SCIMMY.Types.SchemaDefinition) {
       openCanonicalValues(attribute as ScimmyDefinition, (attribute as ScimmyDefinition).id);
       continue;
     }
