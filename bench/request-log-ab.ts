@@ -36,8 +36,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { BENCH_SECRET, userName, userNameWidth } from './database';
+import { BENCH_SECRET, userId, userName, userNameWidth } from './database';
 import { cpuSeconds, peakRss, postgresCpuSeconds } from './processes';
+import { activePatch } from './scenarios';
 
 const ADMIN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = 'roster_reqlog_ab';
@@ -128,8 +129,14 @@ const userJson = (userName: string) =>
     emails: [{ value: userName, primary: true }],
   });
 
-/** Ids of users of the token's organization, for scenario 4 (read through the API, so they are that organization's). */
+/**
+ * Ids of users of the token's organization, for scenario 4: on the bench's database its
+ * seeded ids (bench/database.ts); on this script's own seed, read through the API.
+ */
 let userIds: string[] = [];
+const randomUserId = BENCH_DATABASE
+  ? () => userId(1 + Math.floor(Math.random() * BENCH_USERS))
+  : () => userIds[Math.floor(Math.random() * userIds.length)] as string;
 async function loadUserIds(port: number, total: number): Promise<void> {
   const headers = { authorization: `Bearer ${TOKEN}` };
   for (let page = 0; page < 10; page++) {
@@ -146,7 +153,7 @@ const activeOf = new Map<string, boolean>();
 const patchOf = (id: string) => {
   const active = !(activeOf.get(id) ?? true);
   activeOf.set(id, active);
-  return JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: active }] });
+  return activePatch(active);
 };
 
 /** Scenario 8's pair of requests: a lookup of a userName nobody has yet, then its POST (the name kept in the connection's context). */
@@ -181,7 +188,7 @@ function burst(server: Server, scenario: Scenario): Promise<number> {
         : {
             method: 'PATCH',
             setupRequest: (r) => {
-              const id = userIds[Math.floor(Math.random() * userIds.length)] as string;
+              const id = randomUserId();
               return { ...r, path: `/scim/v2/Users/${id}`, body: patchOf(id) };
             },
           };
@@ -227,7 +234,7 @@ async function main() {
     );
   }
   if (!BENCH_DATABASE) await sql(DATABASE, 'vacuum analyze');
-  if (SCENARIOS.includes(4)) await loadUserIds(on.port, BENCH_DATABASE ? BENCH_USERS : SEED_USERS);
+  if (SCENARIOS.includes(4) && !BENCH_DATABASE) await loadUserIds(on.port, SEED_USERS);
   const results = new Map<string, { rate: number; cpu: number; pg: number; client: number }[]>();
   /** Requests each side answered, warm-ups included (for per-request figures from a profile). */
   const served: Record<Side, number> = { on: 0, off: 0 };

@@ -298,7 +298,8 @@ async function scenario3(ctx: Context): Promise<Row[]> {
   return rows;
 }
 
-const activePatch = (active: boolean) => JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: active }] });
+/** Scenario 4's body: `active` set to this (request-log-ab.ts sends the same). */
+export const activePatch = (active: boolean) => JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: active }] });
 
 /** PATCH /Users/{id} active false, then true, of random seeded users, against `base` (Roster, or the baseline's single UPDATE). */
 async function activeToggles(ctx: Context, base: string, key: string, label: string, baselineKey?: string): Promise<Row> {

@@ -126,7 +126,9 @@ export function asRosterConnections(
   pool.on('connect', (client) => {
     client
       .query(first)
-      .catch((error: Error) => warn(`database connection settings failed, so the connection runs without them (${Object.keys(settings).join(', ')}): ${error.message}`));
+      .catch((error: Error) =>
+        warn(`database connection settings failed, so the connection runs without them (${Object.keys(settings).join(', ')}): ${error.message}`),
+      );
     client.on('error', () => undefined);
   });
   pool.on('error', (error) => warn(`database connection lost: ${error.message}`));

@@ -18,14 +18,18 @@ import { UserSqlRepository } from './user.repository';
  * `inTransaction`: the repositories of one write (a transaction's settings are read once,
  * with its BEGIN: `settings`, the rows read then; SettingsSqlRepository).
  */
-function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql), inTransaction = false, settings?: SettingsRow[]): Repositories {
+/**
+ * The repositories on one Sql. `events`: the outbox (on a read's statements, one that
+ * wakes the sequencer); `transaction`: a write's, with the settings its BEGIN read.
+ */
+function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql), transaction?: { settings?: SettingsRow[] }): Repositories {
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
     groupRoles: new GroupRoleSqlRepository(sql, events),
     organizations: new OrganizationSqlRepository(sql),
     credentials: new CredentialSqlRepository(sql),
-    settings: new SettingsSqlRepository(sql, inTransaction, settings),
+    settings: new SettingsSqlRepository(sql, transaction !== undefined, transaction?.settings),
     audit: new AuditSqlRepository(sql),
     events,
   };
@@ -83,7 +87,7 @@ export class OrmUnitOfWork implements UnitOfWork {
         (client, begun) => {
           const sql = Sql.onClient(client, this.prepare);
           outbox = new EventOutboxSqlRepository(sql);
-          return work(repositories(sql, outbox, true, begun[1]?.rows as SettingsRow[] | undefined));
+          return work(repositories(sql, outbox, { settings: begun[1]?.rows as SettingsRow[] | undefined }));
         },
         BEGIN_WITH_SETTINGS,
       );

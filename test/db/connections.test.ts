@@ -71,7 +71,9 @@ describe('a connection whose settings fail', () => {
       const { rows } = await pool.query('select 1 as one');
       expect(rows).toEqual([{ one: 1 }]);
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/^database connection settings failed, so the connection runs without them \(statement_timeout, jit, roster_no_such_setting\): .*roster_no_such_setting/);
+      expect(warnings[0]).toMatch(
+        /^database connection settings failed, so the connection runs without them \(statement_timeout, jit, roster_no_such_setting\): .*roster_no_such_setting/,
+      );
     } finally {
       await pool.end();
     }
