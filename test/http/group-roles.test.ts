@@ -214,6 +214,21 @@ describe('the policy applies to the effect', () => {
     expect(await memberIds(ops.id)).toEqual([raised]);
   });
 
+  it('judges each kind of change among many members: one ranked above the token among ten is refused wherever it comes', async () => {
+    const group = await newGroup();
+    await setMapping(group.displayName, { organizationRole: 'Sharing User' });
+    const members = await Promise.all(Array.from({ length: 10 }, () => newUser()));
+    // Three leaders in turn: wherever the recompute returns each among the eleven (the ids are random), it is judged.
+    for (const leader of await Promise.all([1, 2, 3].map(() => newUser({ systemRole: 'Community Leader' })))) {
+      const res = await add(scim, group.id, ...members, leader);
+      expectScimError(res, 403);
+      expect(res.body.detail).toMatch(/cannot edit a user whose system role is Community Leader/);
+      expect(await memberIds(group.id)).toEqual([]);
+    }
+    await add(scim, group.id, ...members).expect(204);
+    expect(await memberIds(group.id)).toEqual([...members].sort());
+  });
+
   it('checks role pairs (rule 5) on the result', async () => {
     const group = await newGroup();
     await setMapping(group.displayName, { systemRole: 'Read Only User' });
