@@ -15,12 +15,10 @@ import { Sql, transaction } from './sql';
 import { UserSqlRepository } from './user.repository';
 
 /**
- * `inTransaction`: the repositories of one write (a transaction's settings are read once,
- * with its BEGIN: `settings`, the rows read then; SettingsSqlRepository).
- */
-/**
  * The repositories on one Sql. `events`: the outbox (on a read's statements, one that
- * wakes the sequencer); `transaction`: a write's, with the settings its BEGIN read.
+ * wakes the sequencer). `transaction`: given for the repositories of one write, whose
+ * settings are read once, with its BEGIN (`settings`: the rows read then;
+ * SettingsSqlRepository).
  */
 function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql), transaction?: { settings?: SettingsRow[] }): Repositories {
   return {
