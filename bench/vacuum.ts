@@ -27,10 +27,14 @@ export class AutovacuumStandIn {
 
   constructor(private readonly databaseUrl: string) {}
 
-  /** Starts the 60 s checks (when the server's autovacuum is off). */
-  async start(): Promise<boolean> {
+  /**
+   * Starts the 60 s checks (when the server's autovacuum is off). `periodic` false: no
+   * timer, only the caller's `check()`s (an A/B that vacuums between pairs of bursts, never
+   * during one side's burst).
+   */
+  async start(periodic = true): Promise<boolean> {
     this.active = await this.withClient(async (c) => (await c.query<{ autovacuum: string }>('show autovacuum')).rows[0].autovacuum === 'off');
-    if (this.active) this.timer = setInterval(() => void this.check(), 60_000).unref();
+    if (this.active && periodic) this.timer = setInterval(() => void this.check(), 60_000).unref();
     return this.active;
   }
 
