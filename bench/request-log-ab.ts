@@ -239,7 +239,7 @@ async function main() {
   // Without autovacuum (this host's CI configuration) the dead rows of one side's burst would slow the next side's:
   // autovacuum's rule is applied before each pair of bursts, never during one (bench/vacuum.ts).
   const vacuum = new AutovacuumStandIn(DATABASE);
-  if (await vacuum.start(false)) console.log('autovacuum is off on this server: its rule is applied before each pair of bursts (bench/vacuum.ts)');
+  if (await vacuum.start({ every: 'check' })) console.log('autovacuum is off on this server: its rule is applied before each pair of bursts (bench/vacuum.ts)');
   const results = new Map<string, { rate: number; cpu: number; pg: number; client: number }[]>();
   /** Requests each side answered, warm-ups included (for per-request figures from a profile). */
   const served: Record<Side, number> = { on: 0, off: 0 };

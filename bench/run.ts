@@ -289,7 +289,8 @@ async function runSize(run: Run, users: number): Promise<SizeResult | number | u
   const rows: Row[] = [];
   // The host's PostgreSQL may run without autovacuum (this one's CI configuration): the bench stands in (bench/vacuum.ts).
   const vacuum = new AutovacuumStandIn(databaseUrl);
-  if (await vacuum.start()) log('autovacuum is off on this server: the bench applies its rule between scenarios and every 60 s (bench/vacuum.ts)');
+  if (await vacuum.start({ every: '60s' }))
+    log('autovacuum is off on this server: the bench applies its rule between scenarios and every 60 s (bench/vacuum.ts)');
   for (const n of run.selected) {
     const scenario = SCENARIOS[n];
     if (!scenario) continue;

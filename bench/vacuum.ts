@@ -28,13 +28,13 @@ export class AutovacuumStandIn {
   constructor(private readonly databaseUrl: string) {}
 
   /**
-   * Starts the 60 s checks (when the server's autovacuum is off). `periodic` false: no
-   * timer, only the caller's `check()`s (an A/B that vacuums between pairs of bursts, never
-   * during one side's burst).
+   * Starts standing in (when the server's autovacuum is off): `every: '60s'`, a look each
+   * 60 s as well as the caller's `check()`s; `every: 'check'`, only the caller's (an A/B that
+   * vacuums between pairs of bursts, never during one side's burst).
    */
-  async start(periodic = true): Promise<boolean> {
+  async start(options: { every: '60s' | 'check' }): Promise<boolean> {
     this.active = await this.withClient(async (c) => (await c.query<{ autovacuum: string }>('show autovacuum')).rows[0].autovacuum === 'off');
-    if (this.active && periodic) this.timer = setInterval(() => void this.check(), 60_000).unref();
+    if (this.active && options.every === '60s') this.timer = setInterval(() => void this.check(), 60_000).unref();
     return this.active;
   }
 

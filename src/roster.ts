@@ -145,17 +145,21 @@ export function sharedCounterStore(database: Database, onWarning: (message: stri
     idleTimeoutMillis: 30_000,
     keepAlive: true,
   });
-  asRosterConnections(pool, { statementTimeoutMs: 1_000, onWarning });
-  let warnedAt = 0;
+  // Every warning of the store (a failed count, a lost connection) at most once a minute: in an outage each
+  // request's count fails, and each of the pool's idle connections is lost.
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  const warn = (message: string) => {
+    if (Date.now() - warnedAt <= 60_000) return;
+    warnedAt = Date.now();
+    onWarning(message);
+  };
+  asRosterConnections(pool, { statementTimeoutMs: 1_000, onWarning: warn });
   const prepared = database.preparedStatements;
   return {
     store: {
       query: (q) =>
         pool.query(prepared ? q : { text: q.text, values: q.values }).catch((error: unknown) => {
-          if (Date.now() - warnedAt > 60_000) {
-            warnedAt = Date.now();
-            onWarning(`rate-limit store unavailable, counting in memory: ${error instanceof Error ? error.message : String(error)}`);
-          }
+          warn(`rate-limit store unavailable, counting in memory: ${error instanceof Error ? error.message : String(error)}`);
           throw error;
         }),
     },
@@ -183,7 +187,7 @@ export function assemble(
   });
   const deps = { uow, passwords: passwordHashing };
   const credentials = new CredentialService(uow, undefined, feed);
-  const requestLog = requestLogOf(config, database);
+  const requestLog = requestLogOf(config, database, onWarning);
   const sequencer = EventSequencer.of(database.pool);
   const signingKeys = new SigningKeys(
     new SigningKeySqlStore(database.pool),
@@ -236,9 +240,9 @@ export function assemble(
  * request's connection and an outage of its statements (bounded to 5 s) costs only
  * dropped entries. The embedded database serves one session: its pool it is.
  */
-function requestLogOf(config: Config, database: Database) {
+function requestLogOf(config: Config, database: Database, onWarning: (message: string) => void) {
   const oneSession = servesOneSession(database.pool);
-  const writePool = database.embedded ? undefined : requestLogWritePool(database.url);
+  const writePool = database.embedded ? undefined : requestLogWritePool(database.url, onWarning);
   const store = new RequestLogSqlStore(database.pool, oneSession, writePool, database.preparedStatements);
   const writer = config.requestLog ? new RequestLogWriter({ store, retentionDays: config.requestLogDays, maxRows: config.requestLogMaxRows }) : undefined;
   return {
@@ -252,7 +256,7 @@ function requestLogOf(config: Config, database: Database) {
 }
 
 /** The request log's own pool on PostgreSQL, so that a batch never takes a request's connection. */
-export function requestLogWritePool(url: string): Pool {
+export function requestLogWritePool(url: string, onWarning: (message: string) => void = () => undefined): Pool {
   const pool = new Pool({
     connectionString: url,
     max: 2,
@@ -264,7 +268,7 @@ export function requestLogWritePool(url: string): Pool {
   // moments of entries (the log already drops entries rather than slow a request), and a batch's flush no longer
   // queues beside the writes' own (docs/benchmarks.md, #14). A connection lost during a batch fails its INSERT
   // (the writer drops and counts the batch), not the process.
-  asRosterConnections(pool, { statementTimeoutMs: 5_000, settings: { synchronous_commit: 'off' } });
+  asRosterConnections(pool, { statementTimeoutMs: 5_000, settings: { synchronous_commit: 'off' }, onWarning });
   return pool;
 }
 

@@ -94,6 +94,7 @@ export function createPool(url: string, poolMax: number, statementTimeoutMs = 15
 }
 
 const statementTimeouts = new WeakMap<Pool, number>();
+const warningSinks = new WeakMap<Pool, (message: string) => void>();
 
 /**
  * What every connection Roster opens gets, whichever pool it is in (Roster's own, the
@@ -133,11 +134,17 @@ export function asRosterConnections(
   });
   pool.on('error', (error) => warn(`database connection lost: ${error.message}`));
   statementTimeouts.set(pool, timeout);
+  warningSinks.set(pool, warn);
 }
 
 /** The statement_timeout (ms) asRosterConnections gave this pool's connections (15 s for a pool it did not set up). */
 export function statementTimeoutOf(pool: Pool): number {
   return statementTimeouts.get(pool) ?? 15_000;
+}
+
+/** Where asRosterConnections reports this pool's warnings, so that a pool opened beside it (the sequencer's) reports to the same place. */
+export function warningSinkOf(pool: Pool): (message: string) => void {
+  return warningSinks.get(pool) ?? (() => undefined);
 }
 
 export function ormOptions(url: string, poolMax = ORM_POOL_MAX, statementTimeoutMs = 15_000, onWarning: (message: string) => void = () => undefined): Options {

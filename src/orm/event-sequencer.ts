@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { asRosterConnections, servesOneSession, statementTimeoutOf } from './database';
+import { asRosterConnections, servesOneSession, statementTimeoutOf, warningSinkOf } from './database';
 import { Sql, transactionInOneTrip } from './sql';
 
 /**
@@ -96,8 +96,9 @@ export class EventSequencer {
           // An idle connection of its own never keeps a process alive (a test, a script that ends only Roster's pool).
           allowExitOnIdle: true,
         });
-    // What Roster's connections get, with its pool's statement timeout (which bounds a run's wait for the lock too).
-    if (this.moves !== pool) asRosterConnections(this.moves, { statementTimeoutMs: statementTimeoutOf(pool) });
+    // What Roster's connections get, with its pool's statement timeout (which bounds a run's wait for the lock too)
+    // and its warnings' sink.
+    if (this.moves !== pool) asRosterConnections(this.moves, { statementTimeoutMs: statementTimeoutOf(pool), onWarning: warningSinkOf(pool) });
     this.reads = Sql.onPool(this.moves, false, oneSession);
   }
 

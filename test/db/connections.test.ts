@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
-import { asRosterConnections, createPool } from '../../src/orm/database';
+import { asRosterConnections, createPool, servesOneSession } from '../../src/orm/database';
+import { EventSequencer } from '../../src/orm/event-sequencer';
 import { requestLogWritePool, sharedCounterStore } from '../../src/roster';
 import { openTestDatabase } from '../support/database';
 import { Outage } from '../support/outage';
@@ -70,12 +71,68 @@ describe('a connection whose settings fail', () => {
     try {
       const { rows } = await pool.query('select 1 as one');
       expect(rows).toEqual([{ one: 1 }]);
+      console.log(warnings);
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(
         /^database connection settings failed, so the connection runs without them \(statement_timeout, jit, roster_no_such_setting\): .*roster_no_such_setting/,
       );
     } finally {
       await pool.end();
+    }
+  });
+});
+
+describe("an idle connection lost, in each of Roster's pools", () => {
+  const lost = (warnings: string[]) => warnings.filter((w) => w.startsWith('database connection lost'));
+  /** Opens one idle connection through `use`, cuts the database away, and gives the warnings said meanwhile. */
+  async function warningsWhenCut(use: () => Promise<unknown>, warnings: string[]): Promise<string[]> {
+    await outage.up();
+    await use();
+    await outage.down();
+    for (let i = 0; i < 100 && lost(warnings).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await outage.up();
+    return lost(warnings);
+  }
+
+  it("is reported to the warning sink Roster gives the request log's pool", async () => {
+    const warnings: string[] = [];
+    const log = requestLogWritePool(proxiedUrl, (m) => warnings.push(m));
+    try {
+      expect(await warningsWhenCut(() => log.query('select 1'), warnings)).toHaveLength(1);
+    } finally {
+      await log.end();
+    }
+  });
+
+  it("is reported to Roster's own warning sink from the sequencer's connection of its own", async () => {
+    const warnings: string[] = [];
+    const roster = createPool(proxiedUrl, 1, 7_000, (m) => warnings.push(m));
+    const sequencer = EventSequencer.of(roster);
+    try {
+      // Only the sequencer's connection is open (its run does not use Roster's pool on a server database);
+      // the embedded database serves one session, and the sequencer runs on Roster's pool there.
+      expect(await warningsWhenCut(() => sequencer.run(), warnings)).toHaveLength(1);
+      if (!servesOneSession(roster)) expect(roster.totalCount).toBe(0);
+    } finally {
+      await sequencer.close();
+      await roster.end();
+    }
+  });
+
+  it('is reported at most once a minute by the rate-limit store, among its failed counts', async () => {
+    const warnings: string[] = [];
+    const limits = sharedCounterStore({ ...database, url: proxiedUrl }, (m) => warnings.push(m));
+    try {
+      await outage.up();
+      await limits.store.query({ text: 'select 1', values: [] });
+      await outage.down();
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the idle connection's loss, then two failed counts
+      await expect(limits.store.query({ text: 'select 1', values: [] })).rejects.toThrow();
+      await expect(limits.store.query({ text: 'select 1', values: [] })).rejects.toThrow();
+      expect(warnings).toEqual([expect.stringMatching(/^database connection lost/)]);
+    } finally {
+      await outage.up();
+      await limits.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import SCIMMY from 'scimmy';
+import { isSchemaDefinition } from './scimmy';
 
 type Json = Record<string, unknown>;
 
@@ -39,8 +40,7 @@ interface Shape {
 
 const shapes = new WeakMap<Definition, Shape>();
 
-// scimmy's own classes tell an extension (a SchemaDefinition, or the proxy `extend` makes of one) from an attribute.
-const isDefinition = (a: unknown): a is Definition & { required?: boolean } => a instanceof SCIMMY.Types.SchemaDefinition;
+const isDefinition = (a: unknown) => isSchemaDefinition<Definition & { required?: boolean }>(a);
 
 const attributesOf = (attributes: unknown[]): Attribute[] => attributes.filter((a): a is Attribute => a instanceof SCIMMY.Types.Attribute);
 

@@ -1,6 +1,6 @@
 import type { AttributePath } from '../../domain/filter';
 import { invalidPath } from '../http/errors';
-import { canonicalValuesOf, SCIMMY } from './scimmy';
+import { canonicalValuesOf, isSchemaDefinition, SCIMMY } from './scimmy';
 
 /** What Roster needs to know of one attribute of a schema, read from scimmy's definitions. */
 export interface AttributeInfo {
@@ -35,8 +35,7 @@ interface ScimmyDefinition {
   attributes: (ScimmyAttribute | ScimmyDefinition)[];
 }
 
-/** An extension's definition among a schema's attributes (scimmy's own class, as coerce.ts tells them apart). */
-const isDefinition = (a: ScimmyAttribute | ScimmyDefinition): a is ScimmyDefinition => a instanceof SCIMMY.Types.SchemaDefinition;
+const isDefinition = (a: ScimmyAttribute | ScimmyDefinition) => isSchemaDefinition<ScimmyDefinition>(a);
 
 function info(attribute: ScimmyAttribute): AttributeInfo {
   return {

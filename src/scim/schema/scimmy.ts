@@ -9,6 +9,15 @@ export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 let configured = false;
 
 /**
+ * An extension's definition among a schema's attributes (a SchemaDefinition, or the proxy
+ * `extend` makes of one), told from an attribute by scimmy's own class. `D` is the caller's
+ * view of a definition.
+ */
+export function isSchemaDefinition<D>(attribute: unknown): attribute is D {
+  return attribute instanceof SCIMMY.Types.SchemaDefinition;
+}
+
+/**
  * scimmy keeps its schemas and service provider configuration in module state:
  * set them up once per process. Roster serves the HTTP side itself (see
  * docs/architecture.md); scimmy supplies the schema definitions (the core ones as
@@ -69,8 +78,8 @@ const pathKey = (schema: string, attribute: string, sub: string) => `${schema}#$
  */
 function openCanonicalValues(definition: ScimmyDefinition, schemaId: string): void {
   for (const attribute of definition.attributes) {
-    if (attribute instanceof SCIMMY.Types.SchemaDefinition) {
-      openCanonicalValues(attribute as ScimmyDefinition, (attribute as ScimmyDefinition).id);
+    if (isSchemaDefinition<ScimmyDefinition>(attribute)) {
+      openCanonicalValues(attribute, attribute.id);
       continue;
     }
     const a = attribute as ScimmyAttribute;
