@@ -74,9 +74,12 @@ const toHolder = (row: Row): RoleHolder => ({
   allowExceedApiLinkLimit: (row.allow_exceed_api_link_limit ?? null) as boolean | null,
 });
 
+// Users found by key, twice: the lock and the UPDATE (NO_NESTED_LOOPS says why). The UPDATE reads each user by id under
+// the statement's snapshot, as a join did; a row changed since (by a writer the lock waited for) is updated in its
+// latest version, as PostgreSQL does for any UPDATE that meets a concurrent change.
 const RECOMPUTE = (scope: string, recorded: boolean) => `with scope as (${scope}),
   locked as (select u.id, u.system_role, u.system_role_group_id, u.direct_system_role, u.organization_role, u.organization_role_group_id,
-      u.direct_organization_role from scope s join users u on u.id = s.id where u.organization_id = ? for no key update of u),
+      u.direct_organization_role from users u where u.id = any(array(select id from scope)) and u.organization_id = ? for no key update of u),
   sys as (${bestGrant('system_role')}),
   org as (${bestGrant('organization_role')}),
   next as (
@@ -87,7 +90,7 @@ const RECOMPUTE = (scope: string, recorded: boolean) => `with scope as (${scope}
       organization_role = n.organization_role, organization_role_group_id = n.organization_role_group_id,
       direct_organization_role = n.direct_organization_role, version = u.version + 1, updated_at = clock_timestamp()
     from next n
-    where u.id = n.id and (u.system_role, u.system_role_group_id, u.organization_role, u.organization_role_group_id)
+    where u.id = any(array(select id from next)) and u.id = n.id and (u.system_role, u.system_role_group_id, u.organization_role, u.organization_role_group_id)
       is distinct from (n.system_role, n.system_role_group_id, n.organization_role, n.organization_role_group_id)
     returning ${HOLDER_COLUMNS}, n.old_system_role, n.old_system_role_group_id, n.old_organization_role, n.old_organization_role_group_id)${recorded ? RECORDED : ''}
   select * from changed`;
@@ -174,6 +177,15 @@ const MANY_USERS = 1000;
  */
 const PLANNED_PER_CALL = `set_config('plan_cache_mode', 'force_custom_plan', true)`;
 const PLANNED_ONCE = `set_config('plan_cache_mode', 'force_generic_plan', true)`;
+/**
+ * The recompute finds its users by key (`id = any(array(select …))`), not by joining its
+ * scope to `users`: a join hashed all of the organization's users, twice (for the lock and
+ * for the UPDATE), and that was about 1 s of a 100,000-member `set` at 1,000,000 users
+ * (docs/benchmarks.md, #15). The planner cannot know such an array's size, and guesses ten:
+ * every join downstream of it is then planned for a few rows, where a nested loop over
+ * 100,000 would never end. So a recompute of many users plans none.
+ */
+const NO_NESTED_LOOPS = `set_config('enable_nestloop', 'off', true)`;
 
 /** The bindings of RECORDED, in its order. */
 function recordBindings(organizationId: string, records: RoleChangeRecords): unknown[] {
@@ -259,9 +271,9 @@ export class GroupRoleSqlRepository implements GroupRoleRepository {
     // the rows it would speed up; and for a group's members, room for the hash joins of
     // 100,000 users with the users table in memory (at 4 MB they went to disk in 32 batches).
     if (records && 'membersOf' in scope) {
-      await this.sql.all(`select set_config('jit', 'off', true), set_config('work_mem', '64MB', true), ${PLANNED_PER_CALL}`);
+      await this.sql.all(`select set_config('jit', 'off', true), set_config('work_mem', '64MB', true), ${PLANNED_PER_CALL}, ${NO_NESTED_LOOPS}`);
     } else if (records && 'userIds' in scope && scope.userIds.length > MANY_USERS) {
-      await this.sql.all(`select set_config('jit', 'off', true), ${PLANNED_PER_CALL}`);
+      await this.sql.all(`select set_config('jit', 'off', true), ${PLANNED_PER_CALL}, ${NO_NESTED_LOOPS}`);
     }
     let rows: Row[];
     if ('userIds' in scope) {

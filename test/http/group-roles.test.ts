@@ -5,7 +5,7 @@ import { servesOneSession } from '../../src/orm/database';
 import { GroupRoleSqlRepository } from '../../src/orm/group-role.repository';
 import { OrganizationSqlRepository } from '../../src/orm/organization.repository';
 import { Sql } from '../../src/orm/sql';
-import { advisoryLockWaiters, holdingLicenseLock } from '../support/locks';
+import { advisoryLockWaiters, holdingLicenseLock, rowLockWaiters } from '../support/locks';
 import { startTestRoster, type TestRoster } from '../support/roster';
 import { GROUP, ROSTER, expectScimError, patchOp, scimClient, userBody, type ScimClient } from '../support/scim';
 
@@ -575,6 +575,58 @@ describe("locks: the organization's role lock", () => {
     }
     expect((await rolesOf(user)).organizationRole).toBe('Sharing User');
   });
+});
+
+describe('a recompute meeting a write of the same user', () => {
+  // Another writer's transaction changes the user's direct role and name (as a PATCH of the user would).
+  const WRITE = `update users set organization_role = 'App Developer', name_given_name = 'Concurrent', version = version + 1 where id = $1`;
+  const recomputes = {
+    'a member added (a few users: planned once)': async (group: { id: string; displayName: string }, user: string) => {
+      await setMapping(group.displayName, { organizationRole: 'Sharing User' });
+      return async () => void (await add(admin, group.id, user).expect(204));
+    },
+    "the mapping set (a group's members: planned for them)": async (group: { id: string; displayName: string }, user: string) => {
+      await add(admin, group.id, user).expect(204);
+      return async () => void (await setMapping(group.displayName, { organizationRole: 'Sharing User' }));
+    },
+  };
+
+  it.each(Object.keys(recomputes) as (keyof typeof recomputes)[])(
+    "%s: waits for the user's row, then computes from that write and keeps it (its direct role comes back on leaving)",
+    async (kind) => {
+      const user = await newUser({ organizationRole: 'Standard User' });
+      const group = await newGroup();
+      const recompute = await recomputes[kind](group, user);
+      const pool = t.roster.database.pool;
+      if (servesOneSession(pool)) {
+        // The embedded database serves one session: the write commits before the recompute, which must see it.
+        await pool.query(WRITE, [user]);
+        await recompute();
+      } else {
+        const holder = await pool.connect();
+        let open = false;
+        try {
+          await holder.query('begin');
+          open = true;
+          await holder.query(WRITE, [user]);
+          let settled = false;
+          const done = recompute().then(() => (settled = true));
+          expect(await rowLockWaiters(pool)).toBeGreaterThan(0);
+          expect(settled).toBe(false);
+          await holder.query('commit');
+          open = false;
+          await done;
+        } finally {
+          if (open) await holder.query('rollback');
+          holder.release();
+        }
+      }
+      expect(await rolesOf(user)).toMatchObject({ organizationRole: 'Sharing User', roleSource: { organizationRole: group.displayName } });
+      expect((await admin.get(`/Users/${user}`).expect(200)).body.name.givenName).toBe('Concurrent');
+      await remove(admin, group.id, user).expect(204);
+      expect(await rolesOf(user)).toMatchObject({ organizationRole: 'App Developer', roleSource: undefined });
+    },
+  );
 });
 
 describe("locks: a mapping's license check and a create's", () => {

@@ -38,3 +38,19 @@ export async function holdingLicenseLock(pool: Pool, organizationId: string, bod
     holder.release();
   }
 }
+
+/** How many of the pool's database sessions wait for another transaction's row (a row lock), once one does (or after about 10 s). */
+export async function rowLockWaiters(pool: Pool): Promise<number> {
+  const waiting = async () =>
+    (
+      await pool.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event in ('transactionid', 'tuple')`,
+      )
+    ).rows[0].n;
+  for (let i = 0; i < 1000; i++) {
+    const n = await waiting();
+    if (n > 0) return n;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return waiting();
+}
