@@ -216,7 +216,7 @@ export function textTable(rows: Row[]): string {
 export interface SizeResult {
   users: number;
   seeding: { step: string; seconds: number; rows: number }[] | 'reused';
-  /** Wall time of the whole seed, from the first statement to VACUUM ANALYZE's end. */
+  /** Wall time of the whole seed, from the first statement to the CHECKPOINT after VACUUM ANALYZE. */
   seedSeconds: number;
   /** pg_database_size after the seed. */
   databaseBytes: number;
@@ -336,7 +336,7 @@ Roster's) and a PATCH (B4) with one \`UPDATE\` of \`active\` and the version; an
 \`node:http\` with the same pool, query and response (B1h, \`bench/baseline-http.ts\`), which shows what Express costs.
 The baseline's creates stay in the table, as scenario 3's do (their userNames sort after the seeded ones).
 
-Seeding (bulk SQL in batches of 100,000 users, then \`VACUUM ANALYZE\`):
+Seeding (bulk SQL in batches of 100,000 users, then \`VACUUM ANALYZE\` and a \`CHECKPOINT\`, so that no scenario runs beside the seed's checkpoint):
 
 ${many ? sizes.map((s) => `${count(s.users)} users:\n\n${seedingText(s)}`).join('\n\n') : seedingText(largest)}
 ${
