@@ -27,7 +27,8 @@ export const BIG_GROUP_NAME = 'All Staff';
  */
 export const SPARE_USERS = 1_000;
 const USER_BATCH = 100_000;
-const SPARE_MEMBERSHIPS_DELETE = `delete from group_members where user_id in (select md5('bench-spare-' || i)::uuid from generate_series(1, $1::int) as i)`;
+const spareMembershipsDelete = () =>
+  `delete from group_members where user_id in (select ${SEEDED_ID('bench-spare-', 'i')} from generate_series(1, $1::int) as i)`;
 
 export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -41,9 +42,24 @@ function uuidFromMd5(text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** The same ids as `md5('bench-user-' || i)::uuid` in SQL. */
-export const userId = (i: number) => uuidFromMd5(`bench-user-${i}`);
-export const spareId = (i: number) => uuidFromMd5(`bench-spare-${i}`);
+/**
+ * The seeded users' ids, as Roster makes a user's (a UUID version 7, src/orm/ids.ts): the
+ * user's creation time in milliseconds (the seed's `created_at`, `base` + i ms), then bits
+ * of `md5(prefix || i)`. SEEDED_ID is the same in SQL.
+ */
+const USERS_CREATED = { 'bench-user-': '2025-01-01T00:00:00Z', 'bench-spare-': '2025-06-01T00:00:00Z', 'bench-storm-': '2025-09-01T00:00:00Z' } as const;
+type SeededPrefix = keyof typeof USERS_CREATED;
+function seededId(prefix: SeededPrefix, i: number): string {
+  const time = (Date.parse(USERS_CREATED[prefix]) + i).toString(16).padStart(12, '0');
+  const h = createHash('md5').update(`${prefix}${i}`).digest('hex');
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${h.slice(0, 3)}-8${h.slice(3, 6)}-${h.slice(6, 18)}`;
+}
+/** seededId in SQL, of the index expression `i`. */
+const SEEDED_ID = (prefix: SeededPrefix, i: string) =>
+  `(lpad(to_hex((extract(epoch from timestamptz '${USERS_CREATED[prefix]}') * 1000)::bigint + (${i})), 12, '0') || '7' || substr(md5('${prefix}' || (${i})), 1, 3) || '8' || substr(md5('${prefix}' || (${i})), 4, 15))::uuid`;
+
+export const userId = (i: number) => seededId('bench-user-', i);
+export const spareId = (i: number) => seededId('bench-spare-', i);
 export const groupId = (g: number) => uuidFromMd5(`bench-group-${g}`);
 export const bigGroupId = () => uuidFromMd5('bench-group-all');
 
@@ -204,7 +220,8 @@ const TITLES = ['Analyst', 'Senior Analyst', 'Engineer', 'Manager', 'Director', 
 const sqlArray = (items: string[]) => `array[${items.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')}]`;
 
 /** The users i in [from, to], with realistic columns, in one statement. */
-function usersInsert(prefix: 'user' | 'visitor' | 'storm', idPrefix: string, createdBase: string): string {
+function usersInsert(prefix: 'user' | 'visitor' | 'storm', idPrefix: SeededPrefix): string {
+  const createdBase = USERS_CREATED[idPrefix];
   return `
     with n as (
       select i, (${sqlArray(GIVEN)})[1 + (i * 7) % ${GIVEN.length}] as given,
@@ -214,7 +231,7 @@ function usersInsert(prefix: 'user' | 'visitor' | 'storm', idPrefix: string, cre
     insert into users (id, organization_id, user_name, external_id, display_name, title, user_type, preferred_language,
       locale, timezone, name_formatted, name_family_name, name_given_name, active, emails, enterprise, system_role,
       organization_role, password_reset_required, version, created_at, updated_at)
-    select md5('${idPrefix}' || i)::uuid, $1::uuid,
+    select ${SEEDED_ID(idPrefix, 'i')}, $1::uuid,
       '${prefix}' || lpad(i::text, $4::int, '0') || '@bench.example',
       '${prefix}' || lpad(i::text, $4::int, '0'),
       given || ' ' || family,
@@ -270,8 +287,10 @@ export async function seed(url: string, users: number, progress: Progress): Prom
       );
       const n = rows[0]?.n ?? 0;
       if (n !== users) throw new Error(`the database already holds a bench seed of ${n} users: pass --users ${n} or use a fresh database`);
+      const current = await c.query('select 1 from users where id = $1', [userId(1)]);
+      if (current.rowCount === 0) throw new Error('the database holds a bench seed of an earlier bench (its users have other ids): use a fresh database');
       progress(`  reusing the seed already in the database (${n.toLocaleString('en-US')} users)`);
-      await c.query(SPARE_MEMBERSHIPS_DELETE, [SPARE_USERS]);
+      await c.query(spareMembershipsDelete(), [SPARE_USERS]);
       await timed(timings, 'user order index (pending deltas folded)', progress, () => compactUserOrder(c, existing.id));
       return { organizationId: existing.id, users, width, bigGroupId: bigGroupId(), bigGroupSize, reused: true, timings };
     }
@@ -293,7 +312,7 @@ export async function seed(url: string, users: number, progress: Progress): Prom
 
     const started = performance.now();
     await timed(timings, 'users', progress, async () => {
-      const sql = usersInsert('user', 'bench-user-', '2025-01-01T00:00:00Z');
+      const sql = usersInsert('user', 'bench-user-');
       let done = 0;
       for (let from = 1; from <= users; from += USER_BATCH) {
         const to = Math.min(users, from + USER_BATCH - 1);
@@ -309,7 +328,7 @@ export async function seed(url: string, users: number, progress: Progress): Prom
     });
     await timed(timings, 'spare users (in no group)', progress, async () => {
       // Created after every seeded user, so the default (creation) order starts with user0000001.
-      const result = await c.query(usersInsert('visitor', 'bench-spare-', '2025-06-01T00:00:00Z'), [organizationId, 1, SPARE_USERS, width]);
+      const result = await c.query(usersInsert('visitor', 'bench-spare-'), [organizationId, 1, SPARE_USERS, width]);
       return result.rowCount ?? 0;
     });
     await timed(timings, 'groups', progress, async () => {
@@ -330,14 +349,14 @@ export async function seed(url: string, users: number, progress: Progress): Prom
     await timed(timings, `memberships (${SMALL_GROUPS} x ${SMALL_GROUP_SIZE} + 1 x ${bigGroupSize.toLocaleString('en-US')})`, progress, async () => {
       const small = await c.query(
         `insert into group_members (group_id, user_id, created_at)
-         select md5('bench-group-' || g)::uuid, md5('bench-user-' || (((g - 1) * $2::int + j - 1) % $3::int + 1))::uuid,
+         select md5('bench-group-' || g)::uuid, ${SEEDED_ID('bench-user-', '((g - 1) * $2::int + j - 1) % $3::int + 1')},
            timestamptz '2024-07-01T00:00:00Z' + (g * $2::int + j) * interval '1 millisecond'
          from generate_series(1, $1::int) as g, generate_series(1, $2::int) as j`,
         [SMALL_GROUPS, SMALL_GROUP_SIZE, users],
       );
       const big = await c.query(
         `insert into group_members (group_id, user_id, created_at)
-         select md5('bench-group-all')::uuid, md5('bench-user-' || i)::uuid, timestamptz '2024-08-01T00:00:00Z' + i * interval '1 millisecond'
+         select md5('bench-group-all')::uuid, ${SEEDED_ID('bench-user-', 'i')}, timestamptz '2024-08-01T00:00:00Z' + i * interval '1 millisecond'
          from generate_series(1, $1::int) as i`,
         [bigGroupSize],
       );
@@ -385,7 +404,7 @@ async function compactUserOrder(c: pg.Client, organizationId: string): Promise<n
  */
 export const STORM_ORG_SLUG = 'bench-storm';
 export const STORM_SECRET = 'roster-bench-storm-token-0123456789abcdef0123456789abcdef';
-export const stormUserId = (i: number) => uuidFromMd5(`bench-storm-${i}`);
+export const stormUserId = (i: number) => seededId('bench-storm-', i);
 
 export async function seedStormOrganization(url: string, users: number): Promise<{ organizationId: string }> {
   return withClient(url, async (c) => {
@@ -396,14 +415,14 @@ export async function seedStormOrganization(url: string, users: number): Promise
        values (gen_random_uuid(), $1, 'storm', $2, 'Api User', 'Organization Administrator') on conflict do nothing`,
       [organizationId, createHash('sha256').update(STORM_SECRET, 'utf8').digest('hex')],
     );
-    await c.query(`${usersInsert('storm', 'bench-storm-', '2025-09-01T00:00:00Z')} on conflict do nothing`, [organizationId, 1, users, 7]);
+    await c.query(`${usersInsert('storm', 'bench-storm-')} on conflict do nothing`, [organizationId, 1, users, 7]);
     return { organizationId };
   });
 }
 
 /** Removes the spare users from every group (scenario 5 leaves at most one per connection behind). */
 export async function resetSpareMemberships(url: string): Promise<void> {
-  await withClient(url, (c) => c.query(SPARE_MEMBERSHIPS_DELETE, [SPARE_USERS]));
+  await withClient(url, (c) => c.query(spareMembershipsDelete(), [SPARE_USERS]));
 }
 
 /** The database's size on disk (pg_database_size: tables, indexes, TOAST; not the WAL). */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids';
 import type { Group, GroupMember } from '../domain/group';
 import type { GroupRepository, ListQuery, Page } from '../domain/ports';
 import type { Filter } from '../domain/filter';
@@ -48,7 +48,7 @@ export class GroupSqlRepository implements GroupRepository {
 
   async insert(group: { organizationId: string; displayName: string; externalId: string | null }): Promise<Group> {
     const row = await this.sql.one<Row>('insert into groups (id, organization_id, display_name, external_id) values (?, ?, ?, ?) returning *', [
-      randomUUID(),
+      newId(),
       group.organizationId,
       group.displayName,
       group.externalId,

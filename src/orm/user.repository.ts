@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids';
 import type { AccountCounts, ListQuery, NewUser, Page, RenderedPage, UserRepository } from '../domain/ports';
 import type { AccountType } from '../domain/roles';
 import type { User, UserFields } from '../domain/user';
@@ -99,7 +99,7 @@ export class UserSqlRepository implements UserRepository {
 
   async insert(user: NewUser): Promise<User> {
     const { organizationId, passwordHash, ...fields } = user;
-    const pairs: [string, unknown][] = [['id', randomUUID()], ['organization_id', organizationId], ['password_hash', passwordHash], ...columnValues(fields)];
+    const pairs: [string, unknown][] = [['id', newId()], ['organization_id', organizationId], ['password_hash', passwordHash], ...columnValues(fields)];
     const row = await this.sql.one<Row>(
       `insert into users (${pairs.map(([c]) => c).join(', ')}) values (${placeholders(pairs.length)}) returning *`,
       pairs.map(([, v]) => v),

@@ -28,6 +28,19 @@ describe('creating a user', () => {
     expect(res.body[ROSTER]).toMatchObject({ systemRole: 'User', accountType: 'standard', passwordResetRequired: true });
   });
 
+  it('gives ids in the order of creation (UUID version 7, their time that of meta.created)', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await scim.post('/Users', userBody(`ordered-${i}@example.com`)).expect(201);
+      expect(res.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const idTime = parseInt(res.body.id.replace(/-/g, '').slice(0, 12), 16);
+      expect(Math.abs(idTime - Date.parse(res.body.meta.created))).toBeLessThan(5_000);
+      ids.push(res.body.id);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect([...ids].sort()).toEqual(ids);
+  });
+
   it('stores a password only as an argon2id hash and never returns it', async () => {
     const res = await scim.post('/Users', userBody('pw.holder@example.com', { password: 'Correct-Horse-9' }));
     expect(res.status).toBe(201);
