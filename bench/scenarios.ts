@@ -144,6 +144,9 @@ export async function measure(
   ctx.monitor.beginWindow(base === ctx.baselineUrl ? ctx.baselinePid : base === ctx.httpBaselineUrl ? ctx.httpBaselinePid : undefined);
   const result: LoadResult = await cannon({ url: base, connections, duration, headers: authHeaders(), ...load() });
   const window = ctx.monitor.endWindow();
+  // A request autocannon stopped waiting for may still be running in the server: let it finish before the reset,
+  // or it lands after it (a spare user left in the big group, which the next scenario then counts).
+  if (reset) await new Promise((resolve) => setTimeout(resolve, 250));
   if (reset) await reset();
   check(ctx);
   const problems = [...row.problems];
