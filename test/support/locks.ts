@@ -1,12 +1,13 @@
 import type { Pool, PoolClient } from 'pg';
 import { licenseLockKey } from '../../src/orm/organization.repository';
 
-/** How many sessions of the test database wait for an advisory lock, once one does (or after 10 s). */
-export async function advisoryLockWaiters(pool: Pool): Promise<number> {
+/** How many sessions of the test database wait for a lock of these kinds (pg_stat_activity's wait_event), once one does (or after about 10 s). */
+async function lockWaiters(pool: Pool, events: string[]): Promise<number> {
   const waiting = async () =>
     (
       await pool.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
+        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = any($1::text[])`,
+        [events],
       )
     ).rows[0].n;
   for (let i = 0; i < 1000; i++) {
@@ -16,6 +17,12 @@ export async function advisoryLockWaiters(pool: Pool): Promise<number> {
   }
   return waiting();
 }
+
+/** How many sessions wait for an advisory lock, once one does. */
+export const advisoryLockWaiters = (pool: Pool) => lockWaiters(pool, ['advisory']);
+
+/** How many sessions wait for another transaction's row (a row lock), once one does. */
+export const rowLockWaiters = (pool: Pool) => lockWaiters(pool, ['transactionid', 'tuple']);
 
 /**
  * Runs `body` in a transaction of its own that holds the organization's license lock
@@ -37,20 +44,4 @@ export async function holdingLicenseLock(pool: Pool, organizationId: string, bod
     if (open) await holder.query('rollback');
     holder.release();
   }
-}
-
-/** How many of the pool's database sessions wait for another transaction's row (a row lock), once one does (or after about 10 s). */
-export async function rowLockWaiters(pool: Pool): Promise<number> {
-  const waiting = async () =>
-    (
-      await pool.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event in ('transactionid', 'tuple')`,
-      )
-    ).rows[0].n;
-  for (let i = 0; i < 1000; i++) {
-    const n = await waiting();
-    if (n > 0) return n;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return waiting();
 }
