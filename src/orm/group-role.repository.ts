@@ -270,19 +270,28 @@ export class GroupRoleSqlRepository implements GroupRoleRepository {
     // optimisation thresholds, and compiling it took longer (1.7 s at 1,000,000 users) than
     // the rows it would speed up; and for a group's members, room for the hash joins of
     // 100,000 users with the users table in memory (at 4 MB they went to disk in 32 batches).
-    if (records && 'membersOf' in scope) {
-      await this.sql.all(`select set_config('jit', 'off', true), set_config('work_mem', '64MB', true), ${PLANNED_PER_CALL}, ${NO_NESTED_LOOPS}`);
-    } else if (records && 'userIds' in scope && scope.userIds.length > MANY_USERS) {
-      await this.sql.all(`select set_config('jit', 'off', true), ${PLANNED_PER_CALL}, ${NO_NESTED_LOOPS}`);
-    }
-    let rows: Row[];
+    let statement: string;
+    let bindings: unknown[];
     if ('userIds' in scope) {
       const ids = scope.userIds.filter(isUuid);
       if (ids.length === 0) return [];
-      rows = await this.sql.all<Row>(records ? BY_IDS_RECORDED_SQL : BY_IDS_SQL, [uuidArray(ids), ...order, ...recorded]);
+      [statement, bindings] = [records ? BY_IDS_RECORDED_SQL : BY_IDS_SQL, [uuidArray(ids), ...order, ...recorded]];
     } else {
-      rows = await this.sql.all<Row>(records ? BY_GROUP_RECORDED_SQL : BY_GROUP_SQL, [scope.membersOf, ...order, ...recorded]);
+      [statement, bindings] = [records ? BY_GROUP_RECORDED_SQL : BY_GROUP_SQL, [scope.membersOf, ...order, ...recorded]];
     }
+    // Nested loops are off for this statement only (NO_NESTED_LOOPS): the transaction's later statements (the
+    // license check, a response) plan as before.
+    let nestloop: string | undefined;
+    if (records && ('membersOf' in scope || scope.userIds.length > MANY_USERS)) {
+      const memory = 'membersOf' in scope ? `set_config('work_mem', '64MB', true), ` : '';
+      nestloop = (
+        await this.sql.one<{ nestloop: string }>(
+          `select current_setting('enable_nestloop') as nestloop, set_config('jit', 'off', true), ${memory}${PLANNED_PER_CALL}, ${NO_NESTED_LOOPS}`,
+        )
+      )?.nestloop;
+    }
+    const rows = await this.sql.all<Row>(statement, bindings);
+    if (nestloop !== undefined) await this.sql.all(`select set_config('enable_nestloop', ?, true)`, [nestloop]);
     if (records && rows.length > 0 && this.outbox) this.outbox.appended = true;
     return rows.map((row) => {
       const after = toHolder(row);
