@@ -1,3 +1,4 @@
+import http from 'node:http';
 import autocannon from 'autocannon';
 
 /** What one timed load run measured. Latencies in milliseconds. */
@@ -105,4 +106,42 @@ export async function request(
   }
   const text = await response.text();
   return { status: response.status, text, json: () => JSON.parse(text) as unknown };
+}
+
+const keepAliveAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/**
+ * A request over node:http on kept-alive connections: the load generator of a scenario
+ * that cannot be autocannon (scenario 8 waits for each lookup before its create). fetch
+ * cost the bench process about 1 ms of CPU per user there (two requests), a core's worth
+ * at 400 users/s, on the two cores the server and PostgreSQL share with it
+ * (docs/benchmarks.md). The body is read as text.
+ */
+export function keepAliveRequest(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<{ status: number; text: string }> {
+  assertLoopback(url);
+  const method = init.method ?? 'GET';
+  return new Promise((resolve, reject) => {
+    const body = init.body === undefined ? undefined : Buffer.from(init.body);
+    const req = http.request(
+      url,
+      {
+        method,
+        agent: keepAliveAgent,
+        headers: { ...init.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+        timeout: init.timeoutMs ?? 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${new URL(url).pathname} timed out`)));
+    req.on('error', (error) => reject(new Error(`${method} ${new URL(url).pathname} failed: ${error.message}`)));
+    req.end(body);
+  });
 }

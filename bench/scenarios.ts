@@ -20,7 +20,7 @@ import {
 import { scenario11 } from './console';
 import { scenario10 } from './deprovision';
 import { scenario12 } from './group-roles';
-import { assertLoopback, cannon, percentile, request, type CannonOptions, type LoadResult } from './load';
+import { assertLoopback, cannon, keepAliveRequest, percentile, request, type CannonOptions, type LoadResult } from './load';
 import type { BenchOptions } from './options';
 import { Monitor, type Child, type CpuWindow } from './processes';
 
@@ -529,11 +529,15 @@ async function scenario8(ctx: Context): Promise<Row[]> {
       const name = `x-sync-${ctx.runId}-${n}@bench.example`;
       const t0 = performance.now();
       try {
-        const lookup = await get(ctx, ctx.rosterUrl, filterPath('Users', `userName eq "${name}"`));
+        const lookup = await keepAliveRequest(ctx.rosterUrl + filterPath('Users', `userName eq "${name}"`), { headers: authHeaders() });
         count(lookup.status);
-        if (lookup.status === 200 && lookup.body.totalResults !== 0 && problems.length < 5)
-          problems.push(`lookup of ${name} found ${lookup.body.totalResults}`);
-        const post = await send(ctx.rosterUrl, 'POST', '/scim/v2/Users', newUser(name, n, 'sync'));
+        const found = lookup.status === 200 ? (JSON.parse(lookup.text) as Body).totalResults : 0;
+        if (found !== 0 && problems.length < 5) problems.push(`lookup of ${name} found ${found}`);
+        const post = await keepAliveRequest(ctx.rosterUrl + '/scim/v2/Users', {
+          method: 'POST',
+          headers: jsonHeaders(),
+          body: JSON.stringify(newUser(name, n, 'sync')),
+        });
         count(post.status);
         if (post.status === 201) created++;
         else if (problems.length < 5) problems.push(`POST ${post.status} ${post.text.slice(0, 120)}`);
