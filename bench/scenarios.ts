@@ -146,8 +146,10 @@ export async function measure(
   const window = ctx.monitor.endWindow();
   // A request autocannon stopped waiting for may still be running in the server: let it finish before the reset,
   // or it lands after it (a spare user left in the big group, which the next scenario then counts).
-  if (reset) await new Promise((resolve) => setTimeout(resolve, 250));
-  if (reset) await reset();
+  if (reset) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await reset();
+  }
   check(ctx);
   const problems = [...row.problems];
   const unexpected = Object.entries(result.statusCounts).filter(([code]) => !code.startsWith('2'));

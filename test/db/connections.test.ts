@@ -71,7 +71,6 @@ describe('a connection whose settings fail', () => {
     try {
       const { rows } = await pool.query('select 1 as one');
       expect(rows).toEqual([{ one: 1 }]);
-      console.log(warnings);
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(
         /^database connection settings failed, so the connection runs without them \(statement_timeout, jit, roster_no_such_setting\): .*roster_no_such_setting/,
