@@ -21,7 +21,7 @@ export class AuditSqlRepository implements AuditRepository {
   constructor(private readonly sql: Sql) {}
 
   async record(event: AuditEventInput): Promise<void> {
-    await this.sql.run(
+    await this.sql.atCommit(
       `insert into audit_events (organization_id, credential_id, actor, action, target_type, target_id, target_name, details)
        values (?, ?, ?, ?, ?, ?, ?, ?::jsonb)`,
       [
@@ -52,7 +52,7 @@ export class AuditSqlRepository implements AuditRepository {
       details: e.details ?? {},
     }));
     // One statement however many events; ids follow the array's order.
-    await this.sql.run(
+    await this.sql.atCommit(
       `insert into audit_events (organization_id, credential_id, actor, action, target_type, target_id, target_name, details)
        select x.organization_id, x.credential_id, x.actor, x.action, x.target_type, x.target_id, x.target_name, x.details
        from rows from (jsonb_to_recordset(?::jsonb) as (organization_id uuid, credential_id uuid, actor text, action text,

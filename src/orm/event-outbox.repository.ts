@@ -51,7 +51,7 @@ export class EventOutboxSqlRepository implements EventOutbox {
       attributes: e.attributes,
       txn: e.txn ?? null,
     }));
-    await this.sql.run(
+    await this.sql.atCommit(
       `insert into provisioning_event_queue (organization_id, resource_type, resource_id, event_uris, attributes, txn)
        select x.organization_id, x.resource_type, x.resource_id, x.event_uris, x.attributes, x.txn
        from rows from (jsonb_to_recordset(?::jsonb) as (organization_id uuid, resource_type text, resource_id uuid, event_uris jsonb, attributes jsonb, txn text))

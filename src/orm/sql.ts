@@ -35,8 +35,14 @@ function statement(sql: string): { statement: Statement; cached: boolean } {
  * jsonb `?` operators are spelt as functions here): both are refused rather than guessed at.
  */
 export function numbered(sql: string): { text: string; bindings: number } {
-  let text = '';
   let bindings = 0;
+  const text = eachPlaceholder(sql, () => `$${++bindings}`);
+  return { text, bindings };
+}
+
+/** `sql` with each `?` (as `numbered` finds them) replaced by what `replace` returns for it, in order. */
+function eachPlaceholder(sql: string, replace: () => string): string {
+  let text = '';
   let from = 0;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i];
@@ -49,12 +55,43 @@ export function numbered(sql: string): { text: string; bindings: number } {
       i = end < 0 ? sql.length : end; // a comment: its text is not SQL
     } else if (c === '?') {
       if (sql[i + 1] === '?' || sql[i - 1] === '\\') throw new Error(`Roster's SQL binds values with a single ?: ${sql}`);
-      bindings += 1;
-      text += `${sql.slice(from, i)}$${bindings}`;
+      text += sql.slice(from, i) + replace();
       from = i + 1;
     }
   }
-  return { text: text + sql.slice(from), bindings };
+  return text + sql.slice(from);
+}
+
+/**
+ * A value as an SQL literal, for a statement sent with its transaction's COMMIT
+ * (`Sql.atCommit`), where nothing can be bound: null, a finite number, a boolean, or
+ * text quoted as PostgreSQL reads it whatever `standard_conforming_strings` says (pg's
+ * escapeLiteral: quotes doubled, and with a backslash in it the E'' form with backslashes
+ * doubled). Text holding NUL is refused: the simple query protocol ends its text at a NUL
+ * (the SCIM layer refuses NUL in every value before it gets here).
+ */
+export function literal(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value !== 'string') throw new Error(`no literal for a ${typeof value}`);
+  if (value.includes('\u0000')) throw new Error('text holding NUL cannot be sent as a literal');
+  const quoted = `'${value.replaceAll("'", "''")}'`;
+  return value.includes('\\') ? ` E${quoted.replaceAll('\\', '\\\\')}` : quoted;
+}
+
+/** `sql` with its values written in as literals (see `literal`). */
+export function inlined(sql: string, params: unknown[]): string {
+  let n = 0;
+  const text = eachPlaceholder(sql, () => {
+    if (n >= params.length) throw new Error(`Expected ${params.length} bindings, saw more in: ${sql}`);
+    return literal(params[n++]);
+  });
+  if (n !== params.length) throw new Error(`Expected ${params.length} bindings, saw ${n}`);
+  return text;
 }
 
 export interface RawResult {
@@ -74,10 +111,15 @@ export interface Queryable {
  * spliced into the text.
  */
 export class Sql {
-  /** `prepare`: run statements as named prepared statements (not on a shared embedded session). */
+  /**
+   * `prepare`: run statements as named prepared statements (not on a shared embedded
+   * session). `pending`: a transaction's statements that wait for its next round trip
+   * (`atCommit`), from `transaction`.
+   */
   constructor(
     private readonly target: Queryable,
     private readonly prepare = false,
+    private readonly pending?: string[],
   ) {}
 
   /** Statements outside any transaction, each on whichever pooled connection is free. */
@@ -89,8 +131,8 @@ export class Sql {
   }
 
   /** Statements on one pooled connection the caller holds (and has begun a transaction on: see `transaction`). */
-  static onClient(client: PoolClient, prepare = false): Sql {
-    return new Sql(client as unknown as Queryable, prepare);
+  static onClient(client: PoolClient, prepare = false, pending?: string[]): Sql {
+    return new Sql(client as unknown as Queryable, prepare, pending);
   }
 
   async all<T extends object>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -107,10 +149,29 @@ export class Sql {
     return (await this.send(sql, params)).rowCount ?? 0;
   }
 
-  private send(sql: string, params: unknown[]): Promise<RawResult> {
+  /**
+   * A write whose outcome nothing in the transaction reads (an audit event, the outbox's
+   * rows): in a transaction (`pending`), it waits, its values written in as literals, and
+   * goes with the transaction's next statement that needs a round trip anyway: COMMIT
+   * when it is the last (one simple query: `transaction`), else just before that
+   * statement, so statements still run in the order they were asked for. A create or a
+   * PATCH, whose audit event and outbox rows are its last writes, saves their two round
+   * trips (docs/benchmarks.md, #16). Outside a transaction, it runs now.
+   */
+  async atCommit(sql: string, params: unknown[] = []): Promise<void> {
+    if (this.pending === undefined) {
+      await this.run(sql, params);
+      return;
+    }
+    if (params.includes(undefined)) throw new Error(`Undefined binding(s) in: ${sql}`);
+    this.pending.push(inlined(sql, params));
+  }
+
+  private async send(sql: string, params: unknown[]): Promise<RawResult> {
     const { statement: s, cached } = statement(sql);
     if (params.length !== s.bindings) throw new Error(`Expected ${params.length} bindings, saw ${s.bindings}`);
     if (params.includes(undefined)) throw new Error(`Undefined binding(s) in: ${sql}`);
+    if (this.pending !== undefined && this.pending.length > 0) await this.target.query({ text: this.pending.splice(0).join(';\n') });
     return this.target.query(this.prepare && cached ? { name: s.name, text: s.text, values: params } : { text: s.text, values: params });
   }
 }
@@ -134,13 +195,21 @@ async function onFreeConnection(pool: Pool, config: { name?: string; text: strin
  * the statement that opens it) to COMMIT or ROLLBACK. A connection that cannot roll
  * back is discarded (`release(error)`: pg closes it instead of pooling it again).
  * `begin` may be BEGIN and parameterless statements after it, sent as one simple query
- * (one round trip); `work` gets their results (`begun`: one per statement, BEGIN's first).
+ * (one round trip); `work` gets their results (`begun`: one per statement, BEGIN's first),
+ * and the list of statements that wait for the next round trip (`pending`: Sql.atCommit).
  */
-export function transaction<T>(pool: Pool, work: (client: PoolClient, begun: RawResult[]) => Promise<T>, begin = 'begin'): Promise<T> {
+export function transaction<T>(
+  pool: Pool,
+  work: (client: PoolClient, begun: RawResult[], pending: string[]) => Promise<T>,
+  begin = 'begin',
+): Promise<T> {
   return holding(pool, async (client) => {
     const opened = (await client.query(begin)) as unknown as RawResult | RawResult[];
-    const result = await work(client, Array.isArray(opened) ? opened : [opened]);
-    await client.query('commit');
+    const pending: string[] = [];
+    const result = await work(client, Array.isArray(opened) ? opened : [opened], pending);
+    // The writes left waiting (Sql.atCommit) and COMMIT, in one simple query: a failure among them skips the rest,
+    // COMMIT included, and the transaction is rolled back (holding).
+    await client.query(pending.length === 0 ? 'commit' : `${pending.splice(0).join(';\n')};\ncommit`);
     return result;
   });
 }

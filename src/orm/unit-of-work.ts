@@ -82,8 +82,8 @@ export class OrmUnitOfWork implements UnitOfWork {
       let outbox: EventOutboxSqlRepository | undefined;
       const result = await transaction(
         this.pool,
-        (client, begun) => {
-          const sql = Sql.onClient(client, this.prepare);
+        (client, begun, pending) => {
+          const sql = Sql.onClient(client, this.prepare, pending);
           outbox = new EventOutboxSqlRepository(sql);
           return work(repositories(sql, outbox, { settings: begun[1]?.rows as SettingsRow[] | undefined }));
         },
