@@ -279,7 +279,18 @@ export interface Repositories {
  */
 export interface UnitOfWork {
   read<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
-  write<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  write<T>(work: (repos: Repositories) => Promise<T>, options?: WriteOptions): Promise<T>;
+}
+
+/** What a write can say of itself before it starts, so its first round trip does more. */
+export interface WriteOptions {
+  /**
+   * The license the write will check shared (checkLicense in mode `shared`): the
+   * organization's `shareLicense` is then taken with the transaction's BEGIN, and the
+   * write's own call for that organization and account type is answered from it. A call
+   * for another organization or type goes to the database as usual.
+   */
+  sharesLicense?: { organizationId: string; type: AccountType };
 }
 
 /**

@@ -84,6 +84,8 @@ export class UserService {
         assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
         passwordHash = await this.deps.passwords.hash(draft.password, actor.organizationId);
       }
+      // A shared license check (most creates) comes with the transaction's BEGIN, for the account type the draft names.
+      const sharesLicense = { organizationId: actor.organizationId, type: accountTypeOf(draft.systemRole ?? USER_DEFAULTS.systemRole) };
       return withLicenseCheck((licenseMode) =>
         this.deps.uow.write(async (r) => {
           const current = settingsFrom(await r.settings.all());
@@ -108,7 +110,7 @@ export class UserService {
           await r.events.append([userCreated(user, set, actor.requestId)]);
           actor.journal?.changed({ resourceType: 'User', resourceId: user.id, action: 'created', changes: set.map((k) => change(k, undefined, user)) });
           return user;
-        }),
+        }, licenseMode === 'shared' ? { sharesLicense } : undefined),
       );
     });
   }

@@ -29,8 +29,22 @@ export const licenseLockKey = (organizationId = '?::text'): string => `hashtext(
 type Row = Omit<Organization, 'createdAt'> & { createdAt: unknown };
 const toOrganization = (row: Row | null): Organization | null => (row ? { ...row, createdAt: toDate(row.createdAt) } : null);
 
+/** The shared license statement (migration license_check): it locks, then reads with a fresh snapshot. */
+export const SHARE_LICENSE_QUERY = 'select * from roster_share_license(?::uuid, ?::text)';
+
+/** A `roster_share_license` already run for this write, with its BEGIN (unit-of-work.ts): for whom, and its rows. */
+export interface SharedLicenseRead {
+  organizationId: string;
+  type: AccountType;
+  rows: unknown[];
+}
+
 export class OrganizationSqlRepository implements OrganizationRepository {
-  constructor(private readonly sql: Sql) {}
+  /** `shared`: the write's license, read with its BEGIN; it answers that write's one call for it. */
+  constructor(
+    private readonly sql: Sql,
+    private shared?: SharedLicenseRead,
+  ) {}
 
   async findBySlug(slug: string): Promise<Organization | null> {
     return toOrganization(await this.sql.one<Row>(`select ${COLUMNS} from organizations where slug = ?`, [slug]));
@@ -57,11 +71,17 @@ export class OrganizationSqlRepository implements OrganizationRepository {
 
   async shareLicense(id: string, type: AccountType): Promise<SharedLicense | null> {
     if (!isUuid(id)) return null;
-    // One round trip: the function (migration license_check) locks, then reads with a fresh snapshot.
-    const row = await this.sql.one<OrganizationLicense & { users: number; sessions: number }>('select * from roster_share_license(?::uuid, ?::text)', [
-      id,
-      type,
-    ]);
+    type SharedRow = OrganizationLicense & { users: number; sessions: number };
+    let row: SharedRow | null;
+    const begun = this.shared;
+    if (begun !== undefined && begun.organizationId === id && begun.type === type) {
+      // Read with the BEGIN, once: a second check in the same write reads again, as it always did.
+      this.shared = undefined;
+      row = (begun.rows[0] ?? null) as SharedRow | null;
+    } else {
+      // One round trip: the function (migration license_check) locks, then reads with a fresh snapshot.
+      row = await this.sql.one<SharedRow>(SHARE_LICENSE_QUERY, [id, type]);
+    }
     if (!row) return null;
     const { users, sessions, ...license } = row;
     return { license, users, unseenAtMost: sessions };

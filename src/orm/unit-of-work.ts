@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
-import type { Repositories, UnitOfWork } from '../domain/ports';
+import type { Repositories, UnitOfWork, WriteOptions } from '../domain/ports';
 import { AuditSqlRepository } from './audit.repository';
 import { CredentialSqlRepository } from './credential.repository';
 import { EventOutboxSqlRepository } from './event-outbox.repository';
@@ -9,23 +9,28 @@ import { poolOf, servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
 import { GroupSqlRepository } from './group.repository';
 import { GroupRoleSqlRepository } from './group-role.repository';
-import { OrganizationSqlRepository } from './organization.repository';
+import { OrganizationSqlRepository, SHARE_LICENSE_QUERY, type SharedLicenseRead } from './organization.repository';
 import { SETTINGS_QUERY, SettingsSqlRepository, type SettingsRow } from './settings.repository';
-import { Sql, transaction } from './sql';
+import { inlined, isUuid, Sql, transaction } from './sql';
 import { UserSqlRepository } from './user.repository';
 
 /**
  * The repositories on one Sql. `events`: the outbox (on a read's statements, one that
  * wakes the sequencer). `transaction`: given for the repositories of one write, whose
  * settings are read once, with its BEGIN (`settings`: the rows read then;
- * SettingsSqlRepository).
+ * SettingsSqlRepository), as is the license it shares when it said so (`license`:
+ * WriteOptions.sharesLicense).
  */
-function repositories(sql: Sql, events = new EventOutboxSqlRepository(sql), transaction?: { settings?: SettingsRow[] }): Repositories {
+function repositories(
+  sql: Sql,
+  events = new EventOutboxSqlRepository(sql),
+  transaction?: { settings?: SettingsRow[]; license?: SharedLicenseRead },
+): Repositories {
   return {
     users: new UserSqlRepository(sql),
     groups: new GroupSqlRepository(sql),
     groupRoles: new GroupRoleSqlRepository(sql, events),
-    organizations: new OrganizationSqlRepository(sql),
+    organizations: new OrganizationSqlRepository(sql, transaction?.license),
     credentials: new CredentialSqlRepository(sql),
     settings: new SettingsSqlRepository(sql, transaction !== undefined, transaction?.settings),
     audit: new AuditSqlRepository(sql),
@@ -77,17 +82,21 @@ export class OrmUnitOfWork implements UnitOfWork {
     }
   }
 
-  async write<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+  async write<T>(work: (repos: Repositories) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     try {
       let outbox: EventOutboxSqlRepository | undefined;
+      // A create's shared license check joins the BEGIN (one round trip fewer): its values written in, as a simple query binds none.
+      const shares = options.sharesLicense && isUuid(options.sharesLicense.organizationId) ? options.sharesLicense : undefined;
+      const begin = shares ? `${BEGIN_WITH_SETTINGS}; ${inlined(SHARE_LICENSE_QUERY, [shares.organizationId, shares.type])}` : BEGIN_WITH_SETTINGS;
       const result = await transaction(
         this.pool,
         (client, begun, pending) => {
           const sql = Sql.onClient(client, this.prepare, pending);
           outbox = new EventOutboxSqlRepository(sql);
-          return work(repositories(sql, outbox, { settings: begun[1]?.rows as SettingsRow[] | undefined }));
+          const license = shares && begun[2] ? { ...shares, rows: begun[2].rows } : undefined;
+          return work(repositories(sql, outbox, { settings: begun[1]?.rows as SettingsRow[] | undefined, license }));
         },
-        BEGIN_WITH_SETTINGS,
+        begin,
       );
       // transaction() returned: COMMIT succeeded. The write does not wait for the sequencer, and its failure is not the write's.
       if (outbox?.appended) this.sequenceCommitted();
