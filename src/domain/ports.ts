@@ -287,8 +287,12 @@ export interface WriteOptions {
   /**
    * The license the write will check shared (checkLicense in mode `shared`): the
    * organization's `shareLicense` is then taken with the transaction's BEGIN, and the
-   * write's own call for that organization and account type is answered from it. A call
-   * for another organization or type goes to the database as usual.
+   * write's own first call for that organization and account type is answered from it,
+   * so that call must come before the write changes who counts (a create checks before
+   * its INSERT). A call for another organization or type, or a second call, goes to the
+   * database as usual. The license lock is then the write's first: a create that its
+   * authorization refuses has waited for it too (a shared lock, held until the
+   * rollback).
    */
   sharesLicense?: { organizationId: string; type: AccountType };
 }

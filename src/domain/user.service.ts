@@ -84,33 +84,35 @@ export class UserService {
         assertPasswordMeetsPolicy(draft.password, settings.passwordPolicy);
         passwordHash = await this.deps.passwords.hash(draft.password, actor.organizationId);
       }
-      // A shared license check (most creates) comes with the transaction's BEGIN, for the account type the draft names.
-      const sharesLicense = { organizationId: actor.organizationId, type: accountTypeOf(draft.systemRole ?? USER_DEFAULTS.systemRole) };
+      const sharesLicense = { organizationId: actor.organizationId, type: accountTypeOf(draft.systemRole ?? USER_DEFAULTS.systemRole) }; // sent with BEGIN (WriteOptions)
       return withLicenseCheck((licenseMode) =>
-        this.deps.uow.write(async (r) => {
-          const current = settingsFrom(await r.settings.all());
-          const fields = normalize({
-            ...USER_DEFAULTS,
-            termsOfServiceAcceptanceRequired: current.termsOfServiceRequireNewUserToAccept,
-            ...defined(draft),
-            userName: draft.userName,
-          });
-          authorizeUserChange(actor, current, {
-            action: 'create',
-            desired: { ...fields, organizationId: actor.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
-          });
-          await checkLicense(r, actor.organizationId, fields.systemRole, licenseMode);
-          await assertManagerIsUser(r, actor.organizationId, null, fields.enterprise);
-          // A taken userName (any case, any organization) is caught by the unique index: 409.
-          const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
-          await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
-          // The attributes the new user has other than the defaults (userName always).
-          const set: string[] = FIELD_NAMES.filter((k) => k === 'userName' || !same(fields[k], USER_DEFAULTS[k as keyof typeof USER_DEFAULTS]));
-          if (passwordHash !== null) set.push('password');
-          await r.events.append([userCreated(user, set, actor.requestId)]);
-          actor.journal?.changed({ resourceType: 'User', resourceId: user.id, action: 'created', changes: set.map((k) => change(k, undefined, user)) });
-          return user;
-        }, licenseMode === 'shared' ? { sharesLicense } : undefined),
+        this.deps.uow.write(
+          async (r) => {
+            const current = settingsFrom(await r.settings.all());
+            const fields = normalize({
+              ...USER_DEFAULTS,
+              termsOfServiceAcceptanceRequired: current.termsOfServiceRequireNewUserToAccept,
+              ...defined(draft),
+              userName: draft.userName,
+            });
+            authorizeUserChange(actor, current, {
+              action: 'create',
+              desired: { ...fields, organizationId: actor.organizationId, ...(draft.mfaEnabled !== undefined ? { mfaEnabled: draft.mfaEnabled } : {}) },
+            });
+            await checkLicense(r, actor.organizationId, fields.systemRole, licenseMode);
+            await assertManagerIsUser(r, actor.organizationId, null, fields.enterprise);
+            // A taken userName (any case, any organization) is caught by the unique index: 409.
+            const user = await r.users.insert({ ...fields, organizationId: actor.organizationId, passwordHash });
+            await r.audit.record(AuditTrail.event(actor, 'user.created', user, { systemRole: user.systemRole, organizationRole: user.organizationRole }));
+            // The attributes the new user has other than the defaults (userName always).
+            const set: string[] = FIELD_NAMES.filter((k) => k === 'userName' || !same(fields[k], USER_DEFAULTS[k as keyof typeof USER_DEFAULTS]));
+            if (passwordHash !== null) set.push('password');
+            await r.events.append([userCreated(user, set, actor.requestId)]);
+            actor.journal?.changed({ resourceType: 'User', resourceId: user.id, action: 'created', changes: set.map((k) => change(k, undefined, user)) });
+            return user;
+          },
+          licenseMode === 'shared' ? { sharesLicense } : undefined,
+        ),
       );
     });
   }

@@ -100,8 +100,8 @@ const warningSinks = new WeakMap<Pool, (message: string) => void>();
  * What every connection Roster opens gets, whichever pool it is in (Roster's own, the
  * sequencer's, the request log's, the rate-limit store's), in one place:
  * - its settings as the connection's first statement (pg runs a client's queries in
- *   order, so nothing runs before it): the statement timeout, JIT off, and any `settings`
- *   of that pool. Not startup parameters: PgBouncer refuses those it does not know.
+ *   order, so nothing runs before it): the statement timeout, JIT off, UTF8 as the client
+ *   encoding, and any `settings` of that pool. Not startup parameters: PgBouncer refuses those it does not know.
  *   A first statement that fails (a pooler that refuses SET, a setting the server does not
  *   know) leaves the connection with none of them, as one simple query is one implicit
  *   transaction: said to `onWarning`, and the connection still serves (unbounded, as
@@ -119,7 +119,9 @@ export function asRosterConnections(
   // No JIT compilation: Roster's statements read a few rows each, but on a large table the planner's estimates can
   // pass the JIT thresholds, and compiling then costs far more than running (a deep page of users at 10,000,000
   // users: 46 ms with JIT, 2 ms without; docs/benchmarks.md). One text, one round trip.
-  const settings = { statement_timeout: String(timeout), jit: 'off', ...options.settings };
+  // UTF8 as the client encoding, whatever the database's: pg sends UTF-8, and a write's last records go as text with
+  // their values written in (sql.ts, `literal`), which must be read in the encoding they were written in.
+  const settings = { statement_timeout: String(timeout), jit: 'off', client_encoding: 'UTF8', ...options.settings };
   const first = Object.entries(settings)
     .map(([name, value]) => `set ${name} = ${value}`)
     .join('; ');

@@ -64,17 +64,19 @@ function eachPlaceholder(sql: string, replace: () => string): string {
 
 /**
  * A value as an SQL literal, for a statement sent with its transaction's COMMIT
- * (`Sql.atCommit`), where nothing can be bound: null, a finite number, a boolean, or
- * text quoted as PostgreSQL reads it whatever `standard_conforming_strings` says (pg's
- * escapeLiteral: quotes doubled, and with a backslash in it the E'' form with backslashes
- * doubled). Text holding NUL is refused: the simple query protocol ends its text at a NUL
- * (the SCIM layer refuses NUL in every value before it gets here).
+ * (`Sql.atCommit`), where nothing can be bound: null, a finite number (in parentheses, so
+ * that a minus sign never meets an operator or a cast: `x -(-1)`, `(-2147483648)::int`),
+ * a boolean, or text quoted as PostgreSQL reads it whatever `standard_conforming_strings`
+ * says (pg's escapeLiteral: quotes doubled, and with a backslash in it the E'' form with
+ * backslashes doubled). Text holding NUL is refused: the simple query protocol ends its
+ * text at a NUL (the SCIM layer refuses NUL in every value before it gets here). The
+ * connection's client encoding is UTF8 (database.ts), as the text is sent.
  */
 export function literal(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
-    return String(value);
+    return `(${String(value)})`;
   }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value !== 'string') throw new Error(`no literal for a ${typeof value}`);
@@ -198,19 +200,21 @@ async function onFreeConnection(pool: Pool, config: { name?: string; text: strin
  * (one round trip); `work` gets their results (`begun`: one per statement, BEGIN's first),
  * and the list of statements that wait for the next round trip (`pending`: Sql.atCommit).
  */
-export function transaction<T>(
-  pool: Pool,
-  work: (client: PoolClient, begun: RawResult[], pending: string[]) => Promise<T>,
-  begin = 'begin',
-): Promise<T> {
+export function transaction<T>(pool: Pool, work: (client: PoolClient, begun: RawResult[], pending: string[]) => Promise<T>, begin = 'begin'): Promise<T> {
   return holding(pool, async (client) => {
     const opened = (await client.query(begin)) as unknown as RawResult | RawResult[];
     const pending: string[] = [];
-    const result = await work(client, Array.isArray(opened) ? opened : [opened], pending);
-    // The writes left waiting (Sql.atCommit) and COMMIT, in one simple query: a failure among them skips the rest,
-    // COMMIT included, and the transaction is rolled back (holding).
-    await client.query(pending.length === 0 ? 'commit' : `${pending.splice(0).join(';\n')};\ncommit`);
-    return result;
+    try {
+      const result = await work(client, Array.isArray(opened) ? opened : [opened], pending);
+      // The writes left waiting (Sql.atCommit) and COMMIT, in one simple query: a failure among them skips the rest,
+      // COMMIT included, and the transaction is rolled back (holding).
+      await client.query(pending.length === 0 ? 'commit' : `${pending.splice(0).join(';\n')};\ncommit`);
+      return result;
+    } finally {
+      // Closed with its transaction: a write asked for after it (work that went on without being awaited) throws
+      // instead of being dropped in silence.
+      Object.freeze(pending);
+    }
   });
 }
 

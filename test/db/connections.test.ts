@@ -73,7 +73,7 @@ describe('a connection whose settings fail', () => {
       expect(rows).toEqual([{ one: 1 }]);
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(
-        /^database connection settings failed, so the connection runs without them \(statement_timeout, jit, roster_no_such_setting\): .*roster_no_such_setting/,
+        /^database connection settings failed, so the connection runs without them \(statement_timeout, jit, client_encoding, roster_no_such_setting\): .*roster_no_such_setting/,
       );
     } finally {
       await pool.end();

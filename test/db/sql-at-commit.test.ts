@@ -11,7 +11,8 @@ import { openTestDatabase } from '../support/database';
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
 
 beforeAll(async () => {
-  database = await openTestDatabase();
+  // One connection: what a failed batch leaves behind is the connection the next write gets.
+  database = await openTestDatabase({ poolMax: 1 });
   await database.pool.query('create table if not exists at_commit_probe (n serial primary key, t text, j jsonb, u uuid, k int)');
 });
 afterAll(async () => {
@@ -25,7 +26,7 @@ beforeEach(async () => {
 const HOSTILE = [
   "it's",
   "'); drop table at_commit_probe; --",
-  'back\\slash \\\' and \\\\ two',
+  "back\\slash \\' and \\\\ two",
   "E'\\x41'",
   '$$ dollar $tag$ quoting $$',
   'line\nbreak\ttab\r',
@@ -41,9 +42,25 @@ describe('values written in as literals', () => {
     expect(rows[0].t).toBe(Buffer.from(text, 'utf8').toString('utf8'));
   });
 
+  it('reads back the same with standard_conforming_strings off (backslashes as escapes)', async () => {
+    const client = await database.pool.connect();
+    try {
+      await client.query('set standard_conforming_strings = off');
+      for (const text of HOSTILE) {
+        const { rows } = await client.query(`select ${literal(text)}::text as t`);
+        expect(rows[0].t).toBe(Buffer.from(text, 'utf8').toString('utf8'));
+      }
+    } finally {
+      await client.query('reset standard_conforming_strings');
+      client.release();
+    }
+  });
+
   it('writes null, numbers and booleans, and refuses what it cannot write', async () => {
-    const { rows } = await database.pool.query(`select ${inlined('?::int as a, ?::numeric as b, ? as c, ?::bool as d', [null, -2.5, true, false])}`);
-    expect(rows[0]).toEqual({ a: null, b: '-2.5', c: true, d: false });
+    const { rows } = await database.pool.query(
+      `select ${inlined('?::int as a, ?::numeric as b, ? as c, ?::bool as d, ?::int as e, 3 -? as f', [null, -2.5, true, false, -2147483648, -1])}`,
+    );
+    expect(rows[0]).toEqual({ a: null, b: '-2.5', c: true, d: false, e: -2147483648, f: 4 });
     expect(() => literal('a\u0000b')).toThrow(/NUL/);
     expect(() => literal(Number.NaN)).toThrow();
     expect(() => literal({})).toThrow();
@@ -53,7 +70,7 @@ describe('values written in as literals', () => {
   });
 
   it("leaves a ? inside the statement's own strings alone", () => {
-    expect(inlined(`select '?', ? -- why?\n, ?`, ["it's", 2])).toBe(`select '?', 'it''s' -- why?\n, 2`);
+    expect(inlined(`select '?', ? -- why?\n, ?`, ["it's", 2])).toBe(`select '?', 'it''s' -- why?\n, (2)`);
   });
 });
 
@@ -106,6 +123,19 @@ describe('writes that wait for COMMIT', () => {
       await Sql.onClient(client, false, pending).atCommit(INSERT, ['after', '{}', ID, 3]);
     });
     expect((await probe()).map((r) => r.t)).toEqual(['after']);
+  });
+
+  it('are dropped with their transaction when its work fails, and refused once it has ended', async () => {
+    let late: Sql | undefined;
+    await expect(
+      transaction(database.pool, async (client, _begun, pending) => {
+        late = Sql.onClient(client, false, pending);
+        await late.atCommit(INSERT, ['never', '{}', ID, 1]);
+        throw new Error('the work failed');
+      }),
+    ).rejects.toThrow('the work failed');
+    expect(await probe()).toEqual([]);
+    await expect((late as Sql).atCommit(INSERT, ['too late', '{}', ID, 2])).rejects.toThrow();
   });
 
   it('outside a transaction, run at once', async () => {
