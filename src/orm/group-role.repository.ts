@@ -291,7 +291,8 @@ export class GroupRoleSqlRepository implements GroupRoleRepository {
       )?.nestloop;
     }
     const rows = await this.sql.all<Row>(statement, bindings);
-    if (nestloop !== undefined) await this.sql.all(`select set_config('enable_nestloop', ?, true)`, [nestloop]);
+    // Put back with the transaction's next round trip (Sql.atCommit), not one of its own.
+    if (nestloop !== undefined) await this.sql.atCommit(`select set_config('enable_nestloop', ?, true)`, [nestloop]);
     if (records && rows.length > 0 && this.outbox) this.outbox.appended = true;
     return rows.map((row) => {
       const after = toHolder(row);
