@@ -3,14 +3,15 @@
  * database, driven by autocannon (8 connections), and the CPU time of the server and of
  * each PostgreSQL process over the timed run (utime + stime from /proc), each backend
  * named by the last statement it ran (pg_stat_activity). The request log's writer is the
- * backend whose last statement is `insert into request_log`. On a shared host, CPU time
+ * backend whose last statement is `insert into request_log` or, for a batch that held
+ * successful reads, the one taking their ids or `insert into request_read_batches`. On a shared host, CPU time
  * per request varies far less than the rate does. A program that prints figures, not a test.
  *
  *   node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir bench/.build --tsBuildInfoFile bench/.build/.tsbuildinfo
  *   AB_DATABASE=<a bench database> AB_USERS=1000000 [SCENARIO=1|3] [LOG=true|false] [SECONDS=10] [WARMUP=6] [BUILD=<main.js>] npx tsx bench/cpu-split.ts
  *
  * The warm-up (6 s by default) outlasts the writer's first prune (5 s after start), so
- * the timed run holds only steady-state work. Truncate `request_log` between runs to
+ * the timed run holds only steady-state work. Truncate `request_log` and `request_read_batches` between runs to
  * keep the prune's per-organization cap out of it too. SERVER_FLAGS adds Node flags to
  * the server (`--cpu-prof --cpu-prof-dir <dir>`).
  */

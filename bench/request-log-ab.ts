@@ -286,6 +286,13 @@ async function main() {
   console.log(
     'request_log',
     (await sql(DATABASE, `select count(*)::int as rows, pg_size_pretty(pg_total_relation_size('request_log')) as size from request_log`))[0],
+    'request_read_batches',
+    (
+      await sql(
+        DATABASE,
+        `select count(*)::int as rows, coalesce(sum(entries), 0)::int as entries, pg_size_pretty(pg_total_relation_size('request_read_batches')) as size from request_read_batches`,
+      )
+    )[0],
   );
   // Peak resident memory of each server (VmHWM): what a runtime flag such as --max-semi-space-size costs.
   for (const server of [on, off]) {

@@ -2,7 +2,8 @@
  * What PostgreSQL spends storing a request log batch, by the shape of the INSERT: the
  * batch as one JSON array read by `json_to_recordset` (what Roster did before), with and
  * without its organization check and indexes, against one typed array per column read
- * by `unnest` (what it does now). Each variant stores BATCHES batches of BATCH copies of
+ * by `unnest` (what it does now for every entry but a successful read), and a batch's reads
+ * as one row holding one JSON text (what it does now for those). Each variant stores BATCHES batches of BATCH copies of
  * one entry (ENTRY: its JSON, as a NewRequestLogEntry; by default a successful lookup's)
  * into a scratch table shaped like `request_log`, on one connection, and prints the
  * backend's CPU time (from /proc) and the wall time per entry. Three rounds, interleaved.
@@ -66,7 +67,8 @@ async function main() {
     const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid as number;
     const organizationId = (await client.query<{ id: string }>('select id from organizations limit 1')).rows[0]?.id ?? null;
     const base = { ...(process.env.ENTRY ? (JSON.parse(process.env.ENTRY) as object) : LOOKUP), organizationId };
-    await client.query('drop table if exists bench_log_indexed, bench_log_bare');
+    await client.query('drop table if exists bench_log_indexed, bench_log_bare, bench_log_batches');
+    await client.query('create table bench_log_batches (like request_read_batches including all)');
     await client.query('create table bench_log_indexed (like request_log including all)');
     await client.query('create table bench_log_bare (like request_log including defaults)');
     let n = 0;
@@ -80,6 +82,34 @@ async function main() {
       ['arrays per column, check, indexes', (b) => client.query({ name: 'a1', text: fromArrays('bench_log_indexed', true), values: arrays(b) })],
       ['arrays per column, no check, indexes', (b) => client.query({ name: 'a2', text: fromArrays('bench_log_indexed', false), values: arrays(b) })],
       ['arrays per column, no check, no index', (b) => client.query({ name: 'a3', text: fromArrays('bench_log_bare', false), values: arrays(b) })],
+      [
+        'reads: one row per batch, one JSON text',
+        (b) => {
+          const reads = b.map((e) =>
+            JSON.stringify([
+              e.time,
+              e.requestId,
+              e.credentialId,
+              e.client,
+              e.userAgent,
+              e.path,
+              e.filter,
+              e.status,
+              e.durationMs,
+              e.resourceIds,
+              e.responseBody,
+            ]),
+          );
+          return client.query({
+            name: 'b1',
+            text: `insert into bench_log_batches (organization_id, last_id, first_id, entries, created_at, ids, reads)
+              select $1::uuid, s.ids[cardinality(s.ids)], s.ids[1], cardinality(s.ids), now(), s.ids, $2::text
+              from (select array(select nextval('request_log_id_seq') from generate_series(1, ${BATCH})) as ids) s
+              where exists (select 1 from organizations o where o.id = $1::uuid)`,
+            values: [organizationId, `[${reads.join(',')}]`],
+          });
+        },
+      ],
     ];
     if (process.env.REVERSE) variants.reverse();
     for (let round = 1; round <= Number(process.env.ROUNDS ?? 3); round++) {
@@ -95,7 +125,7 @@ async function main() {
         );
       }
     }
-    await client.query('drop table if exists bench_log_indexed, bench_log_bare');
+    await client.query('drop table if exists bench_log_indexed, bench_log_bare, bench_log_batches');
   } finally {
     await client.end();
   }

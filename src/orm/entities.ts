@@ -16,7 +16,7 @@ import { InstanceSetting } from './entities/instance-setting';
 import { Organization } from './entities/organization';
 import { ProvisioningEvent, ProvisioningEventQueue } from './entities/provisioning-event';
 import { RateLimitCounter } from './entities/rate-limit-counter';
-import { RequestLog } from './entities/request-log';
+import { RequestLog, RequestReadBatch } from './entities/request-log';
 import { SigningKey } from './entities/signing-key';
 import { User } from './entities/user';
 import { UserAccountCount, UserAccountDelta } from './entities/user-account-counts';
@@ -59,6 +59,7 @@ export const entities = [
   EventPollAck,
   EventReceiver,
   RequestLog,
+  RequestReadBatch,
   ConsoleAdmin,
   ConsoleSession,
   ConsoleSetupToken,

@@ -10,6 +10,7 @@ import {
   type ResourceChange,
 } from '../domain/request-log';
 import { normalizeDatabaseError } from './errors';
+import { byIdDescending, encodeRead, INSERT_READS, isBatchedRead, READ_PAGE_FIRST, READ_PAGE_MAX, readMatches, readsOf } from './request-read-batches';
 import { Sql, toDate } from './sql';
 
 type Row = Record<string, unknown>;
@@ -112,6 +113,12 @@ const columns = keys.map((k) => REQUEST_LOG_COLUMNS[k][0]).join(', ');
 const INSERT_BATCH = `insert into request_log (${columns})
   select ${columns} from unnest(${keys.map((k) => `?::${REQUEST_LOG_COLUMNS[k][1]}[]`).join(', ')}) as x(${columns})
   where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)`;
+/** The same with the ids given (taken beforehand for a batch that holds reads too, so that ids follow the entries' order). */
+const INSERT_BATCH_WITH_IDS = `insert into request_log (id, ${columns})
+  select id, ${columns} from unnest(?::bigint[], ${keys.map((k) => `?::${REQUEST_LOG_COLUMNS[k][1]}[]`).join(', ')}) as x(id, ${columns})
+  where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)`;
+/** Ids for a batch's entries, in order, from the log's one sequence. */
+const TAKE_IDS = `select array(select nextval('request_log_id_seq') from generate_series(1, ?::int)) as ids`;
 
 /** The batch's arrays, one per column in `keys` order (a missing value as NULL). */
 function columnArrays(entries: readonly EncodedRequestLogEntry[]): unknown[][] {
@@ -144,27 +151,77 @@ export class RequestLogSqlStore implements RequestLogStore {
 
   async insert(entries: readonly EncodedRequestLogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    // One statement however many entries.
-    await this.guard(() => this.writes.run(INSERT_BATCH, columnArrays(entries)));
+    const reading = entries.map(isBatchedRead);
+    if (!reading.includes(true)) {
+      // One statement however many entries.
+      await this.guard(() => this.writes.run(INSERT_BATCH, columnArrays(entries)));
+      return;
+    }
+    await this.guard(async () => {
+      // The ids first, in the entries' order, so that a list shows reads and the rest in the order they came.
+      const taken = await this.writes.one<{ ids: string[] }>(TAKE_IDS, [entries.length]);
+      const ids = (taken?.ids ?? []).map(String);
+      const rows: EncodedRequestLogEntry[] = [];
+      const rowIds: string[] = [];
+      // An organization's reads of this batch: their ids, their JSON arrays, and the newest one's time.
+      const reads = new Map<string, { ids: string[]; parts: string[]; newest: string }>();
+      entries.forEach((entry, i) => {
+        const id = ids[i] as string;
+        if (!reading[i]) {
+          rows.push(entry);
+          rowIds.push(id);
+          return;
+        }
+        const organization = entry.organizationId as string;
+        const batch = reads.get(organization) ?? { ids: [], parts: [], newest: entry.time };
+        if (!reads.has(organization)) reads.set(organization, batch);
+        batch.ids.push(id);
+        batch.parts.push(encodeRead(entry));
+        if (entry.time > batch.newest) batch.newest = entry.time;
+      });
+      const batches = [...reads.values()];
+      // Rows and reads in one statement (a CTE), so that a batch is stored whole or not at all.
+      await this.writes.run(rows.length > 0 ? `with rows as (${INSERT_BATCH_WITH_IDS}) ${INSERT_READS}` : INSERT_READS, [
+        ...(rows.length > 0 ? [rowIds, ...columnArrays(rows)] : []),
+        [...reads.keys()],
+        batches.map((b) => `{${b.ids.join(',')}}`),
+        batches.map((b) => b.newest),
+        batches.map((b) => `[${b.parts.join(',')}]`),
+      ]);
+    });
   }
 
   async prune(before: Date, maxRows: number): Promise<number> {
     return this.guard(async () => {
       let deleted = await this.writes.run(`delete from request_log where created_at < ?`, [before]);
-      // Per organization (and the unauthenticated entries): the id of its newest entry past the cap, found on the index.
+      deleted += await this.writes.run(`delete from request_read_batches where created_at < ?`, [before]);
+      // Per organization (and the unauthenticated entries): the id of its newest entry past the cap, rows and reads
+      // together, found on the two keys. A read batch straddling the cutoff is kept whole (a few entries over the cap).
       const cutoffs = await this.writes.all<Row>(
-        `select o.id as organization_id, (select l.id from request_log l where l.organization_id = o.id order by l.id desc offset ? limit 1) as cutoff
+        `select o.id as organization_id, (select x.id from (
+             (select l.id from request_log l where l.organization_id = o.id order by l.id desc limit ?)
+             union all
+             (select unnest(b.ids) from (select rb.ids, sum(rb.entries) over (order by rb.last_id desc) - rb.entries as newer
+                from request_read_batches rb where rb.organization_id = o.id) b where b.newer <= ?)
+           ) x order by x.id desc offset ? limit 1) as cutoff
          from organizations o
          union all
          select null, (select l.id from request_log l where l.organization_id is null order by l.id desc offset ? limit 1)`,
-        [maxRows, maxRows],
+        [maxRows + 1, maxRows, maxRows, maxRows],
       );
       for (const row of cutoffs) {
         if (row.cutoff === null || row.cutoff === undefined) continue;
-        deleted +=
-          row.organization_id === null
-            ? await this.writes.run(`delete from request_log where organization_id is null and id <= ?`, [String(row.cutoff)])
-            : await this.writes.run(`delete from request_log where organization_id = ? and id <= ?`, [row.organization_id, String(row.cutoff)]);
+        const cutoff = String(row.cutoff);
+        if (row.organization_id === null) {
+          deleted += await this.writes.run(`delete from request_log where organization_id is null and id <= ?`, [cutoff]);
+          continue;
+        }
+        deleted += await this.writes.run(`delete from request_log where organization_id = ? and id <= ?`, [row.organization_id, cutoff]);
+        const batches = await this.writes.all<Row>(`delete from request_read_batches where organization_id = ? and last_id <= ? returning entries`, [
+          row.organization_id,
+          cutoff,
+        ]);
+        for (const batch of batches) deleted += Number(batch.entries);
       }
       return deleted;
     });
@@ -179,14 +236,21 @@ export class RequestLogSqlStore implements RequestLogStore {
         query.limit,
       ]),
     );
-    return rows.map(toSummary);
+    const listed = rows.map(toSummary);
+    if (query.status && (query.status.max < 200 || query.status.min > 299)) return listed;
+    // A read older than the limit-th row cannot be listed: the walk through the batches stops there.
+    const reads = await this.listReads(organizationId, query, listed.length === query.limit ? listed[listed.length - 1]?.id : undefined);
+    if (reads.length === 0) return listed;
+    await this.nameCredentials(reads);
+    return [...listed, ...reads].sort(byIdDescending).slice(0, query.limit);
   }
 
   async get(organizationId: string, id: string): Promise<RequestLogEntry | null> {
     const key = validId(id);
     if (key === undefined) return null;
     const row = await this.guard(() => this.reads.one<Row>(`select ${FULL} ${FROM} where l.organization_id = ? and l.id = ?`, [organizationId, key]));
-    return row ? toEntry(row) : null;
+    if (row) return toEntry(row);
+    return this.findRead(key, `b.organization_id = ? and`, [organizationId]);
   }
 
   async listUnauthenticated(query: RequestLogQuery): Promise<RequestLogSummary[]> {
@@ -201,7 +265,70 @@ export class RequestLogSqlStore implements RequestLogStore {
     const key = validId(id);
     if (key === undefined) return null;
     const row = await this.guard(() => this.reads.one<Row>(`select ${FULL} ${FROM} where l.id = ?`, [key]));
-    return row ? toEntry(row) : null;
+    if (row) return toEntry(row);
+    // Each organization's batches by its key (the table has no index on the ids alone).
+    return this.findRead(key, `b.organization_id in (select o.id from organizations o) and`, []);
+  }
+
+  /**
+   * An organization's reads matching the query, newest first, at most `limit`: its batches
+   * walked newest first by their last id, a page at a time, until no later batch can
+   * hold an entry newer than the limit-th found (a batch's entries are all at or below its last id),
+   * and no batch whose last id is at or below `above` (the limit-th row's, when the rows alone fill the list).
+   */
+  private async listReads(organizationId: string, query: RequestLogQuery, above: string | undefined): Promise<RequestLogSummary[]> {
+    const found: RequestLogSummary[] = [];
+    let below: string | undefined;
+    for (let page = READ_PAGE_FIRST; ; page = Math.min(page * 2, READ_PAGE_MAX)) {
+      const params: unknown[] = [organizationId];
+      let sql = `select organization_id, last_id, ids, reads from request_read_batches b where b.organization_id = ?`;
+      if (query.since) {
+        sql += ' and b.created_at >= ?';
+        params.push(query.since);
+      }
+      if (below !== undefined) {
+        sql += ' and b.last_id < ?';
+        params.push(below);
+      }
+      if (above !== undefined) {
+        sql += ' and b.last_id > ?';
+        params.push(above);
+      }
+      const batches = await this.guard(() => this.reads.all<Row>(`${sql} order by b.last_id desc limit ${page}`, params));
+      for (const batch of batches) for (const { summary } of readsOf(batch)) if (readMatches(summary, query)) found.push(summary);
+      found.sort(byIdDescending);
+      found.length = Math.min(found.length, query.limit);
+      if (batches.length < page) return found;
+      below = String((batches[batches.length - 1] as Row).last_id);
+      const last = found[query.limit - 1];
+      if (last && byIdDescending(last, { id: below }) <= 0) return found;
+    }
+  }
+
+  /** A read by its id, from the batch whose range holds it (`scope`: a condition on `b` ending in `and`). */
+  private async findRead(id: string, scope: string, params: unknown[]): Promise<RequestLogEntry | null> {
+    const batches = await this.guard(() =>
+      this.reads.all<Row>(
+        `select organization_id, last_id, ids, reads from request_read_batches b where ${scope} b.last_id >= ? and b.first_id <= ? order by b.last_id limit 16`,
+        [...params, id, id],
+      ),
+    );
+    for (const batch of batches) {
+      const read = readsOf(batch).find((r) => r.summary.id === id);
+      if (!read) continue;
+      await this.nameCredentials([read.summary]);
+      return { ...read.summary, requestBody: null, responseBody: read.responseBody, changes: [] };
+    }
+    return null;
+  }
+
+  /** The credential names of reads (rows get theirs by a join). */
+  private async nameCredentials(summaries: RequestLogSummary[]): Promise<void> {
+    const ids = [...new Set(summaries.map((s) => s.credentialId).filter((id): id is string => id !== null))];
+    if (ids.length === 0) return;
+    const rows = await this.guard(() => this.reads.all<Row>(`select id, name from api_credentials where id = any(?::uuid[])`, [ids]));
+    const names = new Map(rows.map((r) => [String(r.id), (r.name as string | null) ?? null]));
+    for (const summary of summaries) if (summary.credentialId !== null) summary.credentialName = names.get(summary.credentialId) ?? null;
   }
 
   private async guard<T>(work: () => Promise<T>): Promise<T> {

@@ -194,16 +194,147 @@ describe('the request log writer', () => {
 
   it('prunes entries older than the retention, and each organization beyond its newest maxRows', async () => {
     const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 1_000, flushEveryMs: 60_000 });
-    writer.record(entry('/old/1', { time: new Date(Date.now() - 15 * 86_400_000) }));
-    for (let i = 0; i < 1_005; i++) writer.record(entry(`/many/${i}`));
+    // Refusals: a row each (successful reads are stored by the batch, below).
+    const refused = { status: 403, errorCode: 'policy.no_acting_upward' };
+    writer.record(entry('/old/1', { ...refused, time: new Date(Date.now() - 15 * 86_400_000) }));
+    for (let i = 0; i < 1_005; i++) writer.record(entry(`/many/${i}`, refused));
     await writer.flush();
     const deleted = await store.prune(new Date(Date.now() - 14 * 86_400_000), 1_000);
     expect(deleted).toBeGreaterThanOrEqual(6);
-    const left = await paths();
+    const left = await paths(5_000);
     expect(left).toHaveLength(1_000);
     expect(left[0]).toBe('/many/1004');
     expect(left).not.toContain('/old/1');
     expect(left).not.toContain('/many/4');
+    expect(left).toContain('/many/5');
+  });
+});
+
+describe('successful reads, stored by the batch', () => {
+  let other: string;
+  beforeAll(async () => {
+    other = (
+      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-other', name: 'Other' })
+    ).id;
+  });
+  const writer = () => new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
+  const readBatches = async (organization: string) =>
+    Number((await database.pool.query('select count(*)::int as n from request_read_batches where organization_id = $1', [organization])).rows[0].n);
+
+  it('lists reads and the other entries together in the order they came, newest first, and shows a read by its id', async () => {
+    const org = (
+      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-order', name: 'O' })
+    ).id;
+    const w = writer();
+    const at = (path: string, extra: Partial<RawEntry> = {}) => w.record(entry(path, { organizationId: org, ...extra }));
+    at('/Users/a', { filter: 'userName eq "a@example.com"', resourceIds: ['u-a'] });
+    at('/Users/b', { method: 'PATCH', status: 403, errorCode: 'policy.no_acting_upward', detail: 'no' });
+    at('/Users/c');
+    await w.flush();
+    at('/Users/d', { userAgent: 'Microsoft.Azure.AD.Provisioning 1.0' });
+    at('/Users', { method: 'POST', status: 201, resourceIds: ['u-e'] });
+    await w.flush();
+    at('/Users/f');
+    await w.stop();
+    const listed = await store.list(org, { limit: 100 });
+    expect(listed.map((e) => e.path)).toEqual(['/Users/f', '/Users', '/Users/d', '/Users/c', '/Users/b', '/Users/a']);
+    // The reads went to their batches (three flushes that held reads: three rows), the rest to rows of their own.
+    expect(await readBatches(org)).toBe(3);
+    const ids = listed.map((e) => BigInt(e.id));
+    expect([...ids].sort((a, b) => (a > b ? -1 : 1))).toEqual(ids);
+    const read = listed[5]!;
+    expect(read).toMatchObject({ method: 'GET', status: 200, filter: 'userName eq "a@example.com"', client: 'okta', rule: null, resourceIds: ['u-a'] });
+    const shown = await store.get(org, read.id);
+    expect(shown).toMatchObject({ id: read.id, path: '/Users/a', requestBody: null, changes: [], responseBody: '{"totalResults":0}' });
+    expect(await store.find(read.id)).toMatchObject({ id: read.id, organizationId: org });
+    // Another organization does not find it.
+    expect(await store.get(other, read.id)).toBeNull();
+    expect(await store.list(other, { limit: 100 })).toEqual([]);
+    // The filters apply to reads as to rows.
+    expect((await store.list(org, { limit: 100, client: 'entra' })).map((e) => e.path)).toEqual(['/Users/d']);
+    expect((await store.list(org, { limit: 100, status: { min: 400, max: 499 } })).map((e) => e.path)).toEqual(['/Users/b']);
+    expect((await store.list(org, { limit: 100, status: { min: 200, max: 299 } })).map((e) => e.path)).toEqual([
+      '/Users/f',
+      '/Users',
+      '/Users/d',
+      '/Users/c',
+      '/Users/a',
+    ]);
+    expect((await store.list(org, { limit: 2 })).map((e) => e.path)).toEqual(['/Users/f', '/Users']);
+    expect(await store.list(org, { limit: 100, since: new Date(Date.now() + 60_000) })).toEqual([]);
+  });
+
+  it('finds the newest reads that match across many batches, past a page of them', async () => {
+    const org = (
+      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-pages', name: 'P' })
+    ).id;
+    const w = writer();
+    // 80 batches of one read each: the oldest two from Entra, the rest from Okta.
+    for (let i = 0; i < 80; i++) {
+      w.record(entry(`/page/${i}`, { organizationId: org, userAgent: i < 2 ? 'Microsoft.Azure.AD.Provisioning 1.0' : 'Okta SCIM Client 1.0.0' }));
+      await w.flush();
+    }
+    await w.stop();
+    expect(await readBatches(org)).toBe(80);
+    expect((await store.list(org, { limit: 100, client: 'entra' })).map((e) => e.path)).toEqual(['/page/1', '/page/0']);
+    const newest = (await store.list(org, { limit: 40 })).map((e) => e.path);
+    expect(newest).toEqual(Array.from({ length: 40 }, (_, i) => `/page/${79 - i}`));
+    expect(await store.list(org, { limit: 1_000 })).toHaveLength(80);
+    // Newer rows that fill the list leave every read out; one more place lets the newest read in.
+    const later = writer();
+    for (let i = 0; i < 3; i++) later.record(entry(`/refused/${i}`, { organizationId: org, status: 403, errorCode: 'policy.no_acting_upward' }));
+    await later.stop();
+    expect((await store.list(org, { limit: 3 })).map((e) => e.path)).toEqual(['/refused/2', '/refused/1', '/refused/0']);
+    expect((await store.list(org, { limit: 4 })).map((e) => e.path)).toEqual(['/refused/2', '/refused/1', '/refused/0', '/page/79']);
+  });
+
+  it('keeps text that JSON has to escape exactly as it was sent, and stores nothing of an organization that is gone', async () => {
+    const w = writer();
+    const tricky = 'a "quoted" \\ back\\slash, {braces}, \u0000 nul, \ud800 lone, \t tab\nnewline, é ✓ 🙂';
+    w.record(entry('/tricky/"{},\\', { filter: tricky, userAgent: tricky }));
+    w.record(entry('/tricky/gone', { organizationId: '00000000-0000-4000-8000-00000000dead' }));
+    await w.stop();
+    const [read] = (await store.list(orgId, { limit: 1_000 })).filter((e) => e.path.startsWith('/tricky/'));
+    expect(read).toMatchObject({
+      path: '/tricky/"{},\\',
+      filter: tricky.replace('\u0000', '\uFFFD').replace('\ud800', '\uFFFD'),
+      userAgent: expect.any(String),
+    });
+    expect(await store.find(String(BigInt(read!.id) + 1n))).toBeNull();
+  });
+
+  it('prunes reads by age and by the cap, counting them with the rows; a batch goes whole', async () => {
+    const org = (
+      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-prune', name: 'R' })
+    ).id;
+    const w = writer();
+    const at = (path: string, extra: Partial<RawEntry> = {}) => w.record(entry(path, { organizationId: org, ...extra }));
+    at('/aged/1', { time: new Date(Date.now() - 15 * 86_400_000) });
+    await w.flush();
+    for (let b = 0; b < 6; b++) {
+      for (let i = 0; i < 10; i++) at(`/read/${b}/${i}`);
+      at(`/refused/${b}`, { status: 404, errorCode: 'resource.not_found' });
+      await w.flush();
+    }
+    await w.stop();
+    // 67 entries: the aged read, then six batches of ten reads and a refusal each. A cap of 25 keeps the newest 25,
+    // and the batch that straddles the cut whole.
+    const deleted = await store.prune(new Date(Date.now() - 14 * 86_400_000), 25);
+    const left = (await store.list(org, { limit: 1_000 })).map((e) => e.path);
+    expect(left).not.toContain('/aged/1');
+    expect(left.slice(0, 25)).toEqual(
+      [
+        '/refused/5',
+        ...Array.from({ length: 10 }, (_, i) => `/read/5/${9 - i}`),
+        '/refused/4',
+        ...Array.from({ length: 10 }, (_, i) => `/read/4/${9 - i}`),
+        '/refused/3',
+      ].concat(Array.from({ length: 2 }, (_, i) => `/read/3/${9 - i}`)),
+    );
+    // The third batch from the end straddles the cut: its reads are kept whole, the refusals before it are not.
+    expect(left).toHaveLength(33);
+    expect(left).not.toContain('/refused/2');
+    expect(deleted).toBeGreaterThanOrEqual(67 - 33);
   });
 });
 

@@ -63,3 +63,37 @@ export const RequestLog = new EntitySchema<RequestLogEntity>({
     responseBody: { type: 'text', nullable: true },
   },
 });
+
+export interface RequestReadBatchEntity {
+  organizationId: string;
+  lastId: string;
+  firstId: string;
+  entries: number;
+  createdAt: Date;
+  ids: string[];
+  reads: string;
+}
+
+/**
+ * Successful reads (a GET answered 2xx), which are most of a sync's requests: one row per
+ * organization per batch of the writer, not one per request. `ids` are the entries' ids,
+ * taken from request_log's sequence so that the two tables' entries interleave in one
+ * order; `reads` is the entries as one JSON array, each entry a positional array
+ * (src/orm/request-log.repository.ts reads it). `created_at` is the newest entry's time:
+ * a batch is pruned whole. Stored this way, a read costs PostgreSQL about half of what a
+ * row of its own did (docs/benchmarks.md, #14).
+ */
+export const RequestReadBatch = new EntitySchema<RequestReadBatchEntity>({
+  name: 'RequestReadBatch',
+  tableName: 'request_read_batches',
+  indexes: [{ name: 'request_read_batches_created_at_index', properties: ['createdAt'], type: 'brin' }],
+  properties: {
+    organizationId: { type: 'uuid', primary: true },
+    lastId: { type: 'bigint', primary: true },
+    firstId: { type: 'bigint' },
+    entries: { type: 'integer' },
+    createdAt: { type: 'Date', columnType: 'timestamptz' },
+    ids: { type: 'string[]', columnType: 'bigint[]' },
+    reads: { type: 'text' },
+  },
+});

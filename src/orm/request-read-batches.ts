@@ -1,0 +1,116 @@
+import type { EncodedRequestLogEntry, RequestClient, RequestLogQuery, RequestLogSummary } from '../domain/request-log';
+
+/**
+ * Successful reads as request_read_batches stores them: each organization's reads of a
+ * writer's batch in one row, as one JSON array of positional arrays (src/orm/entities/request-log.ts).
+ * The store (request-log.repository.ts) writes and reads them with these.
+ */
+
+type Row = Record<string, unknown>;
+
+/**
+ * Whether an entry is a successful read, stored in request_read_batches (one row per
+ * organization per batch) rather than as a row of its own: a GET of an organization
+ * answered 2xx. Nothing of it but what a read has is kept (no bodies but the response's
+ * summary line, no changes, no refusal), so it fits a positional array (READ_FIELDS).
+ */
+export function isBatchedRead(entry: EncodedRequestLogEntry): boolean {
+  return (
+    entry.organizationId !== null &&
+    entry.method === 'GET' &&
+    entry.status >= 200 &&
+    entry.status < 300 &&
+    entry.operation === undefined &&
+    entry.errorCode === null &&
+    entry.requestBody === null &&
+    entry.changes === '[]'
+  );
+}
+
+/** A batched read's fields, in the order of its positional array in `reads`. */
+const READ_FIELDS = [
+  'time',
+  'requestId',
+  'credentialId',
+  'client',
+  'userAgent',
+  'path',
+  'filter',
+  'status',
+  'durationMs',
+  'resourceIds',
+  'responseBody',
+] as const;
+
+/** One read as its positional JSON array (resourceIds is JSON already; the text fields were made storable by the writer, the request id is Roster's). */
+export function encodeRead(e: EncodedRequestLogEntry): string {
+  return `[${JSON.stringify(e.time)},${JSON.stringify(e.requestId)},${JSON.stringify(e.credentialId)},${JSON.stringify(e.client)},${JSON.stringify(
+    e.userAgent,
+  )},${JSON.stringify(e.path)},${JSON.stringify(e.filter)},${e.status},${Number.isFinite(e.durationMs) ? e.durationMs : 0},${e.resourceIds},${JSON.stringify(e.responseBody)}]`;
+}
+
+/** A read back from its batch: the entry's positional array, its id and organization. */
+function toReadSummary(read: unknown[], id: string, organizationId: string): RequestLogSummary {
+  const at = (field: (typeof READ_FIELDS)[number]) => read[READ_FIELDS.indexOf(field)];
+  const text = (field: (typeof READ_FIELDS)[number]) => (typeof at(field) === 'string' ? (at(field) as string) : null);
+  return {
+    id,
+    time: new Date(String(at('time'))),
+    organizationId,
+    requestId: text('requestId') ?? '',
+    credentialId: text('credentialId'),
+    credentialName: null,
+    client: (text('client') ?? 'other') as RequestClient,
+    userAgent: text('userAgent'),
+    method: 'GET',
+    path: text('path') ?? '',
+    filter: text('filter'),
+    status: Number(at('status')),
+    scimType: null,
+    detail: null,
+    rule: null,
+    durationMs: Number(at('durationMs')),
+    resourceIds: Array.isArray(at('resourceIds')) ? (at('resourceIds') as string[]) : [],
+  };
+}
+
+/** A read batch's entries, each with its id (`ids[i]` is the id of the i-th read). */
+export function readsOf(row: Row): { summary: RequestLogSummary; responseBody: string | null }[] {
+  const ids = (row.ids as (string | number)[]).map(String);
+  const reads = JSON.parse(row.reads as string) as unknown[][];
+  return reads.map((read, i) => ({
+    summary: toReadSummary(read, ids[i] as string, row.organization_id as string),
+    responseBody: typeof read[READ_FIELDS.indexOf('responseBody')] === 'string' ? (read[READ_FIELDS.indexOf('responseBody')] as string) : null,
+  }));
+}
+
+/** Whether a list's conditions (after the organization) let a read through. */
+export function readMatches(summary: RequestLogSummary, query: RequestLogQuery): boolean {
+  if (query.since && summary.time < query.since) return false;
+  if (query.status && (summary.status < query.status.min || summary.status > query.status.max)) return false;
+  if (query.client && summary.client !== query.client) return false;
+  return true;
+}
+
+/** Newest first, by id (bigint as text). */
+export function byIdDescending(a: { id: string }, b: { id: string }): number {
+  return a.id.length !== b.id.length ? b.id.length - a.id.length : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/**
+ * One row per organization of the batch's reads, with their ids (each organization's as an
+ * array literal: the arrays differ in length). Only organizations that exist are stored.
+ */
+export const INSERT_READS = `insert into request_read_batches (organization_id, last_id, first_id, entries, created_at, ids, reads)
+  select x.organization_id, x.ids[cardinality(x.ids)], x.ids[1], cardinality(x.ids), x.created_at, x.ids, x.reads
+  from (select organization_id, ids::bigint[] as ids, created_at, reads
+        from unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::text[]) as u(organization_id, ids, created_at, reads)) x
+  where exists (select 1 from organizations o where o.id = x.organization_id)`;
+
+/**
+ * Read batches in a list's first page, when it walks them newest first; each next page is
+ * twice as many, up to READ_PAGE_MAX. Under load one batch holds a hundred reads or more
+ * and the first page is enough; under a trickle a batch may hold one.
+ */
+export const READ_PAGE_FIRST = 2;
+export const READ_PAGE_MAX = 64;
