@@ -102,9 +102,9 @@ async function main() {
           );
           return client.query({
             name: 'b1',
-            text: `insert into bench_log_batches (organization_id, last_id, first_id, entries, created_at, ids, reads)
-              select $1::uuid, s.ids[cardinality(s.ids)], s.ids[1], cardinality(s.ids), now(), s.ids, $2::text
-              from (select array(select nextval('request_log_id_seq') from generate_series(1, ${BATCH})) as ids) s
+            text: `insert into bench_log_batches (organization_id, last_id, first_id, entries, created_at, clients, statuses, ids, reads)
+              select $1::uuid, s.base + ${BATCH - 1}, s.base, ${BATCH}, now(), '{other}', '{200}', array(select s.base + g - 1 from generate_series(1, ${BATCH}) g), $2::text
+              from (select nextval('request_log_id_seq') as base) s
               where exists (select 1 from organizations o where o.id = $1::uuid)`,
             values: [organizationId, `[${reads.join(',')}]`],
           });

@@ -10,7 +10,7 @@ import {
   type ResourceChange,
 } from '../domain/request-log';
 import { normalizeDatabaseError } from './errors';
-import { byIdDescending, encodeRead, INSERT_READS, isBatchedRead, READ_PAGE_FIRST, READ_PAGE_MAX, readMatches, readsOf } from './request-read-batches';
+import { byIdDescending, encodeRead, ID_BLOCK, insertBatch, isBatchedRead, READ_PAGE_FIRST, READ_PAGE_MAX, readMatches, readsOf } from './request-read-batches';
 import { Sql, toDate } from './sql';
 
 type Row = Record<string, unknown>;
@@ -76,7 +76,8 @@ function conditions(query: RequestLogQuery): { sql: string; params: unknown[] } 
 
 /** A bigint id as text, or undefined for anything that is not one (so a lookup never errs on a bad id). */
 function validId(id: string): string | undefined {
-  return /^[0-9]{1,18}$/.test(id) ? id : undefined;
+  // As a number's text (`007` is 7), so that a read's id compares with its batch's.
+  return /^[0-9]{1,18}$/.test(id) ? BigInt(id).toString() : undefined;
 }
 
 /** Each stored column, and the key of an entry and SQL type it is read from (exported for bench/request-log-insert.ts). */
@@ -104,21 +105,20 @@ export const REQUEST_LOG_COLUMNS: Readonly<Record<keyof EncodedRequestLogEntry, 
 const keys = Object.keys(REQUEST_LOG_COLUMNS) as (keyof EncodedRequestLogEntry)[];
 const columns = keys.map((k) => REQUEST_LOG_COLUMNS[k][0]).join(', ');
 /**
- * The batch INSERT: one array per column, `unnest`ed into rows. In steady state PostgreSQL
- * spends about the same on it as on the batch as one JSON array (`json_to_recordset`,
- * before), about 10 µs an entry; the JSON array cost up to three times more in some runs,
- * in a connection's first seconds; the arrays never did (docs/benchmarks.md, #14). An
- * entry of an organization deleted meanwhile is left out, not an error for the batch.
+ * A batch's rows go in with one array per column, `unnest`ed into rows (the statements:
+ * `insertBatch` in request-read-batches.ts). In steady state PostgreSQL spends about the
+ * same on it as on the batch as one JSON array (`json_to_recordset`, before), about 10 µs
+ * an entry; the JSON array cost up to three times more in some runs, in a connection's
+ * first seconds; the arrays never did (docs/benchmarks.md, #14). An entry of an
+ * organization deleted meanwhile is left out, not an error for the batch.
  */
-const INSERT_BATCH = `insert into request_log (${columns})
-  select ${columns} from unnest(${keys.map((k) => `?::${REQUEST_LOG_COLUMNS[k][1]}[]`).join(', ')}) as x(${columns})
-  where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)`;
-/** The same with the ids given (taken beforehand for a batch that holds reads too, so that ids follow the entries' order). */
-const INSERT_BATCH_WITH_IDS = `insert into request_log (id, ${columns})
-  select id, ${columns} from unnest(?::bigint[], ${keys.map((k) => `?::${REQUEST_LOG_COLUMNS[k][1]}[]`).join(', ')}) as x(id, ${columns})
-  where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)`;
-/** Ids for a batch's entries, in order, from the log's one sequence. */
-const TAKE_IDS = `select array(select nextval('request_log_id_seq') from generate_series(1, ?::int)) as ids`;
+const casts = keys.map((k) => `?::${REQUEST_LOG_COLUMNS[k][1]}[]`).join(', ');
+/** A batch's statements by what it holds (rows, reads or both), built once. */
+const INSERTS = {
+  rows: insertBatch(columns, casts, true, false),
+  reads: insertBatch(columns, casts, false, true),
+  both: insertBatch(columns, casts, true, true),
+};
 
 /** The batch's arrays, one per column in `keys` order (a missing value as NULL). */
 function columnArrays(entries: readonly EncodedRequestLogEntry[]): unknown[][] {
@@ -150,64 +150,79 @@ export class RequestLogSqlStore implements RequestLogStore {
   }
 
   async insert(entries: readonly EncodedRequestLogEntry[]): Promise<void> {
+    for (let at = 0; at < entries.length; at += ID_BLOCK) await this.insertBlock(entries.slice(at, at + ID_BLOCK));
+  }
+
+  /**
+   * At most ID_BLOCK entries in one statement: the rows each with their position in the
+   * batch, the successful reads one row per organization (their positions, clients,
+   * statuses and JSON text), all taking their ids from one block in the entries' order, so
+   * that a list shows reads and the rest in the order they came.
+   */
+  private async insertBlock(entries: readonly EncodedRequestLogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const reading = entries.map(isBatchedRead);
-    if (!reading.includes(true)) {
-      // One statement however many entries.
-      await this.guard(() => this.writes.run(INSERT_BATCH, columnArrays(entries)));
-      return;
-    }
-    await this.guard(async () => {
-      // The ids first, in the entries' order, so that a list shows reads and the rest in the order they came.
-      const taken = await this.writes.one<{ ids: string[] }>(TAKE_IDS, [entries.length]);
-      const ids = (taken?.ids ?? []).map(String);
-      const rows: EncodedRequestLogEntry[] = [];
-      const rowIds: string[] = [];
-      // An organization's reads of this batch: their ids, their JSON arrays, and the newest one's time.
-      const reads = new Map<string, { ids: string[]; parts: string[]; newest: string }>();
-      entries.forEach((entry, i) => {
-        const id = ids[i] as string;
-        if (!reading[i]) {
-          rows.push(entry);
-          rowIds.push(id);
-          return;
-        }
-        const organization = entry.organizationId as string;
-        const batch = reads.get(organization) ?? { ids: [], parts: [], newest: entry.time };
-        if (!reads.has(organization)) reads.set(organization, batch);
-        batch.ids.push(id);
-        batch.parts.push(encodeRead(entry));
-        if (entry.time > batch.newest) batch.newest = entry.time;
-      });
-      const batches = [...reads.values()];
-      // Rows and reads in one statement (a CTE), so that a batch is stored whole or not at all.
-      await this.writes.run(rows.length > 0 ? `with rows as (${INSERT_BATCH_WITH_IDS}) ${INSERT_READS}` : INSERT_READS, [
-        ...(rows.length > 0 ? [rowIds, ...columnArrays(rows)] : []),
-        [...reads.keys()],
-        batches.map((b) => `{${b.ids.join(',')}}`),
-        batches.map((b) => b.newest),
-        batches.map((b) => `[${b.parts.join(',')}]`),
-      ]);
+    const rows: EncodedRequestLogEntry[] = [];
+    const positions: number[] = [];
+    const reads = new Map<string, { positions: number[]; clients: Set<string>; statuses: Set<number>; parts: string[]; newest: string }>();
+    entries.forEach((entry, i) => {
+      if (!isBatchedRead(entry)) {
+        rows.push(entry);
+        positions.push(i + 1);
+        return;
+      }
+      const organization = entry.organizationId as string;
+      let batch = reads.get(organization);
+      if (!batch) {
+        batch = { positions: [], clients: new Set(), statuses: new Set(), parts: [], newest: entry.time };
+        reads.set(organization, batch);
+      }
+      batch.positions.push(i + 1);
+      batch.clients.add(entry.client);
+      batch.statuses.add(entry.status);
+      batch.parts.push(encodeRead(entry));
+      if (entry.time > batch.newest) batch.newest = entry.time;
     });
+    const batches = [...reads.values()];
+    const readParams = [
+      [...reads.keys()],
+      batches.map((b) => `{${b.positions.join(',')}}`),
+      batches.map((b) => b.newest),
+      batches.map((b) => `{${[...b.clients].join(',')}}`),
+      batches.map((b) => `{${[...b.statuses].join(',')}}`),
+      batches.map((b) => `[${b.parts.join(',')}]`),
+    ];
+    const rowParams = [positions, ...columnArrays(rows)];
+    await this.guard(() =>
+      rows.length === 0
+        ? this.writes.run(INSERTS.reads, readParams)
+        : batches.length === 0
+          ? this.writes.run(INSERTS.rows, rowParams)
+          : this.writes.run(INSERTS.both, [...rowParams, ...readParams]),
+    );
   }
 
   async prune(before: Date, maxRows: number): Promise<number> {
     return this.guard(async () => {
       let deleted = await this.writes.run(`delete from request_log where created_at < ?`, [before]);
-      deleted += await this.writes.run(`delete from request_read_batches where created_at < ?`, [before]);
+      const aged = await this.writes.one<Row>(
+        `with d as (delete from request_read_batches where created_at < ? returning entries) select coalesce(sum(entries), 0)::int as n from d`,
+        [before],
+      );
+      deleted += Number(aged?.n ?? 0);
       // Per organization (and the unauthenticated entries): the id of its newest entry past the cap, rows and reads
       // together, found on the two keys. A read batch straddling the cutoff is kept whole (a few entries over the cap).
       const cutoffs = await this.writes.all<Row>(
         `select o.id as organization_id, (select x.id from (
              (select l.id from request_log l where l.organization_id = o.id order by l.id desc limit ?)
              union all
-             (select unnest(b.ids) from (select rb.ids, sum(rb.entries) over (order by rb.last_id desc) - rb.entries as newer
-                from request_read_batches rb where rb.organization_id = o.id) b where b.newer <= ?)
+             (select unnest(b.ids) from (select t.ids, sum(t.entries) over (order by t.last_id desc) - t.entries as newer
+                from (select rb.ids, rb.entries, rb.last_id from request_read_batches rb where rb.organization_id = o.id
+                      order by rb.last_id desc limit ?) t) b where b.newer <= ?)
            ) x order by x.id desc offset ? limit 1) as cutoff
          from organizations o
          union all
          select null, (select l.id from request_log l where l.organization_id is null order by l.id desc offset ? limit 1)`,
-        [maxRows + 1, maxRows, maxRows, maxRows],
+        [maxRows + 1, maxRows + 1, maxRows, maxRows, maxRows],
       );
       for (const row of cutoffs) {
         if (row.cutoff === null || row.cutoff === undefined) continue;
@@ -250,7 +265,7 @@ export class RequestLogSqlStore implements RequestLogStore {
     if (key === undefined) return null;
     const row = await this.guard(() => this.reads.one<Row>(`select ${FULL} ${FROM} where l.organization_id = ? and l.id = ?`, [organizationId, key]));
     if (row) return toEntry(row);
-    return this.findRead(key, `b.organization_id = ? and`, [organizationId]);
+    return this.findRead(key, organizationId);
   }
 
   async listUnauthenticated(query: RequestLogQuery): Promise<RequestLogSummary[]> {
@@ -266,8 +281,7 @@ export class RequestLogSqlStore implements RequestLogStore {
     if (key === undefined) return null;
     const row = await this.guard(() => this.reads.one<Row>(`select ${FULL} ${FROM} where l.id = ?`, [key]));
     if (row) return toEntry(row);
-    // Each organization's batches by its key (the table has no index on the ids alone).
-    return this.findRead(key, `b.organization_id in (select o.id from organizations o) and`, []);
+    return this.findRead(key, undefined);
   }
 
   /**
@@ -294,6 +308,15 @@ export class RequestLogSqlStore implements RequestLogStore {
         sql += ' and b.last_id > ?';
         params.push(above);
       }
+      // Batches without a read of the client or status asked for are skipped in the query, not read.
+      if (query.client) {
+        sql += ' and ? = any(b.clients)';
+        params.push(query.client);
+      }
+      if (query.status) {
+        sql += ' and exists (select 1 from unnest(b.statuses) as s where s between ? and ?)';
+        params.push(query.status.min, query.status.max);
+      }
       const batches = await this.guard(() => this.reads.all<Row>(`${sql} order by b.last_id desc limit ${page}`, params));
       for (const batch of batches) for (const { summary } of readsOf(batch)) if (readMatches(summary, query)) found.push(summary);
       found.sort(byIdDescending);
@@ -305,13 +328,25 @@ export class RequestLogSqlStore implements RequestLogStore {
     }
   }
 
-  /** A read by its id, from the batch whose range holds it (`scope`: a condition on `b` ending in `and`). */
-  private async findRead(id: string, scope: string, params: unknown[]): Promise<RequestLogEntry | null> {
+  /**
+   * A read by its id: its batch is the one whose block holds it, found by one range of the
+   * primary key, `last_id` within ID_BLOCK above the id (per organization when there is
+   * none given: the operator's `requests show` without `--org`).
+   */
+  private async findRead(id: string, organizationId: string | undefined): Promise<RequestLogEntry | null> {
+    const range = `b.last_id >= ? and b.last_id < ? and b.first_id <= ?`;
+    const bounds = [id, (BigInt(id) + BigInt(ID_BLOCK)).toString(), id];
     const batches = await this.guard(() =>
-      this.reads.all<Row>(
-        `select organization_id, last_id, ids, reads from request_read_batches b where ${scope} b.last_id >= ? and b.first_id <= ? order by b.last_id limit 16`,
-        [...params, id, id],
-      ),
+      organizationId === undefined
+        ? this.reads.all<Row>(
+            `select b.organization_id, b.last_id, b.ids, b.reads from organizations o
+             cross join lateral (select * from request_read_batches b where b.organization_id = o.id and ${range}) b`,
+            bounds,
+          )
+        : this.reads.all<Row>(`select organization_id, last_id, ids, reads from request_read_batches b where b.organization_id = ? and ${range}`, [
+            organizationId,
+            ...bounds,
+          ]),
     );
     for (const batch of batches) {
       const read = readsOf(batch).find((r) => r.summary.id === id);

@@ -98,14 +98,38 @@ export function byIdDescending(a: { id: string }, b: { id: string }): number {
 }
 
 /**
- * One row per organization of the batch's reads, with their ids (each organization's as an
- * array literal: the arrays differ in length). Only organizations that exist are stored.
+ * The ids one batch of the writer takes: one `nextval` of request_log's sequence, which
+ * steps by this much (the migration sets it), gives the batch a block of its own, and its
+ * entries take the block's ids in order. So a batch's ids lie within ID_BLOCK of its last,
+ * whoever wrote it, and an id finds its batch by one range of the primary key. The store
+ * writes at most ID_BLOCK entries a statement.
  */
-export const INSERT_READS = `insert into request_read_batches (organization_id, last_id, first_id, entries, created_at, ids, reads)
-  select x.organization_id, x.ids[cardinality(x.ids)], x.ids[1], cardinality(x.ids), x.created_at, x.ids, x.reads
-  from (select organization_id, ids::bigint[] as ids, created_at, reads
-        from unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::text[]) as u(organization_id, ids, created_at, reads)) x
-  where exists (select 1 from organizations o where o.id = x.organization_id)`;
+export const ID_BLOCK = 512;
+
+/** The batch's block, taken once for the statement (`base`: its first id). */
+const BLOCK = `block as materialized (select nextval('request_log_id_seq') as base)`;
+
+/**
+ * Rows and reads of a batch in one statement, whole or not at all. `rows`: the INSERT of
+ * request_log whose first parameter is each row's position in the batch (1-based) and the
+ * rest its columns' arrays (`columns`, `casts`). Reads: one row per organization, with
+ * the positions, clients and statuses of its reads as array literals (they differ in
+ * length), the newest read's time and the JSON text. Only organizations that exist are stored.
+ */
+export function insertBatch(columns: string, casts: string, rows: boolean, reads: boolean): string {
+  const ORGANIZATION_EXISTS = 'exists (select 1 from organizations o where o.id = x.organization_id)';
+  const insertRows = `insert into request_log (id, ${columns})
+    select (select base from block) + x.position - 1, ${columns} from unnest(?::int[], ${casts}) as x(position, ${columns})
+    where x.organization_id is null or ${ORGANIZATION_EXISTS}`;
+  const insertReads = `insert into request_read_batches (organization_id, last_id, first_id, entries, created_at, clients, statuses, ids, reads)
+    select x.organization_id, x.ids[cardinality(x.ids)], x.ids[1], cardinality(x.ids), x.created_at, x.clients, x.statuses, x.ids, x.reads
+    from (select u.organization_id, array(select (select base from block) + p - 1 from unnest(u.positions::int[]) as p) as ids,
+            u.created_at, u.clients::text[] as clients, u.statuses::smallint[] as statuses, u.reads
+          from unnest(?::uuid[], ?::text[], ?::timestamptz[], ?::text[], ?::text[], ?::text[]) as u(organization_id, positions, created_at, clients, statuses, reads)) x
+    where ${ORGANIZATION_EXISTS}`;
+  if (rows && reads) return `with ${BLOCK}, rows as (${insertRows}) ${insertReads}`;
+  return `with ${BLOCK} ${rows ? insertRows : insertReads}`;
+}
 
 /**
  * Read batches in a list's first page, when it walks them newest first; each next page is

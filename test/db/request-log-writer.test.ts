@@ -303,6 +303,59 @@ describe('successful reads, stored by the batch', () => {
     expect(await store.find(String(BigInt(read!.id) + 1n))).toBeNull();
   });
 
+  it('finds a read by its id whatever else its batch held: many organizations, rows between, an id written with leading zeros', async () => {
+    const repository = new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool)));
+    const orgs: string[] = [];
+    for (let i = 0; i < 18; i++) orgs.push((await repository.insert({ slug: `reads-many-${i}`, name: `M${i}` })).id);
+    const w = writer();
+    // One batch: each organization's reads interleaved with the others' and with refusals.
+    for (let round = 0; round < 3; round++)
+      for (const [i, org] of orgs.entries()) {
+        w.record(entry(`/many/${i}/${round}`, { organizationId: org }));
+        if (i % 5 === 0) w.record(entry(`/many/${i}/${round}/refused`, { organizationId: org, status: 403, errorCode: 'policy.no_acting_upward' }));
+      }
+    await w.stop();
+    for (const [i, org] of orgs.entries()) {
+      const listed = await store.list(org, { limit: 100 });
+      expect(listed.map((e) => e.path).filter((p) => !p.endsWith('/refused'))).toEqual([`/many/${i}/2`, `/many/${i}/1`, `/many/${i}/0`]);
+      for (const e of listed) {
+        expect((await store.find(e.id))?.path).toBe(e.path);
+        expect((await store.get(org, `00${e.id}`))?.path).toBe(e.path);
+        // Another organization's id is not found through this one.
+        expect(await store.get(orgs[(i + 1) % orgs.length]!, e.id)).toBeNull();
+      }
+    }
+  });
+
+  it('skips the batches without a read of the client or status a list asks for', async () => {
+    const org = (
+      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-skip', name: 'S' })
+    ).id;
+    const w = writer();
+    w.record(entry('/skip/entra', { organizationId: org, userAgent: 'Microsoft.Azure.AD.Provisioning 1.0' }));
+    await w.flush();
+    for (let i = 0; i < 300; i++) {
+      w.record(entry(`/skip/okta/${i}`, { organizationId: org }));
+      await w.flush();
+    }
+    await w.stop();
+    const seen: string[] = [];
+    const all = Sql.prototype.all;
+    // Count the batches the list reads: only the one with an Entra ID read is.
+    const spy = jest.spyOn(Sql.prototype, 'all').mockImplementation(async function (this: Sql, ...args: Parameters<Sql['all']>) {
+      const rows = (await all.apply(this, args)) as { reads?: unknown }[];
+      for (const row of rows) if (typeof row.reads === 'string') seen.push(row.reads);
+      return rows;
+    });
+    try {
+      expect((await store.list(org, { limit: 10, client: 'entra' })).map((e) => e.path)).toEqual(['/skip/entra']);
+      expect(await store.list(org, { limit: 10, status: { min: 201, max: 299 } })).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen).toHaveLength(1);
+  });
+
   it('prunes reads by age and by the cap, counting them with the rows; a batch goes whole', async () => {
     const org = (
       await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-prune', name: 'R' })
@@ -335,6 +388,15 @@ describe('successful reads, stored by the batch', () => {
     expect(left).toHaveLength(33);
     expect(left).not.toContain('/refused/2');
     expect(deleted).toBeGreaterThanOrEqual(67 - 33);
+    // By age: what the prune says it deleted counts the reads, not their batches.
+    const aged = (
+      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-aged', name: 'A' })
+    ).id;
+    const old = writer();
+    for (let i = 0; i < 5; i++) old.record(entry(`/aged/${i}`, { organizationId: aged, time: new Date(Date.now() - 20 * 86_400_000) }));
+    await old.stop();
+    expect(await store.prune(new Date(Date.now() - 14 * 86_400_000), 100_000)).toBe(5);
+    expect(await store.list(aged, { limit: 10 })).toEqual([]);
   });
 });
 
