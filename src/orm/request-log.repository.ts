@@ -74,6 +74,20 @@ function conditions(query: RequestLogQuery): { sql: string; params: unknown[] } 
   return { sql, params };
 }
 
+/**
+ * A read batch list's conditions after the organization's: since (its newest read), no
+ * later than `above`, and a read of the client or status asked for (a batch without one is
+ * skipped in the query, not read).
+ */
+function readBatchConditions(query: RequestLogQuery, above: string | undefined): { sql: string; params: unknown[] } {
+  const parts: [string, unknown[]][] = [];
+  if (query.since) parts.push([' and b.created_at >= ?', [query.since]]);
+  if (above !== undefined) parts.push([' and b.last_id > ?', [above]]);
+  if (query.client) parts.push([' and ? = any(b.clients)', [query.client]]);
+  if (query.status) parts.push([' and exists (select 1 from unnest(b.statuses) as s where s between ? and ?)', [query.status.min, query.status.max]]);
+  return { sql: parts.map(([sql]) => sql).join(''), params: parts.flatMap(([, params]) => params) };
+}
+
 /** A bigint id as text, or undefined for anything that is not one (so a lookup never errs on a bad id). */
 function validId(id: string): string | undefined {
   // As a number's text (`007` is 7), so that a read's id compares with its batch's.
@@ -293,30 +307,11 @@ export class RequestLogSqlStore implements RequestLogStore {
   private async listReads(organizationId: string, query: RequestLogQuery, above: string | undefined): Promise<RequestLogSummary[]> {
     const found: RequestLogSummary[] = [];
     let below: string | undefined;
+    const where = readBatchConditions(query, above);
     for (let page = READ_PAGE_FIRST; ; page = Math.min(page * 2, READ_PAGE_MAX)) {
-      const params: unknown[] = [organizationId];
-      let sql = `select organization_id, last_id, ids, reads from request_read_batches b where b.organization_id = ?`;
-      if (query.since) {
-        sql += ' and b.created_at >= ?';
-        params.push(query.since);
-      }
-      if (below !== undefined) {
-        sql += ' and b.last_id < ?';
-        params.push(below);
-      }
-      if (above !== undefined) {
-        sql += ' and b.last_id > ?';
-        params.push(above);
-      }
-      // Batches without a read of the client or status asked for are skipped in the query, not read.
-      if (query.client) {
-        sql += ' and ? = any(b.clients)';
-        params.push(query.client);
-      }
-      if (query.status) {
-        sql += ' and exists (select 1 from unnest(b.statuses) as s where s between ? and ?)';
-        params.push(query.status.min, query.status.max);
-      }
+      const paging = below === undefined ? '' : ' and b.last_id < ?';
+      const params = [organizationId, ...where.params, ...(below === undefined ? [] : [below])];
+      const sql = `select organization_id, last_id, ids, reads from request_read_batches b where b.organization_id = ?${where.sql}${paging}`;
       const batches = await this.guard(() => this.reads.all<Row>(`${sql} order by b.last_id desc limit ${page}`, params));
       for (const batch of batches) for (const { summary } of readsOf(batch)) if (readMatches(summary, query)) found.push(summary);
       found.sort(byIdDescending);
