@@ -115,6 +115,13 @@ describe('console Requests API', () => {
     expect(bodies[0]).toEqual({ error: { status: 404, code: 'request_log.not_found', message: 'Request not found' } });
     expect(new Set(bodies.map((b) => JSON.stringify(b))).size).toBe(1);
     expect((await list()).map((r) => r.id)).not.toContain(theirs);
+    // Its own successful read (stored with the other reads of its batch) opens; ids in other spellings never err.
+    await scimClient(t.app, t.token).get('/Users?count=1').expect(200);
+    await t.roster.requestLog.writer?.flush();
+    const ours = (await t.roster.requestLog.reader.list(t.org.id, { limit: 50 })).find((e) => e.method === 'GET' && e.status === 200);
+    expect((await admin.get(`/orgs/acme/requests/${ours!.id}`).expect(200)).body.request).toMatchObject({ id: ours!.id, method: 'GET', status: 200 });
+    expect((await admin.get(`/orgs/acme/requests/000${ours!.id}`).expect(200)).body.request).toMatchObject({ id: ours!.id });
+    for (const id of ['0', '9'.repeat(18), '9'.repeat(19), '-1', '1e3']) await admin.get(`/orgs/acme/requests/${id}`).expect(404);
   });
 
   it('never answers 500 to hostile filters', async () => {
