@@ -10,7 +10,18 @@ import {
   type ResourceChange,
 } from '../domain/request-log';
 import { normalizeDatabaseError } from './errors';
-import { byIdDescending, encodeRead, ID_BLOCK, insertBatch, isBatchedRead, READ_PAGE_FIRST, READ_PAGE_MAX, readMatches, readsOf } from './request-read-batches';
+import {
+  byIdDescending,
+  encodeRead,
+  ID_BLOCK,
+  insertBatch,
+  isBatchedRead,
+  READ_PAGE_FIRST,
+  READ_PAGE_MAX,
+  readMatches,
+  readOf,
+  readsOf,
+} from './request-read-batches';
 import { Sql, toDate } from './sql';
 
 type Row = Record<string, unknown>;
@@ -164,6 +175,7 @@ export class RequestLogSqlStore implements RequestLogStore {
   }
 
   async insert(entries: readonly EncodedRequestLogEntry[]): Promise<void> {
+    if (entries.length <= ID_BLOCK) return this.insertBlock(entries);
     for (let at = 0; at < entries.length; at += ID_BLOCK) await this.insertBlock(entries.slice(at, at + ID_BLOCK));
   }
 
@@ -313,7 +325,7 @@ export class RequestLogSqlStore implements RequestLogStore {
       const params = [organizationId, ...where.params, ...(below === undefined ? [] : [below])];
       const sql = `select organization_id, last_id, ids, reads from request_read_batches b where b.organization_id = ?${where.sql}${paging}`;
       const batches = await this.guard(() => this.reads.all<Row>(`${sql} order by b.last_id desc limit ${page}`, params));
-      for (const batch of batches) for (const { summary } of readsOf(batch)) if (readMatches(summary, query)) found.push(summary);
+      for (const batch of batches) for (const summary of readsOf(batch)) if (readMatches(summary, query)) found.push(summary);
       found.sort(byIdDescending);
       found.length = Math.min(found.length, query.limit);
       if (batches.length < page) return found;
@@ -344,7 +356,7 @@ export class RequestLogSqlStore implements RequestLogStore {
           ]),
     );
     for (const batch of batches) {
-      const read = readsOf(batch).find((r) => r.summary.id === id);
+      const read = readOf(batch, id);
       if (!read) continue;
       await this.nameCredentials([read.summary]);
       return { ...read.summary, requestBody: null, responseBody: read.responseBody, changes: [] };

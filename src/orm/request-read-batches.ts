@@ -49,39 +49,51 @@ export function encodeRead(e: EncodedRequestLogEntry): string {
   )},${JSON.stringify(e.path)},${JSON.stringify(e.filter)},${e.status},${Number.isFinite(e.durationMs) ? e.durationMs : 0},${e.resourceIds},${JSON.stringify(e.responseBody)}]`;
 }
 
+/** Each field's place in a read's positional array. */
+const AT = Object.fromEntries(READ_FIELDS.map((field, i) => [field, i])) as Record<(typeof READ_FIELDS)[number], number>;
+
 /** A read back from its batch: the entry's positional array, its id and organization. */
 function toReadSummary(read: unknown[], id: string, organizationId: string): RequestLogSummary {
-  const at = (field: (typeof READ_FIELDS)[number]) => read[READ_FIELDS.indexOf(field)];
-  const text = (field: (typeof READ_FIELDS)[number]) => (typeof at(field) === 'string' ? (at(field) as string) : null);
+  const text = (i: number) => (typeof read[i] === 'string' ? (read[i] as string) : null);
   return {
     id,
-    time: new Date(String(at('time'))),
+    time: new Date(String(read[AT.time])),
     organizationId,
-    requestId: text('requestId') ?? '',
-    credentialId: text('credentialId'),
+    requestId: text(AT.requestId) ?? '',
+    credentialId: text(AT.credentialId),
     credentialName: null,
-    client: (text('client') ?? 'other') as RequestClient,
-    userAgent: text('userAgent'),
+    client: (text(AT.client) ?? 'other') as RequestClient,
+    userAgent: text(AT.userAgent),
     method: 'GET',
-    path: text('path') ?? '',
-    filter: text('filter'),
-    status: Number(at('status')),
+    path: text(AT.path) ?? '',
+    filter: text(AT.filter),
+    status: Number(read[AT.status]),
     scimType: null,
     detail: null,
     rule: null,
-    durationMs: Number(at('durationMs')),
-    resourceIds: Array.isArray(at('resourceIds')) ? (at('resourceIds') as string[]) : [],
+    durationMs: Number(read[AT.durationMs]),
+    resourceIds: Array.isArray(read[AT.resourceIds]) ? (read[AT.resourceIds] as string[]) : [],
   };
 }
 
-/** A read batch's entries, each with its id (`ids[i]` is the id of the i-th read). */
-export function readsOf(row: Row): { summary: RequestLogSummary; responseBody: string | null }[] {
+/** A read's stored response line (its summary), or null. */
+function responseOf(read: unknown[]): string | null {
+  return typeof read[AT.responseBody] === 'string' ? (read[AT.responseBody] as string) : null;
+}
+
+/** A read batch's entries as listed, each with its id (`ids[i]` is the id of the i-th read). */
+export function readsOf(row: Row): RequestLogSummary[] {
   const ids = (row.ids as (string | number)[]).map(String);
   const reads = JSON.parse(row.reads as string) as unknown[][];
-  return reads.map((read, i) => ({
-    summary: toReadSummary(read, ids[i] as string, row.organization_id as string),
-    responseBody: typeof read[READ_FIELDS.indexOf('responseBody')] === 'string' ? (read[READ_FIELDS.indexOf('responseBody')] as string) : null,
-  }));
+  return reads.map((read, i) => toReadSummary(read, ids[i] as string, row.organization_id as string));
+}
+
+/** One read of a batch by its id, in full (a read keeps no request body and changes nothing), or null. */
+export function readOf(row: Row, id: string): { summary: RequestLogSummary; responseBody: string | null } | null {
+  const i = (row.ids as (string | number)[]).findIndex((each) => String(each) === id);
+  if (i < 0) return null;
+  const read = (JSON.parse(row.reads as string) as unknown[][])[i];
+  return read ? { summary: toReadSummary(read, id, row.organization_id as string), responseBody: responseOf(read) } : null;
 }
 
 /** Whether a list's conditions (after the organization) let a read through. */

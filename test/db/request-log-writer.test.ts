@@ -16,9 +16,14 @@ let orgId: string;
 beforeAll(async () => {
   database = await openTestDatabase();
   store = new RequestLogSqlStore(database.pool, servesOneSession(database.pool));
-  orgId = (await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'acme', name: 'Acme' })).id;
+  orgId = await newOrganization('acme');
 });
 afterAll(() => database.close());
+
+/** A new organization's id. */
+async function newOrganization(slug: string): Promise<string> {
+  return (await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug, name: slug })).id;
+}
 
 let n = 0;
 function entry(path: string, extra: Partial<RawEntry> = {}): RawEntry {
@@ -213,18 +218,14 @@ describe('the request log writer', () => {
 describe('successful reads, stored by the batch', () => {
   let other: string;
   beforeAll(async () => {
-    other = (
-      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-other', name: 'Other' })
-    ).id;
+    other = await newOrganization('reads-other');
   });
   const writer = () => new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
   const readBatches = async (organization: string) =>
     Number((await database.pool.query('select count(*)::int as n from request_read_batches where organization_id = $1', [organization])).rows[0].n);
 
   it('lists reads and the other entries together in the order they came, newest first, and shows a read by its id', async () => {
-    const org = (
-      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-order', name: 'O' })
-    ).id;
+    const org = await newOrganization('reads-order');
     const w = writer();
     const at = (path: string, extra: Partial<RawEntry> = {}) => w.record(entry(path, { organizationId: org, ...extra }));
     at('/Users/a', { filter: 'userName eq "a@example.com"', resourceIds: ['u-a'] });
@@ -265,9 +266,7 @@ describe('successful reads, stored by the batch', () => {
   });
 
   it('finds the newest reads that match across many batches, past a page of them', async () => {
-    const org = (
-      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-pages', name: 'P' })
-    ).id;
+    const org = await newOrganization('reads-pages');
     const w = writer();
     // 80 batches of one read each: the oldest two from Entra, the rest from Okta.
     for (let i = 0; i < 80; i++) {
@@ -304,9 +303,8 @@ describe('successful reads, stored by the batch', () => {
   });
 
   it('finds a read by its id whatever else its batch held: many organizations, rows between, an id written with leading zeros', async () => {
-    const repository = new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool)));
     const orgs: string[] = [];
-    for (let i = 0; i < 18; i++) orgs.push((await repository.insert({ slug: `reads-many-${i}`, name: `M${i}` })).id);
+    for (let i = 0; i < 18; i++) orgs.push(await newOrganization(`reads-many-${i}`));
     const w = writer();
     // One batch: each organization's reads interleaved with the others' and with refusals.
     for (let round = 0; round < 3; round++)
@@ -328,9 +326,7 @@ describe('successful reads, stored by the batch', () => {
   });
 
   it('skips the batches without a read of the client or status a list asks for', async () => {
-    const org = (
-      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-skip', name: 'S' })
-    ).id;
+    const org = await newOrganization('reads-skip');
     const w = writer();
     w.record(entry('/skip/entra', { organizationId: org, userAgent: 'Microsoft.Azure.AD.Provisioning 1.0' }));
     await w.flush();
@@ -357,9 +353,7 @@ describe('successful reads, stored by the batch', () => {
   });
 
   it('prunes reads by age and by the cap, counting them with the rows; a batch goes whole', async () => {
-    const org = (
-      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-prune', name: 'R' })
-    ).id;
+    const org = await newOrganization('reads-prune');
     const w = writer();
     const at = (path: string, extra: Partial<RawEntry> = {}) => w.record(entry(path, { organizationId: org, ...extra }));
     at('/aged/1', { time: new Date(Date.now() - 15 * 86_400_000) });
@@ -389,9 +383,7 @@ describe('successful reads, stored by the batch', () => {
     expect(left).not.toContain('/refused/2');
     expect(deleted).toBeGreaterThanOrEqual(67 - 33);
     // By age: what the prune says it deleted counts the reads, not their batches.
-    const aged = (
-      await new OrganizationSqlRepository(Sql.onPool(database.pool, false, servesOneSession(database.pool))).insert({ slug: 'reads-aged', name: 'A' })
-    ).id;
+    const aged = await newOrganization('reads-aged');
     const old = writer();
     for (let i = 0; i < 5; i++) old.record(entry(`/aged/${i}`, { organizationId: aged, time: new Date(Date.now() - 20 * 86_400_000) }));
     await old.stop();
