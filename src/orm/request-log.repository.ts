@@ -22,7 +22,7 @@ import {
   readOf,
   readsOf,
 } from './request-read-batches';
-import { Sql, toDate } from './sql';
+import { Sql, toDate, transaction } from './sql';
 
 type Row = Record<string, unknown>;
 
@@ -31,6 +31,8 @@ const SUMMARY = `l.id, l.organization_id, l.created_at, l.request_id, l.operatio
   l.client, l.user_agent, l.method, l.path, l.filter, l.status, l.scim_type, l.detail, l.error_code, l.duration_ms, l.resource_ids`;
 const FULL = `${SUMMARY}, l.changes, l.request_body, l.response_body`;
 const FROM = `from request_log l left join api_credentials c on c.id = l.credential_id`;
+/** How a list's transaction begins: its statements share one snapshot, and it writes nothing. */
+const SNAPSHOT = 'begin transaction isolation level repeatable read read only';
 
 function toSummary(row: Row): RequestLogSummary {
   const code = row.error_code as string | null;
@@ -169,7 +171,12 @@ export class RequestLogSqlStore implements RequestLogStore {
   private readonly reads: Sql;
 
   /** `prepare`: the batch INSERT as a named prepared statement (planned once per connection). */
-  constructor(readPool: Pool, oneSession: boolean, writePool: Pool = readPool, prepare = false) {
+  constructor(
+    private readonly readPool: Pool,
+    oneSession: boolean,
+    writePool: Pool = readPool,
+    prepare = false,
+  ) {
     this.reads = Sql.onPool(readPool, false, oneSession);
     this.writes = Sql.onPool(writePool, prepare && !oneSession, oneSession);
   }
@@ -268,21 +275,27 @@ export class RequestLogSqlStore implements RequestLogStore {
     });
   }
 
+  /**
+   * Rows and read batches are read in one snapshot (a REPEATABLE READ transaction): a batch
+   * committed between the two would otherwise show its reads without its rows.
+   */
   async list(organizationId: string, query: RequestLogQuery): Promise<RequestLogSummary[]> {
+    return this.guard(() => transaction(this.readPool, (client) => this.listIn(Sql.onClient(client), organizationId, query), SNAPSHOT));
+  }
+
+  private async listIn(sql: Sql, organizationId: string, query: RequestLogQuery): Promise<RequestLogSummary[]> {
     const where = conditions(query);
-    const rows = await this.guard(() =>
-      this.reads.all<Row>(`select ${SUMMARY} ${FROM} where l.organization_id = ?${where.sql} order by l.id desc limit ?`, [
-        organizationId,
-        ...where.params,
-        query.limit,
-      ]),
-    );
+    const rows = await sql.all<Row>(`select ${SUMMARY} ${FROM} where l.organization_id = ?${where.sql} order by l.id desc limit ?`, [
+      organizationId,
+      ...where.params,
+      query.limit,
+    ]);
     const listed = rows.map(toSummary);
     if (query.status && (query.status.max < 200 || query.status.min > 299)) return listed;
     // A read older than the limit-th row cannot be listed: the walk through the batches stops there.
-    const reads = await this.listReads(organizationId, query, listed.length === query.limit ? listed[listed.length - 1]?.id : undefined);
+    const reads = await this.listReads(sql, organizationId, query, listed.length === query.limit ? listed[listed.length - 1]?.id : undefined);
     if (reads.length === 0) return listed;
-    await this.nameCredentials(reads);
+    await this.nameCredentials(sql, reads);
     return [...listed, ...reads].sort(byIdDescending).slice(0, query.limit);
   }
 
@@ -316,15 +329,17 @@ export class RequestLogSqlStore implements RequestLogStore {
    * hold an entry newer than the limit-th found (a batch's entries are all at or below its last id),
    * and no batch whose last id is at or below `above` (the limit-th row's, when the rows alone fill the list).
    */
-  private async listReads(organizationId: string, query: RequestLogQuery, above: string | undefined): Promise<RequestLogSummary[]> {
+  private async listReads(sql: Sql, organizationId: string, query: RequestLogQuery, above: string | undefined): Promise<RequestLogSummary[]> {
     const found: RequestLogSummary[] = [];
     let below: string | undefined;
     const where = readBatchConditions(query, above);
     for (let page = READ_PAGE_FIRST; ; page = Math.min(page * 2, READ_PAGE_MAX)) {
       const paging = below === undefined ? '' : ' and b.last_id < ?';
       const params = [organizationId, ...where.params, ...(below === undefined ? [] : [below])];
-      const sql = `select organization_id, last_id, ids, reads from request_read_batches b where b.organization_id = ?${where.sql}${paging}`;
-      const batches = await this.guard(() => this.reads.all<Row>(`${sql} order by b.last_id desc limit ${page}`, params));
+      const batches = await sql.all<Row>(
+        `select organization_id, last_id, ids, reads from request_read_batches b where b.organization_id = ?${where.sql}${paging} order by b.last_id desc limit ${page}`,
+        params,
+      );
       for (const batch of batches) for (const summary of readsOf(batch)) if (readMatches(summary, query)) found.push(summary);
       found.sort(byIdDescending);
       found.length = Math.min(found.length, query.limit);
@@ -358,17 +373,17 @@ export class RequestLogSqlStore implements RequestLogStore {
     for (const batch of batches) {
       const read = readOf(batch, id);
       if (!read) continue;
-      await this.nameCredentials([read.summary]);
+      await this.guard(() => this.nameCredentials(this.reads, [read.summary]));
       return { ...read.summary, requestBody: null, responseBody: read.responseBody, changes: [] };
     }
     return null;
   }
 
   /** The credential names of reads (rows get theirs by a join). */
-  private async nameCredentials(summaries: RequestLogSummary[]): Promise<void> {
+  private async nameCredentials(sql: Sql, summaries: RequestLogSummary[]): Promise<void> {
     const ids = [...new Set(summaries.map((s) => s.credentialId).filter((id): id is string => id !== null))];
     if (ids.length === 0) return;
-    const rows = await this.guard(() => this.reads.all<Row>(`select id, name from api_credentials where id = any(?::uuid[])`, [ids]));
+    const rows = await sql.all<Row>(`select id, name from api_credentials where id = any(?::uuid[])`, [ids]);
     const names = new Map(rows.map((r) => [String(r.id), (r.name as string | null) ?? null]));
     for (const summary of summaries) if (summary.credentialId !== null) summary.credentialName = names.get(summary.credentialId) ?? null;
   }

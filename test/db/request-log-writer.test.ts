@@ -352,6 +352,35 @@ describe('successful reads, stored by the batch', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('lists rows and reads as of one moment: a batch stored while the list reads shows neither its rows nor its reads', async () => {
+    const org = await newOrganization('reads-snapshot');
+    const w = writer();
+    w.record(entry('/before/read', { organizationId: org }));
+    w.record(entry('/before/refused', { organizationId: org, status: 403, errorCode: 'policy.no_acting_upward' }));
+    await w.flush();
+    const all = Sql.prototype.all;
+    let stored = false;
+    // Once the list has read its rows, another batch (a row and a read) is stored before it reads the read batches.
+    const spy = jest.spyOn(Sql.prototype, 'all').mockImplementation(async function (this: Sql, ...args: Parameters<Sql['all']>) {
+      const rows = await all.apply(this, args);
+      if (!stored && /from request_log l/.test(args[0])) {
+        stored = true;
+        w.record(entry('/during/read', { organizationId: org }));
+        w.record(entry('/during/refused', { organizationId: org, status: 403, errorCode: 'policy.no_acting_upward' }));
+        await w.flush();
+      }
+      return rows;
+    });
+    try {
+      expect((await store.list(org, { limit: 10 })).map((e) => e.path)).toEqual(['/before/refused', '/before/read']);
+    } finally {
+      spy.mockRestore();
+    }
+    await w.stop();
+    expect(stored).toBe(true);
+    expect((await store.list(org, { limit: 10 })).map((e) => e.path)).toEqual(['/during/refused', '/during/read', '/before/refused', '/before/read']);
+  });
+
   it('prunes reads by age and by the cap, counting them with the rows; a batch goes whole', async () => {
     const org = await newOrganization('reads-prune');
     const w = writer();
