@@ -151,7 +151,7 @@ export function postgresCpuSeconds(): Map<string, number> {
 }
 
 /** CPU the postgres processes used since `before` (a backend that ended meanwhile is not counted). */
-function postgresCpuSince(before: Map<string, number>): number {
+export function postgresCpuSince(before: Map<string, number>): number {
   let total = 0;
   for (const [pid, seconds] of postgresCpuSeconds()) total += Math.max(0, seconds - (before.get(pid) ?? 0));
   return total;

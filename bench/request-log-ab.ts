@@ -37,7 +37,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { BENCH_SECRET, userId, userName, userNameWidth } from './database';
-import { cpuSeconds, peakRss, postgresCpuSeconds } from './processes';
+import { cpuSeconds, peakRss, postgresCpuSeconds, postgresCpuSince } from './processes';
 import { activePatch } from './scenarios';
 import { AutovacuumStandIn } from './vacuum';
 
@@ -81,13 +81,6 @@ async function sql(url: string, text: string): Promise<Record<string, unknown>[]
 
 /** A process's CPU time so far, ms (all threads). */
 const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
-
-/** CPU time so far of every PostgreSQL process on this machine (backends, WAL writer, checkpointer, autovacuum), ms. */
-function postgresCpuMs(): number {
-  let total = 0;
-  for (const seconds of postgresCpuSeconds().values()) total += seconds * 1000;
-  return total;
-}
 
 async function start(side: Side, port: number): Promise<Server> {
   const profile = process.env.PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.PROFILE_DIR, side)] : [];
@@ -212,6 +205,22 @@ function burst(server: Server, scenario: Scenario): Promise<number> {
   });
 }
 
+interface Measured {
+  rate: number;
+  cpu: number;
+  pg: number;
+  client: number;
+}
+
+/** The ratios' geometric mean with its standard error and a 95% interval (±1.96 standard errors of the mean log), as text. */
+function geometricMean(ratios: number[]): string {
+  const logs = ratios.map(Math.log);
+  const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, logs.length - 1));
+  const se = sd / Math.sqrt(logs.length);
+  return `geometric mean ${Math.exp(mean).toFixed(3)}, standard error ${se.toFixed(3)}, 95% ${Math.exp(mean - 1.96 * se).toFixed(3)}–${Math.exp(mean + 1.96 * se).toFixed(3)}, n ${logs.length}`;
+}
+
 /** The median (of an even count, the mean of the two middle values; until 2026-12-02 the upper one was reported). */
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -240,7 +249,7 @@ async function main() {
   // autovacuum's rule is applied before each pair of bursts, never during one (bench/vacuum.ts).
   const vacuum = new AutovacuumStandIn(DATABASE);
   if (await vacuum.start({ every: 'check' })) console.log('autovacuum is off on this server: its rule is applied before each pair of bursts (bench/vacuum.ts)');
-  const results = new Map<string, { rate: number; cpu: number; pg: number; client: number }[]>();
+  const results = new Map<string, Measured[]>();
   /** Requests each side answered, warm-ups included (for per-request figures from a profile). */
   const served: Record<Side, number> = { on: 0, off: 0 };
   for (const scenario of SCENARIOS) {
@@ -249,7 +258,7 @@ async function main() {
       await vacuum.check();
       for (const server of round % 2 === 0 ? [on, off] : [off, on]) {
         const before = cpuMs(server.child.pid as number);
-        const pgBefore = postgresCpuMs();
+        const pgBefore = postgresCpuSeconds();
         const clientBefore = cpuMs(process.pid);
         const rate = await burst(server, scenario);
         // The writer's last batch of the burst goes out within its flush interval: wait for it, so it counts here.
@@ -257,7 +266,8 @@ async function main() {
         const count = rate * SECONDS;
         served[server.side] += count;
         const cpu = (cpuMs(server.child.pid as number) - before) / count;
-        const pg = (postgresCpuMs() - pgBefore) / count;
+        // Per process (a backend that ended meanwhile is left out, not subtracted).
+        const pg = (postgresCpuSince(pgBefore) * 1000) / count;
         const client = (cpuMs(process.pid) - clientBefore) / count;
         const key = `${scenario}-${server.side}`;
         results.set(key, [...(results.get(key) ?? []), { rate, cpu, pg, client }]);
@@ -275,7 +285,7 @@ async function main() {
     const ratios = a.map((x, i) => x.rate / (b[i]?.rate ?? NaN));
     console.log(
       `scenario ${scenario}: on median ${median(a.map((x) => x.rate)).toFixed(0)} ${unitOf(scenario)}, off median ${median(b.map((x) => x.rate)).toFixed(0)} ${unitOf(scenario)}; ` +
-        `pair ratios on/off ${ratios.map((r) => r.toFixed(2)).join(' ')} (median ${median(ratios).toFixed(3)}); ` +
+        `pair ratios on/off ${ratios.map((r) => r.toFixed(2)).join(' ')} (median ${median(ratios).toFixed(3)}; ${geometricMean(ratios)}); ` +
         `CPU µs/${perOf(scenario)} on ${median(a.map((x) => x.cpu * 1000)).toFixed(0)} off ${median(b.map((x) => x.cpu * 1000)).toFixed(0)}; ` +
         `PostgreSQL's on ${median(a.map((x) => x.pg * 1000)).toFixed(0)} off ${median(b.map((x) => x.pg * 1000)).toFixed(0)}; ` +
         `all three processes' on ${median(a.map((x) => (x.cpu + x.pg + x.client) * 1000)).toFixed(0)} off ${median(b.map((x) => (x.cpu + x.pg + x.client) * 1000)).toFixed(0)}`,
