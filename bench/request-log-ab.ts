@@ -5,8 +5,11 @@
  * alternating each round), each burst measured by its rate and by the server's CPU time
  * per request (utime + stime from /proc/<pid>/stat, so every thread of the process), and
  * PostgreSQL's (every postgres process on the machine: backends, WAL writer, autovacuum)
- * and the load generator's over the same burst. On a shared host the CPU time per
- * request varies far less than the rate does.
+ * and the load generator's over the same burst. On a shared host whose speed moves, every
+ * process's CPU time per request moves with it, the load generator's too, though its work
+ * per request is the same on both sides: so each side's CPU per request is also given in
+ * units of the load generator's in the same burst, which takes the host's speed out (the
+ * pairs' spread was half that of the rates, docs/benchmarks.md, #14).
  *
  *   node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir bench/.build   (or any `npm run bench`)
  *   ROUNDS=4 SECONDS_PER_BURST=8 npx tsx bench/request-log-ab.ts
@@ -289,6 +292,12 @@ async function main() {
         `CPU µs/${perOf(scenario)} on ${median(a.map((x) => x.cpu * 1000)).toFixed(0)} off ${median(b.map((x) => x.cpu * 1000)).toFixed(0)}; ` +
         `PostgreSQL's on ${median(a.map((x) => x.pg * 1000)).toFixed(0)} off ${median(b.map((x) => x.pg * 1000)).toFixed(0)}; ` +
         `all three processes' on ${median(a.map((x) => (x.cpu + x.pg + x.client) * 1000)).toFixed(0)} off ${median(b.map((x) => (x.cpu + x.pg + x.client) * 1000)).toFixed(0)}`,
+    );
+    // The load generator's work per request is the same on both sides; what its CPU time per request does, the host's speed did.
+    const inLoadUnits = (cost: (x: Measured) => number) => a.map((x, i) => cost(x) / x.client / (cost(b[i] as Measured) / (b[i] as Measured).client));
+    console.log(
+      `  CPU per request on/off in units of the load generator's (the host's speed taken out): the server's ${geometricMean(inLoadUnits((x) => x.cpu))}; ` +
+        `the server's and PostgreSQL's ${geometricMean(inLoadUnits((x) => x.cpu + x.pg))}`,
     );
   }
   console.log(`requests answered, warm-ups included: on ${served.on.toFixed(0)}, off ${served.off.toFixed(0)}`);
