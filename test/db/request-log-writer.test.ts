@@ -359,15 +359,17 @@ describe('successful reads, stored by the batch', () => {
     w.record(entry('/before/refused', { organizationId: org, status: 403, errorCode: 'policy.no_acting_upward' }));
     await w.flush();
     const all = Sql.prototype.all;
-    let stored = false;
-    // Once the list has read its rows, another batch (a row and a read) is stored before it reads the read batches.
+    let storing: Promise<void> | undefined;
+    // Once the list has read its rows, another batch (a row and a read) is stored before it reads the read batches. On the
+    // embedded database (one session) the batch waits for the list's transaction instead: awaited there, it would wait forever.
+    const oneSession = servesOneSession(database.pool);
     const spy = jest.spyOn(Sql.prototype, 'all').mockImplementation(async function (this: Sql, ...args: Parameters<Sql['all']>) {
       const rows = await all.apply(this, args);
-      if (!stored && /from request_log l/.test(args[0])) {
-        stored = true;
+      if (!storing && /from request_log l/.test(args[0])) {
         w.record(entry('/during/read', { organizationId: org }));
         w.record(entry('/during/refused', { organizationId: org, status: 403, errorCode: 'policy.no_acting_upward' }));
-        await w.flush();
+        storing = w.flush();
+        if (!oneSession) await storing;
       }
       return rows;
     });
@@ -376,8 +378,9 @@ describe('successful reads, stored by the batch', () => {
     } finally {
       spy.mockRestore();
     }
+    expect(storing).toBeDefined();
+    await storing;
     await w.stop();
-    expect(stored).toBe(true);
     expect((await store.list(org, { limit: 10 })).map((e) => e.path)).toEqual(['/during/refused', '/during/read', '/before/refused', '/before/read']);
   });
 
