@@ -3,8 +3,11 @@
  * batch as one JSON array read by `json_to_recordset` (what Roster did before), with and
  * without its organization check and indexes, against one typed array per column read
  * by `unnest` (what it does now for every entry but a successful read), and a batch's reads
- * as one row holding one JSON text (what it does now for those). Each variant stores BATCHES batches of BATCH copies of
- * one entry (ENTRY: its JSON, as a NewRequestLogEntry; by default a successful lookup's)
+ * as one row holding one JSON text (what it does now for those), its large texts compressed
+ * by pglz (PostgreSQL's default), by lz4 (what Roster sets where the server has it) or,
+ * for the reads, not at all. Each variant stores BATCHES batches of BATCH copies of
+ * one entry (ENTRY: its JSON, as a NewRequestLogEntry; by default a successful lookup's,
+ * each of its own user)
  * into a scratch table shaped like `request_log`, on one connection, and prints the
  * backend's CPU time (from /proc) and the wall time per entry. Three rounds, interleaved.
  * A program that prints figures, not a test.
@@ -14,6 +17,7 @@
  * REVERSE=1 runs the variants in the opposite order (the JSON array last): its first
  * round cost depends on its place (docs/benchmarks.md, #14).
  */
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { REQUEST_LOG_COLUMNS } from '../src/orm/request-log.repository';
 import { cpuSeconds } from './processes';
@@ -55,6 +59,9 @@ const fromArrays = (table: string, check: boolean) =>
   `insert into ${table} (${columns}) select ${columns} from unnest(${keys.map((k, i) => `$${i + 1}::${COLUMNS[k]?.[1]}[]`).join(', ')}) as x(${columns})` +
   (check ? ` where x.organization_id is null or exists (select 1 from organizations o where o.id = x.organization_id)` : '');
 
+/** The scratch tables, dropped before and after. */
+const TABLES = ['bench_log_indexed', 'bench_log_indexed_lz4', 'bench_log_bare', 'bench_log_batches', 'bench_log_batches_lz4', 'bench_log_batches_plain'];
+
 /** A process's CPU time so far, ms (all threads). */
 const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
 
@@ -67,12 +74,32 @@ async function main() {
     const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid as number;
     const organizationId = (await client.query<{ id: string }>('select id from organizations limit 1')).rows[0]?.id ?? null;
     const base = { ...(process.env.ENTRY ? (JSON.parse(process.env.ENTRY) as object) : LOOKUP), organizationId };
-    await client.query('drop table if exists bench_log_indexed, bench_log_bare, bench_log_batches');
+    await client.query(`drop table if exists ${TABLES.join(', ')}`);
+    // Copied with their columns' compression, which is lz4 since Migration20261203041500_request_log_lz4: pglz (PostgreSQL's default) here.
     await client.query('create table bench_log_batches (like request_read_batches including all)');
+    await client.query('alter table bench_log_batches alter column reads set compression pglz');
+    // The JSON text compressed by lz4 instead of PostgreSQL's default (pglz), and not compressed at all.
+    await client.query('create table bench_log_batches_lz4 (like request_read_batches including all)');
+    await client.query('alter table bench_log_batches_lz4 alter column reads set compression lz4');
+    await client.query('create table bench_log_batches_plain (like request_read_batches including all)');
+    await client.query('alter table bench_log_batches_plain alter column reads set storage external');
     await client.query('create table bench_log_indexed (like request_log including all)');
+    await client.query(
+      'alter table bench_log_indexed alter column request_body set compression pglz, alter column response_body set compression pglz, alter column changes set compression pglz',
+    );
+    await client.query('create table bench_log_indexed_lz4 (like request_log including all)');
+    await client.query(
+      'alter table bench_log_indexed_lz4 alter column request_body set compression lz4, alter column response_body set compression lz4, alter column changes set compression lz4',
+    );
     await client.query('create table bench_log_bare (like request_log including defaults)');
     let n = 0;
-    const batch = () => Array.from({ length: BATCH }, () => ({ ...base, requestId: `r-${++n}`, time: new Date().toISOString() }) as Record<string, unknown>);
+    // Each lookup of its own user, as a sync's are: its filter and the id it found differ (what compression makes of them).
+    const varied = (): Record<string, unknown> =>
+      process.env.ENTRY
+        ? {}
+        : { filter: `userName eq "user${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}@bench.example"`, resourceIds: [randomUUID()] };
+    const batch = () =>
+      Array.from({ length: BATCH }, () => ({ ...base, ...varied(), requestId: `r-${++n}`, time: new Date().toISOString() }) as Record<string, unknown>);
     const arrays = (entries: Record<string, unknown>[]) =>
       keys.map((k) => entries.map((e) => (COLUMNS[k]?.[1] === 'jsonb' ? JSON.stringify(e[k]) : (e[k] ?? null))));
     const variants: [string, (entries: Record<string, unknown>[]) => Promise<unknown>][] = [
@@ -80,10 +107,11 @@ async function main() {
       ['JSON array, no check, indexes', (b) => client.query({ name: 'j2', text: fromJson('bench_log_indexed', false), values: [JSON.stringify(b)] })],
       ['JSON array, no check, no index', (b) => client.query({ name: 'j3', text: fromJson('bench_log_bare', false), values: [JSON.stringify(b)] })],
       ['arrays per column, check, indexes', (b) => client.query({ name: 'a1', text: fromArrays('bench_log_indexed', true), values: arrays(b) })],
+      ['arrays per column, check, indexes (lz4)', (b) => client.query({ name: 'a1z', text: fromArrays('bench_log_indexed_lz4', true), values: arrays(b) })],
       ['arrays per column, no check, indexes', (b) => client.query({ name: 'a2', text: fromArrays('bench_log_indexed', false), values: arrays(b) })],
       ['arrays per column, no check, no index', (b) => client.query({ name: 'a3', text: fromArrays('bench_log_bare', false), values: arrays(b) })],
-      [
-        'reads: one row per batch, one JSON text',
+      ...(['', '_lz4', '_plain'] as const).map((table): [string, (entries: Record<string, unknown>[]) => Promise<unknown>] => [
+        `reads: one row per batch, one JSON text${table === '' ? ' (pglz)' : table === '_lz4' ? ' (lz4)' : ' (not compressed)'}`,
         (b) => {
           const reads = b.map((e) =>
             JSON.stringify([
@@ -101,15 +129,15 @@ async function main() {
             ]),
           );
           return client.query({
-            name: 'b1',
-            text: `insert into bench_log_batches (organization_id, last_id, first_id, entries, created_at, clients, statuses, ids, reads)
+            name: `b${table}`,
+            text: `insert into bench_log_batches${table} (organization_id, last_id, first_id, entries, created_at, clients, statuses, ids, reads)
               select $1::uuid, s.base + ${BATCH - 1}, s.base, ${BATCH}, now(), '{other}', '{200}', array(select s.base + g - 1 from generate_series(1, ${BATCH}) g), $2::text
               from (select nextval('request_log_id_seq') as base) s
               where exists (select 1 from organizations o where o.id = $1::uuid)`,
             values: [organizationId, `[${reads.join(',')}]`],
           });
         },
-      ],
+      ]),
     ];
     if (process.env.REVERSE) variants.reverse();
     for (let round = 1; round <= Number(process.env.ROUNDS ?? 3); round++) {
@@ -125,7 +153,13 @@ async function main() {
         );
       }
     }
-    await client.query('drop table if exists bench_log_indexed, bench_log_bare, bench_log_batches');
+    for (const table of ['bench_log_indexed', 'bench_log_indexed_lz4', 'bench_log_batches', 'bench_log_batches_lz4', 'bench_log_batches_plain']) {
+      const size = await client.query<{ size: string }>(`select pg_size_pretty(pg_total_relation_size('${table}')) as size`);
+      console.log(`${table}: ${size.rows[0]?.size}`);
+    }
+    await client.query(
+      'drop table if exists bench_log_indexed, bench_log_indexed_lz4, bench_log_bare, bench_log_batches, bench_log_batches_lz4, bench_log_batches_plain',
+    );
   } finally {
     await client.end();
   }

@@ -175,6 +175,31 @@ describe('the request log writer', () => {
     expect(other!.changes).toEqual(changes);
   });
 
+  it('compresses bodies and batched reads with lz4 where PostgreSQL has it, and with its default where it does not', async () => {
+    const lz4 = (await database.pool.query<{ lz4: boolean }>(`select 'lz4' = any(enumvals) as lz4 from pg_settings where name = 'default_toast_compression'`))
+      .rows[0]?.lz4;
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 60_000 });
+    // A body large enough to be compressed (past PostgreSQL's 2 KB row threshold), and a batch of reads as large.
+    const long = JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], note: 'compressible '.repeat(800) });
+    writer.record(entry('/compressed/write', { method: 'POST', status: 201, requestBody: { text: long }, responseBody: { text: long, ours: true } }));
+    for (let i = 0; i < 60; i++) {
+      writer.record(
+        entry('/scim/v2/Users', { filter: `userName eq "compressed.${i}@example.com"`, responseBody: { text: '{"totalResults":0}', ours: true, read: true } }),
+      );
+    }
+    await writer.flush();
+    const method = lz4 ? 'lz4' : 'pglz';
+    const written = await database.pool.query(
+      `select pg_column_compression(request_body) as request, pg_column_compression(response_body) as response from request_log where path = '/compressed/write'`,
+    );
+    expect(written.rows).toEqual([{ request: method, response: method }]);
+    const reads = await database.pool.query(
+      `select pg_column_compression(reads) as reads from request_read_batches where organization_id = $1 and reads like '%compressed.59@%'`,
+      [orgId],
+    );
+    expect(reads.rows).toEqual([{ reads: method }]);
+  });
+
   it('writes a batch by itself after its interval', async () => {
     const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, flushEveryMs: 20 });
     const written = new Promise<number>((resolve) => writer.observe({ written: resolve }));
