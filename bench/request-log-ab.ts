@@ -32,7 +32,10 @@
  * --tsBuildInfoFile /tmp/b-build/.tsbuildinfo`: without its own build info, tsc finds
  * nothing changed and writes nothing; and `ln -s <repo>/node_modules /tmp/b-build/`, or
  * that server cannot start) and set `B_BUILD=/tmp/b-build`: side "on" is this build,
- * side "off" that one, both with the log on.
+ * side "off" that one, both with the log on. With `B_BUILD` set to this build's own
+ * directory it is an A/A: what the pairs show then is the bench's bias. `SWAP=1` starts
+ * side "off" first, on the first port (the user names a burst creates carry the port): a bias that changes
+ * sign with it comes from the sides' positions, not their code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -158,7 +161,7 @@ const syncRequests = (server: Server): autocannon.Request[] => [
   {
     method: 'GET',
     setupRequest: (r, context) => {
-      const name = `sync.${runId}.${server.side}.${++created}@example.com`;
+      const name = `sync.${runId}.${server.port}.${++created}@example.com`;
       (context as { name?: string }).name = name;
       return { ...r, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${name}"`)}` };
     },
@@ -181,7 +184,7 @@ function burst(server: Server, scenario: Scenario): Promise<number> {
           }),
         }
       : scenario === 3
-        ? { method: 'POST', path: '/scim/v2/Users', setupRequest: (r) => ({ ...r, body: userJson(`ab.${runId}.${server.side}.${++created}@example.com`) }) }
+        ? { method: 'POST', path: '/scim/v2/Users', setupRequest: (r) => ({ ...r, body: userJson(`ab.${runId}.${server.port}.${++created}@example.com`) }) }
         : {
             method: 'PATCH',
             setupRequest: (r) => {
@@ -236,8 +239,11 @@ async function main() {
     await sql(ADMIN, `drop database if exists ${DB} with (force)`);
     await sql(ADMIN, `create database ${DB}`);
   } else if (!(BENCH_USERS > 0)) throw new Error('AB_DATABASE needs AB_USERS, the number of users it was seeded with');
-  const on = await start('on', 18601);
-  const off = await start('off', 18602);
+  // SWAP=1: side "off" starts first and takes the first port, to tell a difference of position from one of the sides.
+  const swap = process.env.SWAP === '1';
+  const [on, off] = swap
+    ? await start('off', 18601).then(async (first) => [await start('on', 18602), first] as const)
+    : await start('on', 18601).then(async (first) => [first, await start('off', 18602)] as const);
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/scim+json' };
   for (let i = 0; !BENCH_DATABASE && i < SEED_USERS; i += 50) {
     await Promise.all(

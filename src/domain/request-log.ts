@@ -137,10 +137,59 @@ export function encodeRequestLogEntry(entry: NewRequestLogEntry): EncodedRequest
   return { ...entry, time: entry.time.toISOString(), resourceIds: JSON.stringify(entry.resourceIds), changes: JSON.stringify(entry.changes) };
 }
 
+/**
+ * A successful read's fields as its batch stores them, in the order of its positional
+ * JSON array: the store keeps an organization's reads of a batch as one row
+ * (src/orm/request-read-batches.ts), and a read keeps nothing else (no request body, no
+ * changes, no refusal; method GET).
+ */
+export const READ_FIELDS = [
+  'time',
+  'requestId',
+  'credentialId',
+  'client',
+  'userAgent',
+  'path',
+  'filter',
+  'status',
+  'durationMs',
+  'resourceIds',
+  'responseBody',
+] as const;
+
+export type ReadFields = Pick<EncodedRequestLogEntry, (typeof READ_FIELDS)[number]>;
+
+/** One read as its positional JSON array (resourceIds is JSON already; the text fields were made storable by the writer, the request id is Roster's). */
+export function encodeRead(e: ReadFields): string {
+  return `[${JSON.stringify(e.time)},${JSON.stringify(e.requestId)},${JSON.stringify(e.credentialId)},${JSON.stringify(e.client)},${JSON.stringify(
+    e.userAgent,
+  )},${JSON.stringify(e.path)},${JSON.stringify(e.filter)},${e.status},${Number.isFinite(e.durationMs) ? e.durationMs : 0},${e.resourceIds},${JSON.stringify(e.responseBody)}]`;
+}
+
+/**
+ * A successful read made ready by the writer without the entry a row needs: its
+ * positional array (`encodeRead`) and what its batch's row is kept by. The store puts it
+ * with its organization's other reads of the batch, in its place among the batch's entries.
+ */
+export interface EncodedRead {
+  organizationId: string;
+  time: string;
+  client: RequestClient;
+  status: number;
+  read: string;
+}
+
+/** What a batch holds: entries stored as rows (or, when they are successful reads, re-encoded as one), and reads encoded already. */
+export type EncodedForBatch = EncodedRequestLogEntry | EncodedRead;
+
+export function isEncodedRead(entry: EncodedForBatch): entry is EncodedRead {
+  return 'read' in entry;
+}
+
 /** The store behind the log: batches in, retention out, and the reads. */
 export interface RequestLogStore extends RequestLogReader {
   /** Stores the entries in one statement. */
-  insert(entries: readonly EncodedRequestLogEntry[]): Promise<void>;
+  insert(entries: readonly EncodedForBatch[]): Promise<void>;
   /** Deletes entries older than `before`, and each organization's beyond its newest `maxRows`; returns how many. */
   prune(before: Date, maxRows: number): Promise<number>;
   /** Instance level (the operator's CLI): the entries of requests that did not authenticate, newest first. */

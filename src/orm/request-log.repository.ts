@@ -1,6 +1,9 @@
 import type { Pool } from 'pg';
 import {
+  encodeRead,
+  isEncodedRead,
   refusalRule,
+  type EncodedForBatch,
   type EncodedRequestLogEntry,
   type RequestClient,
   type RequestLogEntry,
@@ -10,18 +13,7 @@ import {
   type ResourceChange,
 } from '../domain/request-log';
 import { normalizeDatabaseError } from './errors';
-import {
-  byIdDescending,
-  encodeRead,
-  ID_BLOCK,
-  insertBatch,
-  isBatchedRead,
-  READ_PAGE_FIRST,
-  READ_PAGE_MAX,
-  readMatches,
-  readOf,
-  readsOf,
-} from './request-read-batches';
+import { byIdDescending, ID_BLOCK, insertBatch, isBatchedRead, READ_PAGE_FIRST, READ_PAGE_MAX, readMatches, readOf, readsOf } from './request-read-batches';
 import { Sql, toDate, transaction } from './sql';
 
 type Row = Record<string, unknown>;
@@ -181,7 +173,7 @@ export class RequestLogSqlStore implements RequestLogStore {
     this.writes = Sql.onPool(writePool, prepare && !oneSession, oneSession);
   }
 
-  async insert(entries: readonly EncodedRequestLogEntry[]): Promise<void> {
+  async insert(entries: readonly EncodedForBatch[]): Promise<void> {
     if (entries.length <= ID_BLOCK) return this.insertBlock(entries);
     for (let at = 0; at < entries.length; at += ID_BLOCK) await this.insertBlock(entries.slice(at, at + ID_BLOCK));
   }
@@ -192,14 +184,15 @@ export class RequestLogSqlStore implements RequestLogStore {
    * statuses and JSON text), all taking their ids from one block in the entries' order, so
    * that a list shows reads and the rest in the order they came.
    */
-  private async insertBlock(entries: readonly EncodedRequestLogEntry[]): Promise<void> {
+  private async insertBlock(entries: readonly EncodedForBatch[]): Promise<void> {
     if (entries.length === 0) return;
     const rows: EncodedRequestLogEntry[] = [];
     const positions: number[] = [];
     const reads = new Map<string, { positions: number[]; clients: Set<string>; statuses: Set<number>; parts: string[]; newest: string }>();
     entries.forEach((entry, i) => {
-      if (!isBatchedRead(entry)) {
-        rows.push(entry);
+      const read = isEncodedRead(entry) ? entry.read : isBatchedRead(entry) ? encodeRead(entry) : undefined;
+      if (read === undefined) {
+        rows.push(entry as EncodedRequestLogEntry);
         positions.push(i + 1);
         return;
       }
@@ -212,7 +205,7 @@ export class RequestLogSqlStore implements RequestLogStore {
       batch.positions.push(i + 1);
       batch.clients.add(entry.client);
       batch.statuses.add(entry.status);
-      batch.parts.push(encodeRead(entry));
+      batch.parts.push(read);
       if (entry.time > batch.newest) batch.newest = entry.time;
     });
     const batches = [...reads.values()];

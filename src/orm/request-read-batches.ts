@@ -1,4 +1,4 @@
-import type { EncodedRequestLogEntry, RequestClient, RequestLogQuery, RequestLogSummary } from '../domain/request-log';
+import { READ_FIELDS, type EncodedRequestLogEntry, type RequestClient, type RequestLogQuery, type RequestLogSummary } from '../domain/request-log';
 
 /**
  * Successful reads as request_read_batches stores them: each organization's reads of a
@@ -12,7 +12,8 @@ type Row = Record<string, unknown>;
  * Whether an entry is a successful read, stored in request_read_batches (one row per
  * organization per batch) rather than as a row of its own: a GET of an organization
  * answered 2xx. Nothing of it but what a read has is kept (no bodies but the response's
- * summary line, no changes, no refusal), so it fits a positional array (READ_FIELDS).
+ * summary line, no changes, no refusal), so it fits a positional array (READ_FIELDS,
+ * encodeRead: src/domain/request-log.ts). The writer encodes most reads itself (EncodedRead).
  */
 export function isBatchedRead(entry: EncodedRequestLogEntry): boolean {
   return (
@@ -25,28 +26,6 @@ export function isBatchedRead(entry: EncodedRequestLogEntry): boolean {
     entry.requestBody === null &&
     entry.changes === '[]'
   );
-}
-
-/** A batched read's fields, in the order of its positional array in `reads`. */
-const READ_FIELDS = [
-  'time',
-  'requestId',
-  'credentialId',
-  'client',
-  'userAgent',
-  'path',
-  'filter',
-  'status',
-  'durationMs',
-  'resourceIds',
-  'responseBody',
-] as const;
-
-/** One read as its positional JSON array (resourceIds is JSON already; the text fields were made storable by the writer, the request id is Roster's). */
-export function encodeRead(e: EncodedRequestLogEntry): string {
-  return `[${JSON.stringify(e.time)},${JSON.stringify(e.requestId)},${JSON.stringify(e.credentialId)},${JSON.stringify(e.client)},${JSON.stringify(
-    e.userAgent,
-  )},${JSON.stringify(e.path)},${JSON.stringify(e.filter)},${e.status},${Number.isFinite(e.durationMs) ? e.durationMs : 0},${e.resourceIds},${JSON.stringify(e.responseBody)}]`;
 }
 
 /** Each field's place in a read's positional array. */

@@ -1,4 +1,13 @@
-import { encodeRequestLogEntry, type EncodedRequestLogEntry, type NewRequestLogEntry, type RequestLogStore, type ResourceChange } from '../domain/request-log';
+import {
+  encodeRead,
+  encodeRequestLogEntry,
+  type EncodedForBatch,
+  type EncodedRead,
+  type NewRequestLogEntry,
+  type RequestClient,
+  type RequestLogStore,
+  type ResourceChange,
+} from '../domain/request-log';
 import { clientOf } from './client';
 import { readSummary } from './read-summary';
 import { BODY_CAP_BYTES, redactText, redactValue, storable, storedBody } from './redact';
@@ -9,7 +18,10 @@ export interface RawBody {
   text?: string;
   /** Text Roster wrote (a response): it never holds a password. */
   ours?: boolean;
-  /** The response of a successful read: kept as a line saying what it held, and its resources' ids (readSummary). */
+  /**
+   * The response of a successful read: kept as a line saying what it held, and its
+   * resources' ids (readSummary; `readResponse` makes both when the response has gone).
+   */
   read?: boolean;
   /** A parsed value's size as received (the decoded body's bytes), for the writer's byte bound; unknown: stored at once. */
   bytes?: number;
@@ -210,12 +222,12 @@ export class RequestLogWriter {
   /** Batches (see write); a failed batch is dropped and ends the round (the next timer tries again). */
   private async drain(all: boolean): Promise<void> {
     for (let first = true; this.size > 0 && (first || all || this.size >= this.o.batchSize); first = false) {
-      const batch: EncodedRequestLogEntry[] = [];
+      const batch: EncodedForBatch[] = [];
       let unserialisable = 0;
       while (this.size > 0 && batch.length + unserialisable < this.o.batchSize) {
         const entry = this.shift();
         try {
-          batch.push(encodeRequestLogEntry(stored(entry)));
+          batch.push(encodedRead(entry) ?? encodeRequestLogEntry(stored(entry)));
         } catch (error) {
           unserialisable += 1;
           this.observer.failed?.(error);
@@ -284,17 +296,60 @@ function short(text: string | null | undefined, max: number): string | null {
   return storable(redactText(text.length > max ? `${text.slice(0, max)}…` : text));
 }
 
+/** The User-Agent last seen, as the log stores it and the client it names: a sync sends one agent for all its requests. */
+let lastAgent: { sent: string | undefined; client: RequestClient; stored: string | null } = { sent: undefined, client: 'other', stored: null };
+function agentOf(userAgent: string | undefined): { client: RequestClient; stored: string | null } {
+  if (userAgent !== lastAgent.sent) lastAgent = { sent: userAgent, client: clientOf(userAgent), stored: short(userAgent, 256) };
+  return lastAgent;
+}
+
+/** A successful read's response as the log keeps it (its summary line) and the ids it returned: made when it has gone, so its text is not held. */
+export function readResponse(text: string): { body: RawBody; ids: string[] } {
+  const read = readSummary(text);
+  return { body: { kept: read.summary, read: true }, ids: read.ids };
+}
+
+/**
+ * A successful read (a GET of an organization answered 2xx, its response summarised by
+ * readResponse, no body sent) encoded straight into its batch's positional array: what
+ * `stored`, `encodeRequestLogEntry` and the store's `encodeRead` make of it, without the
+ * two entry objects between. Anything else: undefined (it goes the way of a row).
+ */
+function encodedRead(entry: RawEntry): EncodedRead | undefined {
+  const { requestBody: sent, responseBody: response, organizationId, status } = entry;
+  if (!response.read || response.kept === undefined || organizationId === null || entry.method !== 'GET') return undefined;
+  if (status < 200 || status >= 300 || entry.operation !== undefined || entry.errorCode !== null || entry.changes.length > 0) return undefined;
+  if (sent.value !== undefined || (sent.kept !== undefined && sent.kept !== null) || (sent.text !== undefined && sent.text !== '')) return undefined;
+  const agent = agentOf(entry.userAgent);
+  const time = entry.time.toISOString();
+  const read = encodeRead({
+    time,
+    requestId: entry.requestId,
+    credentialId: entry.credentialId,
+    client: agent.client,
+    userAgent: agent.stored,
+    path: short(entry.path, 2_048) ?? '',
+    filter: short(entry.filter, 4_096),
+    status,
+    durationMs: Math.round(entry.durationMs * 10) / 10,
+    resourceIds: JSON.stringify(entry.resourceIds),
+    responseBody: response.kept,
+  });
+  return { organizationId, time, client: agent.client, status, read };
+}
+
 /** A raw entry as stored: the client told, bodies redacted and capped (a successful read's summarised), text made storable. */
 export function stored(entry: RawEntry): NewRequestLogEntry {
   const response = storedResponse(entry);
+  const agent = agentOf(entry.userAgent);
   return {
     time: entry.time,
     organizationId: entry.organizationId,
     requestId: entry.requestId,
     ...(entry.operation !== undefined ? { operation: entry.operation } : {}),
     credentialId: entry.credentialId,
-    client: clientOf(entry.userAgent),
-    userAgent: short(entry.userAgent, 256),
+    client: agent.client,
+    userAgent: agent.stored,
     method: short(entry.method, 16) ?? '',
     path: short(entry.path, 2_048) ?? '',
     filter: short(entry.filter, 4_096),

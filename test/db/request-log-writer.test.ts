@@ -5,7 +5,7 @@ import { OrganizationSqlRepository } from '../../src/orm/organization.repository
 import { RequestLogSqlStore } from '../../src/orm/request-log.repository';
 import { Sql } from '../../src/orm/sql';
 import { requestLogWritePool } from '../../src/roster';
-import { RequestLogWriter, type RawEntry } from '../../src/requestlog/writer';
+import { readResponse, RequestLogWriter, type RawEntry } from '../../src/requestlog/writer';
 import { openTestDatabase } from '../support/database';
 import { Outage } from '../support/outage';
 
@@ -288,6 +288,38 @@ describe('successful reads, stored by the batch', () => {
     ]);
     expect((await store.list(org, { limit: 2 })).map((e) => e.path)).toEqual(['/Users/f', '/Users']);
     expect(await store.list(org, { limit: 100, since: new Date(Date.now() + 60_000) })).toEqual([]);
+  });
+
+  it('stores a read summarised when its response went exactly as one summarised with its batch, redacted alike', async () => {
+    const org = await newOrganization('reads-early');
+    const w = writer();
+    const text = JSON.stringify({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+      totalResults: 1,
+      Resources: [{ id: 'u-1', userName: 'a' }],
+    });
+    const early = readResponse(text);
+    const same = {
+      organizationId: org,
+      time: new Date(),
+      requestId: 'the-same',
+      filter: 'userName eq "a@example.com" or externalId eq "roster_0123456789abcdefghijKLMNOPQRST"',
+      userAgent: 'Okta SCIM Client 1.0.0',
+      durationMs: 1.26,
+    };
+    w.record(entry('/scim/v2/Users', { ...same, responseBody: early.body, resourceIds: early.ids }));
+    w.record(entry('/scim/v2/Users', { ...same, responseBody: { text, ours: true, read: true } }));
+    await w.stop();
+    const [first, second] = await Promise.all((await store.list(org, { limit: 10 })).map((e) => store.get(org, e.id)));
+    expect(first).toMatchObject({
+      client: 'okta',
+      resourceIds: ['u-1'],
+      filter: 'userName eq "a@example.com" or externalId eq "[redacted]"',
+      durationMs: 1.3,
+      responseBody: expect.stringContaining('totalResults 1, 1 resource(s) on the page'),
+    });
+    expect({ ...first, id: '' }).toEqual({ ...second, id: '' });
+    expect(await readBatches(org)).toBe(1);
   });
 
   it('finds the newest reads that match across many batches, past a page of them', async () => {

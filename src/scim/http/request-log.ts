@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ResourceChange } from '../../domain/request-log';
 import { BODY_CAP_BYTES } from '../../requestlog/redact';
-import type { RawBody, RawEntry } from '../../requestlog/writer';
+import { readResponse, type RawBody, type RawEntry } from '../../requestlog/writer';
 import { locals, type BulkOperationRecord, type RequestRecord } from './http';
 
 /** Where the request log's entries go: the writer (src/requestlog/writer.ts). */
@@ -54,8 +54,10 @@ const NONE: readonly never[] = Object.freeze([]);
  * actor carries it to the services as their ChangeJournal) and, once the response has
  * gone ('finish'), hands the sink one entry for the request and one per Bulk operation.
  * The entry holds references to what the request already made (its strings, its parsed
- * body, the response text): the writer redacts, summarises and serialises it with its
- * batch, a tenth of a second later, in one loop (src/requestlog/writer.ts).
+ * body, the response text): the writer redacts and serialises it with its batch, a
+ * tenth of a second later, in one loop (src/requestlog/writer.ts). A successful read's
+ * response is summarised here instead (its ids and totalResults), so that its text,
+ * most of what a lookup's entry would hold, is not held for the batch.
  *
  * A request that did not authenticate has no organization: its entry has none, and
  * keeps neither its bodies nor its filter (they could be anyone's); only the operator's
@@ -92,13 +94,9 @@ function requestEntry(req: Request, res: Response, record: LogRecord, time: Date
   const requestBody = authenticated ? bodyOf(req) : {};
   // A read: a GET or HEAD, or a POST of a search (`/.search`, `/Users/.search`, `/Groups/.search`).
   const reads = req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && path.endsWith('/.search'));
-  const read = authenticated && reads && status < 400 && responseText !== undefined;
-  // A successful read's response is summarised by the writer (readSummary), which also takes its ids.
-  const responseBody: RawBody = read
-    ? { text: responseText, ours: true, read: true }
-    : authenticated && responseText !== undefined
-      ? { text: responseText, ours: true }
-      : {};
+  const read = authenticated && reads && status < 400 && responseText !== undefined ? readResponse(responseText) : undefined;
+  // A successful read's response is summarised now, with its ids (readResponse): its text is not held for the batch.
+  const responseBody: RawBody = read ? read.body : authenticated && responseText !== undefined ? { text: responseText, ours: true } : {};
   const ok = status < 400;
   return {
     time,
@@ -115,7 +113,7 @@ function requestEntry(req: Request, res: Response, record: LogRecord, time: Date
     errorCode: error?.code ?? null,
     durationMs,
     // A Bulk request's resources are its operations' (each operation's entry has its changes).
-    resourceIds: read ? [] : resourceIds(path, ok ? [...record.reported, ...record.recorded.flatMap((o) => (o.status < 400 ? o.resources : []))] : []),
+    resourceIds: read ? read.ids : resourceIds(path, ok ? [...record.reported, ...record.recorded.flatMap((o) => (o.status < 400 ? o.resources : []))] : []),
     changes: ok ? (record.reported as ResourceChange[]) : [],
     requestBody,
     responseBody,
