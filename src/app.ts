@@ -129,7 +129,8 @@ export function createApp(roster: Roster, logger: Logger, metrics: Metrics = new
 
 /**
  * Every request's first step: the security headers and a request id, then, when the
- * response is finished, its metrics and one log line.
+ * response is finished, the request log's entry, its metrics and one log line (one
+ * `finish` listener for all three).
  */
 function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
   const headers = securityHeaders();
@@ -142,7 +143,9 @@ function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const { actor, route = 'unmatched', errorCode } = locals(res);
+      const { actor, route = 'unmatched', errorCode, log } = locals(res);
+      // The request log's entry (a SCIM request, when the log is on: src/scim/http/request-log.ts).
+      log?.finished();
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.latency.observe({ method: req.method, route }, ms / 1000);

@@ -25,6 +25,12 @@ export interface ScimLocals {
 export interface RequestRecord extends ChangeJournal {
   resources: ResourceChange[];
   operations: BulkOperationRecord[];
+  /**
+   * The response has gone: the log takes its entries. Called by the app's one `finish`
+   * listener (requestContext in app.ts), which every request has anyway: a second
+   * listener per request cost a lookup measurably (docs/benchmarks.md, #14). Never throws.
+   */
+  finished(): void;
 }
 
 /** One Bulk operation as it ran, for its own entry in the request log. */

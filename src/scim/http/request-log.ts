@@ -19,6 +19,28 @@ const RESOURCE_PATH = /\/(?:Users|Groups)\/([^/?]+)/i;
 class LogRecord implements RequestRecord {
   private changes: ResourceChange[] | undefined;
   private bulk: BulkOperationRecord[] | undefined;
+  private readonly time = new Date();
+  private readonly started = process.hrtime.bigint();
+  private done = false;
+
+  constructor(
+    private readonly sink: RequestLogSink,
+    private readonly req: Request,
+    private readonly res: Response,
+  ) {}
+
+  finished(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      const durationMs = Number(process.hrtime.bigint() - this.started) / 1e6;
+      const entry = requestEntry(this.req, this.res, this, this.time, durationMs);
+      this.sink.record(entry);
+      for (const op of this.recorded) this.sink.record(operationEntry(entry, op));
+    } catch {
+      // The log never fails a request, and this one has already been answered.
+    }
+  }
 
   get resources(): ResourceChange[] {
     return (this.changes ??= []);
@@ -51,8 +73,9 @@ const NONE: readonly never[] = Object.freeze([]);
 
 /**
  * The request log's step, first in the SCIM router: it gives the request a record (the
- * actor carries it to the services as their ChangeJournal) and, once the response has
- * gone ('finish'), hands the sink one entry for the request and one per Bulk operation.
+ * actor carries it to the services as their ChangeJournal) which, once the response has
+ * gone (the app's `finish` listener calls `finished`), hands the sink one entry for the
+ * request and one per Bulk operation.
  * The entry holds references to what the request already made (its strings, its parsed
  * body, the response text): the writer redacts and serialises it with its batch, a
  * tenth of a second later, in one loop (src/requestlog/writer.ts). A successful read's
@@ -65,20 +88,7 @@ const NONE: readonly never[] = Object.freeze([]);
  */
 export function requestLogging(sink: RequestLogSink) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const time = new Date();
-    const started = process.hrtime.bigint();
-    const record = new LogRecord();
-    locals(res).log = record;
-    res.on('finish', () => {
-      try {
-        const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-        const entry = requestEntry(req, res, record, time, durationMs);
-        sink.record(entry);
-        for (const op of record.recorded) sink.record(operationEntry(entry, op));
-      } catch {
-        // The log never fails a request, and this one has already been answered.
-      }
-    });
+    locals(res).log = new LogRecord(sink, req, res);
     next();
   };
 }
