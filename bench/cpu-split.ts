@@ -13,14 +13,16 @@
  * The warm-up (6 s by default) outlasts the writer's first prune (5 s after start), so
  * the timed run holds only steady-state work. Truncate `request_log` and `request_read_batches` between runs to
  * keep the prune's per-organization cap out of it too. SERVER_FLAGS adds Node flags to
- * the server (`--cpu-prof --cpu-prof-dir <dir>`).
+ * the server (`--cpu-prof --cpu-prof-dir <dir>`). The server's CPU is also given by
+ * thread: its main thread's, V8's helpers' (young-generation collections run partly
+ * there, which a main-thread profile does not show) and libuv's pool's.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { BENCH_SECRET, userName, userNameWidth } from './database';
-import { cpuSeconds, postgresCpuSeconds } from './processes';
+import { cpuSeconds, postgresCpuSeconds, threadCpuSeconds } from './processes';
 
 const DATABASE = process.env.AB_DATABASE;
 const USERS = Number(process.env.AB_USERS ?? 0);
@@ -124,10 +126,12 @@ async function main() {
     const statsBefore = await stats();
     const before = postgresCpu();
     const serverBefore = cpuMs(server.pid as number);
+    const threadsBefore = threadCpuSeconds(server.pid as number);
     const requests = await run(Number(process.env.SECONDS ?? 10));
     await new Promise((resolve) => setTimeout(resolve, 300)); // the writer's last batch
     const after = postgresCpu();
     const serverCpu = cpuMs(server.pid as number) - serverBefore;
+    const threads = [...threadCpuSeconds(server.pid as number)].map(([name, seconds]) => [name, seconds - (threadsBefore.get(name) ?? 0)] as const);
     const names = new Map(
       (
         await client.query<{ pid: number; what: string }>(`select pid, backend_type || ': ' || coalesce(left(query, 48), '') as what from pg_stat_activity`)
@@ -145,7 +149,9 @@ async function main() {
           .map((k) => `${k} ${(((ioAfter[k] ?? 0) - (ioBefore[k] ?? 0)) / requests).toFixed(2)}`)
           .join(', ')}`,
       );
-    console.log(`  ${((serverCpu * 1000) / requests).toFixed(1).padStart(7)} µs/request  the server (node)`);
+    console.log(`  ${((serverCpu * 1000) / requests).toFixed(1).padStart(7)} µs/request  the server (node), by thread:`);
+    for (const [name, seconds] of threads.filter(([, seconds]) => seconds > 0).sort((a, b) => b[1] - a[1]))
+      console.log(`  ${((seconds * 1e6) / requests).toFixed(1).padStart(9)}  ${name}`);
     const byWhat = new Map<string, number>();
     let total = 0;
     for (const [pid, ms] of after) {

@@ -136,6 +136,33 @@ export function cpuSeconds(pid: number | string): number {
   }
 }
 
+/**
+ * A process's CPU seconds, its main thread's and its other threads' by name (utime +
+ * stime of /proc/<pid>/task/*). In Node 20 the others (V8's helpers: the young
+ * generation's parallel scavenges, concurrent marking; libuv's pool) are named `node` too.
+ */
+export function threadCpuSeconds(pid: number | string): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const task of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = task === String(pid) ? 'the main thread' : `other threads named ${comm}`;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
+}
+
 /** CPU seconds of every process named `postgres` (the server, its backends, WAL writer, checkpointer) visible here, by pid. */
 export function postgresCpuSeconds(): Map<string, number> {
   const out = new Map<string, number>();

@@ -54,7 +54,8 @@ const BENCH_DATABASE = process.env.AB_DATABASE;
 const BENCH_USERS = Number(process.env.AB_USERS ?? 0);
 const DATABASE = BENCH_DATABASE ?? Object.assign(new URL(ADMIN), { pathname: `/${DB}` }).toString();
 const TOKEN = BENCH_DATABASE ? BENCH_SECRET : 'ab-bootstrap-token-0123456789abcdef0123456789';
-const BUILD = path.join(__dirname, '.build', 'src', 'main.js');
+/** This build (A_BUILD: another directory built as below, to run as side "on" instead). */
+const BUILD = path.join(process.env.A_BUILD ?? path.join(__dirname, '.build'), 'src', 'main.js');
 /** Another build to compare with this one (see above): it runs as side "off", the log on for both. */
 const B_BUILD = process.env.B_BUILD ? path.join(process.env.B_BUILD, 'src', 'main.js') : undefined;
 const SECONDS = Number(process.env.SECONDS_PER_BURST ?? 5);
