@@ -27,8 +27,8 @@ export interface RequestRecord extends ChangeJournal {
   operations: BulkOperationRecord[];
   /**
    * The response has gone: the log takes its entries. Called by the app's one `finish`
-   * listener (requestContext in app.ts), which every request has anyway: a second
-   * listener per request cost a lookup measurably (docs/benchmarks.md, #14). Never throws.
+   * listener (requestContext in app.ts), which every request has anyway, rather than a
+   * second listener per request (docs/benchmarks.md, #14). Never throws.
    */
   finished(): void;
 }
