@@ -138,6 +138,31 @@ export function encodeRequestLogEntry(entry: NewRequestLogEntry): EncodedRequest
 }
 
 /**
+ * Whether an entry is kept as a successful read, one of its organization's reads of a
+ * batch (request_read_batches, src/orm/request-read-batches.ts), rather than as a row of
+ * its own: a GET of an organization, answered 2xx, no Bulk operation, no refusal, no
+ * request body, no change. Such an entry has nothing but what READ_FIELDS holds. The
+ * writer asks it of an entry as recorded (its fast path, `encodedRead`), the store of one
+ * made ready for its batch: one rule, whoever asks.
+ */
+export function keptAsRead(
+  entry: Pick<NewRequestLogEntry, 'organizationId' | 'method' | 'status' | 'operation' | 'errorCode'>,
+  sent: boolean,
+  changed: boolean,
+): boolean {
+  return (
+    entry.organizationId !== null &&
+    entry.method === 'GET' &&
+    entry.status >= 200 &&
+    entry.status < 300 &&
+    entry.operation === undefined &&
+    entry.errorCode === null &&
+    !sent &&
+    !changed
+  );
+}
+
+/**
  * A successful read's fields as its batch stores them, in the order of its positional
  * JSON array: the store keeps an organization's reads of a batch as one row
  * (src/orm/request-read-batches.ts), and a read keeps nothing else (no request body, no

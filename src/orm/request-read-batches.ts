@@ -1,4 +1,4 @@
-import { READ_FIELDS, type EncodedRequestLogEntry, type RequestClient, type RequestLogQuery, type RequestLogSummary } from '../domain/request-log';
+import { keptAsRead, READ_FIELDS, type EncodedRequestLogEntry, type RequestClient, type RequestLogQuery, type RequestLogSummary } from '../domain/request-log';
 
 /**
  * Successful reads as request_read_batches stores them: each organization's reads of a
@@ -10,22 +10,12 @@ type Row = Record<string, unknown>;
 
 /**
  * Whether an entry is a successful read, stored in request_read_batches (one row per
- * organization per batch) rather than as a row of its own: a GET of an organization
- * answered 2xx. Nothing of it but what a read has is kept (no bodies but the response's
- * summary line, no changes, no refusal), so it fits a positional array (READ_FIELDS,
- * encodeRead: src/domain/request-log.ts). The writer encodes most reads itself (EncodedRead).
+ * organization per batch) rather than as a row of its own (keptAsRead, in the domain).
+ * It fits a positional array (READ_FIELDS, encodeRead: src/domain/request-log.ts). The
+ * writer encodes most reads itself (EncodedRead); this catches the others.
  */
 export function isBatchedRead(entry: EncodedRequestLogEntry): boolean {
-  return (
-    entry.organizationId !== null &&
-    entry.method === 'GET' &&
-    entry.status >= 200 &&
-    entry.status < 300 &&
-    entry.operation === undefined &&
-    entry.errorCode === null &&
-    entry.requestBody === null &&
-    entry.changes === '[]'
-  );
+  return keptAsRead(entry, entry.requestBody !== null, entry.changes !== '[]');
 }
 
 /** Each field's place in a read's positional array. */

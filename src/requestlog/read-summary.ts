@@ -9,8 +9,8 @@ const MAX_READ_IDS = 100;
 const RESOURCE_ID = /"id":"([^"]{1,64})"/g;
 const TOTAL_RESULTS = /"totalResults":(\d+)/;
 
-/** What the log keeps of a successful read's response (its JSON text as sent): a line saying what it held, and the ids. */
-export function readSummary(text: string): { summary: string; ids: string[] } {
+/** What the log keeps of a successful read's response (its JSON text and its size in bytes, as sent): a line saying what it held, and the ids. */
+export function readSummary(text: string, bytes: number): { summary: string; ids: string[] } {
   const ids: string[] = [];
   for (const match of text.matchAll(RESOURCE_ID)) {
     if (ids.length >= MAX_READ_IDS) break;
@@ -18,5 +18,5 @@ export function readSummary(text: string): { summary: string; ids: string[] } {
   }
   const total = TOTAL_RESULTS.exec(text.slice(0, 400))?.[1];
   const what = total !== undefined ? `totalResults ${total}, ${ids.length} resource(s) on the page` : `${ids.length} resource(s)`;
-  return { summary: `[a successful read: not kept; ${what}, ${Buffer.byteLength(text, 'utf8')} bytes]`, ids };
+  return { summary: `[a successful read: not kept; ${what}, ${bytes} bytes]`, ids };
 }

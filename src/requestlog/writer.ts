@@ -3,6 +3,7 @@ import {
   encodeRequestLogEntry,
   type EncodedForBatch,
   type EncodedRead,
+  keptAsRead,
   type NewRequestLogEntry,
   type RequestClient,
   type RequestLogStore,
@@ -19,8 +20,8 @@ export interface RawBody {
   /** Text Roster wrote (a response): it never holds a password. */
   ours?: boolean;
   /**
-   * The response of a successful read: kept as a line saying what it held, and its
-   * resources' ids (readSummary; `readResponse` makes both when the response has gone).
+   * `kept` is a successful read's summary line (`readResponse` made it, with the read's
+   * ids, when the response had gone): the writer may encode the entry as a read at once.
    */
   read?: boolean;
   /** A parsed value's size as received (the decoded body's bytes), for the writer's byte bound; unknown: stored at once. */
@@ -264,18 +265,14 @@ function heldAsIs(body: RawBody): boolean {
   return (body.text?.length ?? 0) <= HELD_AS_IS_BYTES;
 }
 
-/** The entry to hold: as it is, or with its large bodies already in their stored form (a large read's as its summary). */
+/** The entry to hold: as it is, or with its large bodies already in their stored form. */
 function holdable(entry: RawEntry): RawEntry {
   const request = heldAsIs(entry.requestBody);
   const response = heldAsIs(entry.responseBody);
   if (request && response) return entry;
   const held: RawEntry = { ...entry };
   if (!request) held.requestBody = { kept: storedRequest(entry.requestBody) };
-  if (!response) {
-    const { body, ids } = storedResponse(entry);
-    held.responseBody = { kept: body };
-    if (ids) held.resourceIds = ids;
-  }
+  if (!response) held.responseBody = { kept: storedResponse(entry) };
   return held;
 }
 
@@ -303,23 +300,26 @@ function agentOf(userAgent: string | undefined): { client: RequestClient; stored
   return lastAgent;
 }
 
-/** A successful read's response as the log keeps it (its summary line) and the ids it returned: made when it has gone, so its text is not held. */
-export function readResponse(text: string): { body: RawBody; ids: string[] } {
-  const read = readSummary(text);
+/**
+ * A successful read's response as the log keeps it (its summary line, which gives the
+ * response's size in bytes as sent) and the ids it returned: made when it has gone, so
+ * its text is not held for the batch.
+ */
+export function readResponse(text: string, bytes: number): { body: RawBody; ids: string[] } {
+  const read = readSummary(text, bytes);
   return { body: { kept: read.summary, read: true }, ids: read.ids };
 }
 
 /**
- * A successful read (a GET of an organization answered 2xx, its response summarised by
- * readResponse, no body sent) encoded straight into its batch's positional array: what
- * `stored`, `encodeRequestLogEntry` and the store's `encodeRead` make of it, without the
- * two entry objects between. Anything else: undefined (it goes the way of a row).
+ * A successful read (keptAsRead, its response summarised by readResponse) encoded
+ * straight into its batch's positional array: what `stored`, `encodeRequestLogEntry` and
+ * the store's `encodeRead` make of it, without the two entry objects between. Anything
+ * else: undefined (it goes the way of a row, where the store asks keptAsRead again).
  */
 function encodedRead(entry: RawEntry): EncodedRead | undefined {
-  const { requestBody: sent, responseBody: response, organizationId, status } = entry;
-  if (!response.read || response.kept === undefined || organizationId === null || entry.method !== 'GET') return undefined;
-  if (status < 200 || status >= 300 || entry.operation !== undefined || entry.errorCode !== null || entry.changes.length > 0) return undefined;
-  if (sent.value !== undefined || (sent.kept !== undefined && sent.kept !== null) || (sent.text !== undefined && sent.text !== '')) return undefined;
+  const { responseBody: response, organizationId } = entry;
+  if (!response.read || response.kept === undefined || organizationId === null) return undefined;
+  if (!keptAsRead(entry, storedRequest(entry.requestBody) !== null, entry.changes.length > 0)) return undefined;
   const agent = agentOf(entry.userAgent);
   const time = entry.time.toISOString();
   const read = encodeRead({
@@ -328,19 +328,18 @@ function encodedRead(entry: RawEntry): EncodedRead | undefined {
     credentialId: entry.credentialId,
     client: agent.client,
     userAgent: agent.stored,
-    path: short(entry.path, 2_048) ?? '',
-    filter: short(entry.filter, 4_096),
-    status,
-    durationMs: Math.round(entry.durationMs * 10) / 10,
+    path: storedPath(entry),
+    filter: storedFilter(entry),
+    status: entry.status,
+    durationMs: storedDuration(entry),
     resourceIds: JSON.stringify(entry.resourceIds),
     responseBody: response.kept,
   });
-  return { organizationId, time, client: agent.client, status, read };
+  return { organizationId, time, client: agent.client, status: entry.status, read };
 }
 
-/** A raw entry as stored: the client told, bodies redacted and capped (a successful read's summarised), text made storable. */
+/** A raw entry as stored: the client told, bodies redacted and capped, text made storable. */
 export function stored(entry: RawEntry): NewRequestLogEntry {
-  const response = storedResponse(entry);
   const agent = agentOf(entry.userAgent);
   return {
     time: entry.time,
@@ -351,19 +350,32 @@ export function stored(entry: RawEntry): NewRequestLogEntry {
     client: agent.client,
     userAgent: agent.stored,
     method: short(entry.method, 16) ?? '',
-    path: short(entry.path, 2_048) ?? '',
-    filter: short(entry.filter, 4_096),
+    path: storedPath(entry),
+    filter: storedFilter(entry),
     status: entry.status,
     scimType: entry.scimType,
     detail: short(entry.detail, 4_096),
     errorCode: entry.errorCode,
-    durationMs: Math.round(entry.durationMs * 10) / 10,
-    resourceIds: response.ids ?? entry.resourceIds,
+    durationMs: storedDuration(entry),
+    resourceIds: entry.resourceIds,
     // The values a write changed are the user's data, and redacted like a body.
     changes: entry.changes.length === 0 ? [] : (redactValue(entry.changes) as ResourceChange[]),
     requestBody: storedRequest(entry.requestBody),
-    responseBody: response.body,
+    responseBody: storedResponse(entry),
   };
+}
+
+/** The fields a read and a row store alike (encodedRead, stored). */
+function storedPath(entry: RawEntry): string {
+  return short(entry.path, 2_048) ?? '';
+}
+
+function storedFilter(entry: RawEntry): string | null {
+  return short(entry.filter, 4_096);
+}
+
+function storedDuration(entry: RawEntry): number {
+  return Math.round(entry.durationMs * 10) / 10;
 }
 
 /** A request body as stored: its kept form, or redacted and capped now. */
@@ -371,13 +383,8 @@ function storedRequest(body: RawBody): string | null {
   return body.kept !== undefined ? body.kept : storedBody(body, BODY_CAP_BYTES);
 }
 
-/** A response body as stored (a successful read's as its summary line, with the ids it returned), or its kept form. */
-function storedResponse(entry: RawEntry): { body: string | null; ids?: string[] } {
+/** A response body as stored: its kept form, or redacted and capped now. */
+function storedResponse(entry: RawEntry): string | null {
   const r = entry.responseBody;
-  if (r.kept !== undefined) return { body: r.kept };
-  if (r.read && r.text !== undefined) {
-    const read = readSummary(r.text);
-    return { body: read.summary, ids: read.ids };
-  }
-  return { body: storedBody(r, entry.responseCap) };
+  return r.kept !== undefined ? r.kept : storedBody(r, entry.responseCap);
 }

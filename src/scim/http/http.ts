@@ -17,6 +17,8 @@ export interface ScimLocals {
   error?: ScimError;
   /** The JSON text of the response body, as sent (for the request log). */
   responseText?: string;
+  /** Its size in UTF-8 bytes (its Content-Length), counted once. */
+  responseBytes?: number;
   /** The request log's record of this request (request-log.ts); absent when the log is off. */
   log?: RequestRecord;
 }
@@ -83,10 +85,15 @@ export function sendScim(res: Response, status: number, body: unknown): void {
 
 /** sendScim for a body already serialised as JSON text. */
 export function sendScimText(res: Response, status: number, text: string): void {
-  if (locals(res).log) locals(res).responseText = text;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const state = locals(res);
+  if (state.log) {
+    state.responseText = text;
+    state.responseBytes = bytes;
+  }
   res.status(status);
   res.setHeader('Content-Type', SCIM_CONTENT_TYPE);
-  if (res.getHeader('Transfer-Encoding') === undefined) res.setHeader('Content-Length', Buffer.byteLength(text, 'utf8'));
+  if (res.getHeader('Transfer-Encoding') === undefined) res.setHeader('Content-Length', bytes);
   const req = res.req;
   if (req.fresh) res.status(304);
   if (res.statusCode === 204 || res.statusCode === 304) {

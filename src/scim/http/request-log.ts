@@ -94,7 +94,7 @@ export function requestLogging(sink: RequestLogSink) {
 }
 
 function requestEntry(req: Request, res: Response, record: LogRecord, time: Date, durationMs: number): RawEntry {
-  const { actor, error, responseText, requestId } = locals(res);
+  const { actor, error, responseText, responseBytes, requestId } = locals(res);
   const url = req.originalUrl;
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -104,7 +104,10 @@ function requestEntry(req: Request, res: Response, record: LogRecord, time: Date
   const requestBody = authenticated ? bodyOf(req) : {};
   // A read: a GET or HEAD, or a POST of a search (`/.search`, `/Users/.search`, `/Groups/.search`).
   const reads = req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && path.endsWith('/.search'));
-  const read = authenticated && reads && status < 400 && responseText !== undefined ? readResponse(responseText) : undefined;
+  const read =
+    authenticated && reads && status < 400 && responseText !== undefined
+      ? readResponse(responseText, responseBytes ?? Buffer.byteLength(responseText, 'utf8'))
+      : undefined;
   // A successful read's response is summarised now, with its ids (readResponse): its text is not held for the batch.
   const responseBody: RawBody = read ? read.body : authenticated && responseText !== undefined ? { text: responseText, ours: true } : {};
   const ok = status < 400;
