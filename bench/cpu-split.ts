@@ -12,7 +12,8 @@
  *
  * The warm-up (6 s by default) outlasts the writer's first prune (5 s after start), so
  * the timed run holds only steady-state work. Truncate `request_log` and `request_read_batches` between runs to
- * keep the prune's per-organization cap out of it too. SERVER_FLAGS adds Node flags to
+ * keep the prune's per-organization cap out of it too. The server runs with Roster's own
+ * heap flags (rosterNodeFlags: npm start's); SERVER_FLAGS adds Node flags to
  * the server (`--cpu-prof --cpu-prof-dir <dir>`). The server's CPU is also given by
  * thread: its main thread's, V8's helpers' (young-generation collections run partly
  * there, which a main-thread profile does not show) and libuv's pool's.
@@ -22,7 +23,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { BENCH_SECRET, userName, userNameWidth } from './database';
-import { cpuSeconds, postgresCpuSeconds, threadCpuSeconds } from './processes';
+import { cpuSeconds, postgresCpuSeconds, rosterNodeFlags, threadCpuSeconds } from './processes';
 
 const DATABASE = process.env.AB_DATABASE;
 const USERS = Number(process.env.AB_USERS ?? 0);
@@ -78,7 +79,7 @@ function run(seconds: number): Promise<number> {
 
 async function main() {
   if (!DATABASE || !(USERS > 0)) throw new Error('set AB_DATABASE and AB_USERS (a database seeded by `npm run bench -- --users N --keep`)');
-  const server = spawn(process.execPath, [...(process.env.SERVER_FLAGS ?? '').split(' ').filter(Boolean), BUILD], {
+  const server = spawn(process.execPath, [...rosterNodeFlags(), ...(process.env.SERVER_FLAGS ?? '').split(' ').filter(Boolean), BUILD], {
     env: {
       ...process.env,
       NODE_ENV: 'production',

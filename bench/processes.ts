@@ -8,6 +8,21 @@ export const REPO_ROOT = path.resolve(__dirname, '..');
 /** The compiled server lives here, not in dist/: other people build and run dist/ meanwhile. */
 export const BUILD_DIR = path.join(REPO_ROOT, 'bench', '.build');
 
+/**
+ * The V8 heap flags Roster runs with: those of `npm start` (package.json), which the
+ * Dockerfile's CMD repeats (a test keeps them alike). The bench starts its server with
+ * them, so that it measures Roster as it runs.
+ */
+export function rosterNodeFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return heapFlags(scripts.start ?? '');
+}
+
+/** The V8 heap flags (`--max-old-space-size=N`, `--max-semi-space-size=N`) of a command line. */
+export function heapFlags(commandLine: string): string[] {
+  return commandLine.split(/[\s"',[\]]+/).filter((arg) => /^--max-(?:old|semi)-space-size=\d+$/.test(arg));
+}
+
 const children = new Set<ChildProcess>();
 
 /** Kills every child still running, at once (last resort on exit). */

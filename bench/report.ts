@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { curveMarkdown, curveSvg, CURVE_LIMIT } from './curve';
 import { standardUserLimit } from './database';
+import { rosterNodeFlags } from './processes';
 import { STORM_BULKS, STORM_OPERATIONS, SYNC_CONCURRENCY } from './scenarios';
 import type { Row } from './scenarios';
 
@@ -324,7 +325,7 @@ database per size, seeded, run and dropped in turn, then the sizes side by side 
   for scenario 9, a second organization (\`bench-storm\`) of ${count(STORM_BULKS * STORM_OPERATIONS)} users with a token of its own.
 
 Roster ran compiled (\`tsc -p tsconfig.build.json\` into \`bench/.build\`, ${report.buildSeconds.toFixed(0)} s), as
-\`NODE_ENV=production node bench/.build/src/main.js\` with \`LOG_LEVEL=warn\` and the default pool of 10,
+\`NODE_ENV=production node ${[...rosterNodeFlags(), ''].join(' ')}bench/.build/src/main.js\` (Roster's heap flags, as \`npm start\` runs it) with \`LOG_LEVEL=warn\` and the default pool of 10,
 on the same machine as PostgreSQL and the load generator. The per-credential rate limit is switched
 off for the run (\`ROSTER_RATE_LIMIT_PER_SECOND=0\`): at its default (100 requests/s, burst 200) most of
 the load would be answered 429, and an initial sync through one token could not pass ~50 users/s. Scenario 9

@@ -35,7 +35,9 @@
  * side "off" that one, both with the log on. With `B_BUILD` set to this build's own
  * directory it is an A/A: what the pairs show then is the bench's bias. `SWAP=1` starts
  * side "off" first, on the first port (the user names a burst creates carry the port): a bias that changes
- * sign with it comes from the sides' positions, not their code.
+ * sign with it comes from the sides' positions, not their code. `B_NODE_FLAGS='<flags>'` runs
+ * this build as side "off" too, with those Node flags instead of SERVER_NODE_FLAGS, the log
+ * on for both (`B_NODE_FLAGS=` for none): what a runtime flag costs or buys.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -43,7 +45,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { BENCH_SECRET, userId, userName, userNameWidth } from './database';
-import { cpuSeconds, peakRss, postgresCpuSeconds, postgresCpuSince } from './processes';
+import { cpuSeconds, peakRss, postgresCpuSeconds, postgresCpuSince, rosterNodeFlags } from './processes';
 import { activePatch } from './scenarios';
 import { AutovacuumStandIn } from './vacuum';
 
@@ -58,6 +60,8 @@ const TOKEN = BENCH_DATABASE ? BENCH_SECRET : 'ab-bootstrap-token-0123456789abcd
 const BUILD = path.join(process.env.A_BUILD ?? path.join(__dirname, '.build'), 'src', 'main.js');
 /** Another build to compare with this one (see above): it runs as side "off", the log on for both. */
 const B_BUILD = process.env.B_BUILD ? path.join(process.env.B_BUILD, 'src', 'main.js') : undefined;
+/** Node flags for side "off" instead of SERVER_NODE_FLAGS (the log on for both): one build run two ways. */
+const B_NODE_FLAGS = process.env.B_NODE_FLAGS;
 const SECONDS = Number(process.env.SECONDS_PER_BURST ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const SEED_USERS = 2_000;
@@ -91,8 +95,10 @@ const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
 
 async function start(side: Side, port: number): Promise<Server> {
   const profile = process.env.PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.PROFILE_DIR, side)] : [];
-  // SERVER_NODE_FLAGS: V8 or Node flags for both servers (e.g. --single-threaded-gc, which NODE_OPTIONS refuses).
-  const flags = (process.env.SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  // SERVER_NODE_FLAGS: V8 or Node flags for both servers (e.g. --single-threaded-gc, which NODE_OPTIONS refuses); B_NODE_FLAGS: side "off"'s instead.
+  // Without either, Roster's own (rosterNodeFlags: npm start's).
+  const chosen = side === 'off' && B_NODE_FLAGS !== undefined ? B_NODE_FLAGS : process.env.SERVER_NODE_FLAGS;
+  const flags = chosen === undefined ? rosterNodeFlags() : chosen.split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...flags, ...profile, side === 'off' && B_BUILD ? B_BUILD : BUILD], {
     env: {
       ...process.env,
@@ -103,7 +109,7 @@ async function start(side: Side, port: number): Promise<Server> {
       LOG_LEVEL: 'warn',
       ROSTER_RATE_LIMIT_PER_SECOND: '0',
       ...(BENCH_DATABASE ? {} : { ROSTER_BOOTSTRAP_TOKEN: TOKEN }),
-      ROSTER_REQUEST_LOG: side === 'on' || B_BUILD ? 'true' : 'false',
+      ROSTER_REQUEST_LOG: side === 'on' || B_BUILD || B_NODE_FLAGS !== undefined ? 'true' : 'false',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

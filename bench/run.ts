@@ -16,7 +16,19 @@ import { curveText } from './curve';
 import { adminUrl, createFreshDatabase, databaseSize, dropDatabase, migrate, seed, serverInfo, type SeedInfo } from './database';
 import { stopLoad } from './load';
 import { parseOptions, SCENARIO_NUMBERS, UsageError, USAGE, type BenchOptions } from './options';
-import { BUILD_DIR, Monitor, REPO_ROOT, buildRoster, freePort, killChildrenNow, peakRss, startChild, waitUntilHealthy, type Child } from './processes';
+import {
+  BUILD_DIR,
+  Monitor,
+  REPO_ROOT,
+  buildRoster,
+  freePort,
+  killChildrenNow,
+  peakRss,
+  rosterNodeFlags,
+  startChild,
+  waitUntilHealthy,
+  type Child,
+} from './processes';
 import { newestProfile, summarizeProfile } from './profile';
 import { machine, targets, textTable, writeDoc, type Report, type SizeResult } from './report';
 import { Interrupted, SCENARIOS, type Context, type Row } from './scenarios';
@@ -133,7 +145,7 @@ async function startRoster(
     if (value === undefined) delete env[variable];
     else env[variable] = value;
   }
-  const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), path.join(BUILD_DIR, 'src', 'main.js')];
+  const args = [...rosterNodeFlags(), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), path.join(BUILD_DIR, 'src', 'main.js')];
   const child = startChild(name, process.execPath, args, env);
   const url = `http://127.0.0.1:${port}`;
   await waitUntilHealthy(child, `${url}/healthz`);
