@@ -83,6 +83,15 @@ export interface RequestLogWriterOptions {
   flushEveryMs?: number;
   /** Between two prunes, ms (10 minutes). */
   pruneEveryMs?: number;
+  /** The first prune, this long after `start`, ms (5 s). */
+  firstPruneAfterMs?: number;
+  /**
+   * Once a quarter of `maxRows` entries have been stored since the last prune, the next
+   * one runs then rather than at its interval, but no sooner than this after the last, ms
+   * (30 s): under a steady load an organization stays near its cap, not up to ten
+   * minutes of entries beyond it.
+   */
+  pruneAfterVolumeMs?: number;
 }
 
 /**
@@ -113,12 +122,23 @@ export class RequestLogWriter {
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<void> | undefined;
+  private storedSincePrune = 0;
+  private lastPrune = 0;
   private stopped = false;
   private kicked = false;
   private observer: WriterObserver = {};
 
   constructor(options: RequestLogWriterOptions) {
-    this.o = { capacity: 10_000, maxBytes: 64 * 1024 * 1024, batchSize: 500, flushEveryMs: 100, pruneEveryMs: 600_000, ...options };
+    this.o = {
+      capacity: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+      batchSize: 500,
+      flushEveryMs: 100,
+      pruneEveryMs: 600_000,
+      firstPruneAfterMs: 5_000,
+      pruneAfterVolumeMs: 30_000,
+      ...options,
+    };
     this.ring = new Array<RawEntry | undefined>(this.o.capacity);
     this.sizes = new Float64Array(this.o.capacity);
   }
@@ -165,18 +185,36 @@ export class RequestLogWriter {
     }
   }
 
-  /** Starts the background prune (the server does; a CLI process does not). */
+  /**
+   * Starts the background prune (the server does; a CLI process does not): every
+   * `pruneEveryMs`, and sooner after a burst of entries (`pruneAfterVolumeMs`).
+   */
   start(): void {
     if (this.pruneTimer || this.stopped) return;
-    const prune = () => {
-      this.pruning = this.o.store
-        .prune(new Date(Date.now() - this.o.retentionDays * 86_400_000), this.o.maxRows)
-        .then(() => undefined)
-        .catch((error: unknown) => this.observer.failed?.(error))
-        .finally(() => (this.pruning = undefined));
-    };
-    this.pruneTimer = setInterval(prune, this.o.pruneEveryMs).unref();
-    setTimeout(prune, 5_000).unref();
+    this.pruneTimer = setInterval(() => this.prune(), this.o.pruneEveryMs).unref();
+    setTimeout(() => this.prune(), this.o.firstPruneAfterMs).unref();
+  }
+
+  /** One prune by age and by each organization's cap, unless one is running or the writer has stopped. */
+  private prune(): void {
+    if (this.pruning || this.stopped) return;
+    this.storedSincePrune = 0;
+    this.lastPrune = Date.now();
+    this.pruning = this.o.store
+      .prune(new Date(Date.now() - this.o.retentionDays * 86_400_000), this.o.maxRows)
+      .then(() => undefined)
+      .catch((error: unknown) => this.observer.failed?.(error))
+      .finally(() => {
+        this.pruning = undefined;
+        // Entries stored while it ran may make another burst.
+        this.pruneAfterBurst();
+      });
+  }
+
+  /** A prune now, when the background prune is on and a quarter of the cap has been stored since the last one (pruneAfterVolumeMs). */
+  private pruneAfterBurst(): void {
+    if (!this.pruneTimer || this.storedSincePrune < this.o.maxRows / 4) return;
+    if (Date.now() - this.lastPrune >= this.o.pruneAfterVolumeMs) this.prune();
   }
 
   /** Stores every entry held now (and those recorded meanwhile); resolves when the buffer is empty or a batch failed. */
@@ -241,6 +279,8 @@ export class RequestLogWriter {
       try {
         await this.o.store.insert(batch);
         this.observer.written?.(batch.length);
+        this.storedSincePrune += batch.length;
+        this.pruneAfterBurst();
       } catch (error) {
         this.observer.dropped?.(batch.length, 'failed');
         this.observer.failed?.(error);

@@ -239,6 +239,45 @@ describe('the request log writer', () => {
     expect(left).not.toContain('/many/4');
     expect(left).toContain('/many/5');
   });
+
+  it('prunes after a burst of entries, not only at its interval: an organization stays near its cap', async () => {
+    const org = await newOrganization('burst');
+    const prunes: Promise<number>[] = [];
+    const counting = {
+      insert: (entries: Parameters<typeof store.insert>[0]) => store.insert(entries),
+      prune: (before: Date, maxRows: number) => {
+        prunes.push(store.prune(before, maxRows));
+        return prunes[prunes.length - 1] as Promise<number>;
+      },
+    };
+    // The interval and the first prune an hour away: only the entries stored can start a prune.
+    const writer = new RequestLogWriter({
+      store: counting,
+      retentionDays: 14,
+      maxRows: 1_000,
+      batchSize: 1_000,
+      flushEveryMs: 60_000,
+      pruneEveryMs: 3_600_000,
+      firstPruneAfterMs: 3_600_000,
+      pruneAfterVolumeMs: 0,
+    });
+    writer.start();
+    const count = async () =>
+      (await database.pool.query<{ n: number }>(`select count(*)::int as n from request_log where organization_id = $1`, [org])).rows[0]?.n;
+    const removed = { organizationId: org, method: 'DELETE', status: 204 };
+    const counts: (number | undefined)[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 600; i++) writer.record(entry(`/burst/${round}/${i}`, removed));
+      await writer.flush();
+      await Promise.all(prunes);
+      counts.push(await count());
+    }
+    await writer.stop();
+    // 600 a burst against a cap of 1,000: each burst (more than a quarter of the cap) is followed by a prune.
+    expect(prunes).toHaveLength(3);
+    expect(counts).toEqual([600, 1_000, 1_000]);
+    expect((await store.list(org, { limit: 1 }))[0]?.path).toBe('/burst/2/599');
+  });
 });
 
 describe('successful reads, stored by the batch', () => {
