@@ -5,7 +5,8 @@ import { OrganizationSqlRepository } from '../../src/orm/organization.repository
 import { RequestLogSqlStore } from '../../src/orm/request-log.repository';
 import { Sql } from '../../src/orm/sql';
 import { requestLogWritePool } from '../../src/roster';
-import { readResponse, RequestLogWriter, type RawEntry } from '../../src/requestlog/writer';
+import { readResponse, type RawEntry } from '../../src/requestlog/entry';
+import { RequestLogWriter } from '../../src/requestlog/writer';
 import { openTestDatabase } from '../support/database';
 import { Outage } from '../support/outage';
 

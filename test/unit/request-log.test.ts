@@ -6,7 +6,8 @@ import { USER_CHANGE_RULES } from '../../src/domain/policy';
 import { clientOf } from '../../src/requestlog/client';
 import { parseRequestLogQuery, RequestLogQueryError } from '../../src/requestlog/query';
 import { BODY_CAP_BYTES, REDACTED, capped, redactText, storedBody } from '../../src/requestlog/redact';
-import { RequestLogWriter, stored, type RawEntry } from '../../src/requestlog/writer';
+import { stored, type RawEntry } from '../../src/requestlog/entry';
+import { RequestLogWriter } from '../../src/requestlog/writer';
 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** What a stored body may weigh at most: the cap (the truncation marker is inside it). */

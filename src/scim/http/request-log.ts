@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ResourceChange } from '../../domain/request-log';
 import { BODY_CAP_BYTES } from '../../requestlog/redact';
-import { readResponse, type RawBody, type RawEntry } from '../../requestlog/writer';
+import { readResponse, type RawBody, type RawEntry } from '../../requestlog/entry';
 import { locals, type BulkOperationRecord, type RequestRecord } from './http';
 
 /** Where the request log's entries go: the writer (src/requestlog/writer.ts). */
