@@ -35,9 +35,11 @@
  * side "off" that one, both with the log on. With `B_BUILD` set to this build's own
  * directory it is an A/A: what the pairs show then is the bench's bias. `SWAP=1` starts
  * side "off" first, on the first port (the user names a burst creates carry the port): a bias that changes
- * sign with it comes from the sides' positions, not their code. `B_NODE_FLAGS='<flags>'` runs
- * this build as side "off" too, with those Node flags instead of SERVER_NODE_FLAGS, the log
- * on for both (`B_NODE_FLAGS=` for none): what a runtime flag costs or buys.
+ * sign with it comes from the sides' positions, not their code. Both servers run with
+ * Roster's own heap flags (rosterNodeFlags: npm start's) unless SERVER_NODE_FLAGS is set
+ * (`SERVER_NODE_FLAGS=` for none). `B_NODE_FLAGS='<flags>'` runs this build as side "off"
+ * too, with those Node flags instead, the log on for both (`B_NODE_FLAGS=` for none): what
+ * a runtime flag costs or buys.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -111,7 +111,7 @@ export function readResponse(text: string, bytes: number): { body: RawBody; ids:
 export function encodedRead(entry: RawEntry): EncodedRead | undefined {
   const { responseBody: response, organizationId } = entry;
   if (!response.read || response.kept === undefined || organizationId === null) return undefined;
-  if (!keptAsRead(entry, storedRequest(entry.requestBody) !== null, entry.changes.length > 0)) return undefined;
+  if (!keptAsRead(entry, sent(entry.requestBody), entry.changes.length > 0)) return undefined;
   const agent = agentOf(entry.userAgent);
   const time = entry.time.toISOString();
   const read = encodeRead({
@@ -168,6 +168,11 @@ function storedFilter(entry: RawEntry): string | null {
 
 function storedDuration(entry: RawEntry): number {
   return Math.round(entry.durationMs * 10) / 10;
+}
+
+/** Whether a request body was sent: whether `storedRequest` stores one (without redacting it to find out). */
+function sent(body: RawBody): boolean {
+  return body.value !== undefined || (body.kept !== undefined && body.kept !== null) || (body.text !== undefined && body.text !== '');
 }
 
 /** A request body as stored: its kept form, or redacted and capped now. */

@@ -33,10 +33,10 @@ export interface RequestLogWriterOptions {
   /** The first prune, this long after `start`, ms (5 s). */
   firstPruneAfterMs?: number;
   /**
-   * Once a quarter of `maxRows` entries have been stored since the last prune, the next
-   * one runs then rather than at its interval, but no sooner than this after the last, ms
-   * (30 s): under a steady load an organization stays near its cap, not up to ten
-   * minutes of entries beyond it.
+   * Once one organization has stored a quarter of `maxRows` entries since the last prune,
+   * the next one runs then rather than at its interval, but no sooner than this after the
+   * last ended, ms (30 s): under a steady load an organization stays near its cap, not up
+   * to ten minutes of entries beyond it.
    */
   pruneAfterVolumeMs?: number;
 }
@@ -69,8 +69,12 @@ export class RequestLogWriter {
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<void> | undefined;
-  private storedSincePrune = 0;
+  /** Entries stored since the last prune began, by organization ('' for none), and the most of any one. */
+  private readonly storedSincePrune = new Map<string, number>();
+  private busiestSincePrune = 0;
+  /** When the last prune ended (ms). */
   private lastPrune = 0;
+  private firstPrune: NodeJS.Timeout | undefined;
   private stopped = false;
   private kicked = false;
   private observer: WriterObserver = {};
@@ -139,28 +143,32 @@ export class RequestLogWriter {
   start(): void {
     if (this.pruneTimer || this.stopped) return;
     this.pruneTimer = setInterval(() => this.prune(), this.o.pruneEveryMs).unref();
-    setTimeout(() => this.prune(), this.o.firstPruneAfterMs).unref();
+    this.firstPrune = setTimeout(() => this.prune(), this.o.firstPruneAfterMs).unref();
   }
 
   /** One prune by age and by each organization's cap, unless one is running or the writer has stopped. */
   private prune(): void {
     if (this.pruning || this.stopped) return;
-    this.storedSincePrune = 0;
-    this.lastPrune = Date.now();
+    this.storedSincePrune.clear();
+    this.busiestSincePrune = 0;
     this.pruning = this.o.store
       .prune(new Date(Date.now() - this.o.retentionDays * 86_400_000), this.o.maxRows)
       .then(() => undefined)
       .catch((error: unknown) => this.observer.failed?.(error))
       .finally(() => {
         this.pruning = undefined;
+        this.lastPrune = Date.now();
         // Entries stored while it ran may make another burst.
         this.pruneAfterBurst();
       });
   }
 
-  /** A prune now, when the background prune is on and a quarter of the cap has been stored since the last one (pruneAfterVolumeMs). */
+  /**
+   * A prune now, when the background prune is on, one organization has stored a quarter
+   * of its cap since the last prune began, and that prune ended `pruneAfterVolumeMs` ago.
+   */
   private pruneAfterBurst(): void {
-    if (!this.pruneTimer || this.storedSincePrune < this.o.maxRows / 4) return;
+    if (!this.pruneTimer || this.busiestSincePrune < this.o.maxRows / 4) return;
     if (Date.now() - this.lastPrune >= this.o.pruneAfterVolumeMs) this.prune();
   }
 
@@ -189,11 +197,22 @@ export class RequestLogWriter {
   /** Graceful stop: no more entries taken, the held ones stored, the prune waited for. */
   async stop(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
+    if (this.firstPrune) clearTimeout(this.firstPrune);
     this.pruneTimer = undefined;
     await this.flush();
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.pruning;
+  }
+
+  /** A stored batch's entries counted by organization, for the burst prune. */
+  private counted(batch: readonly EncodedForBatch[]): void {
+    for (const entry of batch) {
+      const key = entry.organizationId ?? '';
+      const n = (this.storedSincePrune.get(key) ?? 0) + 1;
+      this.storedSincePrune.set(key, n);
+      if (n > this.busiestSincePrune) this.busiestSincePrune = n;
+    }
   }
 
   private shift(): RawEntry {
@@ -226,7 +245,7 @@ export class RequestLogWriter {
       try {
         await this.o.store.insert(batch);
         this.observer.written?.(batch.length);
-        this.storedSincePrune += batch.length;
+        this.counted(batch);
         this.pruneAfterBurst();
       } catch (error) {
         this.observer.dropped?.(batch.length, 'failed');

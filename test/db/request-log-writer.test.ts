@@ -279,6 +279,53 @@ describe('the request log writer', () => {
     expect(counts).toEqual([600, 1_000, 1_000]);
     expect((await store.list(org, { limit: 1 }))[0]?.path).toBe('/burst/2/599');
   });
+
+  it('starts a burst prune for one organization past a quarter of its cap, not for many below it, and not too often', async () => {
+    const orgs = await Promise.all(['spread-a', 'spread-b', 'spread-c', 'spread-d'].map(newOrganization));
+    const calls: number[] = [];
+    const counting = {
+      insert: (entries: Parameters<typeof store.insert>[0]) => store.insert(entries),
+      prune: (before: Date, maxRows: number) => {
+        calls.push(maxRows);
+        return store.prune(before, maxRows);
+      },
+    };
+    const options = {
+      store: counting,
+      retentionDays: 14,
+      maxRows: 1_000,
+      batchSize: 1_000,
+      flushEveryMs: 60_000,
+      pruneEveryMs: 3_600_000,
+      firstPruneAfterMs: 3_600_000,
+    };
+    const removed = (organizationId: string, i: number) => entry(`/spread/${organizationId}/${i}`, { organizationId, method: 'DELETE', status: 204 });
+
+    // 800 entries, 200 for each of four organizations: none near its cap, no prune.
+    const spread = new RequestLogWriter({ ...options, pruneAfterVolumeMs: 0 });
+    spread.start();
+    for (let i = 0; i < 200; i++) for (const org of orgs) spread.record(removed(org, i));
+    await spread.flush();
+    await spread.stop();
+    expect(calls).toEqual([]);
+
+    // One organization's bursts: the first prunes, the second comes within pruneAfterVolumeMs of it and waits.
+    const spaced = new RequestLogWriter({ ...options, pruneAfterVolumeMs: 3_600_000 });
+    spaced.start();
+    for (let burst = 0; burst < 2; burst++) {
+      for (let i = 0; i < 300; i++) spaced.record(removed(orgs[0] as string, 1_000 * (burst + 1) + i));
+      await spaced.flush();
+    }
+    await spaced.stop();
+    expect(calls).toHaveLength(1);
+
+    // A writer never started (the CLI's) does not prune, whatever it stores.
+    const cli = new RequestLogWriter({ ...options, pruneAfterVolumeMs: 0 });
+    for (let i = 0; i < 600; i++) cli.record(removed(orgs[1] as string, 5_000 + i));
+    await cli.flush();
+    await cli.stop();
+    expect(calls).toHaveLength(1);
+  });
 });
 
 describe('successful reads, stored by the batch', () => {
