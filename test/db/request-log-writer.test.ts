@@ -52,6 +52,23 @@ function entry(path: string, extra: Partial<RawEntry> = {}): RawEntry {
   };
 }
 
+/** The store, with the prunes it is asked for kept (to wait for them, or count them). */
+function watchedPrunes() {
+  const prunes: Promise<number>[] = [];
+  const watched = {
+    insert: (entries: Parameters<typeof store.insert>[0]) => store.insert(entries),
+    prune: (before: Date, maxRows: number) => {
+      const pruning = store.prune(before, maxRows);
+      prunes.push(pruning);
+      return pruning;
+    },
+  };
+  return { prunes, watched };
+}
+
+/** A writer's options where only the entries stored can start a prune: the interval and the first prune an hour away. */
+const BURSTS = { retentionDays: 14, maxRows: 1_000, batchSize: 1_000, flushEveryMs: 60_000, pruneEveryMs: 3_600_000, firstPruneAfterMs: 3_600_000 };
+
 /** A writer held to `maxBytes`, with the count of the entries it dropped. */
 function boundedWriter(maxBytes: number) {
   const counts = { dropped: 0 };
@@ -243,25 +260,8 @@ describe('the request log writer', () => {
 
   it('prunes after a burst of entries, not only at its interval: an organization stays near its cap', async () => {
     const org = await newOrganization('burst');
-    const prunes: Promise<number>[] = [];
-    const counting = {
-      insert: (entries: Parameters<typeof store.insert>[0]) => store.insert(entries),
-      prune: (before: Date, maxRows: number) => {
-        prunes.push(store.prune(before, maxRows));
-        return prunes[prunes.length - 1] as Promise<number>;
-      },
-    };
-    // The interval and the first prune an hour away: only the entries stored can start a prune.
-    const writer = new RequestLogWriter({
-      store: counting,
-      retentionDays: 14,
-      maxRows: 1_000,
-      batchSize: 1_000,
-      flushEveryMs: 60_000,
-      pruneEveryMs: 3_600_000,
-      firstPruneAfterMs: 3_600_000,
-      pruneAfterVolumeMs: 0,
-    });
+    const { prunes, watched } = watchedPrunes();
+    const writer = new RequestLogWriter({ ...BURSTS, store: watched, pruneAfterVolumeMs: 0 });
     writer.start();
     const count = async () =>
       (await database.pool.query<{ n: number }>(`select count(*)::int as n from request_log where organization_id = $1`, [org])).rows[0]?.n;
@@ -282,23 +282,8 @@ describe('the request log writer', () => {
 
   it('starts a burst prune for one organization past a quarter of its cap, not for many below it, and not too often', async () => {
     const orgs = await Promise.all(['spread-a', 'spread-b', 'spread-c', 'spread-d'].map(newOrganization));
-    const calls: number[] = [];
-    const counting = {
-      insert: (entries: Parameters<typeof store.insert>[0]) => store.insert(entries),
-      prune: (before: Date, maxRows: number) => {
-        calls.push(maxRows);
-        return store.prune(before, maxRows);
-      },
-    };
-    const options = {
-      store: counting,
-      retentionDays: 14,
-      maxRows: 1_000,
-      batchSize: 1_000,
-      flushEveryMs: 60_000,
-      pruneEveryMs: 3_600_000,
-      firstPruneAfterMs: 3_600_000,
-    };
+    const { prunes: calls, watched } = watchedPrunes();
+    const options = { ...BURSTS, store: watched };
     const removed = (organizationId: string, i: number) => entry(`/spread/${organizationId}/${i}`, { organizationId, method: 'DELETE', status: 204 });
 
     // 800 entries, 200 for each of four organizations: none near its cap, no prune.
