@@ -217,6 +217,8 @@ export interface RequestLogStore extends RequestLogReader {
   insert(entries: readonly EncodedForBatch[]): Promise<void>;
   /** Deletes entries older than `before`, and each organization's beyond its newest `maxRows`; returns how many. */
   prune(before: Date, maxRows: number): Promise<number>;
+  /** Deletes the entries of these organizations (null: the unauthenticated) beyond each one's newest `maxRows`; returns how many. */
+  pruneBeyond(maxRows: number, organizationIds: readonly (string | null)[]): Promise<number>;
   /** Instance level (the operator's CLI): the entries of requests that did not authenticate, newest first. */
   listUnauthenticated(query: RequestLogQuery): Promise<RequestLogSummary[]>;
   /** Instance level (the operator's CLI): any entry by id, whichever organization it belongs to. */

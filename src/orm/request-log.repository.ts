@@ -14,6 +14,7 @@ import {
 } from '../domain/request-log';
 import { normalizeDatabaseError } from './errors';
 import { byIdDescending, ID_BLOCK, insertBatch, isBatchedRead, READ_PAGE_FIRST, READ_PAGE_MAX, readMatches, readOf, readsOf } from './request-read-batches';
+import { pruneBeyondCap } from './request-log-prune';
 import { Sql, toDate, transaction } from './sql';
 
 type Row = Record<string, unknown>;
@@ -235,37 +236,12 @@ export class RequestLogSqlStore implements RequestLogStore {
         [before],
       );
       deleted += Number(aged?.n ?? 0);
-      // Per organization (and the unauthenticated entries): the id of its newest entry past the cap, rows and reads
-      // together, found on the two keys. A read batch straddling the cutoff is kept whole (a few entries over the cap).
-      const cutoffs = await this.writes.all<Row>(
-        `select o.id as organization_id, (select x.id from (
-             (select l.id from request_log l where l.organization_id = o.id order by l.id desc limit ?)
-             union all
-             (select unnest(b.ids) from (select t.ids, sum(t.entries) over (order by t.last_id desc) - t.entries as newer
-                from (select rb.ids, rb.entries, rb.last_id from request_read_batches rb where rb.organization_id = o.id
-                      order by rb.last_id desc limit ?) t) b where b.newer <= ?)
-           ) x order by x.id desc offset ? limit 1) as cutoff
-         from organizations o
-         union all
-         select null, (select l.id from request_log l where l.organization_id is null order by l.id desc offset ? limit 1)`,
-        [maxRows + 1, maxRows + 1, maxRows, maxRows, maxRows],
-      );
-      for (const row of cutoffs) {
-        if (row.cutoff === null || row.cutoff === undefined) continue;
-        const cutoff = String(row.cutoff);
-        if (row.organization_id === null) {
-          deleted += await this.writes.run(`delete from request_log where organization_id is null and id <= ?`, [cutoff]);
-          continue;
-        }
-        deleted += await this.writes.run(`delete from request_log where organization_id = ? and id <= ?`, [row.organization_id, cutoff]);
-        const batches = await this.writes.all<Row>(`delete from request_read_batches where organization_id = ? and last_id <= ? returning entries`, [
-          row.organization_id,
-          cutoff,
-        ]);
-        for (const batch of batches) deleted += Number(batch.entries);
-      }
-      return deleted;
+      return deleted + (await pruneBeyondCap(this.writes, maxRows, undefined));
     });
+  }
+
+  async pruneBeyond(maxRows: number, organizationIds: readonly (string | null)[]): Promise<number> {
+    return this.guard(() => pruneBeyondCap(this.writes, maxRows, organizationIds));
   }
 
   /**

@@ -9,7 +9,7 @@ export interface WriterObserver {
 }
 
 export interface RequestLogWriterOptions {
-  store: Pick<RequestLogStore, 'insert' | 'prune'>;
+  store: Pick<RequestLogStore, 'insert' | 'prune' | 'pruneBeyond'>;
   /** ROSTER_REQUEST_LOG_DAYS: entries older are pruned. */
   retentionDays: number;
   /** ROSTER_REQUEST_LOG_MAX_ROWS: each organization keeps at most its newest this many. */
@@ -69,7 +69,7 @@ export class RequestLogWriter {
   private timer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<void> | undefined;
-  /** Entries stored since the last prune began, by organization ('' for none), and the most of any one. */
+  /** Entries stored since the organization's last prune began, by organization ('' for none), and the most of any one. */
   private readonly storedSincePrune = new Map<string, number>();
   private busiestSincePrune = 0;
   /** When the last prune ended (ms). */
@@ -146,13 +146,22 @@ export class RequestLogWriter {
     this.firstPrune = setTimeout(() => this.prune(), this.o.firstPruneAfterMs).unref();
   }
 
-  /** One prune by age and by each organization's cap, unless one is running or the writer has stopped. */
+  /** One prune by age and by each organization's cap. */
   private prune(): void {
+    this.pruneWith(() => this.o.store.prune(new Date(Date.now() - this.o.retentionDays * 86_400_000), this.o.maxRows));
+  }
+
+  /**
+   * A prune, unless one is running or the writer has stopped. Its organizations' counts
+   * start again (`organizations`, keys of storedSincePrune; all of them when undefined).
+   */
+  private pruneWith(work: () => Promise<number>, organizations?: readonly string[]): void {
     if (this.pruning || this.stopped) return;
-    this.storedSincePrune.clear();
+    if (organizations === undefined) this.storedSincePrune.clear();
+    for (const organization of organizations ?? []) this.storedSincePrune.delete(organization);
     this.busiestSincePrune = 0;
-    this.pruning = this.o.store
-      .prune(new Date(Date.now() - this.o.retentionDays * 86_400_000), this.o.maxRows)
+    for (const stored of this.storedSincePrune.values()) this.busiestSincePrune = Math.max(this.busiestSincePrune, stored);
+    this.pruning = work()
       .then(() => undefined)
       .catch((error: unknown) => this.observer.failed?.(error))
       .finally(() => {
@@ -164,12 +173,16 @@ export class RequestLogWriter {
   }
 
   /**
-   * A prune now, when the background prune is on, one organization has stored a quarter
-   * of its cap since the last prune began, and that prune ended `pruneAfterVolumeMs` ago.
+   * A prune by the cap of the organizations that have stored a quarter of it since their
+   * last prune began, when the background prune is on and the last prune ended
+   * `pruneAfterVolumeMs` ago; the others wait for theirs.
    */
   private pruneAfterBurst(): void {
-    if (!this.pruneTimer || this.busiestSincePrune < this.o.maxRows / 4) return;
-    if (Date.now() - this.lastPrune >= this.o.pruneAfterVolumeMs) this.prune();
+    const quarter = this.o.maxRows / 4;
+    if (!this.pruneTimer || this.busiestSincePrune < quarter || Date.now() - this.lastPrune < this.o.pruneAfterVolumeMs) return;
+    const bursting = [...this.storedSincePrune].filter(([, stored]) => stored >= quarter).map(([organization]) => organization);
+    const ids = bursting.map((organization) => (organization === '' ? null : organization));
+    this.pruneWith(() => this.o.store.pruneBeyond(this.o.maxRows, ids), bursting);
   }
 
   /** Stores every entry held now (and those recorded meanwhile); resolves when the buffer is empty or a batch failed. */

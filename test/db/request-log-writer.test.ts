@@ -52,18 +52,21 @@ function entry(path: string, extra: Partial<RawEntry> = {}): RawEntry {
   };
 }
 
-/** The store, with the prunes it is asked for kept (to wait for them, or count them). */
+/** The store, with the prunes it is asked for kept (to wait for them, or count them) and the organizations each was for (all: undefined). */
 function watchedPrunes() {
   const prunes: Promise<number>[] = [];
+  const scopes: ((string | null)[] | undefined)[] = [];
+  const watch = (pruning: Promise<number>, scope: (string | null)[] | undefined) => {
+    prunes.push(pruning);
+    scopes.push(scope);
+    return pruning;
+  };
   const watched = {
     insert: (entries: Parameters<typeof store.insert>[0]) => store.insert(entries),
-    prune: (before: Date, maxRows: number) => {
-      const pruning = store.prune(before, maxRows);
-      prunes.push(pruning);
-      return pruning;
-    },
+    prune: (before: Date, maxRows: number) => watch(store.prune(before, maxRows), undefined),
+    pruneBeyond: (maxRows: number, ids: readonly (string | null)[]) => watch(store.pruneBeyond(maxRows, ids), [...ids]),
   };
-  return { prunes, watched };
+  return { prunes, scopes, watched };
 }
 
 /** A writer's options where only the entries stored can start a prune: the interval and the first prune an hour away. */
@@ -241,6 +244,18 @@ describe('the request log writer', () => {
     expect(batches.length).toBeLessThanOrEqual(6);
   });
 
+  it('prunes only the organizations it is asked for beyond their cap, when asked for some', async () => {
+    const [a, b] = await Promise.all([newOrganization('beyond-a'), newOrganization('beyond-b')]);
+    const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, batchSize: 1_000, flushEveryMs: 60_000 });
+    for (const org of [a, b])
+      for (let i = 0; i < 30; i++) writer.record(entry(`/beyond/${i}`, { organizationId: org as string, status: 403, errorCode: 'policy.no_acting_upward' }));
+    await writer.stop();
+    expect(await store.pruneBeyond(25, [a as string])).toBe(5);
+    expect(await store.list(a as string, { limit: 100 })).toHaveLength(25);
+    expect(await store.list(b as string, { limit: 100 })).toHaveLength(30);
+    expect((await store.list(a as string, { limit: 1 }))[0]?.path).toBe('/beyond/29');
+  });
+
   it('prunes entries older than the retention, and each organization beyond its newest maxRows', async () => {
     const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 1_000, flushEveryMs: 60_000 });
     // Refusals: a row each (successful reads are stored by the batch, below).
@@ -282,7 +297,7 @@ describe('the request log writer', () => {
 
   it('starts a burst prune for one organization past a quarter of its cap, not for many below it, and not too often', async () => {
     const orgs = await Promise.all(['spread-a', 'spread-b', 'spread-c', 'spread-d'].map(newOrganization));
-    const { prunes: calls, watched } = watchedPrunes();
+    const { prunes: calls, scopes, watched } = watchedPrunes();
     const options = { ...BURSTS, store: watched };
     const removed = (organizationId: string, i: number) => entry(`/spread/${organizationId}/${i}`, { organizationId, method: 'DELETE', status: 204 });
 
@@ -293,6 +308,17 @@ describe('the request log writer', () => {
     await spread.flush();
     await spread.stop();
     expect(calls).toEqual([]);
+
+    // One organization past a quarter of its cap among others below it: the burst prune is that organization's alone.
+    const among = new RequestLogWriter({ ...options, pruneAfterVolumeMs: 0 });
+    among.start();
+    for (let i = 0; i < 300; i++) among.record(removed(orgs[3] as string, 10_000 + i));
+    for (let i = 0; i < 100; i++) for (const org of orgs.slice(0, 3)) among.record(removed(org, 10_000 + i));
+    await among.flush();
+    await among.stop();
+    expect(scopes).toEqual([[orgs[3]]]);
+    calls.length = 0;
+    scopes.length = 0;
 
     // One organization's bursts: the first prunes, the second comes within pruneAfterVolumeMs of it and waits.
     const spaced = new RequestLogWriter({ ...options, pruneAfterVolumeMs: 3_600_000 });

@@ -262,6 +262,7 @@ describe('the writer and the event loop', () => {
         order.push(`stored ${entries.length}`);
       },
       prune: async () => 0,
+      pruneBeyond: async () => 0,
     };
     const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 1_000, flushEveryMs: 60_000 });
     const entry = (i: number): RawEntry => ({
