@@ -254,6 +254,13 @@ describe('the request log writer', () => {
     expect(await store.list(a as string, { limit: 100 })).toHaveLength(25);
     expect(await store.list(b as string, { limit: 100 })).toHaveLength(30);
     expect((await store.list(a as string, { limit: 1 }))[0]?.path).toBe('/beyond/29');
+    // The entries of requests that did not authenticate share one cap, asked for as null.
+    const anonymous = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, batchSize: 1_000, flushEveryMs: 60_000 });
+    for (let i = 0; i < 30; i++) anonymous.record(entry(`/anonymous/${i}`, { organizationId: null, status: 401, errorCode: 'auth.invalid_token' }));
+    await anonymous.stop();
+    expect(await store.pruneBeyond(25, [null])).toBeGreaterThanOrEqual(5);
+    expect(await store.listUnauthenticated({ limit: 100 })).toHaveLength(25);
+    expect(await store.list(b as string, { limit: 100 })).toHaveLength(30);
   });
 
   it('prunes entries older than the retention, and each organization beyond its newest maxRows', async () => {
