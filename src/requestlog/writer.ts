@@ -33,10 +33,10 @@ export interface RequestLogWriterOptions {
   /** The first prune, this long after `start`, ms (5 s). */
   firstPruneAfterMs?: number;
   /**
-   * Once one organization has stored a quarter of `maxRows` entries since the last prune,
-   * the next one runs then rather than at its interval, but no sooner than this after the
-   * last ended, ms (30 s): under a steady load an organization stays near its cap, not up
-   * to ten minutes of entries beyond it.
+   * An organization that has stored a quarter of `maxRows` entries since its last prune is
+   * pruned to its cap then (that organization alone; the prune at the interval goes on),
+   * but no sooner than this after the last prune of any kind ended, ms (30 s): under a
+   * steady load an organization stays near its cap, not up to ten minutes of entries beyond it.
    */
   pruneAfterVolumeMs?: number;
 }
@@ -75,6 +75,8 @@ export class RequestLogWriter {
   /** When the last prune ended (ms). */
   private lastPrune = 0;
   private firstPrune: NodeJS.Timeout | undefined;
+  /** A full prune came due while another prune ran: it runs when that one ends. */
+  private fullPruneWanted = false;
   private stopped = false;
   private kicked = false;
   private observer: WriterObserver = {};
@@ -152,30 +154,50 @@ export class RequestLogWriter {
   }
 
   /**
-   * A prune, unless one is running or the writer has stopped. Its organizations' counts
-   * start again (`organizations`, keys of storedSincePrune; all of them when undefined).
+   * A prune, unless the writer has stopped: of every organization (`organizations`
+   * undefined) or of those (keys of storedSincePrune), whose counts start again. One runs at
+   * a time: a burst's prune asked for meanwhile is dropped (the next batch asks again), a
+   * full one waits for the running one to end.
    */
   private pruneWith(work: () => Promise<number>, organizations?: readonly string[]): void {
-    if (this.pruning || this.stopped) return;
-    if (organizations === undefined) this.storedSincePrune.clear();
-    for (const organization of organizations ?? []) this.storedSincePrune.delete(organization);
-    this.busiestSincePrune = 0;
-    for (const stored of this.storedSincePrune.values()) this.busiestSincePrune = Math.max(this.busiestSincePrune, stored);
+    if (this.stopped) return;
+    if (this.pruning) {
+      if (organizations === undefined) this.fullPruneWanted = true;
+      return;
+    }
+    const taken = new Map(organizations === undefined ? this.storedSincePrune : organizations.map((o) => [o, this.storedSincePrune.get(o) ?? 0]));
+    for (const organization of taken.keys()) this.storedSincePrune.delete(organization);
+    this.recountBusiest();
     this.pruning = work()
       .then(() => undefined)
-      .catch((error: unknown) => this.observer.failed?.(error))
+      .catch((error: unknown) => {
+        // Not pruned: their counts stand, with what was stored meanwhile.
+        for (const [organization, stored] of taken) this.storedSincePrune.set(organization, (this.storedSincePrune.get(organization) ?? 0) + stored);
+        this.recountBusiest();
+        this.observer.failed?.(error);
+      })
       .finally(() => {
         this.pruning = undefined;
         this.lastPrune = Date.now();
-        // Entries stored while it ran may make another burst.
-        this.pruneAfterBurst();
+        if (this.fullPruneWanted) {
+          this.fullPruneWanted = false;
+          this.prune();
+        } else {
+          // Entries stored while it ran may make another burst.
+          this.pruneAfterBurst();
+        }
       });
+  }
+
+  private recountBusiest(): void {
+    this.busiestSincePrune = 0;
+    for (const stored of this.storedSincePrune.values()) this.busiestSincePrune = Math.max(this.busiestSincePrune, stored);
   }
 
   /**
    * A prune by the cap of the organizations that have stored a quarter of it since their
-   * last prune began, when the background prune is on and the last prune ended
-   * `pruneAfterVolumeMs` ago; the others wait for theirs.
+   * last prune began, when the background prune is on and the last prune (of any kind)
+   * ended at least `pruneAfterVolumeMs` ago; the others wait for theirs.
    */
   private pruneAfterBurst(): void {
     const quarter = this.o.maxRows / 4;

@@ -245,22 +245,23 @@ describe('the request log writer', () => {
   });
 
   it('prunes only the organizations it is asked for beyond their cap, when asked for some', async () => {
-    const [a, b] = await Promise.all([newOrganization('beyond-a'), newOrganization('beyond-b')]);
+    const [a, b] = (await Promise.all([newOrganization('beyond-a'), newOrganization('beyond-b')])) as [string, string];
     const writer = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, batchSize: 1_000, flushEveryMs: 60_000 });
-    for (const org of [a, b])
-      for (let i = 0; i < 30; i++) writer.record(entry(`/beyond/${i}`, { organizationId: org as string, status: 403, errorCode: 'policy.no_acting_upward' }));
-    await writer.stop();
-    expect(await store.pruneBeyond(25, [a as string])).toBe(5);
-    expect(await store.list(a as string, { limit: 100 })).toHaveLength(25);
-    expect(await store.list(b as string, { limit: 100 })).toHaveLength(30);
-    expect((await store.list(a as string, { limit: 1 }))[0]?.path).toBe('/beyond/29');
+    const refused = { status: 403, errorCode: 'policy.no_acting_upward' };
+    for (const org of [a, b]) for (let i = 0; i < 30; i++) writer.record(entry(`/beyond/${i}`, { organizationId: org, ...refused }));
     // The entries of requests that did not authenticate share one cap, asked for as null.
-    const anonymous = new RequestLogWriter({ store, retentionDays: 14, maxRows: 100_000, batchSize: 1_000, flushEveryMs: 60_000 });
-    for (let i = 0; i < 30; i++) anonymous.record(entry(`/anonymous/${i}`, { organizationId: null, status: 401, errorCode: 'auth.invalid_token' }));
-    await anonymous.stop();
-    expect(await store.pruneBeyond(25, [null])).toBeGreaterThanOrEqual(5);
-    expect(await store.listUnauthenticated({ limit: 100 })).toHaveLength(25);
-    expect(await store.list(b as string, { limit: 100 })).toHaveLength(30);
+    for (let i = 0; i < 30; i++) writer.record(entry(`/anonymous/${i}`, { organizationId: null, status: 401, errorCode: 'auth.invalid_token' }));
+    await writer.stop();
+    const anonymous = (await store.listUnauthenticated({ limit: 1_000 })).length;
+    expect(anonymous).toBeGreaterThanOrEqual(30);
+    expect(await store.pruneBeyond(25, [a])).toBe(5);
+    expect(await store.list(a, { limit: 100 })).toHaveLength(25);
+    expect((await store.list(a, { limit: 1 }))[0]?.path).toBe('/beyond/29');
+    expect(await store.list(b, { limit: 100 })).toHaveLength(30);
+    expect(await store.listUnauthenticated({ limit: 1_000 })).toHaveLength(anonymous);
+    expect(await store.pruneBeyond(25, [null])).toBe(anonymous - 25);
+    expect(await store.listUnauthenticated({ limit: 1_000 })).toHaveLength(25);
+    expect(await store.list(b, { limit: 100 })).toHaveLength(30);
   });
 
   it('prunes entries older than the retention, and each organization beyond its newest maxRows', async () => {
@@ -343,6 +344,65 @@ describe('the request log writer', () => {
     await cli.flush();
     await cli.stop();
     expect(calls).toHaveLength(1);
+  });
+
+  it('keeps counting an organization whose burst prune failed, and tries again', async () => {
+    const org = await newOrganization('prune-fails');
+    const attempts: string[] = [];
+    const failing = {
+      insert: (entries: Parameters<typeof store.insert>[0]) => store.insert(entries),
+      prune: (before: Date, maxRows: number) => store.prune(before, maxRows),
+      pruneBeyond: async (maxRows: number, ids: readonly (string | null)[]) => {
+        attempts.push(attempts.length === 0 ? 'failed' : 'pruned');
+        if (attempts.length === 1) throw new Error('the database is away');
+        return store.pruneBeyond(maxRows, ids);
+      },
+    };
+    const failures: unknown[] = [];
+    const writer = new RequestLogWriter({ ...BURSTS, store: failing, pruneAfterVolumeMs: 0 });
+    writer.observe({ failed: (error) => failures.push(error) });
+    writer.start();
+    const removed = (i: number) => entry(`/fails/${i}`, { organizationId: org, method: 'DELETE', status: 204 });
+    for (let i = 0; i < 300; i++) writer.record(removed(i));
+    await writer.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    // The 300 the failed prune did not prune still count (and ten more): it is tried again.
+    for (let i = 300; i < 310; i++) writer.record(removed(i));
+    await writer.flush();
+    await writer.stop();
+    expect(attempts).toEqual(['failed', 'pruned']);
+    expect(failures).toHaveLength(1);
+  });
+
+  it('runs the prune at its interval when a burst prune that held it up ends, rather than skip it', async () => {
+    const org = await newOrganization('held-up');
+    const asked: string[] = [];
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = {
+      insert: (entries: Parameters<typeof store.insert>[0]) => store.insert(entries),
+      prune: async (before: Date, maxRows: number) => {
+        asked.push('all');
+        return store.prune(before, maxRows);
+      },
+      pruneBeyond: async (maxRows: number, ids: readonly (string | null)[]) => {
+        asked.push('burst');
+        await gate;
+        return store.pruneBeyond(maxRows, ids);
+      },
+    };
+    const writer = new RequestLogWriter({ ...BURSTS, store: held, pruneEveryMs: 300, pruneAfterVolumeMs: 0 });
+    writer.start();
+    for (let i = 0; i < 300; i++) writer.record(entry(`/held/${i}`, { organizationId: org, method: 'DELETE', status: 204 }));
+    await writer.flush();
+    // The burst's prune is running (held); the interval comes due twice meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(asked).toEqual(['burst']);
+    release();
+    await gate;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(asked.slice(0, 2)).toEqual(['burst', 'all']);
+    await writer.stop();
   });
 });
 
