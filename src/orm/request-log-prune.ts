@@ -12,35 +12,25 @@ export async function pruneBeyondCap(writes: Sql, maxRows: number, only: readonl
   const organizations = only?.filter((id): id is string => id !== null && isUuid(id));
   const scope = organizations ? uuidArray(organizations) : null;
   const unauthenticated = only === undefined || only.includes(null);
-  let deleted = 0;
   // Per organization (and the unauthenticated entries): the id of its newest entry past the cap, rows and reads
   // together, found on the two keys. A read batch straddling the cutoff is kept whole (a few entries over the cap).
-  const cutoffs = await writes.all<Row>(
-    `select o.id as organization_id, (select x.id from (
-         (select l.id from request_log l where l.organization_id = o.id order by l.id desc limit ?)
-         union all
-         (select unnest(b.ids) from (select t.ids, sum(t.entries) over (order by t.last_id desc) - t.entries as newer
-            from (select rb.ids, rb.entries, rb.last_id from request_read_batches rb where rb.organization_id = o.id
-                  order by rb.last_id desc limit ?) t) b where b.newer <= ?)
-       ) x order by x.id desc offset ? limit 1) as cutoff
-     from organizations o where ?::uuid[] is null or o.id = any(?::uuid[])
-     union all
-     select null, (select l.id from request_log l where l.organization_id is null order by l.id desc offset ? limit 1) where ?`,
+  // Then, in the same statement, every organization's rows and read batches up to its cutoff.
+  const row = await writes.one<Row>(
+    `with cutoffs as materialized (
+       select o.id as organization_id, (select x.id from (
+           (select l.id from request_log l where l.organization_id = o.id order by l.id desc limit ?)
+           union all
+           (select unnest(b.ids) from (select t.ids, sum(t.entries) over (order by t.last_id desc) - t.entries as newer
+              from (select rb.ids, rb.entries, rb.last_id from request_read_batches rb where rb.organization_id = o.id
+                    order by rb.last_id desc limit ?) t) b where b.newer <= ?)
+         ) x order by x.id desc offset ? limit 1) as cutoff
+       from organizations o where ?::uuid[] is null or o.id = any(?::uuid[])),
+     anonymous as (select (select l.id from request_log l where l.organization_id is null order by l.id desc offset ? limit 1) as cutoff where ?),
+     rows as (delete from request_log l using cutoffs c where l.organization_id = c.organization_id and l.id <= c.cutoff returning 1),
+     anonymous_rows as (delete from request_log l using anonymous a where l.organization_id is null and l.id <= a.cutoff returning 1),
+     reads as (delete from request_read_batches rb using cutoffs c where rb.organization_id = c.organization_id and rb.last_id <= c.cutoff returning rb.entries)
+     select (select count(*) from rows)::int + (select count(*) from anonymous_rows)::int + (select coalesce(sum(entries), 0) from reads)::int as n`,
     [maxRows + 1, maxRows + 1, maxRows, maxRows, scope, scope, maxRows, unauthenticated],
   );
-  for (const row of cutoffs) {
-    if (row.cutoff === null || row.cutoff === undefined) continue;
-    const cutoff = String(row.cutoff);
-    if (row.organization_id === null) {
-      deleted += await writes.run(`delete from request_log where organization_id is null and id <= ?`, [cutoff]);
-      continue;
-    }
-    deleted += await writes.run(`delete from request_log where organization_id = ? and id <= ?`, [row.organization_id, cutoff]);
-    const batches = await writes.all<Row>(`delete from request_read_batches where organization_id = ? and last_id <= ? returning entries`, [
-      row.organization_id,
-      cutoff,
-    ]);
-    for (const batch of batches) deleted += Number(batch.entries);
-  }
-  return deleted;
+  return Number(row?.n ?? 0);
 }
