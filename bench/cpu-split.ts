@@ -8,7 +8,7 @@
  * per request varies far less than the rate does. A program that prints figures, not a test.
  *
  *   node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir bench/.build --tsBuildInfoFile bench/.build/.tsbuildinfo
- *   AB_DATABASE=<a bench database> AB_USERS=1000000 [SCENARIO=1|3] [LOG=true|false] [SECONDS=10] [WARMUP=6] [BUILD=<main.js>] npx tsx bench/cpu-split.ts
+ *   AB_DATABASE=<a bench database> AB_USERS=1000000 [SCENARIO=1|3|4] [LOG=true|false] [SECONDS=10] [WARMUP=6] [BUILD=<main.js>] npx tsx bench/cpu-split.ts
  *
  * The warm-up (6 s by default) outlasts the writer's first prune (5 s after start), so
  * the timed run holds only steady-state work. Truncate `request_log` and `request_read_batches` between runs to
@@ -22,7 +22,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { BENCH_SECRET, userName, userNameWidth } from './database';
+import { BENCH_SECRET, userId, userName, userNameWidth } from './database';
+import { activePatch } from './scenarios';
 import { cpuSeconds, postgresCpuSeconds, rosterNodeFlags, threadCpuSeconds } from './processes';
 
 const DATABASE = process.env.AB_DATABASE;
@@ -39,6 +40,15 @@ function postgresCpu(): Map<string, number> {
 }
 
 let created = 0;
+/** Scenario 4: each connection disables a random seeded user, then enables that user again (every PATCH changes something), as the bench does. */
+const toggles: autocannon.Request[] = [false, true].map((active) => ({
+  method: 'PATCH',
+  setupRequest: (r: autocannon.Request, context: object) => {
+    const client = context as { user?: string };
+    if (!active) client.user = userId(1 + Math.floor(Math.random() * USERS));
+    return { ...r, method: 'PATCH', path: `/scim/v2/Users/${client.user}`, body: activePatch(active) };
+  },
+}));
 function run(seconds: number): Promise<number> {
   const request: autocannon.Request =
     SCENARIO === '1'
@@ -70,7 +80,7 @@ function run(seconds: number): Promise<number> {
         connections: 8,
         duration: seconds,
         headers: { authorization: `Bearer ${BENCH_SECRET}`, 'content-type': 'application/scim+json' },
-        requests: [request],
+        requests: SCENARIO === '4' ? toggles : [request],
       },
       (error, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result.requests.total)),
     ),
