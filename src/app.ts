@@ -144,9 +144,9 @@ function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const { actor, route = 'unmatched', errorCode, log } = locals(res);
-      // The request log's entry (a SCIM request, when the log is on: src/scim/http/request-log.ts).
-      log?.finished();
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The request log's entry (a SCIM request, when the log is on: src/scim/http/request-log.ts).
+      log?.finished(ms);
       metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
       metrics.latency.observe({ method: req.method, route }, ms / 1000);
       if (!logger.isLevelEnabled('info')) return;

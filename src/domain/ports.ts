@@ -47,6 +47,8 @@ export interface Page<T> {
 export interface RenderedPage {
   total: number;
   resources: string[];
+  /** The users' ids, in page order. */
+  ids: string[];
   next?: PageKey;
 }
 

@@ -1,6 +1,6 @@
 import { encodeRead, type EncodedRead, keptAsRead, type NewRequestLogEntry, type RequestClient, type ResourceChange } from '../domain/request-log';
 import { clientOf } from './client';
-import { readSummary } from './read-summary';
+import { readSummary, type ReadResources } from './read-summary';
 import { BODY_CAP_BYTES, redactText, redactValue, storable, storedBody } from './redact';
 
 /**
@@ -94,11 +94,11 @@ function agentOf(userAgent: string | undefined): { client: RequestClient; stored
 
 /**
  * A successful read's response as the log keeps it (its summary line, which gives the
- * response's size in bytes as sent) and the ids it returned: made when it has gone, so
- * its text is not held for the batch.
+ * response's size in bytes as sent) and the ids it returned (`known`: as the route
+ * handed them over): made when it has gone, so its text is not held for the batch.
  */
-export function readResponse(text: string, bytes: number): { body: RawBody; ids: string[] } {
-  const read = readSummary(text, bytes);
+export function readResponse(text: string, bytes: number, known?: ReadResources): { body: RawBody; ids: string[] } {
+  const read = readSummary(text, bytes, known);
   return { body: { kept: read.summary, read: true }, ids: read.ids };
 }
 

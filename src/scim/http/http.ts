@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Actor } from '../../domain/actor';
 import type { ChangeJournal, ResourceChange } from '../../domain/request-log';
+import type { ReadResources } from '../../requestlog/read-summary';
 import { ScimError, unauthorized } from './errors';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
@@ -19,6 +20,8 @@ export interface ScimLocals {
   responseText?: string;
   /** Its size in UTF-8 bytes (its Content-Length), counted once. */
   responseBytes?: number;
+  /** The resources a read returned, as the route knew them (the request log keeps their ids without finding them in responseText). */
+  read?: ReadResources;
   /** The request log's record of this request (request-log.ts); absent when the log is off. */
   log?: RequestRecord;
 }
@@ -28,11 +31,12 @@ export interface RequestRecord extends ChangeJournal {
   resources: ResourceChange[];
   operations: BulkOperationRecord[];
   /**
-   * The response has gone: the log takes its entries. Called by the app's one `finish`
-   * listener (requestContext in app.ts), which every request has anyway, rather than a
-   * second listener per request (docs/benchmarks.md, #14). Never throws.
+   * The response has gone, `durationMs` after the request came: the log takes its
+   * entries. Called by the app's one `finish` listener (requestContext in app.ts), which
+   * every request has anyway and which times the request already, rather than a second
+   * listener and a second clock per request (docs/benchmarks.md, #14). Never throws.
    */
-  finished(): void;
+  finished(durationMs: number): void;
 }
 
 /** One Bulk operation as it ran, for its own entry in the request log. */
@@ -83,13 +87,14 @@ export function sendScim(res: Response, status: number, body: unknown): void {
   sendScimText(res, status, JSON.stringify(body));
 }
 
-/** sendScim for a body already serialised as JSON text. */
-export function sendScimText(res: Response, status: number, text: string): void {
+/** sendScim for a body already serialised as JSON text; `read`: the resources it holds, when the caller knows them (for the request log). */
+export function sendScimText(res: Response, status: number, text: string, read?: ReadResources): void {
   const bytes = Buffer.byteLength(text, 'utf8');
   const state = locals(res);
   if (state.log) {
     state.responseText = text;
     state.responseBytes = bytes;
+    if (read) state.read = read;
   }
   res.status(status);
   res.setHeader('Content-Type', SCIM_CONTENT_TYPE);
@@ -112,6 +117,8 @@ export function sendResource(res: Response, status: number, resource: Record<str
   const meta = resource.meta as { version?: string; location?: string } | undefined;
   if (meta?.version) res.setHeader('ETag', meta.version);
   if (status === 201 && meta?.location) res.setHeader('Location', meta.location);
+  const state = locals(res);
+  if (state.log && typeof resource.id === 'string') state.read = { ids: [resource.id] };
   sendScim(res, status, resource);
 }
 

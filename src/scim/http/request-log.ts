@@ -20,7 +20,6 @@ class LogRecord implements RequestRecord {
   private changes: ResourceChange[] | undefined;
   private bulk: BulkOperationRecord[] | undefined;
   private readonly time = new Date();
-  private readonly started = process.hrtime.bigint();
   private done = false;
 
   constructor(
@@ -29,11 +28,10 @@ class LogRecord implements RequestRecord {
     private readonly res: Response,
   ) {}
 
-  finished(): void {
+  finished(durationMs: number): void {
     if (this.done) return;
     this.done = true;
     try {
-      const durationMs = Number(process.hrtime.bigint() - this.started) / 1e6;
       const entry = requestEntry(this.req, this.res, this, this.time, durationMs);
       this.sink.record(entry);
       for (const op of this.recorded) this.sink.record(operationEntry(entry, op));
@@ -94,7 +92,7 @@ export function requestLogging(sink: RequestLogSink) {
 }
 
 function requestEntry(req: Request, res: Response, record: LogRecord, time: Date, durationMs: number): RawEntry {
-  const { actor, error, responseText, responseBytes, requestId } = locals(res);
+  const { actor, error, responseText, responseBytes, requestId, read: returned } = locals(res);
   const url = req.originalUrl;
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -106,7 +104,7 @@ function requestEntry(req: Request, res: Response, record: LogRecord, time: Date
   const reads = req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && path.endsWith('/.search'));
   const read =
     authenticated && reads && status < 400 && responseText !== undefined
-      ? readResponse(responseText, responseBytes ?? Buffer.byteLength(responseText, 'utf8'))
+      ? readResponse(responseText, responseBytes ?? Buffer.byteLength(responseText, 'utf8'), returned)
       : undefined;
   // A successful read's response is summarised now, with its ids (readResponse): its text is not held for the batch.
   const responseBody: RawBody = read ? read.body : authenticated && responseText !== undefined ? { text: responseText, ours: true } : {};

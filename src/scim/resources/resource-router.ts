@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Actor } from '../../domain/actor';
 import type { Page } from '../../domain/ports';
 import { StaleDraft } from '../../domain/service-deps';
+import type { ReadResources } from '../../requestlog/read-summary';
 import { nextCursor } from '../list/cursor';
 import { unavailable } from '../http/errors';
 import { handler } from '../http/handler';
@@ -38,7 +39,8 @@ export interface ResourceWrites<T> {
 }
 
 /** A ListResponse, as an object or as JSON text already serialised (users rendered by the store). */
-export type ListAnswer = { text: string } | { body: unknown };
+/** A page as JSON text (with the resources it holds, for the request log), or as a body to serialise. */
+export type ListAnswer = { text: string; read?: ReadResources } | { body: unknown };
 
 /** What the generic router needs of a resource type. */
 export interface ResourceType<T extends { version: number }> {
@@ -71,7 +73,7 @@ export function resourceRouter<T extends { version: number }>(type: ResourceType
 
   async function list(req: Request, res: Response, params: QueryParams) {
     const answer = await type.list(actorOf(res), params, base(req));
-    if ('text' in answer) sendScimText(res, 200, answer.text);
+    if ('text' in answer) sendScimText(res, 200, answer.text, answer.read);
     else sendScim(res, 200, answer.body);
   }
 

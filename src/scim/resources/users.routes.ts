@@ -66,7 +66,7 @@ async function listUsers(users: UserService, actor: Actor, params: QueryParams, 
   const projection = projectionFrom(params);
   if (!projection.attributes && !projection.excluded) {
     const page = await users.listRendered(actor, request.query, baseUrl);
-    return { text: listResponseText(pageResponse(request, page, page.resources)) };
+    return { text: listResponseText(pageResponse(request, page, page.resources)), read: { ids: page.ids, total: page.total } };
   }
   const includeGroups = !isExcluded(projection, 'groups');
   const page = await users.list(actor, { ...request.query, includeGroups });
