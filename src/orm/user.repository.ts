@@ -70,13 +70,13 @@ export class UserSqlRepository implements UserRepository {
 
   async listRendered(organizationId: string, query: ListQuery, baseUrl: string): Promise<RenderedPage> {
     const page = await listPage(this.sql, 'users', 'u', organizationId, query, userResourceColumns(baseUrl));
-    const { rows } = page;
-    return {
-      total: page.total,
-      resources: rows.map((row) => row.resource_json as string),
-      ids: rows.map((row) => row.id as string),
-      ...(page.next ? { next: page.next } : {}),
-    };
+    const resources: string[] = [];
+    const ids: string[] = [];
+    for (const row of page.rows) {
+      resources.push(row.resource_json as string);
+      ids.push(row.id as string);
+    }
+    return { total: page.total, resources, ids, ...(page.next ? { next: page.next } : {}) };
   }
 
   async findById(organizationId: string, id: string): Promise<User | null> {

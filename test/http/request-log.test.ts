@@ -213,6 +213,10 @@ describe('a successful read', () => {
     expect(missing.resourceIds).toEqual([]);
     const one = await entryOf(await scim.get(`/Users/${id}`).expect(200));
     expect(one.resourceIds).toEqual([id]);
+    expect(one.responseBody).toMatch(/^\[a successful read: not kept; 1 resource\(s\), \d+ bytes\]$/);
+    // An id is found whatever its case; the log keeps the resource's own.
+    const upper = await entryOf(await scim.get(`/Users/${id.toUpperCase()}`).expect(200));
+    expect(upper.resourceIds).toEqual([id]);
     // A search by POST is a read too: its query is kept, its results are not.
     const searched = await scim
       .post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq "read.kept@example.com"' })
@@ -221,6 +225,11 @@ describe('a successful read', () => {
     expect(search).toMatchObject({ method: 'POST', path: '/scim/v2/Users/.search', resourceIds: [id] });
     expect(search.responseBody).toMatch(/^\[a successful read: not kept; totalResults 1, 1 resource\(s\) on the page, \d+ bytes\]$/);
     expect(JSON.stringify((await shown(search.id)).requestBody)).toContain('read.kept@example.com');
+    // A refused search names no resource (`.search` is not an id).
+    const refused = await entryOf(
+      await scim.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq' }).expect(400),
+    );
+    expect(refused).toMatchObject({ status: 400, scimType: 'invalidFilter', resourceIds: [] });
   });
 
   it('keeps a page too large to hold until its batch as the same line, with its ids', async () => {

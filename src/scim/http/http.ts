@@ -117,8 +117,6 @@ export function sendResource(res: Response, status: number, resource: Record<str
   const meta = resource.meta as { version?: string; location?: string } | undefined;
   if (meta?.version) res.setHeader('ETag', meta.version);
   if (status === 201 && meta?.location) res.setHeader('Location', meta.location);
-  const state = locals(res);
-  if (state.log && typeof resource.id === 'string') state.read = { ids: [resource.id] };
   sendScim(res, status, resource);
 }
 

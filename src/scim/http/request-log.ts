@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { ResourceChange } from '../../domain/request-log';
 import { BODY_CAP_BYTES } from '../../requestlog/redact';
 import { readResponse, type RawBody, type RawEntry } from '../../requestlog/entry';
+import type { ReadResources } from '../../requestlog/read-summary';
 import { locals, type BulkOperationRecord, type RequestRecord } from './http';
 
 /** Where the request log's entries go: the writer (src/requestlog/writer.ts). */
@@ -10,6 +11,7 @@ export interface RequestLogSink {
 }
 
 const RESOURCE_PATH = /\/(?:Users|Groups)\/([^/?]+)/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * What a request's services report to the log while it runs (the actor carries it as
@@ -104,7 +106,7 @@ function requestEntry(req: Request, res: Response, record: LogRecord, time: Date
   const reads = req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && path.endsWith('/.search'));
   const read =
     authenticated && reads && status < 400 && responseText !== undefined
-      ? readResponse(responseText, responseBytes ?? Buffer.byteLength(responseText, 'utf8'), returned)
+      ? readResponse(responseText, responseBytes ?? Buffer.byteLength(responseText, 'utf8'), returned ?? single(path))
       : undefined;
   // A successful read's response is summarised now, with its ids (readResponse): its text is not held for the batch.
   const responseBody: RawBody = read ? read.body : authenticated && responseText !== undefined ? { text: responseText, ours: true } : {};
@@ -143,14 +145,28 @@ function bodyOf(req: Request): RawBody {
 /** The resources a request touched: those its writes report, else the one its path names. */
 function resourceIds(path: string, resources: ResourceChange[]): string[] {
   if (resources.length > 0) return [...new Set(resources.map((r) => r.resourceId))];
+  const id = pathId(path);
+  return id === undefined ? [] : [id];
+}
+
+/** The one resource a path names (`/Users/{id}`, `/Groups/{id}`), if it names one: not a search, not a Bulk reference. */
+function pathId(path: string): string | undefined {
   const match = RESOURCE_PATH.exec(path);
-  if (!match) return [];
+  if (!match) return undefined;
   try {
     const id = decodeURIComponent(match[1]);
-    return id.startsWith('bulkId:') ? [] : [id];
+    if (id.startsWith('bulkId:') || id === '.search') return undefined;
+    // Ids are UUIDs, found whatever their case: the log keeps the form the response gave.
+    return UUID.test(id) ? id.toLowerCase() : id;
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/** A successful read of the one resource its path names: that resource's id, without finding it in the response. */
+function single(path: string): ReadResources | undefined {
+  const id = pathId(path);
+  return id === undefined ? undefined : { ids: [id] };
 }
 
 /** A Bulk operation's own entry: the request's time, client and credential, the operation's method, path, bodies and outcome. */
