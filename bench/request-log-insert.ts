@@ -16,10 +16,18 @@
  *
  * REVERSE=1 runs the variants in the opposite order (the JSON array last): its first
  * round cost depends on its place (docs/benchmarks.md, #14).
+ *
+ * STORE=1 instead drives Roster's own store (`RequestLogSqlStore.insert`, the statement it
+ * sends as it sends it) with batches of successful lookups encoded as the writer encodes
+ * them (`encodeRead`), the organizations of a batch taking turns among ORGANIZATIONS (1),
+ * and prints this process's CPU time (what the server's main thread spends making the
+ * statement: grouping, parameters, pg's encoding) beside the backend's, per read. Run it
+ * on two versions of the code to compare their statements.
  */
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
-import { REQUEST_LOG_COLUMNS } from '../src/orm/request-log.repository';
+import { Client, Pool } from 'pg';
+import { encodeRead, type EncodedRead } from '../src/domain/request-log';
+import { REQUEST_LOG_COLUMNS, RequestLogSqlStore } from '../src/orm/request-log.repository';
 import { cpuSeconds } from './processes';
 
 const DATABASE = process.env.AB_DATABASE;
@@ -65,8 +73,64 @@ const TABLES = ['bench_log_indexed', 'bench_log_indexed_lz4', 'bench_log_bare', 
 /** A process's CPU time so far, ms (all threads). */
 const cpuMs = (pid: number) => cpuSeconds(pid) * 1000;
 
+/** STORE=1: Roster's store, batches of encoded lookups; this process's CPU and the backend's per read. */
+async function storeRounds(database: string) {
+  const pool = new Pool({ connectionString: database, max: 1 });
+  try {
+    const store = new RequestLogSqlStore(pool, false, pool, true);
+    const pid = (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid as number;
+    const wanted = Number(process.env.ORGANIZATIONS ?? 1);
+    const organizations = (await pool.query<{ id: string }>('select id from organizations order by id limit $1', [wanted])).rows.map((r) => r.id);
+    if (organizations.length < wanted) throw new Error(`the database has ${organizations.length} organization(s), ORGANIZATIONS=${wanted}`);
+    const before = (await pool.query<{ id: string }>(`select coalesce(max(last_id), 0)::text as id from request_read_batches`)).rows[0]?.id ?? '0';
+    let n = 0;
+    const read = (): EncodedRead => {
+      const organizationId = organizations[n % organizations.length] as string;
+      const time = new Date().toISOString();
+      n += 1;
+      const user = `user${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}@bench.example`;
+      return {
+        organizationId,
+        time,
+        client: 'okta',
+        status: 200,
+        read: encodeRead({
+          time,
+          requestId: randomUUID(),
+          credentialId: '00000000-0000-4000-8000-000000000001',
+          client: 'okta',
+          userAgent: 'Okta SCIM Client 1.0.0',
+          path: '/scim/v2/Users',
+          filter: `userName eq "${user}"`,
+          status: 200,
+          durationMs: 3.5,
+          resourceIds: JSON.stringify([randomUUID()]),
+          responseBody: '[a successful read: not kept; totalResults 1, 1 resource(s) on the page, 1516 bytes]',
+        }),
+      };
+    };
+    for (let round = 1; round <= Number(process.env.ROUNDS ?? 3); round++) {
+      const batches = Array.from({ length: BATCHES }, () => Array.from({ length: BATCH }, read));
+      const cpu = cpuMs(pid);
+      const own = process.cpuUsage();
+      const started = process.hrtime.bigint();
+      for (const batch of batches) await store.insert(batch);
+      const used = process.cpuUsage(own);
+      const entries = BATCH * BATCHES;
+      const wall = Number(process.hrtime.bigint() - started) / 1e3 / entries;
+      console.log(
+        `round ${round}, Roster's store, ${organizations.length} organization(s) a batch: this process ${((used.user + used.system) / entries).toFixed(2)} µs a read, PostgreSQL ${(((cpuMs(pid) - cpu) * 1000) / entries).toFixed(2)} µs, wall ${wall.toFixed(1)} µs`,
+      );
+    }
+    await pool.query('delete from request_read_batches where last_id > $1::bigint', [before]);
+  } finally {
+    await pool.end();
+  }
+}
+
 async function main() {
   if (!DATABASE) throw new Error('set AB_DATABASE to a migrated Roster database (a bench database will do)');
+  if (process.env.STORE) return storeRounds(DATABASE);
   const client = new Client({ connectionString: DATABASE });
   await client.connect();
   try {
