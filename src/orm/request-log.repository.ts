@@ -13,7 +13,18 @@ import {
   type ResourceChange,
 } from '../domain/request-log';
 import { normalizeDatabaseError } from './errors';
-import { byIdDescending, ID_BLOCK, insertBatch, isBatchedRead, READ_PAGE_FIRST, READ_PAGE_MAX, readMatches, readOf, readsOf } from './request-read-batches';
+import {
+  byIdDescending,
+  ID_BLOCK,
+  insertBatch,
+  isBatchedRead,
+  READ_PAGE_FIRST,
+  READ_PAGE_MAX,
+  readMatches,
+  readOf,
+  READS_SEPARATOR,
+  readsOf,
+} from './request-read-batches';
 import { pruneBeyondCap } from './request-log-prune';
 import { Sql, toDate, transaction } from './sql';
 
@@ -216,7 +227,7 @@ export class RequestLogSqlStore implements RequestLogStore {
       batches.map((b) => b.newest),
       batches.map((b) => `{${[...b.clients].join(',')}}`),
       batches.map((b) => `{${[...b.statuses].join(',')}}`),
-      batches.map((b) => `[${b.parts.join(',')}]`),
+      batches.map((b) => `[${b.parts.join(',')}]`).join(READS_SEPARATOR),
     ];
     const rowParams = [positions, ...columnArrays(rows)];
     await this.guard(() =>
