@@ -514,9 +514,11 @@ describe('successful reads, stored by the batch', () => {
 
   it('keeps text that JSON has to escape exactly as it was sent, and stores nothing of an organization that is gone', async () => {
     const w = writer();
-    const tricky = 'a "quoted" \\ back\\slash, {braces}, \u0000 nul, \ud800 lone, \t tab\nnewline, é ✓ 🙂';
+    // U+0001 too: it separates the organizations' reads in the batch's statement (READS_SEPARATOR).
+    const tricky = 'a "quoted" \\ back\\slash, {braces}, \u0000 nul, \u0001 soh, \ud800 lone, \t tab\nnewline, é ✓ 🙂';
     w.record(entry('/tricky/"{},\\', { filter: tricky, userAgent: tricky }));
     w.record(entry('/tricky/gone', { organizationId: '00000000-0000-4000-8000-00000000dead' }));
+    w.record(entry('/tricky/other', { organizationId: other, filter: tricky }));
     await w.stop();
     const [read] = (await store.list(orgId, { limit: 1_000 })).filter((e) => e.path.startsWith('/tricky/'));
     expect(read).toMatchObject({
@@ -525,6 +527,9 @@ describe('successful reads, stored by the batch', () => {
       userAgent: expect.any(String),
     });
     expect(await store.find(String(BigInt(read!.id) + 1n))).toBeNull();
+    // The other organization's read of the same batch, after the one that is gone, is its own.
+    const [theirs] = (await store.list(other, { limit: 1_000 })).filter((e) => e.path.startsWith('/tricky/'));
+    expect(theirs).toMatchObject({ path: '/tricky/other', filter: read!.filter });
   });
 
   it('finds a read by its id whatever else its batch held: many organizations, rows between, an id written with leading zeros', async () => {
