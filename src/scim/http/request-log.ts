@@ -116,7 +116,7 @@ function requestEntry(req: Request, res: Response, record: LogRecord, time: Date
     organizationId: actor?.organizationId ?? null,
     credentialId: actor?.credentialId ?? null,
     requestId,
-    userAgent: req.get('user-agent'),
+    userAgent: req.headers['user-agent'],
     method: req.method,
     path,
     filter,
