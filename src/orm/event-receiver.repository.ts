@@ -4,7 +4,7 @@ import type { DeliveryOutcome, NewReceiver, Receiver, ReceiverStore } from '../d
 import { servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
 import { EventSequencer } from './event-sequencer';
-import { Sql, toDate, toDateOrNull } from './sql';
+import { isUuid, Sql, toDate, toDateOrNull } from './sql';
 import { toEvent } from './event-outbox.repository';
 import { userResourceColumns } from './user-resource';
 
@@ -105,7 +105,7 @@ export class EventReceiverSqlStore implements ReceiverStore {
   }
 
   async remove(id: string): Promise<boolean> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return false;
+    if (!isUuid(id)) return false;
     return (await this.guard(() => this.sql.run(`delete from event_receivers where id = ?`, [id]))) === 1;
   }
 

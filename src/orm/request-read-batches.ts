@@ -90,8 +90,8 @@ export const ID_BLOCK = 512;
 /**
  * Between the JSON texts of a batch's organizations in their one parameter (split again by
  * `string_to_array`). Sent as a text[] instead, each text was escaped for its array literal
- * (every quote, by pg in this process) and unescaped by PostgreSQL: about 2 µs of the
- * server and 3 of PostgreSQL a read (docs/benchmarks.md, #14). U+0001 never occurs in a
+ * (every quote, by pg in this process: about 1.3 µs of a lookup in the server's profile)
+ * and unescaped by PostgreSQL (about 1.2 µs a read; docs/benchmarks.md, #14). U+0001 never occurs in a
  * JSON text: JSON.stringify escapes control characters in strings, and nothing else in a
  * read's positional array is text.
  */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { isUuid } from '../domain/ids';
 
 /**
  * Statements run as named prepared statements, so PostgreSQL parses and plans each
@@ -253,9 +254,7 @@ export function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export const isUuid = (value: string): boolean => UUID.test(value);
+export { isUuid };
 
 /** A uuid[] parameter, bound as one PostgreSQL array literal (`{a,b}`) for `= any(?::uuid[])`, its ids checked first. */
 export function uuidArray(ids: string[]): string {

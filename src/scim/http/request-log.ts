@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { isUuid } from '../../domain/ids';
 import type { ResourceChange } from '../../domain/request-log';
 import { BODY_CAP_BYTES } from '../../requestlog/redact';
 import { readResponse, type RawBody, type RawEntry } from '../../requestlog/entry';
@@ -11,7 +12,6 @@ export interface RequestLogSink {
 }
 
 const RESOURCE_PATH = /\/(?:Users|Groups)\/([^/?]+)/i;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * What a request's services report to the log while it runs (the actor carries it as
@@ -157,7 +157,7 @@ function pathId(path: string): string | undefined {
     const id = decodeURIComponent(match[1]);
     if (id.startsWith('bulkId:') || id === '.search') return undefined;
     // Ids are UUIDs, found whatever their case: the log keeps the form the response gave.
-    return UUID.test(id) ? id.toLowerCase() : id;
+    return isUuid(id) ? id.toLowerCase() : id;
   } catch {
     return undefined;
   }

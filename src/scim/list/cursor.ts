@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { ListQuery, Page, PageKey } from '../../domain/ports';
+import { isUuid } from '../../domain/ids';
 import { invalidCursor } from '../http/errors';
 import type { QueryParams } from './search';
 
@@ -37,7 +38,6 @@ const notIssued = (why: string) => invalidCursor(`cursor.not_issued.${why}`, 'th
 const MAX_CURSOR_LENGTH = 1024;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const FINGERPRINT = /^[A-Za-z0-9_-]{16}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Positions and totals are PostgreSQL integers (`count(*)::int`). */
 const MAX_POSITION = 2 ** 31 - 1;
 /** `created_at::text` as PostgreSQL writes a timestamptz (DateStyle ISO), e.g. `2026-01-02 03:04:05.123456+00`. */
@@ -83,7 +83,7 @@ export function decodeCursor(text: string, expected: string): { after?: PageKey;
   if (after !== undefined && offset === undefined) {
     if (!isRecord(after) || Object.keys(after).length !== 2) throw notIssued('key_shape');
     const { createdAt, id } = after;
-    if (typeof createdAt !== 'string' || !isTimestamp(createdAt) || typeof id !== 'string' || !UUID.test(id)) throw notIssued('key_value');
+    if (typeof createdAt !== 'string' || !isTimestamp(createdAt) || typeof id !== 'string' || !isUuid(id)) throw notIssued('key_value');
     return { after: { createdAt, id }, ...total };
   }
   if (offset !== undefined && after === undefined && isPosition(offset)) return { offset, ...total };
