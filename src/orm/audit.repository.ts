@@ -1,5 +1,6 @@
 import type { AuditEvent, AuditEventInput, AuditPageQuery, AuditRepository } from '../domain/ports';
-import { isUuid, toDate, type Sql } from './sql';
+import { isUuid } from '../domain/ids';
+import { toDate, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
 

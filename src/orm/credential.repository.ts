@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Credential } from '../domain/credential';
 import type { CredentialRepository } from '../domain/ports';
 import { CREDENTIALS_CHANNEL } from './revocation-feed';
-import { isUuid, toDate, toDateOrNull, type Sql } from './sql';
+import { isUuid } from '../domain/ids';
+import { toDate, toDateOrNull, type Sql } from './sql';
 
 const COLUMNS = `id, organization_id as "organizationId", name, system_role as "systemRole",
   organization_role as "organizationRole", created_at as "createdAt", last_used_at as "lastUsedAt",

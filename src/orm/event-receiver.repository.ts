@@ -4,7 +4,8 @@ import type { DeliveryOutcome, NewReceiver, Receiver, ReceiverStore } from '../d
 import { servesOneSession } from './database';
 import { normalizeDatabaseError } from './errors';
 import { EventSequencer } from './event-sequencer';
-import { isUuid, Sql, toDate, toDateOrNull } from './sql';
+import { isUuid } from '../domain/ids';
+import { Sql, toDate, toDateOrNull } from './sql';
 import { toEvent } from './event-outbox.repository';
 import { userResourceColumns } from './user-resource';
 

@@ -1,7 +1,8 @@
 import type { GroupRoleMapping, GroupRolePrecedence, GroupRoleScope, RoleChange, RoleChangeRecords, RoleHolder } from '../domain/group-role';
 import type { GroupRoleRepository } from '../domain/ports';
 import type { OrganizationRole, SystemRole } from '../domain/roles';
-import { isUuid, toDate, uuidArray, type Sql } from './sql';
+import { isUuid } from '../domain/ids';
+import { toDate, uuidArray, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
 

@@ -3,7 +3,8 @@ import type { Group, GroupMember } from '../domain/group';
 import type { GroupRepository, ListQuery, Page } from '../domain/ports';
 import type { Filter } from '../domain/filter';
 import { listPage, memberFilterSql } from './list-page';
-import { isUuid, toDate, uuidArray, type Sql } from './sql';
+import { isUuid } from '../domain/ids';
+import { toDate, uuidArray, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
 

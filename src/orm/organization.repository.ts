@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Organization, OrganizationLicense } from '../domain/organization';
 import type { OrganizationRepository, SharedLicense } from '../domain/ports';
 import type { AccountType } from '../domain/roles';
-import { isUuid, toDate, type Sql } from './sql';
+import { isUuid } from '../domain/ids';
+import { toDate, type Sql } from './sql';
 
 const COLUMNS = 'id, slug, name, created_at as "createdAt"';
 

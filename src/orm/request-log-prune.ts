@@ -1,4 +1,5 @@
-import { isUuid, uuidArray, type Sql } from './sql';
+import { isUuid } from '../domain/ids';
+import { uuidArray, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
 

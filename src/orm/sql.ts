@@ -254,8 +254,6 @@ export function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
 }
 
-export { isUuid };
-
 /** A uuid[] parameter, bound as one PostgreSQL array literal (`{a,b}`) for `= any(?::uuid[])`, its ids checked first. */
 export function uuidArray(ids: string[]): string {
   const bad = ids.find((id) => !isUuid(id));

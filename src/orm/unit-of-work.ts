@@ -11,7 +11,8 @@ import { GroupSqlRepository } from './group.repository';
 import { GroupRoleSqlRepository } from './group-role.repository';
 import { OrganizationSqlRepository, SHARE_LICENSE_QUERY, type SharedLicenseRead } from './organization.repository';
 import { SETTINGS_QUERY, SettingsSqlRepository, type SettingsRow } from './settings.repository';
-import { inlined, isUuid, Sql, transaction } from './sql';
+import { isUuid } from '../domain/ids';
+import { inlined, Sql, transaction } from './sql';
 import { UserSqlRepository } from './user.repository';
 
 /**

@@ -5,7 +5,8 @@ import type { User, UserFields } from '../domain/user';
 import { USER_FIELDS } from './attribute-sql';
 import { listPage, packedColumns } from './list-page';
 import { userResourceColumns } from './user-resource';
-import { isUuid, placeholders, toDate, uuidArray, type Sql } from './sql';
+import { isUuid } from '../domain/ids';
+import { placeholders, toDate, uuidArray, type Sql } from './sql';
 
 type Row = Record<string, unknown>;
 

@@ -15,7 +15,8 @@ const TOTAL_RESULTS = /"totalResults":(\d+)/;
  * find them again in the response's text (a scan of every read's response, #14).
  */
 export interface ReadResources {
-  ids: readonly string[];
+  /** Made for this response: the log keeps the array itself (at most MAX_READ_IDS of it). */
+  ids: string[];
   total?: number;
 }
 
@@ -28,7 +29,7 @@ export function readSummary(text: string, bytes: number, known?: ReadResources):
   let ids: string[];
   let total: number | string | undefined;
   if (known) {
-    ids = known.ids.slice(0, MAX_READ_IDS);
+    ids = known.ids.length > MAX_READ_IDS ? known.ids.slice(0, MAX_READ_IDS) : known.ids;
     total = known.total;
   } else {
     ids = [];

@@ -38,8 +38,7 @@ export interface ResourceWrites<T> {
   remove(actor: Actor, id: string, expectedVersion?: number): Promise<void>;
 }
 
-/** A ListResponse, as an object or as JSON text already serialised (users rendered by the store). */
-/** A page as JSON text (with the resources it holds, for the request log), or as a body to serialise. */
+/** A ListResponse: JSON text already serialised (users rendered by the store), with the resources it holds for the request log, or a body to serialise. */
 export type ListAnswer = { text: string; read?: ReadResources } | { body: unknown };
 
 /** What the generic router needs of a resource type. */
